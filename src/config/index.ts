@@ -1,0 +1,19 @@
+export { DEFAULTS } from './defaults.ts';
+export { loadConfigFile, parseConfigText } from './load.ts';
+export type { FieldPath, PathIssue } from './normalize.ts';
+export { checkPathPattern, normalizeConfig } from './normalize.ts';
+export type { KeyPart, RawConfig } from './schema.ts';
+export { configSchema, parseKeySpec } from './schema.ts';
+export type {
+  BackendConfig,
+  Config,
+  HealthConfig,
+  HttpMethod,
+  ListenAddress,
+  RouteConfig,
+  RouteMatch,
+  SplitConfig,
+} from './types.ts';
+export { parseDuration, parseListen, parseSize } from './units.ts';
+export type { ConfigWatcher } from './watch.ts';
+export { watchConfig } from './watch.ts';

@@ -1,0 +1,205 @@
+// Turns a schema-checked file into the frozen Config: defaults applied,
+// references resolved, and the checks that need the whole file at once
+// (unknown backends, duplicate names, duplicate matches, path patterns).
+import { DEFAULTS } from './defaults.ts';
+import type { RawConfig } from './schema.ts';
+import type { BackendConfig, Config, HealthConfig, RouteConfig, RouteMatch } from './types.ts';
+
+export type FieldPath = readonly (string | number)[];
+
+export interface PathIssue {
+  path: FieldPath;
+  message: string;
+}
+
+export interface Normalized {
+  config: Config | undefined;
+  issues: PathIssue[];
+}
+
+const PARAM = /^:[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A message when the path pattern is malformed, else undefined. */
+export function checkPathPattern(path: string): string | undefined {
+  const segments = path.split('/').slice(1);
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    if (seg === '*') {
+      if (i !== segments.length - 1) return 'a * is allowed only as the last segment (/api/*)';
+      continue;
+    }
+    if (seg.includes('*')) return `a * must be a whole segment, got "${seg}"`;
+    if (seg.startsWith(':') && !PARAM.test(seg)) return `bad parameter "${seg}"; expected :name`;
+  }
+  return undefined;
+}
+
+/** Two matches are the same when they accept exactly the same requests. */
+function matchKey(m: RouteMatch): string {
+  const path = m.path
+    .split('/')
+    .map((s) => (s.startsWith(':') ? ':' : s))
+    .join('/');
+  const methods = m.methods ? [...m.methods].sort().join(',') : '*';
+  const headers = m.headers
+    ? Object.entries(m.headers)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('&')
+    : '';
+  return `${m.host ?? '*'} ${path} ${methods} ${headers}`;
+}
+
+function normalizeBackend(
+  name: string,
+  raw: RawConfig['backends'][string],
+  defaults: RawConfig['defaults'],
+  issues: PathIssue[],
+): BackendConfig {
+  if (raw.url !== undefined && raw.urls !== undefined) {
+    issues.push({ path: ['backends', name], message: 'expected url or urls, not both' });
+  } else if (raw.url === undefined && raw.urls === undefined) {
+    issues.push({ path: ['backends', name], message: 'expected url (one instance) or urls (several)' });
+  }
+  const urls = raw.urls ?? (raw.url !== undefined ? [raw.url] : []);
+  let health: HealthConfig | undefined;
+  if (raw.health) {
+    const d = DEFAULTS.health;
+    health = Object.freeze({
+      path: raw.health.path ?? d.path,
+      interval: raw.health.interval ?? d.interval,
+      timeout: raw.health.timeout ?? d.timeout,
+      healthy: raw.health.healthy ?? d.healthy,
+      unhealthy: raw.health.unhealthy ?? d.unhealthy,
+    });
+  }
+  return Object.freeze({
+    name,
+    urls: Object.freeze(urls),
+    health,
+    connectTimeout: raw.connectTimeout ?? defaults?.connectTimeout ?? DEFAULTS.connectTimeout,
+    connections: raw.connections ?? DEFAULTS.connections,
+    keepAliveTimeout: raw.keepAliveTimeout ?? DEFAULTS.upstreamKeepAlive,
+  });
+}
+
+function normalizeRoute(
+  raw: RawConfig['routes'][number],
+  index: number,
+  defaults: RawConfig['defaults'],
+  backends: ReadonlyMap<string, BackendConfig>,
+  issues: PathIssue[],
+): RouteConfig {
+  const at = (...rest: (string | number)[]): FieldPath => ['routes', index, ...rest];
+  const known = [...backends.keys()].join(', ') || 'none';
+  if (!backends.has(raw.legacy)) {
+    issues.push({ path: at('legacy'), message: `backend "${raw.legacy}" is not defined (defined: ${known})` });
+  }
+  if (raw.candidate !== undefined) {
+    if (!backends.has(raw.candidate)) {
+      issues.push({
+        path: at('candidate'),
+        message: `backend "${raw.candidate}" is not defined (defined: ${known})`,
+      });
+    } else if (raw.candidate === raw.legacy) {
+      issues.push({ path: at('candidate'), message: 'the candidate must be another backend than legacy' });
+    }
+  }
+  const weight = raw.weight ?? DEFAULTS.weight;
+  if (raw.candidate === undefined && weight > 0) {
+    issues.push({ path: at('weight'), message: `a weight above 0 needs a candidate backend, got ${weight}` });
+  }
+  const patternProblem = checkPathPattern(raw.match.path);
+  if (patternProblem) issues.push({ path: at('match', 'path'), message: patternProblem });
+
+  const headers = raw.match.headers
+    ? Object.freeze(
+        Object.fromEntries(Object.entries(raw.match.headers).map(([k, v]) => [k.toLowerCase(), v])),
+      )
+    : undefined;
+  const match: RouteMatch = Object.freeze({
+    host: raw.match.host?.toLowerCase(),
+    path: raw.match.path,
+    methods: raw.match.methods ? Object.freeze([...new Set(raw.match.methods)]) : undefined,
+    headers,
+  });
+  const ds = defaults?.split;
+  const split = raw.split;
+  return Object.freeze({
+    name: raw.name,
+    index,
+    match,
+    legacy: raw.legacy,
+    candidate: raw.candidate,
+    split: Object.freeze({
+      stickyKey: Object.freeze(split?.stickyKey ?? ds?.stickyKey ?? []),
+      overrideHeader: split?.override ?? ds?.override ?? DEFAULTS.overrideHeader,
+      overrideCandidate:
+        split?.overrideValues?.candidate ?? ds?.overrideValues?.candidate ?? DEFAULTS.overrideCandidate,
+      overrideLegacy:
+        split?.overrideValues?.legacy ?? ds?.overrideValues?.legacy ?? DEFAULTS.overrideLegacy,
+    }),
+    weight,
+    timeout: raw.timeout ?? defaults?.timeout ?? DEFAULTS.timeout,
+    idleTimeout: raw.idleTimeout ?? defaults?.idleTimeout ?? DEFAULTS.idleTimeout,
+    maxBodyBytes: raw.maxBodyBytes ?? defaults?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    preserveHost: raw.preserveHost ?? defaults?.preserveHost ?? DEFAULTS.preserveHost,
+    backendHeader: raw.backendHeader ?? defaults?.backendHeader ?? DEFAULTS.backendHeader,
+  });
+}
+
+export function normalizeConfig(raw: RawConfig, source: string): Normalized {
+  const issues: PathIssue[] = [];
+  const backends = new Map<string, BackendConfig>();
+  for (const [name, b] of Object.entries(raw.backends)) {
+    backends.set(name, normalizeBackend(name, b, raw.defaults, issues));
+  }
+  const routes: RouteConfig[] = [];
+  const byName = new Map<string, number>();
+  const byMatch = new Map<string, number>();
+  raw.routes.forEach((r, i) => {
+    const route = normalizeRoute(r, i, raw.defaults, backends, issues);
+    const sameName = byName.get(r.name);
+    if (sameName !== undefined) {
+      issues.push({
+        path: ['routes', i, 'name'],
+        message: `duplicate route name "${r.name}" (first used at routes[${sameName}])`,
+      });
+    } else byName.set(r.name, i);
+    const key = matchKey(route.match);
+    const sameMatch = byMatch.get(key);
+    if (sameMatch !== undefined) {
+      issues.push({
+        path: ['routes', i, 'match'],
+        message: `same match as routes[${sameMatch}] (${raw.routes[sameMatch].name}); one of them could never be chosen`,
+      });
+    } else byMatch.set(key, i);
+    routes.push(route);
+  });
+
+  if (issues.length > 0) return { config: undefined, issues };
+  const admin = raw.admin;
+  const config: Config = Object.freeze({
+    source,
+    listen: Object.freeze(raw.listen ?? DEFAULTS.listen),
+    admin: Object.freeze({
+      listen: Object.freeze(admin?.listen ?? DEFAULTS.adminListen),
+      token: admin?.token === '' ? undefined : admin?.token,
+    }),
+    state: raw.state ?? DEFAULTS.state,
+    server: Object.freeze({
+      maxHeaderBytes: raw.server?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes,
+      shutdownGrace: raw.server?.shutdownGrace ?? DEFAULTS.shutdownGrace,
+      keepAliveTimeout: raw.server?.keepAliveTimeout ?? DEFAULTS.serverKeepAliveTimeout,
+      requestTimeout: raw.server?.requestTimeout ?? DEFAULTS.requestTimeout,
+    }),
+    log: Object.freeze({
+      level: raw.log?.level ?? DEFAULTS.logLevel,
+      access: raw.log?.access ?? DEFAULTS.accessLog,
+    }),
+    tracing: Object.freeze({ enabled: raw.tracing?.enabled ?? DEFAULTS.tracing }),
+    backends,
+    routes: Object.freeze(routes),
+  });
+  return { config, issues };
+}

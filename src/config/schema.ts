@@ -1,0 +1,229 @@
+// The config file's shape, checked once at load (zod). Every default lives in
+// defaults.ts; this file only says what a field may hold.
+import { z } from 'zod';
+import { parseDuration, parseListen, parseSize } from './units.ts';
+
+export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as 250ms, 5s or 1m, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const bytes =
+    typeof value === 'number' ? (Number.isInteger(value) ? value : undefined) : parseSize(value);
+  if (bytes === undefined || bytes < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size such as 512, 64KiB or 10MB, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+export const listen = z.string().transform((value, ctx) => {
+  const parsed = parseListen(value);
+  if (!parsed) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected host:port such as 127.0.0.1:8080, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+export type KeyPart =
+  | { kind: 'header'; name: string }
+  | { kind: 'cookie'; name: string }
+  | { kind: 'query'; name: string }
+  | { kind: 'ip' };
+
+const KEY_PART = /^(header|cookie|query):([A-Za-z0-9!#$%&'*.^_`|~-]+)$/;
+
+/** `header:x-user-id+cookie:sid`, `query:uid`, `ip`; header names are lower-cased. */
+export function parseKeySpec(text: string): KeyPart[] | undefined {
+  const parts: KeyPart[] = [];
+  for (const raw of text.split('+')) {
+    const part = raw.trim();
+    if (part === 'ip') {
+      parts.push({ kind: 'ip' });
+      continue;
+    }
+    const m = KEY_PART.exec(part);
+    if (!m) return undefined;
+    const kind = m[1] as 'header' | 'cookie' | 'query';
+    parts.push({ kind, name: kind === 'header' ? m[2].toLowerCase() : m[2] });
+  }
+  return parts.length > 0 ? parts : undefined;
+}
+
+export const stickyKey = z.string().transform((value, ctx) => {
+  const parts = parseKeySpec(value);
+  if (!parts) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected header:NAME, cookie:NAME, query:NAME or ip (joined with + for a composite key), got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return parts;
+});
+
+const overrideHeader = z.union([z.literal(false), z.string()]).transform((value, ctx) => {
+  if (value === false) return false as const;
+  const m = /^header:([A-Za-z0-9!#$%&'*.^_`|~-]+)$/.exec(value);
+  if (!m) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected header:NAME or false, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return m[1].toLowerCase();
+});
+
+const HTTP_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+] as const;
+
+const backendUrl = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  if (url.search || url.hash || url.username) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `a backend URL may not carry a query, fragment or credentials, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return url.href;
+});
+
+const healthSchema = z.strictObject({
+  path: z.string().startsWith('/', 'expected a path starting with /').optional(),
+  interval: duration.optional(),
+  timeout: duration.optional(),
+  healthy: z.number().int().min(1).optional(),
+  unhealthy: z.number().int().min(1).optional(),
+});
+
+export const backendSchema = z.strictObject({
+  url: backendUrl.optional(),
+  urls: z.array(backendUrl).min(1, 'expected at least one URL').optional(),
+  health: healthSchema.optional(),
+  connectTimeout: duration.optional(),
+  connections: z.number().int().min(1).max(10_000).optional(),
+  keepAliveTimeout: duration.optional(),
+});
+
+const splitSchema = z.strictObject({
+  stickyKey: stickyKey.optional(),
+  override: overrideHeader.optional(),
+  overrideValues: z
+    .strictObject({
+      candidate: z.string().min(1).optional(),
+      legacy: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
+const weight = z
+  .number({ message: 'expected a number from 0 to 100' })
+  .min(0, 'expected a number from 0 to 100')
+  .max(100, 'expected a number from 0 to 100')
+  .refine((w) => Math.round(w * 100) === w * 100, 'expected at most two decimals');
+
+const matchSchema = z.strictObject({
+  host: z.string().min(1).optional(),
+  path: z
+    .string()
+    .refine((p) => p.startsWith('/'), 'expected a path starting with / (exact /a/b, param /users/:id, prefix /api/*)'),
+  methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+/** Fields a route may set that otherwise come from `defaults`. */
+const routeTunables = {
+  timeout: duration.optional(),
+  idleTimeout: duration.optional(),
+  maxBodyBytes: size.optional(),
+  preserveHost: z.boolean().optional(),
+  backendHeader: z.boolean().optional(),
+};
+
+export const routeSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name of letters, digits, ., _ and -'),
+  match: matchSchema,
+  legacy: z.string().min(1),
+  candidate: z.string().min(1).optional(),
+  split: splitSchema.optional(),
+  weight: weight.optional(),
+  ...routeTunables,
+});
+
+const defaultsSchema = z.strictObject({
+  ...routeTunables,
+  connectTimeout: duration.optional(),
+  split: splitSchema.optional(),
+});
+
+export const configSchema = z.strictObject({
+  listen: listen.optional(),
+  admin: z
+    .strictObject({
+      listen: listen.optional(),
+      token: z.string().optional(),
+    })
+    .optional(),
+  state: z
+    .string()
+    .refine((s) => s.startsWith('sqlite:') || s === 'memory:', 'expected sqlite:PATH or memory:')
+    .optional(),
+  server: z
+    .strictObject({
+      maxHeaderBytes: size.optional(),
+      shutdownGrace: duration.optional(),
+      keepAliveTimeout: duration.optional(),
+      requestTimeout: duration.optional(),
+    })
+    .optional(),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+      access: z.boolean().optional(),
+    })
+    .optional(),
+  tracing: z.strictObject({ enabled: z.boolean().optional() }).optional(),
+  backends: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), backendSchema),
+  defaults: defaultsSchema.optional(),
+  routes: z.array(routeSchema),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+export { HTTP_METHODS };

@@ -1,0 +1,154 @@
+// Every error a user can meet has its own class and a stable code. The codes
+// are listed in docs/errors.md; test/errors.test.ts checks the two agree.
+// Problem+json bodies (RFC 9457) carry the code in their `code` member.
+
+export class CutoverError extends Error {
+  readonly code: string;
+  /** HTTP status when the error is answered to a client. */
+  readonly status: number;
+  constructor(code: string, message: string, status = 500, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CutoverError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** One problem found in a config file, with where it is. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  column: number;
+  /** Field path such as `routes[1].split.stickyKey`; empty for the whole document. */
+  path: string;
+  message: string;
+}
+
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = `${issue.file}:${issue.line}:${issue.column}`;
+  return issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
+}
+
+export class ConfigError extends CutoverError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    const lines = issues.map(formatConfigIssue);
+    super(
+      'CUTOVER_ERR_CONFIG',
+      `invalid config (${issues.length} error${issues.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
+      400,
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export class ConfigFileError extends CutoverError {
+  constructor(file: string, reason: string, options?: ErrorOptions) {
+    super('CUTOVER_ERR_CONFIG_FILE', `cannot read config ${file}: ${reason}`, 400, options);
+    this.name = 'ConfigFileError';
+  }
+}
+
+export class NoRouteError extends CutoverError {
+  constructor(method: string, path: string) {
+    super('CUTOVER_ERR_NO_ROUTE', `no route matches ${method} ${path}`, 404);
+    this.name = 'NoRouteError';
+  }
+}
+
+export class BadRequestError extends CutoverError {
+  constructor(message: string) {
+    super('CUTOVER_ERR_BAD_REQUEST', message, 400);
+    this.name = 'BadRequestError';
+  }
+}
+
+export class BodyTooLargeError extends CutoverError {
+  constructor(limit: number) {
+    super('CUTOVER_ERR_BODY_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`, 413);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+export class UpstreamConnectError extends CutoverError {
+  constructor(route: string, backend: string, options?: ErrorOptions) {
+    super(
+      'CUTOVER_ERR_UPSTREAM_CONNECT',
+      `route ${route}: backend ${backend} could not be reached`,
+      502,
+      options,
+    );
+    this.name = 'UpstreamConnectError';
+  }
+}
+
+export class UpstreamResetError extends CutoverError {
+  constructor(route: string, backend: string, options?: ErrorOptions) {
+    super(
+      'CUTOVER_ERR_UPSTREAM_RESET',
+      `route ${route}: backend ${backend} closed the connection before answering`,
+      502,
+      options,
+    );
+    this.name = 'UpstreamResetError';
+  }
+}
+
+export class UpstreamTimeoutError extends CutoverError {
+  constructor(route: string, backend: string, phase: string, options?: ErrorOptions) {
+    super(
+      'CUTOVER_ERR_UPSTREAM_TIMEOUT',
+      `route ${route}: backend ${backend} timed out (${phase})`,
+      504,
+      options,
+    );
+    this.name = 'UpstreamTimeoutError';
+  }
+}
+
+export class UnauthorizedError extends CutoverError {
+  constructor() {
+    super('CUTOVER_ERR_UNAUTHORIZED', 'a valid bearer token is required', 401);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+export class NotFoundError extends CutoverError {
+  constructor(what: string) {
+    super('CUTOVER_ERR_NOT_FOUND', `${what} not found`, 404);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class InvalidArgumentError extends CutoverError {
+  constructor(message: string) {
+    super('CUTOVER_ERR_INVALID_ARGUMENT', message, 400);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+export class AdminUnsafeError extends CutoverError {
+  constructor(listen: string) {
+    super(
+      'CUTOVER_ERR_ADMIN_UNSAFE',
+      `admin.listen ${listen} is not a loopback address, so admin.token is required`,
+      500,
+    );
+    this.name = 'AdminUnsafeError';
+  }
+}
+
+export class StateError extends CutoverError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CUTOVER_ERR_STATE', message, 500, options);
+    this.name = 'StateError';
+  }
+}
+
+export class AdminRequestError extends CutoverError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CUTOVER_ERR_ADMIN_REQUEST', message, 502, options);
+    this.name = 'AdminRequestError';
+  }
+}
