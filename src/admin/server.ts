@@ -1,0 +1,168 @@
+// The admin listener: health and readiness probes, Prometheus metrics and the
+// JSON API that the CLI and operators use to see and steer routes.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  AdminUnsafeError,
+  CutoverError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnauthorizedError,
+} from '../errors.ts';
+import type { Gateway } from '../gateway/index.ts';
+import { problemFromError, sendProblem } from '../problem.ts';
+import type { Logger, Metrics } from '../telemetry/index.ts';
+import { hasValidToken, isLoopback } from './auth.ts';
+
+export interface AdminOptions {
+  readonly gateway: Gateway;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | undefined;
+}
+
+/** Largest admin request body; the API takes small JSON documents only. */
+const MAX_BODY = 64 * 1024;
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
+function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  type = 'text/plain; charset=utf-8',
+): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new InvalidArgumentError(`request body over ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new InvalidArgumentError('request body is not valid JSON');
+  }
+}
+
+export class AdminServer {
+  readonly server: Server;
+  readonly #options: AdminOptions;
+
+  constructor(options: AdminOptions) {
+    if (!options.token && !isLoopback(options.host))
+      throw new AdminUnsafeError(`${options.host}:${options.port}`);
+    this.#options = options;
+    this.server = createServer((req, res) => {
+      this.#handle(req, res).catch((error: unknown) => this.#fail(res, error));
+    });
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.#options.port, this.#options.host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  #fail(res: ServerResponse, error: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (error instanceof CutoverError) {
+      sendProblem(res, problemFromError(error));
+      return;
+    }
+    this.#options.logger.error({ err: error }, 'admin request failed');
+    sendProblem(res, {
+      status: 500,
+      code: 'CUTOVER_ERR_INTERNAL',
+      detail: 'internal error; see the gateway log',
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { gateway, metrics, token } = this.#options;
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    // Probes stay open so that orchestrators need no secret; everything else is behind the token.
+    if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
+      sendText(res, 200, 'ok');
+      return;
+    }
+    if (path === '/readyz' && (method === 'GET' || method === 'HEAD')) {
+      const r = gateway.readiness();
+      sendText(res, r.ready ? 200 : 503, r.ready ? 'ok' : r.reason);
+      return;
+    }
+    if (token && !hasValidToken(req, token)) {
+      res.setHeader('www-authenticate', 'Bearer realm="cutover"');
+      throw new UnauthorizedError();
+    }
+    if (path === '/metrics' && method === 'GET') {
+      sendText(res, 200, await metrics.render(), metrics.contentType);
+      return;
+    }
+    if (path === '/api/routes' && method === 'GET') {
+      sendJson(res, 200, { routes: gateway.routes() });
+      return;
+    }
+    const m = /^\/api\/routes\/([^/]+)(\/weight)?$/.exec(path);
+    if (m) {
+      const name = decodeURIComponent(m[1]);
+      if (!m[2] && method === 'GET') {
+        sendJson(res, 200, gateway.route(name));
+        return;
+      }
+      if (m[2] && method === 'PUT') {
+        const body = await readJson(req);
+        const weight = (body as { weight?: unknown } | null)?.weight;
+        if (typeof weight !== 'number') {
+          throw new InvalidArgumentError(
+            'expected a JSON body { "weight": <number from 0 to 100> }',
+          );
+        }
+        sendJson(res, 200, await gateway.setWeight(name, weight));
+        return;
+      }
+      if (m[2] && method === 'DELETE') {
+        sendJson(res, 200, await gateway.resetWeight(name));
+        return;
+      }
+    }
+    throw new NotFoundError(`${method} ${path}`);
+  }
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// The `cutover` command.
+import { existsSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfigFile } from '../config/index.ts';
+import { ConfigError, CutoverError } from '../errors.ts';
+import { adminCall, resolveAdmin } from './client.ts';
+import { demoBanner, startDemo } from './demo.ts';
+import { startCutover } from './run.ts';
+
+/** Usage errors (unknown flag, missing file) exit 2; failures of the operation exit 1. */
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
+
+class UsageError extends Error {}
+
+function requireFile(file: string): string {
+  if (!existsSync(file)) throw new UsageError(`config file not found: ${file}`);
+  return file;
+}
+
+function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+interface RouteView {
+  name: string;
+  legacy: string;
+  candidate: string | null;
+  weight: number;
+  configWeight: number;
+  weightSource: string;
+  match: { path: string };
+}
+
+function routeTable(routes: RouteView[]): string {
+  const rows = [['ROUTE', 'PATH', 'LEGACY', 'CANDIDATE', 'WEIGHT', 'SOURCE']];
+  for (const r of routes) {
+    rows.push([
+      r.name,
+      r.match.path,
+      r.legacy,
+      r.candidate ?? '-',
+      `${r.weight}%`,
+      r.weightSource === 'runtime' ? `runtime (file: ${r.configWeight}%)` : 'config',
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`received ${signal}, finishing requests in flight\n`);
+    stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`cutover: ${(e as Error).message}\n`);
+        process.exit(EXIT_FAILURE);
+      },
+    );
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}
+
+const adminOptions = (cmd: Command): Command =>
+  cmd
+    .option(
+      '-c, --config <file>',
+      'config file to read the admin address and token from',
+      'cutover.yaml',
+    )
+    .option('--admin <url>', 'admin API base URL (token from CUTOVER_ADMIN_TOKEN)')
+    .option('--json', 'machine-readable output');
+
+export function buildProgram(): Command {
+  const program = new Command('cutover')
+    .description('Move live traffic from a legacy service to its rewrite, route by route.')
+    .version('0.1.0')
+    .showSuggestionAfterError()
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('run the gateway with a config file')
+    .option('-c, --config <file>', 'config file', 'cutover.yaml')
+    .action(async (o: { config: string }) => {
+      const running = await startCutover(requireFile(o.config));
+      onSignals(() => running.close());
+    });
+
+  program
+    .command('validate')
+    .description('check a config file; exit 0 when valid, 1 with every error listed')
+    .option('-c, --config <file>', 'config file', 'cutover.yaml')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config: string; json?: boolean }) => {
+      try {
+        const config = await loadConfigFile(requireFile(o.config));
+        print(
+          !!o.json,
+          { valid: true, routes: config.routes.length, backends: config.backends.size },
+          () =>
+            `${o.config}: valid (${config.routes.length} routes, ${config.backends.size} backends)`,
+        );
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        print(!!o.json, { valid: false, errors: error.issues }, () => error.message);
+        process.exitCode = EXIT_FAILURE;
+      }
+    });
+
+  program
+    .command('demo')
+    .description('start a demo legacy service, its rewrite and the gateway in front of them')
+    .addOption(new Option('--port <port>', 'gateway port').default(8080).argParser(Number))
+    .addOption(new Option('--admin-port <port>', 'admin port').default(9090).argParser(Number))
+    .addOption(
+      new Option('--legacy-port <port>', 'demo legacy service port')
+        .default(9001)
+        .argParser(Number),
+    )
+    .addOption(
+      new Option('--rewrite-port <port>', 'demo rewrite service port')
+        .default(9002)
+        .argParser(Number),
+    )
+    .action(
+      async (o: { port: number; adminPort: number; legacyPort: number; rewritePort: number }) => {
+        const demo = await startDemo(o);
+        process.stderr.write(demoBanner(demo));
+        onSignals(() => demo.close());
+      },
+    );
+
+  adminOptions(
+    program
+      .command('weight')
+      .description("show or set the share of a route's users sent to its candidate (percent)")
+      .argument('<route>', 'route name')
+      .argument('[percent]', 'new weight, 0-100 with up to two decimals')
+      .option('--reset', "drop the runtime weight; the config file's weight applies again"),
+  ).action(
+    async (
+      route: string,
+      percent: string | undefined,
+      o: { config: string; admin?: string; json?: boolean; reset?: boolean },
+    ) => {
+      const target = await resolveAdmin(o);
+      const path = `/api/routes/${encodeURIComponent(route)}`;
+      let result: RouteView;
+      if (o.reset) result = (await adminCall(target, 'DELETE', `${path}/weight`)) as RouteView;
+      else if (percent !== undefined) {
+        const weight = Number(percent);
+        if (percent.trim() === '' || !Number.isFinite(weight))
+          throw new UsageError(`weight must be a number, got "${percent}"`);
+        result = (await adminCall(target, 'PUT', `${path}/weight`, { weight })) as RouteView;
+      } else result = (await adminCall(target, 'GET', path)) as RouteView;
+      print(
+        !!o.json,
+        result,
+        () =>
+          `${result.name}: ${result.weight}% to ${result.candidate ?? '(no candidate)'} (${result.weightSource})`,
+      );
+    },
+  );
+
+  adminOptions(
+    program
+      .command('routes')
+      .description('list the routes of a running gateway with their weights'),
+  ).action(async (o: { config: string; admin?: string; json?: boolean }) => {
+    const result = (await adminCall(await resolveAdmin(o), 'GET', '/api/routes')) as {
+      routes: RouteView[];
+    };
+    print(!!o.json, result, () => routeTable(result.routes));
+  });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // help and version print and exit 0; every other commander error is a usage error
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`cutover: ${error.message}\n`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`cutover: ${error.message}\n`);
+      process.exitCode = EXIT_FAILURE;
+      return;
+    }
+    const message =
+      error instanceof CutoverError ? error.message : ((error as Error).stack ?? String(error));
+    process.stderr.write(`cutover: ${message}\n`);
+    process.exitCode = EXIT_FAILURE;
+  }
+}
+
+if (import.meta.main) await main(process.argv);

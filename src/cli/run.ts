@@ -1,0 +1,134 @@
+// Starts one Cutover process from a config file: state, telemetry, gateway,
+// admin listener and the config watcher; and stops it gracefully.
+import { AdminServer } from '../admin/index.ts';
+import type { Config } from '../config/index.ts';
+import { loadConfigFile, watchConfig } from '../config/index.ts';
+import { ConfigError } from '../errors.ts';
+import { Gateway } from '../gateway/index.ts';
+import { openStateStore } from '../state/index.ts';
+import { createLogger, flushLogger, type Logger, Metrics } from '../telemetry/index.ts';
+
+export interface RunOptions {
+  /** Environment for ${VAR} interpolation; process.env by default. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** A logger to use instead of a new one on stdout (tests, demo). */
+  readonly logger?: Logger;
+  /** Watch the file and SIGHUP for reloads (default true). */
+  readonly watch?: boolean;
+}
+
+export interface Running {
+  readonly gateway: Gateway;
+  readonly admin: AdminServer;
+  readonly gatewayUrl: string;
+  readonly adminUrl: string;
+  readonly logger: Logger;
+  /** Reload the config file now; resolves to true when the new config was applied. */
+  reload(): Promise<boolean>;
+  /** Stop accepting, finish requests in flight (up to server.shutdownGrace), release everything. */
+  close(): Promise<void>;
+}
+
+function urlOf(host: string, port: number): string {
+  const h =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+export async function startCutover(configFile: string, options: RunOptions = {}): Promise<Running> {
+  const env = options.env ?? process.env;
+  const config = await loadConfigFile(configFile, env);
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const metrics = new Metrics();
+  const store = openStateStore(config.state);
+  const gateway = await Gateway.create({ config, logger, metrics, store });
+  let admin: AdminServer;
+  try {
+    admin = new AdminServer({
+      gateway,
+      metrics,
+      logger,
+      host: config.admin.listen.host,
+      port: config.admin.listen.port,
+      token: config.admin.token,
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const gw = await gateway.listen();
+  let ad: { port: number };
+  try {
+    ad = await admin.listen();
+  } catch (error) {
+    await gateway.close(0);
+    await store.close();
+    throw error;
+  }
+  const gatewayUrl = urlOf(config.listen.host, gw.port);
+  const adminUrl = urlOf(config.admin.listen.host, ad.port);
+  logger.info(
+    {
+      listen: gatewayUrl,
+      admin: adminUrl,
+      routes: config.routes.length,
+      state: store.description,
+      port: gw.port,
+      adminPort: ad.port,
+    },
+    `cutover listening on ${gatewayUrl} (admin ${adminUrl})`,
+  );
+
+  const apply = (next: Config) => {
+    gateway.reload(next);
+    metrics.reload(true);
+    logger.info({ routes: next.routes.length }, 'config reloaded');
+  };
+  const reject = (error: Error) => {
+    metrics.reload(false);
+    if (error instanceof ConfigError) {
+      logger.error(
+        {
+          errors: error.issues.map(
+            (i) => `${i.file}:${i.line}:${i.column} ${i.path}: ${i.message}`,
+          ),
+        },
+        'config rejected; keeping the running config',
+      );
+    } else logger.error({ err: error.message }, 'config rejected; keeping the running config');
+  };
+  const watcher = options.watch === false ? undefined : watchConfig(configFile, apply, reject);
+
+  let closing: Promise<void> | undefined;
+  return {
+    gateway,
+    admin,
+    gatewayUrl,
+    adminUrl,
+    logger,
+    async reload() {
+      try {
+        apply(await loadConfigFile(configFile, env));
+        return true;
+      } catch (error) {
+        reject(error as Error);
+        return false;
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        watcher?.close();
+        logger.info(
+          { inFlight: gateway.inFlight, graceMs: gateway.config.server.shutdownGrace },
+          'shutting down',
+        );
+        await gateway.close(gateway.config.server.shutdownGrace);
+        await admin.close();
+        await store.close();
+        logger.info('stopped');
+        flushLogger(logger);
+      })();
+      return closing;
+    },
+  };
+}

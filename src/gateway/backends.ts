@@ -1,0 +1,82 @@
+// Upstream connection pools: one undici Pool per backend instance, reused
+// across config reloads while the instance's settings do not change.
+import { Pool } from 'undici';
+import type { BackendConfig } from '../config/index.ts';
+
+export class BackendInstance {
+  readonly url: string;
+  /** scheme://host:port — what the pool connects to. */
+  readonly origin: string;
+  /** The URL's path without a trailing slash ('' for `/`), put before every request path. */
+  readonly basePath: string;
+  /** Host header value for this instance (host[:port]). */
+  readonly host: string;
+  readonly pool: Pool;
+  /** False while active health checks say the instance is down. */
+  healthy = true;
+
+  constructor(url: string, config: BackendConfig) {
+    const u = new URL(url);
+    this.url = url;
+    this.origin = u.origin;
+    this.basePath = u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '');
+    this.host = u.host;
+    this.pool = new Pool(u.origin, {
+      connections: config.connections,
+      connectTimeout: config.connectTimeout,
+      keepAliveTimeout: config.keepAliveTimeout,
+      // Timeouts per request are set on each dispatch (route settings).
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      pipelining: 1,
+    });
+  }
+}
+
+/** Settings that, when changed, need new connections. */
+function poolKey(config: BackendConfig, url: string): string {
+  return `${url} ${config.connections} ${config.connectTimeout} ${config.keepAliveTimeout}`;
+}
+
+export class Backend {
+  readonly name: string;
+  readonly config: BackendConfig;
+  readonly instances: readonly BackendInstance[];
+  #next = 0;
+
+  constructor(config: BackendConfig, reuse?: Backend) {
+    this.name = config.name;
+    this.config = config;
+    this.instances = config.urls.map((url) => {
+      const old = reuse?.instances.find(
+        (i) => poolKey(reuse.config, i.url) === poolKey(config, url),
+      );
+      return old ?? new BackendInstance(url, config);
+    });
+  }
+
+  /** Round robin over healthy instances; when none is healthy, over all (better a try than a sure 502). */
+  pick(): BackendInstance {
+    const list = this.instances;
+    const n = list.length;
+    if (n === 1) return list[0];
+    for (let tries = 0; tries < n; tries++) {
+      const inst = list[this.#next++ % n];
+      if (inst.healthy) return inst;
+    }
+    return list[this.#next++ % n];
+  }
+
+  get healthy(): boolean {
+    return this.instances.some((i) => i.healthy);
+  }
+}
+
+/** Close the pools of `old` that `next` does not reuse; waits for their requests in flight. */
+export async function closeUnused(old: Iterable<Backend>, next: Iterable<Backend>): Promise<void> {
+  const kept = new Set<BackendInstance>();
+  for (const b of next) for (const i of b.instances) kept.add(i);
+  const closing: Promise<void>[] = [];
+  for (const b of old) for (const i of b.instances) if (!kept.has(i)) closing.push(i.pool.close());
+  await Promise.allSettled(closing);
+}

@@ -1,0 +1,443 @@
+// The gateway: listener, routing, split and proxying, plus the operations the
+// admin API needs (weights, readiness, reload, graceful close).
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Config } from '../config/index.ts';
+import {
+  BadRequestError,
+  BodyTooLargeError,
+  InvalidArgumentError,
+  NoRouteError,
+  NotFoundError,
+} from '../errors.ts';
+import { HealthChecker } from '../guard/index.ts';
+import { problemFromError, sendProblem } from '../problem.ts';
+import type { StateStore } from '../state/index.ts';
+import type { Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
+import { injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
+import { closeUnused } from './backends.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
+import { chooseSide, type SplitInput } from './split.ts';
+import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
+import { proxyUpgrade } from './upgrade.ts';
+
+const WEIGHT_NAMESPACE = 'weight';
+
+export interface GatewayOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly store: StateStore;
+}
+
+export interface RouteStatus {
+  name: string;
+  match: { host?: string; path: string; methods?: readonly string[] };
+  legacy: string;
+  candidate: string | null;
+  weight: number;
+  configWeight: number;
+  /** `runtime` when a weight set through the API or CLI overrides the file. */
+  weightSource: 'config' | 'runtime';
+}
+
+export interface Readiness {
+  ready: boolean;
+  reason: string;
+}
+
+/** A client-supplied request id is kept when it is short and printable. */
+const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+
+function clientIp(socket: Socket): string {
+  const ip = socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** Host header without port, lower-case; handles [v6]:port. */
+function routingHost(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  if (host.charCodeAt(0) === 91 /* [ */) {
+    const end = host.indexOf(']');
+    return end === -1 ? host.toLowerCase() : host.slice(0, end + 1).toLowerCase();
+  }
+  const colon = host.indexOf(':');
+  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
+
+export class Gateway {
+  readonly server: Server;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #store: StateStore;
+  readonly #weights = new Map<string, WeightCell>();
+  readonly #health: HealthChecker;
+  #table: RouteTable;
+  #inFlight = 0;
+  #closing = false;
+  #accessLog: Logger | undefined;
+  #tracing: boolean;
+  readonly #hooks: ExchangeHooks;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(options: GatewayOptions, runtimeWeights: Map<string, number>) {
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+    this.#store = options.store;
+    for (const [name, w] of runtimeWeights) {
+      const rc = options.config.routes.find((r) => r.name === name);
+      if (rc) this.#weights.set(name, new WeightCell(rc.weight, w));
+    }
+    this.#table = new RouteTable(options.config, this.#weights, this.#metrics);
+    this.#accessLog = options.config.log.access ? this.#logger.child({ msg: 'access' }) : undefined;
+    this.#tracing = options.config.tracing.enabled;
+    const gateway = this;
+    this.#hooks = {
+      get accessLog() {
+        return gateway.#accessLog;
+      },
+      finished: () => {
+        this.#inFlight--;
+        this.#metrics.requestFinished();
+      },
+    };
+    this.#health = new HealthChecker(this.#metrics, this.#logger);
+    this.#health.update(this.#table.backends.values());
+    const server = createServer(
+      {
+        maxHeaderSize: options.config.server.maxHeaderBytes,
+        keepAliveTimeout: options.config.server.keepAliveTimeout,
+        requestTimeout: options.config.server.requestTimeout,
+      },
+      (req, res) => this.#handle(req, res),
+    );
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.#handleUpgrade(req, socket, head),
+    );
+    server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
+      this.#clientError(error, socket),
+    );
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    this.server = server;
+  }
+
+  /** Builds the gateway with the weights persisted in the state store. */
+  static async create(options: GatewayOptions): Promise<Gateway> {
+    const persisted = await options.store.list<number>(WEIGHT_NAMESPACE);
+    return new Gateway(options, persisted);
+  }
+
+  get config(): Config {
+    return this.#table.config;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  listen(): Promise<AddressInfo> {
+    const { host, port } = this.#table.config.listen;
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  #route(req: IncomingMessage, path: string): CompiledRoute | undefined {
+    return this.#table.router.find(req.method!, routingHost(req.headers.host), path, req.headers)
+      ?.route;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '';
+    const headerId = req.headers['x-request-id'];
+    const requestId =
+      typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      this.#refuse(
+        res,
+        new BadRequestError(`request target must start with /, got "${url.slice(0, 100)}"`),
+        requestId,
+      );
+      return;
+    }
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = this.#route(req, path);
+    if (!route) {
+      this.#refuse(res, new NoRouteError(req.method ?? '', path), requestId);
+      return;
+    }
+    const cfg = route.config;
+    const lengthHeader = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (lengthHeader !== undefined && Number(lengthHeader) > cfg.maxBodyBytes) {
+      this.#refuse(res, new BodyTooLargeError(cfg.maxBodyBytes), requestId, true);
+      return;
+    }
+    const input: SplitInput = {
+      headers: req.headers,
+      query: q === -1 ? '' : url.slice(q + 1),
+      ip: clientIp(req.socket),
+    };
+    const side = chooseSide(
+      route.split,
+      route.candidate !== undefined,
+      route.weight.candidateBuckets,
+      input,
+    );
+    let span: ProxySpan | undefined;
+    if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
+    this.#inFlight++;
+    this.#metrics.requestStarted();
+    const exchange = new ProxyExchange(
+      req,
+      res,
+      route,
+      side,
+      requestId,
+      span,
+      this.#hooks,
+      chunked,
+    );
+    const instance = exchange.backend.pick();
+    const headers = upstreamRequestHeaders(req.rawHeaders, {
+      clientIp: input.ip,
+      proto: 'http',
+      requestId,
+      upstreamHost: cfg.preserveHost ? undefined : instance.host,
+    });
+    if (span) {
+      const trace: Record<string, string> = {};
+      injectTraceHeaders(span, trace);
+      for (const [k, v] of Object.entries(trace)) {
+        const at = headers.indexOf(k);
+        if (at !== -1 && at % 2 === 0) headers[at + 1] = v;
+        else headers.push(k, v);
+      }
+    }
+    const hasBody = chunked || (lengthHeader !== undefined && lengthHeader !== '0');
+    instance.pool.dispatch(
+      {
+        path: instance.basePath + url,
+        method: req.method as 'GET',
+        headers,
+        body: hasBody ? req : null,
+        headersTimeout: cfg.timeout,
+        bodyTimeout: cfg.idleTimeout,
+        idempotent: false,
+        blocking: false,
+      },
+      exchange,
+    );
+  }
+
+  #refuse(
+    res: ServerResponse,
+    error: BadRequestError | NoRouteError | BodyTooLargeError,
+    requestId: string,
+    close = false,
+  ): void {
+    this.#metrics.unrouted(error.status);
+    const headers: Record<string, string> = { 'x-request-id': requestId };
+    if (close) headers.connection = 'close';
+    sendProblem(res, problemFromError(error, { requestId }), headers);
+    if (this.#accessLog) {
+      this.#accessLog.info({
+        reqId: requestId,
+        method: res.req.method,
+        path: res.req.url,
+        status: error.status,
+        err: error.code,
+      });
+    }
+  }
+
+  #handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = url.startsWith('/') ? this.#route(req, path) : undefined;
+    if (!route) {
+      const e = new NoRouteError(req.method ?? '', path);
+      socket.end(
+        `HTTP/1.1 404 Not Found\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n${JSON.stringify({ status: 404, code: e.code, detail: e.message })}`,
+      );
+      return;
+    }
+    const ip = clientIp(req.socket);
+    const side = chooseSide(
+      route.split,
+      route.candidate !== undefined,
+      route.weight.candidateBuckets,
+      {
+        headers: req.headers,
+        query: q === -1 ? '' : url.slice(q + 1),
+        ip,
+      },
+    );
+    const backend = side === 'candidate' ? route.candidate! : route.legacy;
+    proxyUpgrade(req, socket, head, {
+      route: route.name,
+      side,
+      backend,
+      instance: backend.pick(),
+      preserveHost: route.config.preserveHost,
+      clientIp: ip,
+      logger: this.#logger,
+    });
+  }
+
+  #clientError(error: Error & { code?: string }, socket: Socket): void {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const reason = tooLarge
+      ? 'Request Header Fields Too Large'
+      : status === 408
+        ? 'Request Timeout'
+        : 'Bad Request';
+    const body = JSON.stringify({
+      type: 'https://cutover.dev/errors/CUTOVER_ERR_BAD_REQUEST',
+      title: reason,
+      status,
+      code: 'CUTOVER_ERR_BAD_REQUEST',
+      detail: tooLarge ? 'request headers are too large' : 'malformed HTTP request',
+    });
+    this.#metrics.unrouted(status);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  /** Swap in a new config; requests in flight finish on the table they started with. */
+  reload(config: Config): void {
+    const old = this.#table;
+    const next = new RouteTable(config, this.#weights, this.#metrics, old);
+    this.#table = next;
+    for (const name of [...this.#weights.keys()]) {
+      if (!next.routes.has(name)) this.#weights.delete(name);
+    }
+    this.#accessLog = config.log.access ? this.#logger.child({ msg: 'access' }) : undefined;
+    this.#tracing = config.tracing.enabled;
+    this.#logger.level = config.log.level;
+    this.#health.update(next.backends.values());
+    if (
+      old.config.listen.port !== config.listen.port ||
+      old.config.listen.host !== config.listen.host
+    ) {
+      this.#logger.warn(
+        'listen address changed in the config; it takes effect at the next restart',
+      );
+    }
+    void closeUnused(old.backends.values(), next.backends.values());
+  }
+
+  routes(): RouteStatus[] {
+    return [...this.#table.routes.values()].map((r) => this.#status(r));
+  }
+
+  route(name: string): RouteStatus {
+    const r = this.#table.routes.get(name);
+    if (!r) throw new NotFoundError(`route "${name}"`);
+    return this.#status(r);
+  }
+
+  #status(r: CompiledRoute): RouteStatus {
+    const m = r.config.match;
+    return {
+      name: r.name,
+      match: { host: m.host, path: m.path, methods: m.methods },
+      legacy: r.config.legacy,
+      candidate: r.config.candidate ?? null,
+      weight: r.weight.weight,
+      configWeight: r.weight.configWeight,
+      weightSource: r.weight.runtimeWeight === undefined ? 'config' : 'runtime',
+    };
+  }
+
+  /** Set a route's weight at run time; persisted, and wins over the file until reset. */
+  async setWeight(name: string, weight: number): Promise<RouteStatus> {
+    const r = this.#table.routes.get(name);
+    if (!r) throw new NotFoundError(`route "${name}"`);
+    if (
+      !Number.isFinite(weight) ||
+      weight < 0 ||
+      weight > 100 ||
+      Math.round(weight * 100) !== weight * 100
+    ) {
+      throw new InvalidArgumentError(
+        `weight must be a number from 0 to 100 with at most two decimals, got ${weight}`,
+      );
+    }
+    if (weight > 0 && !r.candidate) {
+      throw new InvalidArgumentError(
+        `route "${name}" has no candidate backend, so its weight must stay 0`,
+      );
+    }
+    await this.#store.set(WEIGHT_NAMESPACE, name, weight);
+    r.weight.setRuntimeWeight(weight);
+    this.#logger.info({ route: name, weight }, 'weight set');
+    return this.#status(r);
+  }
+
+  /** Drop the runtime weight; the file's weight applies again. */
+  async resetWeight(name: string): Promise<RouteStatus> {
+    const r = this.#table.routes.get(name);
+    if (!r) throw new NotFoundError(`route "${name}"`);
+    await this.#store.delete(WEIGHT_NAMESPACE, name);
+    r.weight.setRuntimeWeight(undefined);
+    this.#logger.info({ route: name, weight: r.weight.weight }, 'weight reset to the config file');
+    return this.#status(r);
+  }
+
+  readiness(): Readiness {
+    if (this.#closing) return { ready: false, reason: 'shutting down' };
+    for (const r of this.#table.routes.values()) {
+      if (!r.legacy.healthy) {
+        return {
+          ready: false,
+          reason: `route ${r.name}: legacy backend ${r.legacy.name} has no healthy instance`,
+        };
+      }
+    }
+    return { ready: true, reason: 'ok' };
+  }
+
+  /** Stop accepting, let requests in flight finish for up to `graceMs`, then cut the rest. */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    this.#health.stop();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      this.server.closeIdleConnections();
+    }
+    if (this.#inFlight > 0) {
+      this.#logger.warn(
+        { inFlight: this.#inFlight },
+        'shutdown grace over; closing remaining connections',
+      );
+    }
+    this.server.closeAllConnections();
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+    await Promise.allSettled(
+      [...this.#table.backends.values()].flatMap((b) => b.instances.map((i) => i.pool.close())),
+    );
+  }
+}

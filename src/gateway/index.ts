@@ -1,0 +1,7 @@
+export type { Backend, BackendInstance } from './backends.ts';
+export type { GatewayOptions, Readiness, RouteStatus } from './gateway.ts';
+export { Gateway } from './gateway.ts';
+export type { RouteHit } from './router.ts';
+export { Router } from './router.ts';
+export type { Side, SplitInput } from './split.ts';
+export { BUCKETS, chooseSide, stickyBucket, stickyKeyOf } from './split.ts';

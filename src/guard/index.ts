@@ -1,0 +1,2 @@
+export type { HealthBackend, HealthTarget } from './health.ts';
+export { HealthChecker } from './health.ts';
