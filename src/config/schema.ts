@@ -3,12 +3,21 @@
 import { z } from 'zod';
 import { parseDuration, parseListen, parseSize } from './units.ts';
 
+/** Also used for a duration or size of the wrong type (messages.ts), so both read alike. */
+export function durationMessage(value: unknown): string {
+  return `expected a duration such as 250ms, 5s or 1m, got ${JSON.stringify(value)}`;
+}
+
+export function sizeMessage(value: unknown): string {
+  return `expected a size such as 512, 64KiB or 10MB, got ${JSON.stringify(value)}`;
+}
+
 export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = typeof value === 'string' ? parseDuration(value) : undefined;
   if (ms === undefined) {
     ctx.addIssue({
       code: 'custom',
-      message: `expected a duration such as 250ms, 5s or 1m, got ${JSON.stringify(value)}`,
+      message: durationMessage(value),
     });
     return z.NEVER;
   }
@@ -21,7 +30,7 @@ export const size = z.union([z.string(), z.number()]).transform((value, ctx) => 
   if (bytes === undefined || bytes < 0) {
     ctx.addIssue({
       code: 'custom',
-      message: `expected a size such as 512, 64KiB or 10MB, got ${JSON.stringify(value)}`,
+      message: sizeMessage(value),
     });
     return z.NEVER;
   }
@@ -77,9 +86,9 @@ export const stickyKey = z.string().transform((value, ctx) => {
   return parts;
 });
 
-const overrideHeader = z.union([z.literal(false), z.string()]).transform((value, ctx) => {
+const overrideHeader = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
   if (value === false) return false as const;
-  const m = /^header:([A-Za-z0-9!#$%&'*.^_`|~-]+)$/.exec(value);
+  const m = typeof value === 'string' ? /^header:([A-Za-z0-9!#$%&'*.^_`|~-]+)$/.exec(value) : null;
   if (!m) {
     ctx.addIssue({
       code: 'custom',
@@ -107,11 +116,17 @@ const backendUrl = z.string().transform((value, ctx) => {
   try {
     url = new URL(value);
   } catch {
-    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an http:// or https:// URL, got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an http:// or https:// URL, got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   if (url.search || url.hash || url.username) {
@@ -152,17 +167,25 @@ const splitSchema = z.strictObject({
     .optional(),
 });
 
+const weightRange = (issue: { input?: unknown }): string =>
+  `expected a number from 0 to 100, got ${typeof issue.input === 'number' ? issue.input : JSON.stringify(issue.input)}`;
+
 const weight = z
-  .number({ message: 'expected a number from 0 to 100' })
-  .min(0, 'expected a number from 0 to 100')
-  .max(100, 'expected a number from 0 to 100')
-  .refine((w) => Math.round(w * 100) === w * 100, 'expected at most two decimals');
+  .number({ error: weightRange })
+  .min(0, { error: weightRange })
+  .max(100, { error: weightRange })
+  .refine((w) => Math.round(w * 100) === w * 100, {
+    error: (issue) => `expected at most two decimals, got ${String(issue.input)}`,
+  });
 
 const matchSchema = z.strictObject({
   host: z.string().min(1).optional(),
   path: z
     .string()
-    .refine((p) => p.startsWith('/'), 'expected a path starting with / (exact /a/b, param /users/:id, prefix /api/*)'),
+    .refine(
+      (p) => p.startsWith('/'),
+      'expected a path starting with / (exact /a/b, param /users/:id, prefix /api/*)',
+    ),
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
   headers: z.record(z.string(), z.string()).optional(),
 });
@@ -177,7 +200,9 @@ const routeTunables = {
 };
 
 export const routeSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name of letters, digits, ., _ and -'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name of letters, digits, ., _ and -'),
   match: matchSchema,
   legacy: z.string().min(1),
   candidate: z.string().min(1).optional(),
@@ -202,7 +227,9 @@ export const configSchema = z.strictObject({
     .optional(),
   state: z
     .string()
-    .refine((s) => s.startsWith('sqlite:') || s === 'memory:', 'expected sqlite:PATH or memory:')
+    .refine((s) => s.startsWith('sqlite:') || s === 'memory', {
+      error: (issue) => `expected sqlite:PATH or memory, got ${JSON.stringify(issue.input)}`,
+    })
     .optional(),
   server: z
     .strictObject({
@@ -219,7 +246,12 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   tracing: z.strictObject({ enabled: z.boolean().optional() }).optional(),
-  backends: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), backendSchema),
+  backends: z.record(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name of letters, digits, ., _ and -'),
+    backendSchema,
+  ),
   defaults: defaultsSchema.optional(),
   routes: z.array(routeSchema),
 });

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import type { Config } from '../config/index.ts';
 import {
   BadRequestError,
@@ -199,16 +200,7 @@ export class Gateway {
     if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
     this.#inFlight++;
     this.#metrics.requestStarted();
-    const exchange = new ProxyExchange(
-      req,
-      res,
-      route,
-      side,
-      requestId,
-      span,
-      this.#hooks,
-      chunked,
-    );
+    const exchange = new ProxyExchange(req, res, route, side, requestId, span, this.#hooks);
     const instance = exchange.backend.pick();
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       clientIp: input.ip,
@@ -225,13 +217,17 @@ export class Gateway {
         else headers.push(k, v);
       }
     }
-    const hasBody = chunked || (lengthHeader !== undefined && lengthHeader !== '0');
+    const body = chunked
+      ? Readable.from(exchange.countedBody(), { objectMode: false })
+      : lengthHeader !== undefined && lengthHeader !== '0'
+        ? req
+        : null;
     instance.pool.dispatch(
       {
         path: instance.basePath + url,
         method: req.method as 'GET',
         headers,
-        body: hasBody ? req : null,
+        body,
         headersTimeout: cfg.timeout,
         bodyTimeout: cfg.idleTimeout,
         idempotent: false,

@@ -56,7 +56,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #tooLarge: boolean;
   readonly #onClientClose: () => void;
   readonly #onDrain: () => void;
-  readonly #onBodyData: ((chunk: Buffer) => void) | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -66,7 +65,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     requestId: string,
     span: ProxySpan | undefined,
     hooks: ExchangeHooks,
-    countBody: boolean,
   ) {
     this.#req = req;
     this.#res = res;
@@ -92,18 +90,23 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.#controller?.abort(new ClientGoneError());
     };
     this.#onDrain = () => this.#controller?.resume();
-    // A body without Content-Length is counted as it streams (413 past the limit).
-    this.#onBodyData = countBody
-      ? (chunk: Buffer) => {
-          this.#bytesIn += chunk.length;
-          if (this.#bytesIn > this.#maxBody && !this.#tooLarge) {
-            this.#tooLarge = true;
-            this.#controller?.abort(new BodyTooLargeError(this.#maxBody));
-          }
-        }
-      : undefined;
     res.on('close', this.#onClientClose);
-    if (this.#onBodyData) req.on('data', this.#onBodyData);
+  }
+
+  /**
+   * The request body for a request without Content-Length, counted as it
+   * streams: past the route's limit the upstream request is aborted and the
+   * client gets 413 (when no answer has started yet).
+   */
+  async *countedBody(): AsyncGenerator<Buffer> {
+    for await (const chunk of this.#req) {
+      this.#bytesIn += (chunk as Buffer).length;
+      if (this.#bytesIn > this.#maxBody) {
+        this.#tooLarge = true;
+        throw new BodyTooLargeError(this.#maxBody);
+      }
+      yield chunk as Buffer;
+    }
   }
 
   get backend(): Backend {
@@ -202,7 +205,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
-    if (this.#onBodyData) this.#req.off('data', this.#onBodyData);
     const seconds = (performance.now() - this.#start) / 1000;
     this.#metrics.observe(this.#status, seconds);
     const log = this.#hooks.accessLog;

@@ -5,6 +5,7 @@ import type { Config, RouteConfig, SplitConfig } from '../config/index.ts';
 import type { Metrics, RouteSideMetrics } from '../telemetry/index.ts';
 import { Backend } from './backends.ts';
 import { Router } from './router.ts';
+import { candidateBucketsOf } from './split.ts';
 
 /** A route's weight as the hot path reads it: candidate buckets out of 10,000. */
 export class WeightCell {
@@ -36,7 +37,7 @@ export class WeightCell {
   }
 
   #update(): void {
-    this.candidateBuckets = Math.round(this.weight * 100);
+    this.candidateBuckets = candidateBucketsOf(this.weight);
   }
 }
 

@@ -8,7 +8,7 @@ export { MemoryStore, SqliteStore };
 
 /** The store named by the config's `state` field. */
 export function openStateStore(spec: string): StateStore {
-  if (spec === 'memory:') return new MemoryStore();
+  if (spec === 'memory') return new MemoryStore();
   if (spec.startsWith('sqlite:')) return new SqliteStore(spec.slice('sqlite:'.length));
-  throw new StateError(`unknown state store "${spec}"; expected sqlite:PATH or memory:`);
+  throw new StateError(`unknown state store "${spec}"; expected sqlite:PATH or memory`);
 }

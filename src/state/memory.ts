@@ -1,8 +1,8 @@
 import type { StateStore } from './store.ts';
 
-/** State that lives as long as the process (`state: memory:`), for tests and throwaway runs. */
+/** State that lives as long as the process (`state: memory`), for tests and throwaway runs. */
 export class MemoryStore implements StateStore {
-  readonly description = 'memory:';
+  readonly description = 'memory';
   readonly #data = new Map<string, Map<string, string>>();
 
   #ns(namespace: string): Map<string, string> {

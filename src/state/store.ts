@@ -3,7 +3,7 @@
 // Redis implementation (several instances) fits the same interface.
 
 export interface StateStore {
-  /** Where the state lives, for logs (`sqlite:/abs/path`, `memory:`). */
+  /** Where the state lives, for logs (`sqlite:/abs/path`, `memory`). */
   readonly description: string;
   get<T>(namespace: string, key: string): Promise<T | undefined>;
   set(namespace: string, key: string, value: unknown): Promise<void>;
