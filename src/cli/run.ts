@@ -3,7 +3,7 @@
 import { AdminServer } from '../admin/index.ts';
 import type { Config } from '../config/index.ts';
 import { loadConfigFile, watchConfig } from '../config/index.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, formatConfigIssue } from '../errors.ts';
 import { Gateway } from '../gateway/index.ts';
 import { openStateStore } from '../state/index.ts';
 import { createLogger, flushLogger, type Logger, Metrics } from '../telemetry/index.ts';
@@ -89,15 +89,13 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     if (error instanceof ConfigError) {
       logger.error(
         {
-          errors: error.issues.map(
-            (i) => `${i.file}:${i.line}:${i.column} ${i.path}: ${i.message}`,
-          ),
+          errors: error.issues.map(formatConfigIssue),
         },
         'config rejected; keeping the running config',
       );
     } else logger.error({ err: error.message }, 'config rejected; keeping the running config');
   };
-  const watcher = options.watch === false ? undefined : watchConfig(configFile, apply, reject);
+  const watcher = options.watch === false ? undefined : watchConfig(configFile, apply, reject, env);
 
   let closing: Promise<void> | undefined;
   return {

@@ -59,7 +59,10 @@ function normalizeBackend(
   if (raw.url !== undefined && raw.urls !== undefined) {
     issues.push({ path: ['backends', name], message: 'expected url or urls, not both' });
   } else if (raw.url === undefined && raw.urls === undefined) {
-    issues.push({ path: ['backends', name], message: 'expected url (one instance) or urls (several)' });
+    issues.push({
+      path: ['backends', name],
+      message: 'expected url (one instance) or urls (several)',
+    });
   }
   const urls = raw.urls ?? (raw.url !== undefined ? [raw.url] : []);
   let health: HealthConfig | undefined;
@@ -93,7 +96,10 @@ function normalizeRoute(
   const at = (...rest: (string | number)[]): FieldPath => ['routes', index, ...rest];
   const known = [...backends.keys()].join(', ') || 'none';
   if (!backends.has(raw.legacy)) {
-    issues.push({ path: at('legacy'), message: `backend "${raw.legacy}" is not defined (defined: ${known})` });
+    issues.push({
+      path: at('legacy'),
+      message: `backend "${raw.legacy}" is not defined (defined: ${known})`,
+    });
   }
   if (raw.candidate !== undefined) {
     if (!backends.has(raw.candidate)) {
@@ -102,12 +108,18 @@ function normalizeRoute(
         message: `backend "${raw.candidate}" is not defined (defined: ${known})`,
       });
     } else if (raw.candidate === raw.legacy) {
-      issues.push({ path: at('candidate'), message: 'the candidate must be another backend than legacy' });
+      issues.push({
+        path: at('candidate'),
+        message: 'the candidate must be another backend than legacy',
+      });
     }
   }
   const weight = raw.weight ?? DEFAULTS.weight;
   if (raw.candidate === undefined && weight > 0) {
-    issues.push({ path: at('weight'), message: `a weight above 0 needs a candidate backend, got ${weight}` });
+    issues.push({
+      path: at('weight'),
+      message: `a weight above 0 needs a candidate backend, got ${weight}`,
+    });
   }
   const patternProblem = checkPathPattern(raw.match.path);
   if (patternProblem) issues.push({ path: at('match', 'path'), message: patternProblem });
@@ -135,7 +147,9 @@ function normalizeRoute(
       stickyKey: Object.freeze(split?.stickyKey ?? ds?.stickyKey ?? []),
       overrideHeader: split?.override ?? ds?.override ?? DEFAULTS.overrideHeader,
       overrideCandidate:
-        split?.overrideValues?.candidate ?? ds?.overrideValues?.candidate ?? DEFAULTS.overrideCandidate,
+        split?.overrideValues?.candidate ??
+        ds?.overrideValues?.candidate ??
+        DEFAULTS.overrideCandidate,
       overrideLegacy:
         split?.overrideValues?.legacy ?? ds?.overrideValues?.legacy ?? DEFAULTS.overrideLegacy,
     }),

@@ -1,0 +1,640 @@
+// The loader as a user meets it: a YAML text in, a frozen Config or the exact
+// file:line:column messages out.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile, parseConfigText } from '../../src/config/index.ts';
+import { ConfigError, ConfigFileError, formatConfigIssue } from '../../src/errors.ts';
+
+const FILE = 'cutover.yaml';
+
+/** The formatted issues a text produces, or [] when it loads. */
+function problems(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfigText(text, FILE, env);
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err.issues.map(formatConfigIssue);
+  }
+}
+
+// Two backends and one route; each bad case below changes a few lines of it.
+const BACKENDS = `backends:
+  legacy: { url: "http://127.0.0.1:9001" }
+  rewrite: { url: "http://127.0.0.1:9002" }
+`;
+
+interface BadCase {
+  name: string;
+  yaml: string;
+  env?: Record<string, string>;
+  expected: string[];
+}
+
+const BAD: BadCase[] = [
+  {
+    name: 'unknown field at the top level',
+    yaml: `${BACKENDS}routes: []
+foo: 1
+`,
+    expected: ['cutover.yaml:5:1 foo: unknown field "foo"'],
+  },
+  {
+    name: 'unknown field at the top level, close to a known one',
+    yaml: `${BACKENDS}routes: []
+defualts: { timeout: 1s }
+`,
+    expected: ['cutover.yaml:5:1 defualts: unknown field "defualts"; did you mean "defaults"?'],
+  },
+  {
+    name: 'unknown field in a route, with a hint',
+    yaml: `${BACKENDS}routes:
+  - name: users
+    match: { path: /users }
+    legacy: legacy
+    candidate: rewrite
+    split: { stickykey: header:x-user-id }
+`,
+    expected: [
+      'cutover.yaml:9:14 routes[0].split.stickykey: unknown field "stickykey"; did you mean "stickyKey"?',
+    ],
+  },
+  {
+    name: 'unknown field in a backend, no key close to it',
+    yaml: `backends:
+  legacy:
+    url: http://127.0.0.1:9001
+    timeout: 3s
+routes: []
+`,
+    expected: ['cutover.yaml:4:5 backends.legacy.timeout: unknown field "timeout"'],
+  },
+  {
+    name: 'route naming a backend that does not exist',
+    yaml: `${BACKENDS}routes:
+  - name: users
+    match: { path: /users }
+    legacy: legacy
+    candidate: rewirte
+`,
+    expected: [
+      'cutover.yaml:8:16 routes[0].candidate: backend "rewirte" is not defined (defined: legacy, rewrite)',
+    ],
+  },
+  {
+    name: 'duplicate route names',
+    yaml: `${BACKENDS}routes:
+  - name: users
+    match: { path: /users }
+    legacy: legacy
+  - name: users
+    match: { path: /accounts }
+    legacy: legacy
+`,
+    expected: [
+      'cutover.yaml:8:11 routes[1].name: duplicate route name "users" (first used at routes[0])',
+    ],
+  },
+  {
+    name: 'two routes with the same match (parameter names and method order do not matter)',
+    yaml: `${BACKENDS}routes:
+  - name: one
+    match: { path: /users/:id, methods: [GET, HEAD] }
+    legacy: legacy
+  - name: two
+    match: { path: /users/:uid, methods: [HEAD, GET] }
+    legacy: rewrite
+`,
+    expected: [
+      'cutover.yaml:9:12 routes[1].match: same match as routes[0] (one); one of them could never be chosen',
+    ],
+  },
+  {
+    name: 'weight above 100, below 0, with 3 decimals, not a number',
+    yaml: `${BACKENDS}routes:
+  - { name: a, match: { path: /a }, legacy: legacy, candidate: rewrite, weight: 100.5 }
+  - { name: b, match: { path: /b }, legacy: legacy, candidate: rewrite, weight: -1 }
+  - { name: c, match: { path: /c }, legacy: legacy, candidate: rewrite, weight: 12.345 }
+  - { name: d, match: { path: /d }, legacy: legacy, candidate: rewrite, weight: 10% }
+`,
+    expected: [
+      'cutover.yaml:5:81 routes[0].weight: expected a number from 0 to 100, got 100.5',
+      'cutover.yaml:6:81 routes[1].weight: expected a number from 0 to 100, got -1',
+      'cutover.yaml:7:81 routes[2].weight: expected at most two decimals, got 12.345',
+      'cutover.yaml:8:81 routes[3].weight: expected a number from 0 to 100, got "10%"',
+    ],
+  },
+  {
+    name: 'a weight without a candidate',
+    yaml: `${BACKENDS}routes:
+  - { name: a, match: { path: /a }, legacy: legacy, weight: 5 }
+`,
+    expected: [
+      'cutover.yaml:5:61 routes[0].weight: a weight above 0 needs a candidate backend, got 5',
+    ],
+  },
+  {
+    name: 'bad backend URLs',
+    yaml: `backends:
+  a: { url: not a url }
+  b: { url: "ftp://files.example/" }
+  c: { urls: ["http://127.0.0.1:1", "http://u:p@127.0.0.1:2"] }
+routes: []
+`,
+    expected: [
+      'cutover.yaml:2:13 backends.a.url: expected an http:// or https:// URL, got "not a url"',
+      'cutover.yaml:3:13 backends.b.url: expected an http:// or https:// URL, got "ftp://files.example/"',
+      'cutover.yaml:4:37 backends.c.urls[1]: a backend URL may not carry a query, fragment or credentials, got "http://u:p@127.0.0.1:2"',
+    ],
+  },
+  {
+    name: 'a backend without url or urls, and one with both',
+    yaml: `backends:
+  a: { health: { path: /healthz } }
+  b:
+    url: http://127.0.0.1:1
+    urls: [http://127.0.0.1:2]
+routes: []
+`,
+    expected: [
+      'cutover.yaml:2:6 backends.a: expected url (one instance) or urls (several)',
+      'cutover.yaml:4:5 backends.b: expected url or urls, not both',
+    ],
+  },
+  {
+    name: 'bad sticky key and override',
+    yaml: `${BACKENDS}defaults:
+  split: { stickyKey: "header:x-user-id+session", override: x-release-stage }
+routes: []
+`,
+    expected: [
+      'cutover.yaml:5:23 defaults.split.stickyKey: expected header:NAME, cookie:NAME, query:NAME or ip (joined with + for a composite key), got "header:x-user-id+session"',
+      'cutover.yaml:5:61 defaults.split.override: expected header:NAME or false, got "x-release-stage"',
+    ],
+  },
+  {
+    name: 'bad durations and sizes',
+    yaml: `${BACKENDS}defaults:
+  timeout: 5 sec
+  idleTimeout: 30
+  maxBodyBytes: 10 megs
+server:
+  shutdownGrace: true
+routes: []
+`,
+    expected: [
+      'cutover.yaml:5:12 defaults.timeout: expected a duration such as 250ms, 5s or 1m, got "5 sec"',
+      'cutover.yaml:6:16 defaults.idleTimeout: expected a duration such as 250ms, 5s or 1m, got 30',
+      'cutover.yaml:7:17 defaults.maxBodyBytes: expected a size such as 512, 64KiB or 10MB, got "10 megs"',
+      'cutover.yaml:9:18 server.shutdownGrace: expected a duration such as 250ms, 5s or 1m, got true',
+    ],
+  },
+  {
+    name: 'missing required fields point at their parent mapping',
+    yaml: `${BACKENDS}routes:
+  - name: users
+    match:
+      methods: [GET]
+`,
+    expected: [
+      'cutover.yaml:5:5 routes[0].legacy: required field is missing',
+      'cutover.yaml:7:7 routes[0].match.path: required field is missing',
+    ],
+  },
+  {
+    name: 'missing top-level routes',
+    yaml: BACKENDS,
+    expected: ['cutover.yaml:1:1 routes: required field is missing'],
+  },
+  {
+    name: 'wrong types',
+    yaml: `listen: 8080
+backends:
+  legacy: { url: "http://127.0.0.1:9001", connections: many }
+routes:
+  - name: users
+    match: { path: /users, methods: GET }
+    legacy: legacy
+    preserveHost: "yes"
+tracing: on
+`,
+    expected: [
+      'cutover.yaml:1:9 listen: expected a string, got a number',
+      'cutover.yaml:3:56 backends.legacy.connections: expected a number, got a string',
+      'cutover.yaml:6:37 routes[0].match.methods: expected a list, got a string',
+      'cutover.yaml:8:19 routes[0].preserveHost: expected true or false, got a string',
+      'cutover.yaml:9:10 tracing: expected a mapping, got a string',
+    ],
+  },
+  {
+    name: 'numbers out of range',
+    yaml: `backends:
+  legacy:
+    url: http://127.0.0.1:9001
+    connections: 0
+    health: { healthy: 1.5 }
+routes: []
+`,
+    expected: [
+      'cutover.yaml:4:18 backends.legacy.connections: expected at least 1, got 0',
+      'cutover.yaml:5:24 backends.legacy.health.healthy: expected an integer, got 1.5',
+    ],
+  },
+  {
+    name: 'values outside an enum',
+    yaml: `${BACKENDS}log: { level: verbose }
+routes:
+  - { name: users, match: { path: /users, methods: [GET, FETCH] }, legacy: legacy }
+`,
+    expected: [
+      'cutover.yaml:4:15 log.level: expected one of trace, debug, info, warn, error, fatal, silent, got "verbose"',
+      'cutover.yaml:6:58 routes[0].match.methods[1]: expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT, got "FETCH"',
+    ],
+  },
+  {
+    name: 'bad path patterns',
+    yaml: `${BACKENDS}routes:
+  - { name: a, match: { path: /api/*/users }, legacy: legacy }
+  - { name: b, match: { path: /files/*.txt }, legacy: legacy }
+  - { name: c, match: { path: /users/:1d }, legacy: legacy }
+`,
+    expected: [
+      'cutover.yaml:5:31 routes[0].match.path: a * is allowed only as the last segment (/api/*)',
+      'cutover.yaml:6:31 routes[1].match.path: a * must be a whole segment, got "*.txt"',
+      'cutover.yaml:7:31 routes[2].match.path: bad parameter ":1d"; expected :name',
+    ],
+  },
+  {
+    name: 'a path without its leading slash',
+    yaml: `${BACKENDS}routes:
+  - { name: d, match: { path: users }, legacy: legacy }
+`,
+    expected: [
+      'cutover.yaml:5:31 routes[0].match.path: expected a path starting with / (exact /a/b, param /users/:id, prefix /api/*)',
+    ],
+  },
+  {
+    name: 'bad names',
+    yaml: `backends:
+  legacy v1: { url: "http://127.0.0.1:9001" }
+routes:
+  - { name: "-users", match: { path: /users }, legacy: "legacy v1" }
+`,
+    expected: [
+      'cutover.yaml:2:3 backends["legacy v1"]: invalid name "legacy v1": expected a name of letters, digits, ., _ and -',
+      'cutover.yaml:4:13 routes[0].name: expected a name of letters, digits, ., _ and -',
+    ],
+  },
+  {
+    name: 'environment variable not set',
+    yaml: `admin: { token: "\${CUTOVER_ADMIN_TOKEN}" }
+${BACKENDS}routes: []
+`,
+    expected: [
+      'cutover.yaml:1:17 admin.token: environment variable CUTOVER_ADMIN_TOKEN is not set',
+    ],
+  },
+  {
+    name: 'environment variable not set inside a URL (no second message about the URL)',
+    yaml: `backends:
+  legacy: { url: "http://\${LEGACY_HOST}:9001" }
+routes: []
+`,
+    expected: [
+      'cutover.yaml:2:18 backends.legacy.url: environment variable LEGACY_HOST is not set',
+    ],
+  },
+  {
+    name: 'malformed references',
+    yaml: `${BACKENDS}state: "sqlite:\${STATE DIR}/db"
+admin: { token: "\${TOKEN" }
+routes: []
+`,
+    expected: [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${...} reference is what is tested
+      'cutover.yaml:4:8 state: expected ${NAME} or ${NAME:-default}, got "${STATE DIR}"',
+      'cutover.yaml:5:17 admin.token: "${" is not closed; write $${ for a literal ${',
+    ],
+  },
+  {
+    name: 'YAML syntax error',
+    yaml: `backends:
+  legacy: { url: "http://127.0.0.1:9001"
+routes: []
+`,
+    expected: [
+      'cutover.yaml:3:1 invalid YAML: Flow map in block collection must be sufficiently indented and end with a }',
+    ],
+  },
+  {
+    name: 'a key given twice',
+    yaml: `${BACKENDS}routes: []
+backends: {}
+`,
+    expected: ['cutover.yaml:5:1 invalid YAML: Map keys must be unique'],
+  },
+  {
+    name: 'an empty file',
+    yaml: '# nothing yet\n',
+    expected: ['cutover.yaml:1:1 the file is empty; expected a mapping with backends and routes'],
+  },
+  {
+    name: 'a list at the top level',
+    yaml: '- listen: 0.0.0.0:8080\n',
+    expected: ['cutover.yaml:1:1 expected a mapping at the top level, got a list'],
+  },
+];
+
+for (const c of BAD) {
+  test(`bad config: ${c.name}`, () => {
+    assert.deepEqual(problems(c.yaml, c.env), c.expected);
+  });
+}
+
+test('a config with several errors lists all of them, in file order', () => {
+  const yaml = `listen: 0.0.0.0:80800
+backends:
+  legacy: { url: "ftp://127.0.0.1:9001" }
+routes:
+  - name: users
+    match: { path: /users, methods: [GET] }
+    legacy: legacy
+    candidate: rewrite
+    weight: 150
+    split: { stickyKey: "user" }
+  - name: orders
+    legacy: legacy
+    timout: 3s
+`;
+  assert.deepEqual(problems(yaml), [
+    'cutover.yaml:1:9 listen: expected host:port such as 127.0.0.1:8080, got "0.0.0.0:80800"',
+    'cutover.yaml:3:18 backends.legacy.url: expected an http:// or https:// URL, got "ftp://127.0.0.1:9001"',
+    'cutover.yaml:9:13 routes[0].weight: expected a number from 0 to 100, got 150',
+    'cutover.yaml:10:25 routes[0].split.stickyKey: expected header:NAME, cookie:NAME, query:NAME or ip (joined with + for a composite key), got "user"',
+    'cutover.yaml:11:5 routes[1].match: required field is missing',
+    'cutover.yaml:13:5 routes[1].timout: unknown field "timout"; did you mean "timeout"?',
+  ]);
+});
+
+test('the checks across the file run when the schema passes, and list every problem', () => {
+  const yaml = `${BACKENDS}routes:
+  - { name: a, match: { path: /a }, legacy: old }
+  - { name: a, match: { path: /b }, legacy: legacy, candidate: legacy }
+`;
+  assert.deepEqual(problems(yaml), [
+    'cutover.yaml:5:45 routes[0].legacy: backend "old" is not defined (defined: legacy, rewrite)',
+    'cutover.yaml:6:13 routes[1].name: duplicate route name "a" (first used at routes[0])',
+    'cutover.yaml:6:64 routes[1].candidate: the candidate must be another backend than legacy',
+  ]);
+});
+
+test('the error message names the count and every issue', () => {
+  assert.throws(() => parseConfigText('routes: 5\n', FILE, {}), {
+    name: 'ConfigError',
+    code: 'CUTOVER_ERR_CONFIG',
+    message:
+      'invalid config (2 errors):\n' +
+      '  cutover.yaml:1:1 backends: required field is missing\n' +
+      '  cutover.yaml:1:9 routes: expected a list, got a number',
+  });
+});
+
+test('env interpolation: set, default, empty with default, escape', () => {
+  const yaml = `admin:
+  listen: "\${ADMIN_ADDR:-127.0.0.1:9191}"
+  token: \${TOKEN}
+state: "sqlite:\${STATE_DIR:-/var/lib/cutover}/state.db"
+backends:
+  legacy: { url: "http://\${LEGACY_HOST}:9001" }
+routes:
+  - name: price
+    match: { path: /price, headers: { x-template: "$\${not.a.var}" } }
+    legacy: legacy
+`;
+  const config = parseConfigText(yaml, FILE, {
+    TOKEN: 's3cret',
+    STATE_DIR: '',
+    LEGACY_HOST: 'legacy.internal',
+  });
+  assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9191 }, token: 's3cret' });
+  assert.equal(config.state, 'sqlite:/var/lib/cutover/state.db');
+  assert.deepEqual(config.backends.get('legacy')?.urls, ['http://legacy.internal:9001/']);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${...} reference is what is tested
+  assert.deepEqual(config.routes[0].match.headers, { 'x-template': '${not.a.var}' });
+});
+
+test('env interpolation: a set variable wins over the default', () => {
+  const yaml = `admin: { listen: "\${ADMIN_ADDR:-127.0.0.1:9191}" }
+${BACKENDS}routes: []
+`;
+  const config = parseConfigText(yaml, FILE, { ADMIN_ADDR: '127.0.0.1:7000' });
+  assert.deepEqual(config.admin.listen, { host: '127.0.0.1', port: 7000 });
+});
+
+test('env interpolation keeps the positions of later fields exact', () => {
+  const yaml = `admin: { token: "\${T}", listen: nowhere }
+${BACKENDS}routes: []
+`;
+  assert.deepEqual(problems(yaml, { T: 'a-much-longer-value-than-the-reference' }), [
+    'cutover.yaml:1:33 admin.listen: expected host:port such as 127.0.0.1:8080, got "nowhere"',
+  ]);
+});
+
+test('env interpolation leaves keys alone', () => {
+  const yaml = `${BACKENDS}routes: []
+\${EXTRA}: 1
+`;
+  assert.deepEqual(problems(yaml, { EXTRA: 'log' }), [
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${...} reference is what is tested
+    'cutover.yaml:5:1 ["${EXTRA}"]: unknown field "${EXTRA}"',
+  ]);
+});
+
+test('a good config loads, with every default applied, frozen', () => {
+  const yaml = `backends:
+  legacy: { url: "http://127.0.0.1:9001" }
+  rewrite:
+    urls: ["http://127.0.0.1:9002", "http://127.0.0.1:9003/base"]
+    health: { path: /ready }
+routes:
+  - name: users
+    match: { path: /api/users/*, methods: [GET, GET, HEAD], host: API.example.com }
+    legacy: legacy
+    candidate: rewrite
+    split: { stickyKey: "header:X-User-Id+cookie:sid" }
+    weight: 12.5
+`;
+  const config = parseConfigText(yaml, FILE, {});
+  const expected = {
+    source: resolve(FILE),
+    listen: { host: '0.0.0.0', port: 8080 },
+    admin: { listen: { host: '127.0.0.1', port: 9090 }, token: undefined },
+    state: 'sqlite:.cutover/state.db',
+    server: {
+      maxHeaderBytes: 16384,
+      shutdownGrace: 10000,
+      keepAliveTimeout: 75000,
+      requestTimeout: 300000,
+    },
+    log: { level: 'info', access: true },
+    tracing: { enabled: false },
+    backends: new Map([
+      [
+        'legacy',
+        {
+          name: 'legacy',
+          urls: ['http://127.0.0.1:9001/'],
+          health: undefined,
+          connectTimeout: 1000,
+          connections: 256,
+          keepAliveTimeout: 4000,
+        },
+      ],
+      [
+        'rewrite',
+        {
+          name: 'rewrite',
+          urls: ['http://127.0.0.1:9002/', 'http://127.0.0.1:9003/base'],
+          health: { path: '/ready', interval: 5000, timeout: 1000, healthy: 2, unhealthy: 3 },
+          connectTimeout: 1000,
+          connections: 256,
+          keepAliveTimeout: 4000,
+        },
+      ],
+    ]),
+    routes: [
+      {
+        name: 'users',
+        index: 0,
+        match: {
+          host: 'api.example.com',
+          path: '/api/users/*',
+          methods: ['GET', 'HEAD'],
+          headers: undefined,
+        },
+        legacy: 'legacy',
+        candidate: 'rewrite',
+        split: {
+          stickyKey: [
+            { kind: 'header', name: 'x-user-id' },
+            { kind: 'cookie', name: 'sid' },
+          ],
+          overrideHeader: 'x-release-stage',
+          overrideCandidate: 'canary',
+          overrideLegacy: 'stable',
+        },
+        weight: 12.5,
+        timeout: 3000,
+        idleTimeout: 30000,
+        maxBodyBytes: 10485760,
+        preserveHost: false,
+        backendHeader: true,
+      },
+    ],
+  };
+  assert.deepEqual(config, expected);
+  assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.routes));
+  assert.ok(Object.isFrozen(config.routes[0].split));
+  assert.ok(Object.isFrozen(config.routes[0].match.methods));
+  assert.ok(Object.isFrozen(config.backends.get('rewrite')?.urls));
+  assert.throws(() => {
+    (config.routes[0] as { weight: number }).weight = 100;
+  }, TypeError);
+});
+
+test('defaults: route fields fall back to the defaults section, then to the built-in defaults', () => {
+  const yaml = `${BACKENDS}defaults:
+  timeout: 250ms
+  connectTimeout: 2s
+  maxBodyBytes: 64KiB
+  split: { stickyKey: ip, override: false }
+routes:
+  - { name: a, match: { path: /a }, legacy: legacy, timeout: 1m, split: { stickyKey: "query:uid" } }
+  - { name: b, match: { path: /b }, legacy: legacy }
+`;
+  const config = parseConfigText(yaml, FILE, {});
+  const [a, b] = config.routes;
+  assert.equal(a.timeout, 60_000);
+  assert.equal(b.timeout, 250);
+  assert.equal(b.maxBodyBytes, 65_536);
+  assert.equal(b.idleTimeout, 30_000);
+  assert.deepEqual(a.split.stickyKey, [{ kind: 'query', name: 'uid' }]);
+  assert.equal(a.split.overrideHeader, false);
+  assert.deepEqual(b.split.stickyKey, [{ kind: 'ip' }]);
+  assert.equal(config.backends.get('legacy')?.connectTimeout, 2_000);
+});
+
+test('the example config shipped in the fixtures loads from a file', async () => {
+  const file = fileURLToPath(new URL('../fixtures/config/cutover.yaml', import.meta.url));
+  const config = await loadConfigFile(file, { CUTOVER_ADMIN_TOKEN: 'fixture-token' });
+  assert.equal(config.source, file);
+  assert.equal(config.admin.token, 'fixture-token');
+  assert.deepEqual(
+    config.routes.map((r) => [r.name, r.weight]),
+    [
+      ['user-profile', 10],
+      ['orders', 0],
+    ],
+  );
+});
+
+test('loadConfigFile names the file as given in every issue', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cutover-config-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'backends: {}\nroutes: []\nlisten: nowhere\n');
+    await assert.rejects(loadConfigFile(file, {}), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.issues.map(formatConfigIssue), [
+        `${file}:3:9 listen: expected host:port such as 127.0.0.1:8080, got "nowhere"`,
+      ]);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadConfigFile on a missing file throws ConfigFileError', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cutover-config-'));
+  try {
+    const file = join(dir, 'missing.yaml');
+    await assert.rejects(loadConfigFile(file, {}), (err: unknown) => {
+      assert.ok(err instanceof ConfigFileError);
+      assert.equal(err.code, 'CUTOVER_ERR_CONFIG_FILE');
+      assert.equal(err.message, `cannot read config ${file}: no such file`);
+      return true;
+    });
+    await assert.rejects(loadConfigFile(dir, {}), {
+      name: 'ConfigFileError',
+      message: `cannot read config ${dir}: it is a directory`,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('YAML anchors and merge keys (<<) share settings between routes', () => {
+  const yaml = `${BACKENDS}routes:
+  - &base { name: a, match: { path: /a }, legacy: legacy, candidate: rewrite, timeout: 1s }
+  - <<: *base
+    name: b
+    match: { path: /b }
+`;
+  const config = parseConfigText(yaml, FILE, {});
+  assert.deepEqual(
+    config.routes.map((r) => [r.name, r.match.path, r.candidate, r.timeout]),
+    [
+      ['a', '/a', 'rewrite', 1000],
+      ['b', '/b', 'rewrite', 1000],
+    ],
+  );
+  assert.deepEqual(problems(`${yaml}    tiemout: 2s\n`), [
+    'cutover.yaml:9:5 routes[1].tiemout: unknown field "tiemout"; did you mean "timeout"?',
+  ]);
+});
