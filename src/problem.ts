@@ -42,3 +42,14 @@ export function sendProblem(
   });
   res.end(body);
 }
+
+/** A whole HTTP/1.1 response carrying a problem, for sockets outside ServerResponse (parse errors, upgrades). */
+export function rawProblemResponse(p: Problem): string {
+  const body = problemBody(p);
+  return (
+    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Error'}\r\n` +
+    'content-type: application/problem+json\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    `connection: close\r\n\r\n${body}`
+  );
+}

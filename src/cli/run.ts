@@ -53,6 +53,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
       token: config.admin.token,
     });
   } catch (error) {
+    await gateway.close(0);
     await store.close();
     throw error;
   }
@@ -78,6 +79,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     },
     `cutover listening on ${gatewayUrl} (admin ${adminUrl})`,
   );
+  flushLogger(logger);
 
   const apply = (next: Config) => {
     gateway.reload(next);

@@ -14,7 +14,7 @@ import {
   NotFoundError,
 } from '../errors.ts';
 import { HealthChecker } from '../guard/index.ts';
-import { problemFromError, sendProblem } from '../problem.ts';
+import { problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
 import { injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
@@ -265,9 +265,7 @@ export class Gateway {
     const route = url.startsWith('/') ? this.#route(req, path) : undefined;
     if (!route) {
       const e = new NoRouteError(req.method ?? '', path);
-      socket.end(
-        `HTTP/1.1 404 Not Found\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n${JSON.stringify({ status: 404, code: e.code, detail: e.message })}`,
-      );
+      socket.end(rawProblemResponse(problemFromError(e)));
       return;
     }
     const ip = clientIp(req.socket);
@@ -300,22 +298,13 @@ export class Gateway {
     }
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
     const status = tooLarge ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const reason = tooLarge
-      ? 'Request Header Fields Too Large'
+    const detail = tooLarge
+      ? 'request headers are too large'
       : status === 408
-        ? 'Request Timeout'
-        : 'Bad Request';
-    const body = JSON.stringify({
-      type: 'https://cutover.dev/errors/CUTOVER_ERR_BAD_REQUEST',
-      title: reason,
-      status,
-      code: 'CUTOVER_ERR_BAD_REQUEST',
-      detail: tooLarge ? 'request headers are too large' : 'malformed HTTP request',
-    });
+        ? 'the request was not received in time'
+        : 'malformed HTTP request';
     this.#metrics.unrouted(status);
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    socket.end(rawProblemResponse({ status, code: 'CUTOVER_ERR_BAD_REQUEST', detail }));
   }
 
   /** Swap in a new config; requests in flight finish on the table they started with. */
@@ -323,9 +312,8 @@ export class Gateway {
     const old = this.#table;
     const next = new RouteTable(config, this.#weights, this.#metrics, old);
     this.#table = next;
-    for (const name of [...this.#weights.keys()]) {
-      if (!next.routes.has(name)) this.#weights.delete(name);
-    }
+    // Weight cells of removed routes stay: a route that comes back gets its
+    // persisted runtime weight again, as it would after a restart.
     this.#accessLog = config.log.access ? this.#logger.child({ msg: 'access' }) : undefined;
     this.#tracing = config.tracing.enabled;
     this.#logger.level = config.log.level;

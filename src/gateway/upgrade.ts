@@ -4,6 +4,8 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { type CutoverError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.ts';
+import { problemFromError, rawProblemResponse } from '../problem.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { Backend, BackendInstance } from './backends.ts';
 import type { Side } from './split.ts';
@@ -67,21 +69,16 @@ export function proxyUpgrade(
       ? tlsConnect({ ...options, servername: url.hostname })
       : connect(options);
   let connected = false;
-  const fail = (reason: string) => {
+  const fail = (error: CutoverError) => {
     if (!connected && client.writable) {
-      const body = JSON.stringify({
-        status: 502,
-        code: 'CUTOVER_ERR_UPSTREAM_CONNECT',
-        detail: `route ${t.route}: backend ${t.backend.name} could not be reached for an upgrade (${reason})`,
-      });
       client.end(
-        `HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        rawProblemResponse(problemFromError(error, { route: t.route, backend: t.backend.name })),
       );
     } else client.destroy();
     upstream.destroy();
   };
   upstream.once('timeout', () => {
-    if (!connected) fail('connect timeout');
+    if (!connected) fail(new UpstreamTimeoutError(t.route, t.backend.name, 'connect'));
   });
   upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
     connected = true;
@@ -95,7 +92,9 @@ export function proxyUpgrade(
       'upgrade tunnel open',
     );
   });
-  upstream.on('error', (e) => fail(e.message));
+  upstream.on('error', (e) =>
+    fail(new UpstreamConnectError(t.route, t.backend.name, { cause: e })),
+  );
   client.on('error', () => upstream.destroy());
   upstream.on('close', () => client.destroy());
   client.on('close', () => upstream.destroy());

@@ -18,6 +18,8 @@ export function createLogger(options: LoggerOptions): Logger {
     dest: options.destination ?? 1,
     sync: options.sync ?? false,
     minLength: options.sync ? 0 : 4096,
+    // A quiet gateway still shows its lines within a second.
+    periodicFlush: options.sync ? 0 : 1000,
   });
   const logger = pino(
     {

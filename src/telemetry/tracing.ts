@@ -29,16 +29,14 @@ export function startProxySpan(
   route: string,
 ): ProxySpan | undefined {
   const parent = propagation.extract(context.active(), headers, headerGetter);
-  const span = trace
-    .getTracer('cutover')
-    .startSpan(
-      `${method} ${route}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': method, 'cutover.route': route },
-      },
-      parent,
-    );
+  const span = trace.getTracer('cutover').startSpan(
+    `${method} ${route}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': method, 'cutover.route': route },
+    },
+    parent,
+  );
   if (!span.isRecording()) return undefined;
   return { span, ctx: trace.setSpan(parent, span) };
 }
