@@ -152,3 +152,32 @@ export class AdminRequestError extends CutoverError {
     this.name = 'AdminRequestError';
   }
 }
+
+export class BreakerOpenError extends CutoverError {
+  constructor(route: string, backend: string) {
+    super(
+      'CUTOVER_ERR_BREAKER_OPEN',
+      `route ${route}: the circuit breaker of backend ${backend} is open`,
+      503,
+    );
+    this.name = 'BreakerOpenError';
+  }
+}
+
+export class RateLimitedError extends CutoverError {
+  constructor(route: string) {
+    super('CUTOVER_ERR_RATE_LIMITED', `route ${route}: rate limit exceeded`, 429);
+    this.name = 'RateLimitedError';
+  }
+}
+
+export class OverloadedError extends CutoverError {
+  constructor(route: string, limit: number) {
+    super(
+      'CUTOVER_ERR_OVERLOADED',
+      `route ${route}: too many requests in flight (limit ${limit}); shedding load`,
+      503,
+    );
+    this.name = 'OverloadedError';
+  }
+}

@@ -144,7 +144,7 @@ export class AdminServer {
     if (m) {
       const name = decodeURIComponent(m[1]);
       if (!m[2] && method === 'GET') {
-        sendJson(res, 200, gateway.route(name));
+        sendJson(res, 200, gateway.routeDetail(name));
         return;
       }
       if (m[2] && method === 'PUT') {
@@ -160,6 +160,28 @@ export class AdminServer {
       }
       if (m[2] && method === 'DELETE') {
         sendJson(res, 200, await gateway.resetWeight(name));
+        return;
+      }
+    }
+    const b = /^\/api\/backends\/([^/]+)\/breaker$/.exec(path);
+    if (b) {
+      const backend = decodeURIComponent(b[1]);
+      if (method === 'GET') {
+        sendJson(res, 200, gateway.backendBreakers(backend));
+        return;
+      }
+      if (method === 'POST') {
+        const state = ((await readJson(req)) as { state?: unknown } | null)?.state;
+        if (state !== 'open' && state !== 'closed' && state !== 'auto') {
+          throw new InvalidArgumentError(
+            'expected a JSON body { "state": "open" | "closed" | "auto" }',
+          );
+        }
+        sendJson(
+          res,
+          200,
+          await gateway.forceBreaker(backend, state === 'auto' ? undefined : state),
+        );
         return;
       }
     }

@@ -34,6 +34,49 @@ export const DEFAULTS = {
   /** Idle upstream keep-alive; below the common 5 s server default (Node's keepAliveTimeout) to avoid races. */
   upstreamKeepAlive: 4_000,
   health: { path: '/healthz', interval: 5_000, timeout: 1_000, healthy: 2, unhealthy: 3 },
+  /**
+   * DESIGN.md: opens at ≥ 50% errors over ≥ 20 requests in a 10 s window,
+   * half-open after 5 s (resilience4j's failureRateThreshold 50 and Envoy's
+   * practice); 3 probes as resilience4j's permittedNumberOfCallsInHalfOpenState
+   * is 10 — fewer, so a recovered candidate closes in one round trip each.
+   * A call slower than 1 s counts as slow; only all-slow trips (resilience4j's
+   * slowCallRateThreshold default is 100%).
+   */
+  breaker: {
+    errorRatio: 0.5,
+    slowCall: 1_000,
+    slowRatio: 1,
+    minRequests: 20,
+    window: 10_000,
+    openFor: 5_000,
+    probes: 3,
+  },
+  /**
+   * Envoy's outlier detection: consecutive_5xx 5, base_ejection_time 30 s,
+   * max_ejection_time 300 s; max share 50% (Envoy's 10% would never eject one
+   * of two instances).
+   */
+  outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectFor: 300_000, maxEjectedPercent: 50 },
+  /** Safe methods of RFC 9110 §9.2.1 resend without harm; 64 KiB keeps typical JSON bodies. */
+  fallback: {
+    on: ['connect', 'timeout', 'reset', '5xx'] as const,
+    methods: ['GET', 'HEAD', 'OPTIONS'] as const,
+    maxBodyBytes: 64 * 1024,
+  },
+  /**
+   * Envoy's retry budget: 20% of active requests, at least 3 concurrent;
+   * backoff with full jitter (AWS architecture blog) from 25 ms (Envoy's base
+   * interval) capped at 250 ms (Envoy's 10 × base).
+   */
+  retry: { attempts: 2, budget: 0.2, minConcurrent: 3, backoff: 25, maxBackoff: 250 },
+  /** DESIGN.md token bucket: 1000 requests/s, burst 1000; at most 10,000 keys kept (LRU). */
+  limit: { rps: 1000, burst: 1000, maxKeys: 10_000 },
+  /**
+   * A cap on requests in flight; adaptive mode (gradient of a minimum-RTT
+   * baseline, as Envoy's adaptive concurrency) never goes below minLimit and
+   * sheds when latency exceeds tolerance × the baseline.
+   */
+  concurrency: { max: 500, adaptive: false, minLimit: 10, tolerance: 2 },
   logLevel: 'info',
   accessLog: true,
   tracing: false,

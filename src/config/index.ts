@@ -6,10 +6,17 @@ export type { KeyPart, RawConfig } from './schema.ts';
 export { configSchema, parseKeySpec } from './schema.ts';
 export type {
   BackendConfig,
+  BreakerConfig,
+  ConcurrencyConfig,
   Config,
+  FallbackConfig,
+  FallbackReason,
   HealthConfig,
   HttpMethod,
+  LimitConfig,
   ListenAddress,
+  OutlierConfig,
+  RetryConfig,
   RouteConfig,
   RouteMatch,
   SplitConfig,

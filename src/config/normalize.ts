@@ -2,6 +2,14 @@
 // references resolved, and the checks that need the whole file at once
 // (unknown backends, duplicate names, duplicate matches, path patterns).
 import { DEFAULTS } from './defaults.ts';
+import {
+  resolveBreaker,
+  resolveConcurrency,
+  resolveFallback,
+  resolveLimit,
+  resolveOutlier,
+  resolveRetry,
+} from './guards.ts';
 import type { RawConfig } from './schema.ts';
 import type { BackendConfig, Config, HealthConfig, RouteConfig, RouteMatch } from './types.ts';
 
@@ -83,6 +91,8 @@ function normalizeBackend(
     connectTimeout: raw.connectTimeout ?? defaults?.connectTimeout ?? DEFAULTS.connectTimeout,
     connections: raw.connections ?? DEFAULTS.connections,
     keepAliveTimeout: raw.keepAliveTimeout ?? DEFAULTS.upstreamKeepAlive,
+    breaker: resolveBreaker(raw, defaults),
+    outlier: resolveOutlier(raw, defaults),
   });
 }
 
@@ -159,6 +169,10 @@ function normalizeRoute(
     maxBodyBytes: raw.maxBodyBytes ?? defaults?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     preserveHost: raw.preserveHost ?? defaults?.preserveHost ?? DEFAULTS.preserveHost,
     backendHeader: raw.backendHeader ?? defaults?.backendHeader ?? DEFAULTS.backendHeader,
+    fallback: resolveFallback(raw, defaults),
+    retry: resolveRetry(raw, defaults),
+    limit: resolveLimit(raw, defaults),
+    concurrency: resolveConcurrency(raw, defaults),
   });
 }
 

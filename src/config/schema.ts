@@ -139,6 +139,111 @@ const backendUrl = z.string().transform((value, ctx) => {
   return url.href;
 });
 
+const ratioMessage = (issue: { input?: unknown }): string =>
+  `expected a ratio from 0 to 1, got ${typeof issue.input === 'number' ? issue.input : JSON.stringify(issue.input)}`;
+
+const ratio = z
+  .number({ error: ratioMessage })
+  .min(0, { error: ratioMessage })
+  .max(1, { error: ratioMessage });
+
+/** `on[0]`, `window`: where inside a guard block a problem is. */
+function innerPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? String(seg) : `.${String(seg)}`;
+  }
+  return out;
+}
+
+/**
+ * A guard block: `false`, or a mapping of its settings. zod reports a mapping
+ * with a wrong-typed field as a failed union ("a mapping is not allowed here")
+ * at the block; this names each bad field and what it expected instead. Other
+ * inputs (`true`, a string) keep the loader's `expected false or a mapping`.
+ */
+function offOr<T extends z.core.$ZodType>(block: T) {
+  return z.union([z.literal(false), block], {
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const input = issue.input;
+      if (input === null || typeof input !== 'object' || Array.isArray(input)) return undefined;
+      const inner = issue.errors[1] ?? [];
+      if (inner.length === 0) return undefined;
+      return inner
+        .flatMap((i) =>
+          i.code === 'unrecognized_keys'
+            ? i.keys.map((key) => `unknown field "${key}"`)
+            : [`${innerPath(i.path)}: ${i.message}`],
+        )
+        .join('; ');
+    },
+  });
+}
+
+export const breakerSchema = offOr(
+  z.strictObject({
+    errorRatio: ratio.optional(),
+    slowCall: duration.optional(),
+    slowRatio: ratio.optional(),
+    minRequests: z.number().int().min(1).optional(),
+    window: duration.optional(),
+    openFor: duration.optional(),
+    probes: z.number().int().min(1).max(100).optional(),
+  }),
+);
+
+export const outlierSchema = offOr(
+  z.strictObject({
+    consecutiveErrors: z.number().int().min(1).optional(),
+    ejectFor: duration.optional(),
+    maxEjectFor: duration.optional(),
+    maxEjectedPercent: z.number().min(0).max(100).optional(),
+  }),
+);
+
+export const FALLBACK_REASONS = ['connect', 'timeout', 'reset', '5xx'] as const;
+
+export const fallbackSchema = offOr(
+  z.strictObject({
+    on: z.array(z.enum(FALLBACK_REASONS)).optional(),
+    methods: z.array(z.enum(HTTP_METHODS)).optional(),
+    maxBodyBytes: size.optional(),
+  }),
+);
+
+export const retrySchema = offOr(
+  z.strictObject({
+    attempts: z.number().int().min(1).max(10).optional(),
+    budget: ratio.optional(),
+    minConcurrent: z.number().int().min(0).optional(),
+    backoff: duration.optional(),
+    maxBackoff: duration.optional(),
+  }),
+);
+
+export const limitSchema = offOr(
+  z.strictObject({
+    rps: z
+      .number()
+      .positive({ error: (issue) => `expected a rate above 0, got ${String(issue.input)}` })
+      .optional(),
+    burst: z.number().int().min(1).optional(),
+    key: stickyKey.optional(),
+    maxKeys: z.number().int().min(1).optional(),
+  }),
+);
+
+export const concurrencySchema = offOr(
+  z.strictObject({
+    max: z.number().int().min(1).optional(),
+    adaptive: z.boolean().optional(),
+    minLimit: z.number().int().min(1).optional(),
+    tolerance: z.number().min(1).optional(),
+  }),
+);
+
 const healthSchema = z.strictObject({
   path: z.string().startsWith('/', 'expected a path starting with /').optional(),
   interval: duration.optional(),
@@ -154,6 +259,8 @@ export const backendSchema = z.strictObject({
   connectTimeout: duration.optional(),
   connections: z.number().int().min(1).max(10_000).optional(),
   keepAliveTimeout: duration.optional(),
+  breaker: breakerSchema.optional(),
+  outlier: outlierSchema.optional(),
 });
 
 const splitSchema = z.strictObject({
@@ -197,6 +304,10 @@ const routeTunables = {
   maxBodyBytes: size.optional(),
   preserveHost: z.boolean().optional(),
   backendHeader: z.boolean().optional(),
+  fallback: fallbackSchema.optional(),
+  retry: retrySchema.optional(),
+  limit: limitSchema.optional(),
+  concurrency: concurrencySchema.optional(),
 };
 
 export const routeSchema = z.strictObject({
@@ -215,6 +326,8 @@ const defaultsSchema = z.strictObject({
   ...routeTunables,
   connectTimeout: duration.optional(),
   split: splitSchema.optional(),
+  breaker: breakerSchema.optional(),
+  outlier: outlierSchema.optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -16,6 +16,64 @@ export interface HealthConfig {
   readonly unhealthy: number;
 }
 
+export type FallbackReason = 'connect' | 'timeout' | 'reset' | '5xx';
+
+export interface BreakerConfig {
+  /** Open when failed / all calls in the window reaches this (0–1). */
+  readonly errorRatio: number;
+  /** A call slower than this (ms) counts as slow. */
+  readonly slowCall: number;
+  /** Open when slow / all calls in the window reaches this (0–1). */
+  readonly slowRatio: number;
+  /** Calls needed in the window before the breaker may open. */
+  readonly minRequests: number;
+  /** Sliding window length, ms. */
+  readonly window: number;
+  /** How long the breaker stays open before it lets probes through, ms. */
+  readonly openFor: number;
+  /** Probes admitted while half-open; all must succeed to close. */
+  readonly probes: number;
+}
+
+export interface OutlierConfig {
+  readonly consecutiveErrors: number;
+  readonly ejectFor: number;
+  readonly maxEjectFor: number;
+  readonly maxEjectedPercent: number;
+}
+
+export interface FallbackConfig {
+  readonly on: ReadonlySet<FallbackReason>;
+  readonly methods: ReadonlySet<string>;
+  readonly maxBodyBytes: number;
+}
+
+export interface RetryConfig {
+  /** Tries in all, the first included. */
+  readonly attempts: number;
+  /** Retries in flight may be at most this share of requests in flight (0–1). */
+  readonly budget: number;
+  /** ... but at least this many retries in flight are always allowed. */
+  readonly minConcurrent: number;
+  readonly backoff: number;
+  readonly maxBackoff: number;
+}
+
+export interface LimitConfig {
+  readonly rps: number;
+  readonly burst: number;
+  /** Empty: one bucket for the whole route. */
+  readonly key: readonly KeyPart[];
+  readonly maxKeys: number;
+}
+
+export interface ConcurrencyConfig {
+  readonly max: number;
+  readonly adaptive: boolean;
+  readonly minLimit: number;
+  readonly tolerance: number;
+}
+
 export interface BackendConfig {
   readonly name: string;
   /** Base URLs of the instances (round robin), normalised by `new URL().href`. */
@@ -25,6 +83,10 @@ export interface BackendConfig {
   readonly connectTimeout: number;
   readonly connections: number;
   readonly keepAliveTimeout: number;
+  /** Undefined when `breaker: false`. */
+  readonly breaker: BreakerConfig | undefined;
+  /** Undefined when `outlier: false`. */
+  readonly outlier: OutlierConfig | undefined;
 }
 
 export interface RouteMatch {
@@ -59,6 +121,12 @@ export interface RouteConfig {
   readonly maxBodyBytes: number;
   readonly preserveHost: boolean;
   readonly backendHeader: boolean;
+  /** Undefined when `fallback: false` or the route has no candidate. */
+  readonly fallback: FallbackConfig | undefined;
+  /** Undefined unless the route (or defaults) configures retries. */
+  readonly retry: RetryConfig | undefined;
+  readonly limit: LimitConfig | undefined;
+  readonly concurrency: ConcurrencyConfig | undefined;
 }
 
 export interface Config {

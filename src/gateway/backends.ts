@@ -2,6 +2,8 @@
 // across config reloads while the instance's settings do not change.
 import { Pool } from 'undici';
 import type { BackendConfig } from '../config/index.ts';
+import { OutlierDetector } from '../guard/index.ts';
+import type { Logger, Metrics } from '../telemetry/index.ts';
 
 export class BackendInstance {
   readonly url: string;
@@ -12,11 +14,14 @@ export class BackendInstance {
   /** Host header value for this instance (host[:port]). */
   readonly host: string;
   readonly pool: Pool;
+  /** Position in the backend's list, for outlier ejection. */
+  readonly index: number;
   /** False while active health checks say the instance is down. */
   healthy = true;
 
-  constructor(url: string, config: BackendConfig) {
+  constructor(url: string, config: BackendConfig, index: number) {
     const u = new URL(url);
+    this.index = index;
     this.url = url;
     this.origin = u.origin;
     this.basePath = u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '');
@@ -42,29 +47,62 @@ export class Backend {
   readonly name: string;
   readonly config: BackendConfig;
   readonly instances: readonly BackendInstance[];
+  /** Passive outlier ejection; undefined with `outlier: false` or a single instance. */
+  readonly outlier: OutlierDetector | undefined;
   #next = 0;
 
-  constructor(config: BackendConfig, reuse?: Backend) {
+  constructor(config: BackendConfig, metrics: Metrics, logger: Logger, reuse?: Backend) {
     this.name = config.name;
     this.config = config;
-    this.instances = config.urls.map((url) => {
+    this.instances = config.urls.map((url, index) => {
       const old = reuse?.instances.find(
-        (i) => poolKey(reuse.config, i.url) === poolKey(config, url),
+        (i) => i.index === index && poolKey(reuse.config, i.url) === poolKey(config, url),
       );
-      return old ?? new BackendInstance(url, config);
+      return old ?? new BackendInstance(url, config, index);
     });
+    const sameSet =
+      reuse !== undefined &&
+      reuse.config.urls.join(' ') === config.urls.join(' ') &&
+      JSON.stringify(reuse.config.outlier) === JSON.stringify(config.outlier);
+    if (sameSet) this.outlier = reuse.outlier;
+    else if (config.outlier && config.urls.length > 1) {
+      const instances = this.instances;
+      const name = config.name;
+      this.outlier = new OutlierDetector(config.outlier, instances.length, {
+        onEject: (index, untilMs, consecutive) => {
+          metrics.ejected(name, instances[index].url);
+          logger.warn(
+            {
+              backend: name,
+              instance: instances[index].url,
+              consecutive,
+              ejectedForMs: untilMs - Date.now(),
+            },
+            'backend instance ejected',
+          );
+        },
+        onReturn: (index) =>
+          logger.info({ backend: name, instance: instances[index].url }, 'ejected instance back'),
+      });
+    }
   }
 
-  /** Round robin over healthy instances; when none is healthy, over all (better a try than a sure 502). */
+  /** Round robin over healthy, not ejected instances; when none is, over all (better a try than a sure 502). */
   pick(): BackendInstance {
     const list = this.instances;
     const n = list.length;
     if (n === 1) return list[0];
+    const outlier = this.outlier;
     for (let tries = 0; tries < n; tries++) {
       const inst = list[this.#next++ % n];
-      if (inst.healthy) return inst;
+      if (inst.healthy && (outlier === undefined || !outlier.isEjected(inst.index))) return inst;
     }
     return list[this.#next++ % n];
+  }
+
+  /** Feed passive outlier detection with an attempt's outcome (5xx and connect errors are not ok). */
+  recordOutcome(instance: BackendInstance, ok: boolean): void {
+    this.outlier?.record(instance.index, ok);
   }
 
   get healthy(): boolean {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { Config } from '../config/index.ts';
 import {
   BadRequestError,
@@ -13,12 +13,14 @@ import {
   NoRouteError,
   NotFoundError,
 } from '../errors.ts';
-import { HealthChecker } from '../guard/index.ts';
+import { type CircuitBreaker, HealthChecker } from '../guard/index.ts';
 import { problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
 import type { StateStore } from '../state/index.ts';
-import type { Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
-import { injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
+import type { AccessEntry, Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
+import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
+import { countBody, keepBodyUpTo, readBody } from './body.ts';
+import { type ForcedState, GuardRegistry } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
 import { chooseSide, type SplitInput } from './split.ts';
@@ -26,6 +28,7 @@ import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
 import { proxyUpgrade } from './upgrade.ts';
 
 const WEIGHT_NAMESPACE = 'weight';
+const BREAKER_NAMESPACE = 'breaker';
 
 export interface GatewayOptions {
   readonly config: Config;
@@ -45,9 +48,52 @@ export interface RouteStatus {
   weightSource: 'config' | 'runtime';
 }
 
+export interface BackendBreakers {
+  backend: string;
+  forced: ForcedState | null;
+  /** Breaker snapshot by route name. */
+  routes: Record<string, unknown>;
+}
+
+export interface RouteDetail extends RouteStatus {
+  breakers: { legacy: unknown; candidate: unknown };
+  fallback: unknown;
+  [guard: string]: unknown;
+}
+
 export interface Readiness {
   ready: boolean;
   reason: string;
+}
+
+/** The access-log entry of a request the gateway answered itself. */
+function refusal(
+  reqId: string,
+  route: string | undefined,
+  req: IncomingMessage,
+  status: number,
+  err: string | undefined,
+): AccessEntry {
+  return {
+    reqId,
+    route,
+    side: undefined,
+    backend: undefined,
+    method: req.method,
+    path: req.url,
+    status,
+    ms: 0,
+    bytes: 0,
+    attempts: 0,
+    fallback: undefined,
+    err,
+  };
+}
+
+/** Where the Host value sits in a flat header list (names at even indexes). */
+function hostValueIndex(headers: string[]): number {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === 'host') return i + 1;
+  return -1;
 }
 
 /** A client-supplied request id is kept when it is short and printable. */
@@ -79,12 +125,19 @@ export class Gateway {
   #table: RouteTable;
   #inFlight = 0;
   #closing = false;
-  #accessLog: Logger | undefined;
+  #accessLog: AccessLog | undefined;
   #tracing: boolean;
   readonly #hooks: ExchangeHooks;
   readonly #sockets = new Set<Socket>();
 
-  private constructor(options: GatewayOptions, runtimeWeights: Map<string, number>) {
+  readonly #guards: GuardRegistry;
+  readonly #probeTimer: NodeJS.Timeout;
+
+  private constructor(
+    options: GatewayOptions,
+    runtimeWeights: Map<string, number>,
+    forced: Map<string, ForcedState>,
+  ) {
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#store = options.store;
@@ -92,13 +145,28 @@ export class Gateway {
       const rc = options.config.routes.find((r) => r.name === name);
       if (rc) this.#weights.set(name, new WeightCell(rc.weight, w));
     }
-    this.#table = new RouteTable(options.config, this.#weights, this.#metrics);
-    this.#accessLog = options.config.log.access ? this.#logger.child({ msg: 'access' }) : undefined;
+    this.#guards = new GuardRegistry(this.#metrics, this.#logger, forced);
+    this.#table = new RouteTable(
+      options.config,
+      this.#weights,
+      this.#metrics,
+      this.#guards,
+      this.#logger,
+    );
+    this.#probeTimer = setInterval(() => this.#probeIdleBreakers(), 1000);
+    this.#probeTimer.unref();
+    this.#accessLog =
+      options.config.log.access && this.#logger.isLevelEnabled('info')
+        ? new AccessLog(this.#logger)
+        : undefined;
     this.#tracing = options.config.tracing.enabled;
     const gateway = this;
     this.#hooks = {
       get accessLog() {
         return gateway.#accessLog;
+      },
+      get inFlight() {
+        return gateway.#inFlight;
       },
       finished: () => {
         this.#inFlight--;
@@ -131,7 +199,8 @@ export class Gateway {
   /** Builds the gateway with the weights persisted in the state store. */
   static async create(options: GatewayOptions): Promise<Gateway> {
     const persisted = await options.store.list<number>(WEIGHT_NAMESPACE);
-    return new Gateway(options, persisted);
+    const forced = await options.store.list<ForcedState>(BREAKER_NAMESPACE);
+    return new Gateway(options, persisted, forced);
   }
 
   get config(): Config {
@@ -190,6 +259,11 @@ export class Gateway {
       query: q === -1 ? '' : url.slice(q + 1),
       ip: clientIp(req.socket),
     };
+    if (!route.guards.admit(input, res, requestId)) {
+      this.#metrics.unrouted(res.statusCode);
+      this.#logRefusal(req, res.statusCode, requestId, route.name);
+      return;
+    }
     const side = chooseSide(
       route.split,
       route.candidate !== undefined,
@@ -198,16 +272,13 @@ export class Gateway {
     );
     let span: ProxySpan | undefined;
     if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
-    this.#inFlight++;
-    this.#metrics.requestStarted();
-    const exchange = new ProxyExchange(req, res, route, side, requestId, span, this.#hooks);
-    const instance = exchange.backend.pick();
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       clientIp: input.ip,
       proto: 'http',
       requestId,
-      upstreamHost: cfg.preserveHost ? undefined : instance.host,
+      upstreamHost: cfg.preserveHost ? undefined : '',
     });
+    const hostAt = cfg.preserveHost ? -1 : hostValueIndex(headers);
     if (span) {
       const trace: Record<string, string> = {};
       injectTraceHeaders(span, trace);
@@ -217,24 +288,68 @@ export class Gateway {
         else headers.push(k, v);
       }
     }
-    const body = chunked
-      ? Readable.from(exchange.countedBody(), { objectMode: false })
-      : lengthHeader !== undefined && lengthHeader !== '0'
-        ? req
-        : null;
-    instance.pool.dispatch(
-      {
-        path: instance.basePath + url,
-        method: req.method as 'GET',
+    this.#inFlight++;
+    this.#metrics.requestStarted();
+    const length = lengthHeader === undefined ? 0 : Number(lengthHeader);
+    if (!chunked && length === 0) {
+      new ProxyExchange(
+        req,
+        res,
+        route,
+        side,
+        requestId,
+        span,
+        this.#hooks,
         headers,
-        body,
-        headersTimeout: cfg.timeout,
-        bodyTimeout: cfg.idleTimeout,
-        idempotent: false,
-        blocking: false,
-      },
-      exchange,
+        hostAt,
+        null,
+      ).start();
+      return;
+    }
+    if (!chunked && length <= keepBodyUpTo(route, req)) {
+      // Small body of a request that may be sent twice (fallback, retry): keep it.
+      readBody(req, length).then(
+        (body) =>
+          new ProxyExchange(
+            req,
+            res,
+            route,
+            side,
+            requestId,
+            span,
+            this.#hooks,
+            headers,
+            hostAt,
+            body,
+          ).start(),
+        () => {
+          // The client went away while sending its body; nothing was sent upstream.
+          this.#inFlight--;
+          this.#metrics.requestFinished();
+          route.guards.finished(0, true);
+        },
+      );
+      return;
+    }
+    const stream = chunked ? new PassThrough() : req;
+    const exchange = new ProxyExchange(
+      req,
+      res,
+      route,
+      side,
+      requestId,
+      span,
+      this.#hooks,
+      headers,
+      hostAt,
+      stream,
     );
+    if (chunked) countBody(req, stream as PassThrough, cfg.maxBodyBytes, exchange);
+    exchange.start();
+  }
+
+  #logRefusal(req: IncomingMessage, status: number, requestId: string, route?: string): void {
+    this.#accessLog?.write(refusal(requestId, route, req, status, undefined));
   }
 
   #refuse(
@@ -247,15 +362,7 @@ export class Gateway {
     const headers: Record<string, string> = { 'x-request-id': requestId };
     if (close) headers.connection = 'close';
     sendProblem(res, problemFromError(error, { requestId }), headers);
-    if (this.#accessLog) {
-      this.#accessLog.info({
-        reqId: requestId,
-        method: res.req.method,
-        path: res.req.url,
-        status: error.status,
-        err: error.code,
-      });
-    }
+    this.#accessLog?.write(refusal(requestId, undefined, res.req, error.status, error.code));
   }
 
   #handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -307,16 +414,75 @@ export class Gateway {
     socket.end(rawProblemResponse({ status, code: 'CUTOVER_ERR_BAD_REQUEST', detail }));
   }
 
+  readonly #probing = new Set<CircuitBreaker>();
+
+  /**
+   * A breaker left open or half-open with no traffic to probe it would stay
+   * stuck; past openFor × 2 idle, ask the backend ourselves (its health path,
+   * or /) and let the answer close or re-open it.
+   */
+  #probeIdleBreakers(): void {
+    for (const { backend, breaker } of this.#guards.breakers()) {
+      if (this.#probing.has(breaker) || !breaker.idleProbeDue()) continue;
+      const b = this.#table.backends.get(backend);
+      if (!b) continue;
+      const instance = b.pick();
+      this.#probing.add(breaker);
+      instance.pool
+        .request({
+          method: 'GET',
+          path: instance.basePath + (b.config.health?.path ?? '/'),
+          headers: { 'user-agent': 'cutover-breaker-probe' },
+          headersTimeout: b.config.health?.timeout ?? 1000,
+          bodyTimeout: b.config.health?.timeout ?? 1000,
+        })
+        .then(
+          async (res) => {
+            await res.body.dump();
+            breaker.probeResult(res.statusCode < 500);
+          },
+          () => breaker.probeResult(false),
+        )
+        .finally(() => this.#probing.delete(breaker));
+    }
+  }
+
+  /** Force every breaker of a backend open or closed (persisted), or back to automatic. */
+  async forceBreaker(backend: string, state: ForcedState | undefined): Promise<BackendBreakers> {
+    if (!this.#table.backends.has(backend)) throw new NotFoundError(`backend "${backend}"`);
+    if (state) await this.#store.set(BREAKER_NAMESPACE, backend, state);
+    else await this.#store.delete(BREAKER_NAMESPACE, backend);
+    this.#guards.force(backend, state);
+    return this.backendBreakers(backend);
+  }
+
+  backendBreakers(backend: string): BackendBreakers {
+    const routes: Record<string, unknown> = {};
+    for (const e of this.#guards.breakers())
+      if (e.backend === backend) routes[e.route] = e.breaker.snapshot();
+    return { backend, forced: this.#guards.forced(backend) ?? null, routes };
+  }
+
   /** Swap in a new config; requests in flight finish on the table they started with. */
   reload(config: Config): void {
     const old = this.#table;
-    const next = new RouteTable(config, this.#weights, this.#metrics, old);
+    const next = new RouteTable(
+      config,
+      this.#weights,
+      this.#metrics,
+      this.#guards,
+      this.#logger,
+      old,
+    );
     this.#table = next;
     // Weight cells of removed routes stay: a route that comes back gets its
     // persisted runtime weight again, as it would after a restart.
-    this.#accessLog = config.log.access ? this.#logger.child({ msg: 'access' }) : undefined;
-    this.#tracing = config.tracing.enabled;
     this.#logger.level = config.log.level;
+    this.#accessLog =
+      config.log.access && this.#logger.isLevelEnabled('info')
+        ? new AccessLog(this.#logger)
+        : undefined;
+    this.#tracing = config.tracing.enabled;
     this.#health.update(next.backends.values());
     if (
       old.config.listen.port !== config.listen.port ||
@@ -349,6 +515,27 @@ export class Gateway {
       weight: r.weight.weight,
       configWeight: r.weight.configWeight,
       weightSource: r.weight.runtimeWeight === undefined ? 'config' : 'runtime',
+    };
+  }
+
+  /** One route in detail: its status plus breakers, limits and shedding figures. */
+  routeDetail(name: string): RouteDetail {
+    const r = this.#table.routes.get(name);
+    if (!r) throw new NotFoundError(`route "${name}"`);
+    return {
+      ...this.#status(r),
+      breakers: {
+        legacy: r.legacyBreaker ? r.legacyBreaker.snapshot() : null,
+        candidate: r.candidateBreaker ? r.candidateBreaker.snapshot() : null,
+      },
+      fallback: r.config.fallback
+        ? {
+            on: [...r.config.fallback.on],
+            methods: [...r.config.fallback.methods],
+            maxBodyBytes: r.config.fallback.maxBodyBytes,
+          }
+        : null,
+      ...r.guards.snapshot(),
     };
   }
 
@@ -404,6 +591,7 @@ export class Gateway {
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
     this.#health.stop();
+    clearInterval(this.#probeTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const deadline = Date.now() + graceMs;

@@ -87,10 +87,21 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** The response headers to send the client: hop-by-hop removed. Mutates and returns `headers`. */
+/**
+ * The response headers to send the client, hop-by-hop removed, as a new
+ * object (deleting keys would turn undici's object into a slow dictionary).
+ */
 export function clientResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const connection = connectionTokens(headers.connection);
-  for (const name of HOP_BY_HOP) delete headers[name];
-  if (connection) for (const name of connection) delete headers[name];
-  return headers as OutgoingHttpHeaders;
+  const value = headers.connection;
+  // "keep-alive" and "close" name no extra fields; anything else might.
+  const named =
+    value === undefined || value === 'keep-alive' || value === 'close'
+      ? undefined
+      : connectionTokens(value);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    out[name] = headers[name];
+  }
+  return out;
 }

@@ -1,6 +1,13 @@
 export type { Backend, BackendInstance } from './backends.ts';
-export type { GatewayOptions, Readiness, RouteStatus } from './gateway.ts';
+export type {
+  BackendBreakers,
+  GatewayOptions,
+  Readiness,
+  RouteDetail,
+  RouteStatus,
+} from './gateway.ts';
 export { Gateway } from './gateway.ts';
+export type { ForcedState } from './guard-registry.ts';
 export type { RouteHit } from './router.ts';
 export { Router } from './router.ts';
 export type { Side, SplitInput } from './split.ts';

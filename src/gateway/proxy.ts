@@ -1,20 +1,28 @@
-// One proxied request as an undici dispatch handler: each lifecycle step is a
-// method, per-request state lives in private fields assigned in the
-// constructor (stable shape), and bodies stream both ways with backpressure.
+// One client request as an undici dispatch handler. It may make several
+// attempts before the first response byte reaches the client: a failed
+// candidate attempt falls back to legacy, a failed attempt may be retried.
+// Each lifecycle step is a method; per-request state lives in private fields
+// assigned in the constructor (stable shape); bodies stream both ways.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { FallbackReason } from '../config/index.ts';
 import {
   BadRequestError,
   BodyTooLargeError,
+  BreakerOpenError,
   type CutoverError,
   UpstreamConnectError,
   UpstreamResetError,
   UpstreamTimeoutError,
 } from '../errors.ts';
+import type { CircuitBreaker } from '../guard/index.ts';
+import { backoffDelay, retryAfterMs } from '../guard/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
-import type { Logger, ProxySpan, RouteSideMetrics } from '../telemetry/index.ts';
+import type { AccessLog, ProxySpan, RouteSideMetrics } from '../telemetry/index.ts';
 import { endProxySpan } from '../telemetry/index.ts';
-import type { Backend } from './backends.ts';
+import type { Backend, BackendInstance } from './backends.ts';
+import { isResendable } from './body.ts';
 import { clientResponseHeaders } from './headers.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
@@ -29,9 +37,14 @@ class ClientGoneError extends Error {
   }
 }
 
-/** What the exchange reports when it is over, for logs and metrics. */
+/** Why an attempt failed, in the words of `fallback.on`, or undefined for other failures. */
+type FailureKind = FallbackReason | undefined;
+
+/** What the exchange needs from the gateway. */
 export interface ExchangeHooks {
-  readonly accessLog: Logger | undefined;
+  readonly accessLog: AccessLog | undefined;
+  /** Requests in flight now (for the retry budget). */
+  readonly inFlight: number;
   finished(): void;
 }
 
@@ -39,23 +52,34 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #route: CompiledRoute;
-  readonly #side: Side;
-  readonly #backend: Backend;
-  readonly #metrics: RouteSideMetrics;
   readonly #hooks: ExchangeHooks;
   readonly #requestId: string;
   readonly #start: number;
   readonly #span: ProxySpan | undefined;
-  readonly #maxBody: number;
+  readonly #headers: string[];
+  /** Index in #headers of the Host value, rewritten per instance; -1 with preserveHost. */
+  readonly #hostAt: number;
+  /** The request body: null (none), a Buffer (kept, can be resent) or a stream (sent once). */
+  readonly #body: Buffer | Readable | null;
+  #side: Side;
+  #backend: Backend;
+  #instance: BackendInstance | undefined;
+  #metrics: RouteSideMetrics;
+  #breaker: CircuitBreaker | undefined;
+  #attemptStart: number;
+  #attempts: number;
+  #fallback: string | undefined;
   #controller: Dispatcher.DispatchController | null;
   #status: number;
   #bytesOut: number;
-  #bytesIn: number;
   #done: boolean;
   #clientGone: boolean;
   #tooLarge: boolean;
+  /** A failed attempt's response being drained before the next attempt. */
+  #discard: FailureKind | 'retry';
+  #retryAfter: number | undefined;
   readonly #onClientClose: () => void;
-  readonly #onDrain: () => void;
+  #onDrain: (() => void) | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -65,52 +89,100 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     requestId: string,
     span: ProxySpan | undefined,
     hooks: ExchangeHooks,
+    headers: string[],
+    hostAt: number,
+    body: Buffer | Readable | null,
   ) {
     this.#req = req;
     this.#res = res;
     this.#route = route;
-    this.#side = side;
-    this.#backend = side === 'candidate' ? route.candidate! : route.legacy;
-    this.#metrics = side === 'candidate' ? route.candidateMetrics! : route.legacyMetrics;
     this.#hooks = hooks;
     this.#requestId = requestId;
     this.#start = performance.now();
     this.#span = span;
-    this.#maxBody = route.config.maxBodyBytes;
+    this.#headers = headers;
+    this.#hostAt = hostAt;
+    this.#body = body;
+    this.#side = side;
+    this.#backend = side === 'candidate' ? route.candidate! : route.legacy;
+    this.#instance = undefined;
+    this.#metrics = side === 'candidate' ? route.candidateMetrics! : route.legacyMetrics;
+    this.#breaker = undefined;
+    this.#attemptStart = 0;
+    this.#attempts = 0;
+    this.#fallback = undefined;
     this.#controller = null;
     this.#status = 0;
     this.#bytesOut = 0;
-    this.#bytesIn = 0;
     this.#done = false;
     this.#clientGone = false;
     this.#tooLarge = false;
+    this.#discard = undefined;
+    this.#retryAfter = undefined;
     this.#onClientClose = () => {
       if (this.#done) return;
       this.#clientGone = true;
       this.#controller?.abort(new ClientGoneError());
+      if (this.#controller === null && this.#attempts > 0) this.#finish(undefined);
     };
-    this.#onDrain = () => this.#controller?.resume();
+    this.#onDrain = undefined;
     res.on('close', this.#onClientClose);
   }
 
-  /**
-   * The request body for a request without Content-Length, counted as it
-   * streams: past the route's limit the upstream request is aborted and the
-   * client gets 413 (when no answer has started yet).
-   */
-  async *countedBody(): AsyncGenerator<Buffer> {
-    for await (const chunk of this.#req) {
-      this.#bytesIn += (chunk as Buffer).length;
-      if (this.#bytesIn > this.#maxBody) {
-        this.#tooLarge = true;
-        throw new BodyTooLargeError(this.#maxBody);
-      }
-      yield chunk as Buffer;
+  /** Send the first attempt to the side the split chose (legacy when its breaker is open). */
+  start(): void {
+    const breaker = this.#side === 'candidate' ? this.#route.candidateBreaker : undefined;
+    if (breaker && !breaker.tryAcquire()) {
+      // Nothing reached the candidate, so any method may go to legacy.
+      this.#switchToLegacy('breaker-open');
     }
+    this.#dispatch();
   }
 
-  get backend(): Backend {
-    return this.#backend;
+  #switchToLegacy(reason: string): void {
+    this.#fallback = reason;
+    this.#side = 'legacy';
+    this.#backend = this.#route.legacy;
+    this.#metrics = this.#route.legacyMetrics;
+    this.#route.guards.fallback(reason);
+  }
+
+  #dispatch(): void {
+    if (this.#clientGone) {
+      this.#finish(undefined);
+      return;
+    }
+    const breaker =
+      this.#side === 'candidate' ? this.#route.candidateBreaker : this.#route.legacyBreaker;
+    if (breaker && !(this.#attempts === 0 && this.#side === 'candidate') && !breaker.tryAcquire()) {
+      this.#fail(new BreakerOpenError(this.#route.name, this.#backend.name));
+      return;
+    }
+    this.#breaker = breaker;
+    const instance = this.#backend.pick();
+    this.#instance = instance;
+    if (this.#hostAt !== -1) this.#headers[this.#hostAt] = instance.host;
+    this.#attempts++;
+    this.#controller = null;
+    this.#status = 0;
+    this.#discard = undefined;
+    this.#retryAfter = undefined;
+    this.#attemptStart = performance.now();
+    const body = this.#body;
+    this.#route.guards.attempt(this.#side, this.#attempts > 1);
+    instance.pool.dispatch(
+      {
+        path: instance.basePath + this.#req.url,
+        method: this.#req.method as 'GET',
+        headers: this.#headers,
+        body,
+        headersTimeout: this.#route.config.timeout,
+        bodyTimeout: this.#route.config.idleTimeout,
+        idempotent: false,
+        blocking: false,
+      },
+      this,
+    );
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -119,49 +191,186 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(
-    controller: Dispatcher.DispatchController,
+    _controller: Dispatcher.DispatchController,
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
     if (this.#clientGone) return;
     this.#status = statusCode;
+    if (statusCode >= 500) {
+      const next = this.#recovery(
+        statusCode === 502 || statusCode === 503 || statusCode === 504 ? 'retryable-5xx' : '5xx',
+      );
+      if (next !== undefined) {
+        // Drain this answer (keeps the connection) and try again when it ends.
+        this.#discard = next;
+        this.#retryAfter =
+          statusCode === 503
+            ? retryAfterMs(
+                headers['retry-after'],
+                Date.now(),
+                this.#route.config.retry?.maxBackoff ?? 0,
+              )
+            : undefined;
+        return;
+      }
+    }
     const out = clientResponseHeaders(headers);
     if (this.#route.config.backendHeader) out['x-cutover-backend'] = this.#side;
+    if (this.#fallback !== undefined) out['x-cutover-fallback'] = this.#fallback;
     out['x-request-id'] = this.#requestId;
     this.#res.writeHead(statusCode, out);
-    void controller;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#discard !== undefined) return;
     this.#bytesOut += chunk.length;
     if (!this.#res.write(chunk)) {
       controller.pause();
+      this.#onDrain ??= () => this.#controller?.resume();
       this.#res.once('drain', this.#onDrain);
     }
   }
 
   onResponseEnd(): void {
+    if (this.#discard !== undefined) {
+      this.#attemptOver(false);
+      this.#recover(this.#discard);
+      return;
+    }
     this.#res.end();
+    this.#attemptOver(this.#status < 500);
     this.#finish(undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#clientGone || error instanceof ClientGoneError) {
       this.#status = CLIENT_CLOSED;
+      this.#attemptOver(true);
       this.#finish(undefined);
       return;
     }
     if (this.#res.headersSent) {
       // Part of the answer is already with the client: the only honest signal left is a cut connection.
+      this.#attemptOver(false);
       this.#res.destroy(error);
       this.#finish(error);
       return;
     }
-    const failure = this.#tooLarge ? new BodyTooLargeError(this.#maxBody) : this.#classify(error);
+    if (this.#tooLarge) {
+      this.#attemptOver(true);
+      this.#fail(new BodyTooLargeError(this.#route.config.maxBodyBytes));
+      return;
+    }
+    const [failure, kind] = this.#classify(error);
+    this.#status = failure.status;
+    this.#attemptOver(false);
+    const next = kind === undefined ? undefined : this.#recovery(kind);
+    if (next !== undefined) {
+      this.#recover(next);
+      return;
+    }
+    this.#fail(failure);
+  }
+
+  /** How to go on after a failed attempt: fall back (with the reason), retry, or undefined to give up. */
+  #recovery(kind: FallbackReason | 'retryable-5xx'): FailureKind | 'retry' | undefined {
+    const resendable = this.#resendable();
+    const reason: FallbackReason = kind === 'retryable-5xx' ? '5xx' : kind;
+    const fb = this.#route.config.fallback;
+    if (this.#side === 'candidate' && fb && fb.on.has(reason) && resendable) {
+      return reason;
+    }
+    const retry = this.#route.config.retry;
+    if (
+      retry &&
+      resendable &&
+      kind !== '5xx' &&
+      this.#attempts < retry.attempts &&
+      this.#route.guards.canRetry(this.#hooks.inFlight)
+    ) {
+      return 'retry';
+    }
+    return undefined;
+  }
+
+  /** Safe to send again: a method the route lists (or an Idempotency-Key) and a body we kept. */
+  #resendable(): boolean {
+    if (this.#body !== null && !Buffer.isBuffer(this.#body)) return false;
+    return isResendable(this.#route, this.#req);
+  }
+
+  #recover(next: FailureKind | 'retry'): void {
+    if (next === 'retry') {
+      const retry = this.#route.config.retry!;
+      const delay =
+        this.#retryAfter ?? backoffDelay(this.#attempts, retry.backoff, retry.maxBackoff);
+      this.#route.guards.retryStarted();
+      this.#controller = null;
+      setTimeout(() => {
+        this.#route.guards.retryFinished();
+        this.#dispatch();
+      }, delay);
+      return;
+    }
+    this.#switchToLegacy(next!);
+    this.#dispatch();
+  }
+
+  /** Account for the attempt that just ended: breaker, outlier ejection, per-side metrics. */
+  #attemptOver(ok: boolean): void {
+    const ms = performance.now() - this.#attemptStart;
+    this.#breaker?.record(ok, ms);
+    this.#breaker = undefined;
+    if (this.#instance) this.#backend.recordOutcome(this.#instance, ok);
+    if (!ok || this.#status >= 500) this.#metrics.observe(this.#status || 502, ms / 1000);
+    else this.#metrics.observe(this.#status, ms / 1000);
+  }
+
+  /** undici's error codes → what the client is told (502 unreachable/reset, 504 timeout). */
+  #classify(error: Error): [CutoverError, FailureKind] {
+    const code = (error as { code?: string }).code;
+    const route = this.#route.name;
+    const backend = this.#backend.name;
+    switch (code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return [new UpstreamTimeoutError(route, backend, 'connect', { cause: error }), 'connect'];
+      case 'UND_ERR_HEADERS_TIMEOUT':
+        return [
+          new UpstreamTimeoutError(route, backend, 'waiting for response headers', {
+            cause: error,
+          }),
+          'timeout',
+        ];
+      case 'UND_ERR_BODY_TIMEOUT':
+        return [
+          new UpstreamTimeoutError(route, backend, 'idle response body', { cause: error }),
+          'timeout',
+        ];
+      case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+        return [
+          new BadRequestError('request body length does not match Content-Length'),
+          undefined,
+        ];
+      case 'ECONNREFUSED':
+      case 'ENOTFOUND':
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+      case 'EAI_AGAIN':
+        return [new UpstreamConnectError(route, backend, { cause: error }), 'connect'];
+      default:
+        return [new UpstreamResetError(route, backend, { cause: error }), 'reset'];
+    }
+  }
+
+  /** Answer with a problem: nothing of an upstream answer has been sent. */
+  #fail(failure: CutoverError): void {
     this.#status = failure.status;
     const headers: Record<string, string> = { 'x-request-id': this.#requestId };
     if (this.#route.config.backendHeader) headers['x-cutover-backend'] = this.#side;
-    if (this.#tooLarge) headers.connection = 'close';
+    if (this.#fallback !== undefined) headers['x-cutover-fallback'] = this.#fallback;
+    if (failure instanceof BodyTooLargeError) headers.connection = 'close';
+    if (failure instanceof BreakerOpenError) headers['retry-after'] = '1';
     sendProblem(
       this.#res,
       problemFromError(failure, {
@@ -174,31 +383,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#finish(failure);
   }
 
-  /** undici's error codes → what the client is told (502 unreachable/reset, 504 timeout). */
-  #classify(error: Error): CutoverError {
-    const code = (error as { code?: string }).code;
-    const route = this.#route.name;
-    const backend = this.#backend.name;
-    switch (code) {
-      case 'UND_ERR_CONNECT_TIMEOUT':
-        return new UpstreamTimeoutError(route, backend, 'connect', { cause: error });
-      case 'UND_ERR_HEADERS_TIMEOUT':
-        return new UpstreamTimeoutError(route, backend, 'waiting for response headers', {
-          cause: error,
-        });
-      case 'UND_ERR_BODY_TIMEOUT':
-        return new UpstreamTimeoutError(route, backend, 'idle response body', { cause: error });
-      case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
-        return new BadRequestError('request body length does not match Content-Length');
-      case 'ECONNREFUSED':
-      case 'ENOTFOUND':
-      case 'EHOSTUNREACH':
-      case 'ENETUNREACH':
-      case 'EAI_AGAIN':
-        return new UpstreamConnectError(route, backend, { cause: error });
-      default:
-        return new UpstreamResetError(route, backend, { cause: error });
-    }
+  /** Mark the body as over the limit; the stream reading it throws next. */
+  bodyTooLarge(): void {
+    this.#tooLarge = true;
   }
 
   #finish(error: Error | undefined): void {
@@ -206,10 +393,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
     const seconds = (performance.now() - this.#start) / 1000;
-    this.#metrics.observe(this.#status, seconds);
+    this.#route.guards.finished(seconds * 1000, this.#status < 500);
     const log = this.#hooks.accessLog;
     if (log) {
-      log.info({
+      log.write({
         reqId: this.#requestId,
         route: this.#route.name,
         side: this.#side,
@@ -219,6 +406,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         status: this.#status,
         ms: Math.round(seconds * 1e4) / 10,
         bytes: this.#bytesOut,
+        attempts: this.#attempts,
+        fallback: this.#fallback,
         err: error?.message,
       });
     }

@@ -2,8 +2,11 @@
 // per-route pieces the hot path needs, built once at load and swapped whole
 // on reload. Runtime weights live in WeightCells that outlive reloads.
 import type { Config, RouteConfig, SplitConfig } from '../config/index.ts';
-import type { Metrics, RouteSideMetrics } from '../telemetry/index.ts';
+import type { CircuitBreaker } from '../guard/index.ts';
+import type { Logger, Metrics, RouteSideMetrics } from '../telemetry/index.ts';
 import { Backend } from './backends.ts';
+import type { GuardRegistry } from './guard-registry.ts';
+import type { RouteGuards } from './route-guards.ts';
 import { Router } from './router.ts';
 import { candidateBucketsOf } from './split.ts';
 
@@ -50,12 +53,16 @@ export class CompiledRoute {
   readonly weight: WeightCell;
   readonly legacyMetrics: RouteSideMetrics;
   readonly candidateMetrics: RouteSideMetrics | undefined;
+  readonly guards: RouteGuards;
+  readonly legacyBreaker: CircuitBreaker | undefined;
+  readonly candidateBreaker: CircuitBreaker | undefined;
 
   constructor(
     config: RouteConfig,
     backends: ReadonlyMap<string, Backend>,
     weight: WeightCell,
     metrics: Metrics,
+    registry: GuardRegistry,
   ) {
     this.config = config;
     this.name = config.name;
@@ -68,6 +75,11 @@ export class CompiledRoute {
       config.candidate === undefined
         ? undefined
         : metrics.forRouteSide(config.name, 'candidate', config.candidate);
+    this.guards = registry.routeGuards(config);
+    this.legacyBreaker = registry.breaker(config.name, this.legacy.config);
+    this.candidateBreaker = this.candidate
+      ? registry.breaker(config.name, this.candidate.config)
+      : undefined;
   }
 
   get match() {
@@ -89,12 +101,14 @@ export class RouteTable {
     config: Config,
     weights: Map<string, WeightCell>,
     metrics: Metrics,
+    registry: GuardRegistry,
+    logger: Logger,
     previous?: RouteTable,
   ) {
     this.config = config;
     const backends = new Map<string, Backend>();
     for (const [name, bc] of config.backends) {
-      backends.set(name, new Backend(bc, previous?.backends.get(name)));
+      backends.set(name, new Backend(bc, metrics, logger, previous?.backends.get(name)));
     }
     this.backends = backends;
     const routes = new Map<string, CompiledRoute>();
@@ -105,9 +119,10 @@ export class RouteTable {
         cell = new WeightCell(rc.weight, undefined);
         weights.set(rc.name, cell);
       }
-      routes.set(rc.name, new CompiledRoute(rc, backends, cell, metrics));
+      routes.set(rc.name, new CompiledRoute(rc, backends, cell, metrics, registry));
     }
     this.routes = routes;
+    registry.prune(config.routes);
     this.router = new Router([...routes.values()]);
   }
 }

@@ -1,6 +1,10 @@
+export type { AccessEntry } from './access-log.ts';
+export { AccessLog } from './access-log.ts';
+export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
-export { createLogger, flushLogger } from './log.ts';
-export type { RouteSideMetrics } from './metrics.ts';
-export { Metrics } from './metrics.ts';
+export { createLogger, drainLogger, flushLogger } from './log.ts';
+export type { RouteGuardMetrics, RouteSideMetrics } from './metrics.ts';
+export { BREAKER_STATE_VALUE, Metrics } from './metrics.ts';
+export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';

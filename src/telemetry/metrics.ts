@@ -1,44 +1,54 @@
 // Prometheus metrics (prom-client). Label children are bound once per
 // route × side when a config loads, so the hot path never builds label objects.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-/** Seconds; from 1 ms to 10 s, dense where API latencies live. */
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+import { Counter, Gauge, Registry } from 'prom-client';
+import { RequestStats } from './request-stats.ts';
 
 export interface RouteSideMetrics {
   /** Count one finished request and its latency. */
   observe(status: number, seconds: number): void;
 }
 
+/** Pre-bound counters of one route's guards. */
+export interface RouteGuardMetrics {
+  fallback(reason: string): void;
+  rateLimited(): void;
+  shed(): void;
+  retry(): void;
+}
+
+/** 0 closed, 1 half-open, 2 open — the order of severity, so max() over routes means something. */
+export const BREAKER_STATE_VALUE: Readonly<Record<string, number>> = {
+  closed: 0,
+  'half-open': 1,
+  open: 2,
+};
+
 export class Metrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'route' | 'side' | 'backend' | 'class'>;
-  readonly #duration: Histogram<'route' | 'side' | 'backend'>;
-  readonly #inFlight: Gauge;
+  readonly #requests: RequestStats;
+  #inFlight = 0;
   readonly #reloads: Counter<'result'>;
   readonly #backendUp: Gauge<'backend' | 'instance'>;
   readonly #unrouted: Counter<'status'>;
+  readonly #breakerState: Gauge<'backend' | 'route'>;
+  readonly #breakerTransitions: Counter<'backend' | 'route' | 'from' | 'to'>;
+  readonly #fallbacks: Counter<'route' | 'reason'>;
+  readonly #rateLimited: Counter<'route'>;
+  readonly #shed: Counter<'route'>;
+  readonly #retries: Counter<'route'>;
+  readonly #ejections: Counter<'backend' | 'instance'>;
 
   constructor() {
     const registers = [this.registry];
-    this.#requests = new Counter({
-      name: 'cutover_requests_total',
-      help: 'Requests proxied, by route, side (legacy|candidate), backend and status class',
-      labelNames: ['route', 'side', 'backend', 'class'],
-      registers,
-    });
-    this.#duration = new Histogram({
-      name: 'cutover_request_duration_seconds',
-      help: 'Time from request to the end of the response, by route, side and backend',
-      labelNames: ['route', 'side', 'backend'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.#inFlight = new Gauge({
+    this.#requests = new RequestStats(this.registry);
+    const metrics = this;
+    new Gauge({
       name: 'cutover_requests_in_flight',
       help: 'Requests being proxied now',
       registers,
+      collect() {
+        this.set(metrics.#inFlight);
+      },
     });
     this.#reloads = new Counter({
       name: 'cutover_config_reloads_total',
@@ -58,28 +68,88 @@ export class Metrics {
       labelNames: ['status'],
       registers,
     });
+    this.#breakerState = new Gauge({
+      name: 'cutover_breaker_state',
+      help: 'Circuit breaker state per backend and route: 0 closed, 1 half-open, 2 open',
+      labelNames: ['backend', 'route'],
+      registers,
+    });
+    this.#breakerTransitions = new Counter({
+      name: 'cutover_breaker_transitions_total',
+      help: 'Circuit breaker state changes',
+      labelNames: ['backend', 'route', 'from', 'to'],
+      registers,
+    });
+    this.#fallbacks = new Counter({
+      name: 'cutover_fallbacks_total',
+      help: 'Requests meant for the candidate that legacy answered, by reason',
+      labelNames: ['route', 'reason'],
+      registers,
+    });
+    this.#rateLimited = new Counter({
+      name: 'cutover_rate_limited_total',
+      help: 'Requests refused with 429 by the route rate limit',
+      labelNames: ['route'],
+      registers,
+    });
+    this.#shed = new Counter({
+      name: 'cutover_shed_total',
+      help: 'Requests refused with 503 by the route concurrency limit',
+      labelNames: ['route'],
+      registers,
+    });
+    this.#retries = new Counter({
+      name: 'cutover_retries_total',
+      help: 'Upstream attempts that were retries',
+      labelNames: ['route'],
+      registers,
+    });
+    this.#ejections = new Counter({
+      name: 'cutover_outlier_ejections_total',
+      help: 'Backend instances ejected by outlier detection',
+      labelNames: ['backend', 'instance'],
+      registers,
+    });
     this.#reloads.inc({ result: 'ok' }, 0);
     this.#reloads.inc({ result: 'failed' }, 0);
   }
 
   forRouteSide(route: string, side: string, backend: string): RouteSideMetrics {
-    const byClass = CLASSES.map((c) => this.#requests.labels(route, side, backend, c));
-    const duration = this.#duration.labels(route, side, backend);
+    return this.#requests.side(route, side, backend);
+  }
+
+  forRouteGuards(route: string): RouteGuardMetrics {
+    const rateLimited = this.#rateLimited.labels(route);
+    const shed = this.#shed.labels(route);
+    const retries = this.#retries.labels(route);
+    const fallbacks = this.#fallbacks;
     return {
-      observe(status: number, seconds: number): void {
-        const cls = (status / 100) | 0;
-        byClass[cls >= 1 && cls <= 5 ? cls - 1 : 4].inc();
-        duration.observe(seconds);
-      },
+      fallback: (reason) => fallbacks.inc({ route, reason }),
+      rateLimited: () => rateLimited.inc(),
+      shed: () => shed.inc(),
+      retry: () => retries.inc(),
     };
   }
 
+  breakerState(backend: string, route: string, state: string): void {
+    this.#breakerState.set({ backend, route }, BREAKER_STATE_VALUE[state] ?? 0);
+  }
+
+  breakerTransition(backend: string, route: string, from: string, to: string): void {
+    this.#breakerTransitions.inc({ backend, route, from, to });
+    this.breakerState(backend, route, to);
+  }
+
+  ejected(backend: string, instance: string): void {
+    this.#ejections.inc({ backend, instance });
+  }
+
   requestStarted(): void {
-    this.#inFlight.inc();
+    this.#inFlight++;
   }
 
   requestFinished(): void {
-    this.#inFlight.dec();
+    this.#inFlight--;
   }
 
   unrouted(status: number): void {

@@ -1,0 +1,235 @@
+// What the benchmark measures: a list of cases, each starting one target on CPU 1.
+// Adding a case (say Cutover with guards, or with shadow copies) is one entry below:
+// `cutoverCase('cutover+guards', join(BENCH_DIR, 'cutover-guards.yaml'))`.
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { freePort, readPort, startProcess, stopProcess, which } from './lib/procs.ts';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = dirname(BENCH_DIR);
+
+export interface CaseContext {
+  /** Base URL of the upstream, e.g. http://127.0.0.1:41234 */
+  upstream: string;
+  upstreamPid: number;
+  /** The Node binary children run with (node_modules/.bin/node when present). */
+  node: string;
+  /** A temp directory of this case's own. */
+  dir: string;
+}
+
+export interface Target {
+  port: number;
+  /** Processes whose CPU time is charged to the case (descendants included). */
+  pids: readonly number[];
+  /** Whose CPU the µs/request figure is: the proxy's, or the upstream's for `direct`. */
+  cpuOf: 'proxy' | 'upstream';
+  stop(): Promise<void>;
+  /** Extra facts for the JSON report, read once at the end. */
+  facts?(): Record<string, unknown>;
+}
+
+export interface BenchCase {
+  name: string;
+  about: string;
+  /** A reason to skip this case on this machine, printed as a note. */
+  unavailable?(): string | undefined;
+  start(ctx: CaseContext): Promise<Target>;
+}
+
+/** A bench server script (prints {"port":N}) run with Node on CPU 1. */
+function nodeServerCase(name: string, about: string, script: string): BenchCase {
+  return {
+    name,
+    about,
+    async start(ctx) {
+      const child = startProcess(ctx.node, [join(BENCH_DIR, script)], {
+        cpu: 1,
+        env: { ...process.env, UPSTREAM: ctx.upstream, PORT: '0' },
+      });
+      const port = await readPort(child, name);
+      child.stdout?.resume();
+      child.stderr?.resume();
+      return { port, pids: [child.pid!], cpuOf: 'proxy', stop: () => stopProcess(child) };
+    },
+  };
+}
+
+/** Polls `url` until it answers 200; fails early if `child` exits. */
+async function waitFor200(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `exited with ${child.signalCode ?? `code ${child.exitCode}`} before ${url} answered 200`,
+      );
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+      last = `status ${res.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s (last: ${last})`);
+}
+
+function tail(path: string, chars = 3000): string {
+  try {
+    return readFileSync(path, 'utf8').slice(-chars);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Cutover from src/cli/main.ts with a YAML template (see bench/cutover.yaml), its JSON
+ * access log on and written to a file, ready once the admin /healthz answers 200.
+ */
+export function cutoverCase(name: string, templatePath: string, about?: string): BenchCase {
+  return {
+    name,
+    about:
+      about ??
+      `Cutover (${templatePath.startsWith(BENCH_DIR) ? `bench/${templatePath.slice(BENCH_DIR.length + 1)}` : templatePath}), access log on`,
+    unavailable: () =>
+      existsSync(templatePath) ? undefined : `config template ${templatePath} not found`,
+    async start(ctx) {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const config = readFileSync(templatePath, 'utf8')
+        .replaceAll('{{LISTEN_PORT}}', String(port))
+        .replaceAll('{{ADMIN_PORT}}', String(adminPort))
+        .replaceAll('{{UPSTREAM}}', ctx.upstream)
+        .replaceAll('{{UPSTREAM2}}', ctx.upstream)
+        .replaceAll('{{TMP}}', ctx.dir);
+      const configPath = join(ctx.dir, 'cutover.yaml');
+      writeFileSync(configPath, config);
+      const accessLog = join(ctx.dir, 'access.log');
+      const stderrLog = join(ctx.dir, 'stderr.log');
+      const out = openSync(accessLog, 'w');
+      const err = openSync(stderrLog, 'w');
+      const child = startProcess(ctx.node, ['src/cli/main.ts', 'start', '-c', configPath], {
+        cpu: 1,
+        cwd: REPO_ROOT,
+        stdio: ['ignore', out, err],
+      });
+      closeSync(out);
+      closeSync(err);
+      try {
+        await waitFor200(`http://127.0.0.1:${adminPort}/healthz`, 15_000, child);
+      } catch (error) {
+        await stopProcess(child);
+        const stderr = tail(stderrLog);
+        throw new Error(
+          `${(error as Error).message}${stderr ? `\n--- cutover stderr ---\n${stderr}` : ''}`,
+        );
+      }
+      return {
+        port,
+        pids: [child.pid!],
+        cpuOf: 'proxy',
+        stop: () => stopProcess(child),
+        facts: () => ({
+          accessLogBytes: existsSync(accessLog) ? statSync(accessLog).size : 0,
+          stderrTail: tail(stderrLog, 1000),
+        }),
+      };
+    },
+  };
+}
+
+function nginxConfig(dir: string, port: number, upstream: string): string {
+  const { host } = new URL(upstream);
+  // As root, nginx would hand its worker to `nobody`; keep it on the current user.
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  return `${user}worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream bench_upstream {
+    server ${host};
+    keepalive 128;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass http://bench_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+}
+
+const nginxCase: BenchCase = {
+  name: 'nginx',
+  about: 'nginx, 1 worker, keep-alive upstream pool, access log off',
+  unavailable: () =>
+    which('nginx') ? undefined : 'nginx is not on PATH (apt-get install -y nginx to add it)',
+  async start(ctx) {
+    const port = await freePort();
+    const conf = join(ctx.dir, 'nginx.conf');
+    writeFileSync(conf, nginxConfig(ctx.dir, port, ctx.upstream));
+    // -e: the error log before the config is read, so nothing is written under /var/log.
+    const child = startProcess(
+      which('nginx')!,
+      ['-c', conf, '-p', ctx.dir, '-e', join(ctx.dir, 'error.log')],
+      { cpu: 1 },
+    );
+    child.stdout?.resume();
+    child.stderr?.resume();
+    try {
+      await waitFor200(`http://127.0.0.1:${port}/`, 10_000, child);
+    } catch (error) {
+      await stopProcess(child);
+      throw new Error(`${(error as Error).message}\n${tail(join(ctx.dir, 'error.log'))}`);
+    }
+    // The master's PID; its worker is a descendant and is summed with it.
+    return { port, pids: [child.pid!], cpuOf: 'proxy', stop: () => stopProcess(child) };
+  },
+};
+
+const directCase: BenchCase = {
+  name: 'direct',
+  about: 'the upstream itself, no proxy (CPU/request is the upstream’s)',
+  async start(ctx) {
+    const port = Number(new URL(ctx.upstream).port);
+    return { port, pids: [ctx.upstreamPid], cpuOf: 'upstream', stop: async () => {} };
+  },
+};
+
+export function allCases(): BenchCase[] {
+  const cutoverTemplate = process.env.BENCH_CUTOVER_CONFIG ?? join(BENCH_DIR, 'cutover.yaml');
+  return [
+    directCase,
+    cutoverCase('cutover', cutoverTemplate),
+    nodeServerCase(
+      'plain',
+      'node:http + undici Pool.stream, ~30 lines (bench/plain-proxy.ts)',
+      'plain-proxy.ts',
+    ),
+    nodeServerCase(
+      'fastify',
+      '@fastify/http-proxy defaults, logger off (bench/fastify-proxy.ts)',
+      'fastify-proxy.ts',
+    ),
+    nginxCase,
+  ];
+}

@@ -1,0 +1,159 @@
+// Turns the runs into medians, ratios and the printed table.
+import type { LoadResult } from './load.ts';
+
+export interface RunRecord {
+  round: number;
+  case: string;
+  cpuOf: 'proxy' | 'upstream';
+  load?: LoadResult;
+  /** CPU µs per request of the case's processes (the proxy, or the upstream for direct). */
+  cpuUsPerRequest?: number;
+  /** The case's processes' CPU time over the window's wall time, in percent of one core. */
+  cpuPercent?: number;
+  /** The upstream's CPU µs per request in the same window, for reference. */
+  upstreamCpuUsPerRequest?: number;
+  core0BusyPercent?: number;
+  core1BusyPercent?: number;
+  /** CPU time of processes not started by the benchmark, in percent of one core. */
+  noisePercent?: number;
+  /** A noisy run measured again; the quieter one counts, this one is kept for the record. */
+  replaced?: boolean;
+  error?: string;
+}
+
+export interface CaseSummary {
+  case: string;
+  cpuOf: 'proxy' | 'upstream';
+  rounds: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuUsPerRequest: number;
+  cpuPercent: number;
+  /** Median CPU taken by other processes on the machine (see RunRecord.noisePercent). */
+  noisePercent: number;
+  /** Summed over rounds: non-2xx responses plus socket errors. */
+  errors: number;
+  failed?: string;
+}
+
+export interface Ratio {
+  case: string;
+  versus: string;
+  /** Median over rounds of case/versus, per round. */
+  cpuPerRequest: number;
+  rps: number;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function ok(records: readonly RunRecord[], name: string): RunRecord[] {
+  return records.filter(
+    (r) => r.case === name && !r.replaced && r.load && r.cpuUsPerRequest !== undefined,
+  );
+}
+
+export function summarize(
+  records: readonly RunRecord[],
+  names: readonly string[],
+  failures: ReadonlyMap<string, string>,
+): CaseSummary[] {
+  return names.map((name) => {
+    const runs = ok(records, name);
+    const failed =
+      failures.get(name) ?? records.find((r) => r.case === name && !r.replaced && r.error)?.error;
+    return {
+      case: name,
+      cpuOf:
+        records.find((r) => r.case === name)?.cpuOf ?? (name === 'direct' ? 'upstream' : 'proxy'),
+      rounds: runs.length,
+      rps: median(runs.map((r) => r.load!.rps)),
+      p50Ms: median(runs.map((r) => r.load!.p50Ms)),
+      p99Ms: median(runs.map((r) => r.load!.p99Ms)),
+      cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest!)),
+      cpuPercent: median(runs.map((r) => r.cpuPercent!)),
+      noisePercent: median(
+        runs.flatMap((r) => (r.noisePercent === undefined ? [] : [r.noisePercent])),
+      ),
+      errors: runs.reduce((sum, r) => sum + r.load!.non2xx + r.load!.socketErrors, 0),
+      ...(failed && runs.length === 0 ? { failed } : {}),
+    };
+  });
+}
+
+/** Every cutover* case against each reference case, round by round. */
+export function ratios(records: readonly RunRecord[], names: readonly string[]): Ratio[] {
+  const out: Ratio[] = [];
+  for (const name of names.filter((n) => n.startsWith('cutover'))) {
+    for (const versus of ['plain', 'fastify', 'nginx'].filter((n) => names.includes(n))) {
+      const cpu: number[] = [];
+      const rps: number[] = [];
+      for (const a of ok(records, name)) {
+        const b = ok(records, versus).find((r) => r.round === a.round);
+        if (!b) continue;
+        cpu.push(a.cpuUsPerRequest! / b.cpuUsPerRequest!);
+        rps.push(a.load!.rps / b.load!.rps);
+      }
+      if (cpu.length > 0)
+        out.push({ case: name, versus, cpuPerRequest: median(cpu), rps: median(rps) });
+    }
+  }
+  return out;
+}
+
+const TARGETS: Record<string, string> = {
+  plain: 'target CPU/req ≤ 1.1×',
+  fastify: 'target CPU/req ≤ 0.8×',
+};
+
+function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '-';
+}
+
+export function formatTable(
+  summaries: readonly CaseSummary[],
+  ratioList: readonly Ratio[],
+): string {
+  const header = ['case', 'req/s', 'p50 ms', 'p99 ms', 'µs CPU/req', 'CPU %', 'errors', 'noise %'];
+  const rows = summaries.map((s) =>
+    s.failed
+      ? [s.case, s.failed.startsWith('skipped') ? 'skipped' : 'failed', '', '', '', '', '', '']
+      : [
+          s.case,
+          fixed(s.rps, 0),
+          fixed(s.p50Ms, 2),
+          fixed(s.p99Ms, 2),
+          `${fixed(s.cpuUsPerRequest, 1)}${s.cpuOf === 'upstream' ? ' (upstream)' : ''}`,
+          fixed(s.cpuPercent, 0),
+          String(s.errors),
+          fixed(s.noisePercent, 0),
+        ],
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const lines = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  lines.push(
+    'CPU % = the case’s processes, in % of one core; noise % = CPU taken by other processes on the machine, in % of one core',
+  );
+  for (const s of summaries.filter((x) => x.failed)) {
+    const [first] = s.failed!.split('\n');
+    lines.push(first.startsWith('skipped') ? `${s.case} ${first}` : `${s.case} failed: ${first}`);
+  }
+  if (ratioList.length > 0) lines.push('');
+  for (const r of ratioList) {
+    const target = TARGETS[r.versus] ? `   (${TARGETS[r.versus]})` : '';
+    lines.push(
+      `${r.case} / ${r.versus}: CPU/req ${r.cpuPerRequest.toFixed(2)}×, req/s ${r.rps.toFixed(2)}×${target}`,
+    );
+  }
+  for (const s of summaries.filter((x) => x.case.startsWith('cutover') && !x.failed)) {
+    lines.push(`${s.case} p99: ${fixed(s.p99Ms, 2)} ms   (target ≤ 5 ms at 50 connections)`);
+  }
+  return lines.join('\n');
+}

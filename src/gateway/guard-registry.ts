@@ -1,0 +1,114 @@
+// Guards that must outlive a config reload: route guards (limits keep their
+// buckets) and circuit breakers (one per route × backend, so a reload never
+// closes an open breaker). A breaker forced by an operator stays forced.
+import type { BackendConfig, RouteConfig } from '../config/index.ts';
+import { CircuitBreaker } from '../guard/index.ts';
+import type { Logger, Metrics } from '../telemetry/index.ts';
+import { guardKey, RouteGuards } from './route-guards.ts';
+
+export type ForcedState = 'open' | 'closed';
+
+interface BreakerEntry {
+  readonly key: string;
+  readonly route: string;
+  readonly backend: string;
+  readonly breaker: CircuitBreaker;
+}
+
+export class GuardRegistry {
+  readonly #metrics: Metrics;
+  readonly #logger: Logger;
+  readonly #routes = new Map<string, RouteGuards>();
+  readonly #breakers = new Map<string, BreakerEntry>();
+  readonly #forced: Map<string, ForcedState>;
+
+  constructor(metrics: Metrics, logger: Logger, forced: Map<string, ForcedState>) {
+    this.#metrics = metrics;
+    this.#logger = logger;
+    this.#forced = forced;
+  }
+
+  routeGuards(rc: RouteConfig): RouteGuards {
+    const old = this.#routes.get(rc.name);
+    if (old && old.key === guardKey(rc)) return old;
+    const guards = new RouteGuards(rc, this.#metrics);
+    this.#routes.set(rc.name, guards);
+    return guards;
+  }
+
+  breaker(route: string, backend: BackendConfig): CircuitBreaker | undefined {
+    const id = `${route}\u0000${backend.name}`;
+    if (!backend.breaker) {
+      this.#breakers.delete(id);
+      return undefined;
+    }
+    const key = JSON.stringify(backend.breaker);
+    const old = this.#breakers.get(id);
+    if (old && old.key === key) return old.breaker;
+    const logger = this.#logger;
+    const metrics = this.#metrics;
+    const breaker = new CircuitBreaker(backend.breaker, {
+      backend: backend.name,
+      route,
+      onTransition: (t) => {
+        metrics.breakerTransition(backend.name, route, t.from, t.to);
+        const log = t.to === 'closed' ? logger.info.bind(logger) : logger.warn.bind(logger);
+        log(
+          {
+            backend: backend.name,
+            route,
+            from: t.from,
+            to: t.to,
+            reason: t.reason,
+            errorRatio: t.errorRatio,
+            slowRatio: t.slowRatio,
+            calls: t.calls,
+            failures: t.failures,
+            slow: t.slow,
+            windowMs: t.windowMs,
+          },
+          `breaker ${t.from} → ${t.to}`,
+        );
+      },
+    });
+    const forced = this.#forced.get(backend.name);
+    if (forced) breaker.force(forced);
+    metrics.breakerState(backend.name, route, breaker.state);
+    this.#breakers.set(id, { key, route, backend: backend.name, breaker });
+    return breaker;
+  }
+
+  /** Forget guards of routes and backends the new config no longer has. */
+  prune(routes: Iterable<RouteConfig>): void {
+    const keep = new Set<string>();
+    const names = new Set<string>();
+    for (const r of routes) {
+      names.add(r.name);
+      keep.add(`${r.name}\u0000${r.legacy}`);
+      if (r.candidate) keep.add(`${r.name}\u0000${r.candidate}`);
+    }
+    for (const id of this.#breakers.keys()) if (!keep.has(id)) this.#breakers.delete(id);
+    for (const name of this.#routes.keys()) if (!names.has(name)) this.#routes.delete(name);
+  }
+
+  /** The manual kill switch: force every breaker of a backend, or give it back to automatic (undefined). */
+  force(backend: string, state: ForcedState | undefined): void {
+    if (state) this.#forced.set(backend, state);
+    else this.#forced.delete(backend);
+    for (const e of this.#breakers.values()) {
+      if (e.backend === backend) {
+        e.breaker.force(state);
+        this.#metrics.breakerState(backend, e.route, e.breaker.state);
+      }
+    }
+    this.#logger.warn({ backend, forced: state ?? 'automatic' }, 'breaker forced');
+  }
+
+  forced(backend: string): ForcedState | undefined {
+    return this.#forced.get(backend);
+  }
+
+  breakers(): Iterable<{ route: string; backend: string; breaker: CircuitBreaker }> {
+    return this.#breakers.values();
+  }
+}

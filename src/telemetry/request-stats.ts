@@ -1,0 +1,119 @@
+// Request counts and latency per route × side, kept as plain numbers on the
+// hot path (no label hashing per request, as prom-client's label children
+// do) and turned into Prometheus series when /metrics is scraped.
+import type { Registry } from 'prom-client';
+
+/** Seconds; from 1 ms to 10 s, dense where API latencies live. */
+export const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+export class SideStats {
+  readonly route: string;
+  readonly side: string;
+  readonly backend: string;
+  /** Requests by status class 1xx..5xx. */
+  readonly byClass = new Float64Array(5);
+  /** Non-cumulative bucket counts; the last slot is +Inf. */
+  readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  sum = 0;
+  count = 0;
+
+  constructor(route: string, side: string, backend: string) {
+    this.route = route;
+    this.side = side;
+    this.backend = backend;
+  }
+
+  observe(status: number, seconds: number): void {
+    const cls = (status / 100) | 0;
+    this.byClass[cls >= 1 && cls <= 5 ? cls - 1 : 4]++;
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;
+    this.buckets[i]++;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
+interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+/** Every SideStats ever created, exported as two metric families on a registry. */
+export class RequestStats {
+  readonly #stats = new Map<string, SideStats>();
+
+  constructor(registry: Registry) {
+    const stats = this.#stats;
+    registry.registerMetric({
+      name: 'cutover_requests_total',
+      help: 'Upstream requests by route, side (legacy|candidate), backend and status class',
+      type: 'counter',
+      get: () => {
+        const values: MetricValue[] = [];
+        for (const s of stats.values()) {
+          for (let c = 0; c < 5; c++) {
+            if (s.byClass[c] === 0) continue;
+            values.push({
+              value: s.byClass[c],
+              labels: { route: s.route, side: s.side, backend: s.backend, class: CLASSES[c] },
+            });
+          }
+        }
+        return {
+          name: 'cutover_requests_total',
+          help: 'Upstream requests by route, side (legacy|candidate), backend and status class',
+          type: 'counter',
+          values,
+          aggregator: 'sum',
+        };
+      },
+    } as unknown as Parameters<Registry['registerMetric']>[0]);
+    registry.registerMetric({
+      name: 'cutover_request_duration_seconds',
+      help: 'Time from request to the end of the response, by route, side and backend',
+      type: 'histogram',
+      get: () => {
+        const name = 'cutover_request_duration_seconds';
+        const values: MetricValue[] = [];
+        for (const s of stats.values()) {
+          const labels = { route: s.route, side: s.side, backend: s.backend };
+          let cumulative = 0;
+          for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
+            cumulative += s.buckets[i];
+            const le = i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i] : '+Inf';
+            values.push({
+              value: cumulative,
+              labels: { ...labels, le },
+              metricName: `${name}_bucket`,
+            });
+          }
+          values.push({ value: s.sum, labels, metricName: `${name}_sum` });
+          values.push({ value: s.count, labels, metricName: `${name}_count` });
+        }
+        return {
+          name,
+          help: 'Time from request to the end of the response, by route, side and backend',
+          type: 'histogram',
+          values,
+          aggregator: 'sum',
+        };
+      },
+    } as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  /** The stats of one route × side × backend; the same object for the same names (kept across reloads). */
+  side(route: string, side: string, backend: string): SideStats {
+    const key = `${route}\u0000${side}\u0000${backend}`;
+    let s = this.#stats.get(key);
+    if (!s) {
+      s = new SideStats(route, side, backend);
+      this.#stats.set(key, s);
+    }
+    return s;
+  }
+}
