@@ -165,9 +165,6 @@ export class Gateway {
       get accessLog() {
         return gateway.#accessLog;
       },
-      get inFlight() {
-        return gateway.#inFlight;
-      },
       finished: () => {
         this.#inFlight--;
         this.#metrics.requestFinished();

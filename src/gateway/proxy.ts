@@ -37,14 +37,20 @@ class ClientGoneError extends Error {
   }
 }
 
+const EXCHANGE = Symbol('cutover.exchange');
+type ExchangeResponse = ServerResponse & { [EXCHANGE]?: ProxyExchange };
+
+/** One listener function for every response (no closure per request). */
+function onResponseClose(this: ExchangeResponse): void {
+  this[EXCHANGE]?.clientClosed();
+}
+
 /** Why an attempt failed, in the words of `fallback.on`, or undefined for other failures. */
 type FailureKind = FallbackReason | undefined;
 
 /** What the exchange needs from the gateway. */
 export interface ExchangeHooks {
   readonly accessLog: AccessLog | undefined;
-  /** Requests in flight now (for the retry budget). */
-  readonly inFlight: number;
   finished(): void;
 }
 
@@ -78,7 +84,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   /** A failed attempt's response being drained before the next attempt. */
   #discard: FailureKind | 'retry';
   #retryAfter: number | undefined;
-  readonly #onClientClose: () => void;
+  #retryActive: boolean;
   #onDrain: (() => void) | undefined;
 
   constructor(
@@ -119,20 +125,28 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#tooLarge = false;
     this.#discard = undefined;
     this.#retryAfter = undefined;
-    this.#onClientClose = () => {
-      if (this.#done) return;
-      this.#clientGone = true;
-      this.#controller?.abort(new ClientGoneError());
-      if (this.#controller === null && this.#attempts > 0) this.#finish(undefined);
-    };
+    this.#retryActive = false;
     this.#onDrain = undefined;
-    res.on('close', this.#onClientClose);
+    (res as ExchangeResponse)[EXCHANGE] = this;
+    res.on('close', onResponseClose);
+  }
+
+  /** The client connection closed; before the answer was complete, that cancels the upstream request. */
+  clientClosed(): void {
+    if (this.#done) return;
+    this.#clientGone = true;
+    this.#controller?.abort(new ClientGoneError());
+    if (this.#controller === null && this.#attempts > 0) this.#finish(undefined);
   }
 
   /** Send the first attempt to the side the split chose (legacy when its breaker is open). */
   start(): void {
     const breaker = this.#side === 'candidate' ? this.#route.candidateBreaker : undefined;
     if (breaker && !breaker.tryAcquire()) {
+      if (!this.#route.config.fallback) {
+        this.#fail(new BreakerOpenError(this.#route.name, this.#backend.name));
+        return;
+      }
       // Nothing reached the candidate, so any method may go to legacy.
       this.#switchToLegacy('breaker-open');
     }
@@ -245,8 +259,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#clientGone || error instanceof ClientGoneError) {
+      // A cancel says nothing about the backend: no breaker or outlier record.
       this.#status = CLIENT_CLOSED;
-      this.#attemptOver(true);
+      this.#attemptOver(undefined);
       this.#finish(undefined);
       return;
     }
@@ -258,13 +273,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#tooLarge) {
-      this.#attemptOver(true);
+      this.#attemptOver(undefined);
       this.#fail(new BodyTooLargeError(this.#route.config.maxBodyBytes));
       return;
     }
     const [failure, kind] = this.#classify(error);
     this.#status = failure.status;
-    this.#attemptOver(false);
+    // A request body shorter than its Content-Length is the client's fault, not the backend's.
+    this.#attemptOver(failure.status < 500 ? undefined : false);
     const next = kind === undefined ? undefined : this.#recovery(kind);
     if (next !== undefined) {
       this.#recover(next);
@@ -287,7 +303,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       resendable &&
       kind !== '5xx' &&
       this.#attempts < retry.attempts &&
-      this.#route.guards.canRetry(this.#hooks.inFlight)
+      this.#route.guards.canRetry()
     ) {
       return 'retry';
     }
@@ -305,26 +321,38 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       const retry = this.#route.config.retry!;
       const delay =
         this.#retryAfter ?? backoffDelay(this.#attempts, retry.backoff, retry.maxBackoff);
+      // The retry counts against the budget from now until its attempt ends.
       this.#route.guards.retryStarted();
+      this.#retryActive = true;
       this.#controller = null;
-      setTimeout(() => {
-        this.#route.guards.retryFinished();
-        this.#dispatch();
-      }, delay);
+      setTimeout(() => this.#dispatch(), delay);
       return;
     }
     this.#switchToLegacy(next!);
     this.#dispatch();
   }
 
-  /** Account for the attempt that just ended: breaker, outlier ejection, per-side metrics. */
-  #attemptOver(ok: boolean): void {
+  /**
+   * Account for the attempt that just ended: breaker, outlier ejection,
+   * per-side metrics. `ok` undefined: the outcome says nothing about the
+   * backend (client cancelled, client's bad body) and is not recorded.
+   */
+  #attemptOver(ok: boolean | undefined): void {
     const ms = performance.now() - this.#attemptStart;
-    this.#breaker?.record(ok, ms);
+    if (ok !== undefined) {
+      this.#breaker?.record(ok, ms);
+      if (this.#instance) this.#backend.recordOutcome(this.#instance, ok);
+    }
     this.#breaker = undefined;
-    if (this.#instance) this.#backend.recordOutcome(this.#instance, ok);
-    if (!ok || this.#status >= 500) this.#metrics.observe(this.#status || 502, ms / 1000);
-    else this.#metrics.observe(this.#status, ms / 1000);
+    this.#endRetry();
+    this.#metrics.observe(ok === false && this.#status < 500 ? 502 : this.#status, ms / 1000);
+  }
+
+  #endRetry(): void {
+    if (this.#retryActive) {
+      this.#retryActive = false;
+      this.#route.guards.retryFinished();
+    }
   }
 
   /** undici's error codes → what the client is told (502 unreachable/reset, 504 timeout). */
@@ -391,25 +419,26 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #finish(error: Error | undefined): void {
     if (this.#done) return;
     this.#done = true;
-    this.#res.off('close', this.#onClientClose);
+    this.#endRetry();
+    this.#res.off('close', onResponseClose);
     const seconds = (performance.now() - this.#start) / 1000;
     this.#route.guards.finished(seconds * 1000, this.#status < 500);
     const log = this.#hooks.accessLog;
     if (log) {
-      log.write({
-        reqId: this.#requestId,
-        route: this.#route.name,
-        side: this.#side,
-        backend: this.#backend.name,
-        method: this.#req.method,
-        path: this.#req.url,
-        status: this.#status,
-        ms: Math.round(seconds * 1e4) / 10,
-        bytes: this.#bytesOut,
-        attempts: this.#attempts,
-        fallback: this.#fallback,
-        err: error?.message,
-      });
+      log.proxied(
+        this.#requestId,
+        this.#side === 'candidate'
+          ? this.#route.candidateLogFragment
+          : this.#route.legacyLogFragment,
+        this.#req.method!,
+        this.#req.url!,
+        this.#status,
+        Math.round(seconds * 1e4) / 10,
+        this.#bytesOut,
+        this.#attempts,
+        this.#fallback,
+        error?.message,
+      );
     }
     if (this.#span) endProxySpan(this.#span, this.#status, this.#side, error);
     this.#hooks.finished();

@@ -30,6 +30,8 @@ export class RouteGuards {
   readonly #concurrency: ConcurrencyLimiter | undefined;
   readonly #retryBudget: RetryBudget | undefined;
   readonly #metrics: RouteGuardMetrics;
+  /** Requests of this route in flight (admitted, not finished): the retry budget's base. */
+  #inFlight = 0;
 
   constructor(rc: RouteConfig, metrics: Metrics) {
     this.key = guardKey(rc);
@@ -83,11 +85,13 @@ export class RouteGuards {
       );
       return false;
     }
+    this.#inFlight++;
     return true;
   }
 
   /** The request is over (any outcome): frees its concurrency slot and feeds the adaptive limit. */
   finished(ms: number, ok: boolean): void {
+    this.#inFlight--;
     this.#concurrency?.release(ms, ok);
   }
 
@@ -99,8 +103,8 @@ export class RouteGuards {
     if (isRetry) this.#metrics.retry();
   }
 
-  canRetry(inFlight: number): boolean {
-    return this.#retryBudget?.canRetry(inFlight) ?? false;
+  canRetry(): boolean {
+    return this.#retryBudget?.canRetry(this.#inFlight) ?? false;
   }
 
   retryStarted(): void {
@@ -122,6 +126,7 @@ export class RouteGuards {
         : null,
       concurrency: this.#concurrency ? this.#concurrency.snapshot() : null,
       retry: this.#retryBudget ? this.#retryBudget.snapshot() : null,
+      inFlight: this.#inFlight,
     };
   }
 }

@@ -4,6 +4,7 @@
 import type { Config, RouteConfig, SplitConfig } from '../config/index.ts';
 import type { CircuitBreaker } from '../guard/index.ts';
 import type { Logger, Metrics, RouteSideMetrics } from '../telemetry/index.ts';
+import { AccessLog } from '../telemetry/index.ts';
 import { Backend } from './backends.ts';
 import type { GuardRegistry } from './guard-registry.ts';
 import type { RouteGuards } from './route-guards.ts';
@@ -54,6 +55,9 @@ export class CompiledRoute {
   readonly legacyMetrics: RouteSideMetrics;
   readonly candidateMetrics: RouteSideMetrics | undefined;
   readonly guards: RouteGuards;
+  /** Access-log fragments naming route, side and backend, built once. */
+  readonly legacyLogFragment: string;
+  readonly candidateLogFragment: string;
   readonly legacyBreaker: CircuitBreaker | undefined;
   readonly candidateBreaker: CircuitBreaker | undefined;
 
@@ -76,6 +80,12 @@ export class CompiledRoute {
         ? undefined
         : metrics.forRouteSide(config.name, 'candidate', config.candidate);
     this.guards = registry.routeGuards(config);
+    this.legacyLogFragment = AccessLog.fragment(config.name, 'legacy', config.legacy);
+    this.candidateLogFragment = AccessLog.fragment(
+      config.name,
+      'candidate',
+      config.candidate ?? '',
+    );
     this.legacyBreaker = registry.breaker(config.name, this.legacy.config);
     this.candidateBreaker = this.candidate
       ? registry.breaker(config.name, this.candidate.config)

@@ -53,6 +53,34 @@ export class AccessLog {
     return this.#lastTime;
   }
 
+  /**
+   * The fixed part of a proxied request's line for one route and side:
+   * computed once per route (names come from the checked config).
+   */
+  static fragment(route: string, side: string, backend: string): string {
+    return `,"route":${str(route)},"side":${str(side)},"backend":${str(backend)}`;
+  }
+
+  /** A proxied request's line; `fragment` comes from AccessLog.fragment. */
+  proxied(
+    reqId: string,
+    fragment: string,
+    method: string,
+    path: string,
+    status: number,
+    ms: number,
+    bytes: number,
+    attempts: number,
+    fallback: string | undefined,
+    err: string | undefined,
+  ): void {
+    let line = `${this.#prefix}${this.#time()}${this.#pid}${str(reqId)}${fragment},"method":"${method}","path":${str(path)},"status":${status},"ms":${ms},"bytes":${bytes}`;
+    if (attempts > 1) line += `,"attempts":${attempts}`;
+    if (fallback !== undefined) line += `,"fallback":${str(fallback)}`;
+    if (err !== undefined) line += `,"err":${str(err)}`;
+    this.#dest.write(`${line}}\n`);
+  }
+
   write(e: AccessEntry): void {
     let line = this.#prefix + this.#time() + this.#pid + str(e.reqId);
     if (e.route !== undefined) line += `,"route":${str(e.route)}`;

@@ -28,6 +28,8 @@ function fieldPaths(schema: z.core.$ZodType, prefix: string): string[] {
     });
   }
   if (s instanceof z.ZodArray) return fieldPaths(s.element, `${prefix}[]`);
+  // A guard block is `false` or a mapping: walk the mapping.
+  if (s instanceof z.ZodUnion) return s.options.flatMap((o) => fieldPaths(o, prefix));
   if (s instanceof z.ZodRecord) {
     const value = unwrap(s.valueType);
     return value instanceof z.ZodObject ? fieldPaths(value, `${prefix}.<name>`) : [];
@@ -37,6 +39,7 @@ function fieldPaths(schema: z.core.$ZodType, prefix: string): string[] {
 
 test('docs/config.md lists every field of the schema', () => {
   const paths = fieldPaths(configSchema, '');
+  assert.ok(paths.includes('routes[].retry.maxBackoff'), 'the walk misses guard blocks');
   assert.ok(paths.length > 50, `only ${paths.length} fields found; the walk is broken`);
   const missing = paths.filter((p) => !DOC.includes(`\`${p}\``));
   assert.deepEqual(missing, []);
@@ -95,6 +98,23 @@ const EXAMPLES = [
   `${BACKENDS}routes: []\nadmin:\n  token: \${ADMIN_TOKEN}\n`,
   `${BACKENDS}routes: []\nadmin:\n  token: \${ADMIN TOKEN}\n`,
   `${BACKENDS}routes: []\nadmin:\n  token: abc\${X\n`,
+  `backends:\n  a: { url: "http://x", breaker: { errorRatio: 2 } }\nroutes: []\n`,
+  `backends:\n  a: { url: "http://x", breaker: { window: 10 } }\nroutes: []\n`,
+  `backends:\n  a: { url: "http://x", breaker: { probes: 0 } }\nroutes: []\n`,
+  `backends:\n  a: { url: "http://x", breaker: { threshold: 5 } }\nroutes: []\n`,
+  `backends:\n  a: { url: "http://x", breaker: true }\nroutes: []\n`,
+  `backends:\n  a: { url: "http://x", outlier: { maxEjectedPercent: 150 } }\nroutes: []\n`,
+  `${ROUTE}    fallback: { on: [oops] }\n`,
+  `${ROUTE}    fallback: { methods: [FETCH] }\n`,
+  `${ROUTE}    fallback: { maxBodyBytes: lots }\n`,
+  `${ROUTE}    retry: { attempts: 20 }\n`,
+  `${ROUTE}    retry: { budget: 1.5 }\n`,
+  `${ROUTE}    retry: { backoff: 25 }\n`,
+  `${ROUTE}    limit: { rps: 0 }\n`,
+  `${ROUTE}    limit: { key: user }\n`,
+  `${ROUTE}    concurrency: { max: 0 }\n`,
+  `${ROUTE}    concurrency: { tolerance: 0.5 }\n`,
+  `${ROUTE}    concurrency: { adaptive: yes }\n`,
   `${BACKENDS}routes: [\n`,
   `${BACKENDS}routes: []\nroutes: []\n`,
   `${BACKENDS}routes: *nope\n`,

@@ -321,6 +321,94 @@ routes: []
     ],
   },
   {
+    name: 'guard fields out of range',
+    yaml: `backends:
+  legacy:
+    url: http://127.0.0.1:9001
+    breaker: { errorRatio: 2, probes: 0 }
+    outlier: { maxEjectedPercent: 150 }
+  rewrite: { url: "http://127.0.0.1:9002" }
+defaults:
+  retry: { attempts: 20, budget: -0.5 }
+routes:
+  - name: users
+    match: { path: /users }
+    legacy: legacy
+    candidate: rewrite
+    limit: { rps: 0, burst: 0 }
+    concurrency: { max: 0, tolerance: 0.5 }
+`,
+    expected: [
+      'cutover.yaml:4:28 backends.legacy.breaker.errorRatio: expected a ratio from 0 to 1, got 2',
+      'cutover.yaml:4:39 backends.legacy.breaker.probes: expected at least 1, got 0',
+      'cutover.yaml:5:35 backends.legacy.outlier.maxEjectedPercent: expected at most 100, got 150',
+      'cutover.yaml:8:22 defaults.retry.attempts: expected at most 10, got 20',
+      'cutover.yaml:8:34 defaults.retry.budget: expected a ratio from 0 to 1, got -0.5',
+      'cutover.yaml:14:19 routes[0].limit.rps: expected a rate above 0, got 0',
+      'cutover.yaml:14:29 routes[0].limit.burst: expected at least 1, got 0',
+      'cutover.yaml:15:25 routes[0].concurrency.max: expected at least 1, got 0',
+      'cutover.yaml:15:39 routes[0].concurrency.tolerance: expected at least 1, got 0.5',
+    ],
+  },
+  {
+    name: 'guard fields of the wrong form name the field inside the block',
+    yaml: `backends:
+  legacy:
+    url: http://127.0.0.1:9001
+    breaker: { window: 10, errorRatio: half }
+  rewrite: { url: "http://127.0.0.1:9002" }
+routes:
+  - name: users
+    match: { path: /users }
+    legacy: legacy
+    candidate: rewrite
+    fallback: { on: [connect, oops] }
+    retry: { backoff: 25 }
+    limit: { key: user }
+    concurrency: { adaptive: yes }
+`,
+    expected: [
+      'cutover.yaml:4:14 backends.legacy.breaker: errorRatio: expected a ratio from 0 to 1, got "half"; window: expected a duration such as 250ms, 5s or 1m, got 10',
+      'cutover.yaml:11:15 routes[0].fallback: on[1]: expected one of connect, timeout, reset, 5xx, got "oops"',
+      'cutover.yaml:12:12 routes[0].retry: backoff: expected a duration such as 250ms, 5s or 1m, got 25',
+      'cutover.yaml:13:12 routes[0].limit: key: expected header:NAME, cookie:NAME, query:NAME or ip (joined with + for a composite key), got "user"',
+      'cutover.yaml:14:18 routes[0].concurrency: adaptive: expected true or false, got a string',
+    ],
+  },
+  {
+    name: 'a guard block is false or a mapping',
+    yaml: `backends:
+  legacy: { url: "http://127.0.0.1:9001", breaker: true }
+  rewrite: { url: "http://127.0.0.1:9002", outlier: off }
+defaults:
+  limit: 100
+routes: []
+`,
+    expected: [
+      'cutover.yaml:2:52 backends.legacy.breaker: expected false or a mapping, got true',
+      'cutover.yaml:3:53 backends.rewrite.outlier: expected false or a mapping, got a string',
+      'cutover.yaml:5:10 defaults.limit: expected false or a mapping, got a number',
+    ],
+  },
+  {
+    name: 'unknown fields inside guard blocks',
+    yaml: `backends:
+  legacy:
+    url: http://127.0.0.1:9001
+    breaker: { threshold: 5 }
+  rewrite: { url: "http://127.0.0.1:9002" }
+routes:
+  - name: users
+    match: { path: /users }
+    legacy: legacy
+    limit: { rate: 10 }
+`,
+    expected: [
+      'cutover.yaml:4:16 backends.legacy.breaker.threshold: unknown field "threshold"',
+      'cutover.yaml:10:14 routes[0].limit.rate: unknown field "rate"',
+    ],
+  },
+  {
     name: 'YAML syntax error',
     yaml: `backends:
   legacy: { url: "http://127.0.0.1:9001"
@@ -454,6 +542,23 @@ test('env interpolation leaves keys alone', () => {
   ]);
 });
 
+/** The breaker and outlier settings every backend gets when nothing is configured. */
+const BREAKER_DEFAULTS = {
+  errorRatio: 0.5,
+  slowCall: 1000,
+  slowRatio: 1,
+  minRequests: 20,
+  window: 10000,
+  openFor: 5000,
+  probes: 3,
+};
+const OUTLIER_DEFAULTS = {
+  consecutiveErrors: 5,
+  ejectFor: 30000,
+  maxEjectFor: 300000,
+  maxEjectedPercent: 50,
+};
+
 test('a good config loads, with every default applied, frozen', () => {
   const yaml = `backends:
   legacy: { url: "http://127.0.0.1:9001" }
@@ -492,6 +597,8 @@ routes:
           connectTimeout: 1000,
           connections: 256,
           keepAliveTimeout: 4000,
+          breaker: BREAKER_DEFAULTS,
+          outlier: OUTLIER_DEFAULTS,
         },
       ],
       [
@@ -503,6 +610,8 @@ routes:
           connectTimeout: 1000,
           connections: 256,
           keepAliveTimeout: 4000,
+          breaker: BREAKER_DEFAULTS,
+          outlier: OUTLIER_DEFAULTS,
         },
       ],
     ]),
@@ -533,6 +642,14 @@ routes:
         maxBodyBytes: 10485760,
         preserveHost: false,
         backendHeader: true,
+        fallback: {
+          on: new Set(['connect', 'timeout', 'reset', '5xx']),
+          methods: new Set(['GET', 'HEAD', 'OPTIONS']),
+          maxBodyBytes: 65536,
+        },
+        retry: undefined,
+        limit: undefined,
+        concurrency: undefined,
       },
     ],
   };
@@ -542,6 +659,8 @@ routes:
   assert.ok(Object.isFrozen(config.routes[0].split));
   assert.ok(Object.isFrozen(config.routes[0].match.methods));
   assert.ok(Object.isFrozen(config.backends.get('rewrite')?.urls));
+  assert.ok(Object.isFrozen(config.backends.get('rewrite')?.breaker));
+  assert.ok(Object.isFrozen(config.routes[0].fallback));
   assert.throws(() => {
     (config.routes[0] as { weight: number }).weight = 100;
   }, TypeError);
@@ -567,6 +686,139 @@ routes:
   assert.equal(a.split.overrideHeader, false);
   assert.deepEqual(b.split.stickyKey, [{ kind: 'ip' }]);
   assert.equal(config.backends.get('legacy')?.connectTimeout, 2_000);
+});
+
+test('guards: defaults.breaker applies to every backend, field by field; breaker: false turns it off', () => {
+  const yaml = `backends:
+  legacy: { url: "http://127.0.0.1:9001", breaker: false, outlier: false }
+  rewrite: { url: "http://127.0.0.1:9002", breaker: { openFor: 1s } }
+  other: { url: "http://127.0.0.1:9003" }
+defaults:
+  breaker: { errorRatio: 0.2, window: 30s }
+  outlier: { consecutiveErrors: 3 }
+routes: []
+`;
+  const backends = parseConfigText(yaml, FILE, {}).backends;
+  assert.equal(backends.get('legacy')?.breaker, undefined);
+  assert.equal(backends.get('legacy')?.outlier, undefined);
+  assert.deepEqual(backends.get('rewrite')?.breaker, {
+    ...BREAKER_DEFAULTS,
+    errorRatio: 0.2,
+    window: 30_000,
+    openFor: 1_000,
+  });
+  assert.deepEqual(backends.get('other')?.breaker, {
+    ...BREAKER_DEFAULTS,
+    errorRatio: 0.2,
+    window: 30_000,
+  });
+  assert.deepEqual(backends.get('other')?.outlier, { ...OUTLIER_DEFAULTS, consecutiveErrors: 3 });
+});
+
+test('guards: defaults.breaker: false turns breakers off, a backend block turns its own back on', () => {
+  const yaml = `backends:
+  legacy: { url: "http://127.0.0.1:9001" }
+  rewrite: { url: "http://127.0.0.1:9002", breaker: { probes: 1 } }
+defaults:
+  breaker: false
+routes: []
+`;
+  const backends = parseConfigText(yaml, FILE, {}).backends;
+  assert.equal(backends.get('legacy')?.breaker, undefined);
+  assert.deepEqual(backends.get('rewrite')?.breaker, { ...BREAKER_DEFAULTS, probes: 1 });
+  // Outlier ejection is still on by default.
+  assert.deepEqual(backends.get('legacy')?.outlier, OUTLIER_DEFAULTS);
+});
+
+test('guards: retry, limit and concurrency are off unless configured', () => {
+  const config = parseConfigText(
+    `${BACKENDS}routes:\n  - { name: a, match: { path: /a }, legacy: legacy, candidate: rewrite }\n`,
+    FILE,
+    {},
+  );
+  const [a] = config.routes;
+  assert.equal(a.retry, undefined);
+  assert.equal(a.limit, undefined);
+  assert.equal(a.concurrency, undefined);
+});
+
+test('guards: defaults.retry turns retries on for every route; a route retry: false turns them off', () => {
+  const yaml = `${BACKENDS}defaults:
+  retry: { attempts: 3 }
+routes:
+  - { name: a, match: { path: /a }, legacy: legacy }
+  - { name: b, match: { path: /b }, legacy: legacy, retry: false }
+  - { name: c, match: { path: /c }, legacy: legacy, retry: { backoff: 100ms } }
+`;
+  const [a, b, c] = parseConfigText(yaml, FILE, {}).routes;
+  const retryDefaults = {
+    attempts: 2,
+    budget: 0.2,
+    minConcurrent: 3,
+    backoff: 25,
+    maxBackoff: 250,
+  };
+  assert.deepEqual(a.retry, { ...retryDefaults, attempts: 3 });
+  assert.equal(b.retry, undefined);
+  assert.deepEqual(c.retry, { ...retryDefaults, attempts: 3, backoff: 100 });
+});
+
+test('guards: fallback only on routes with a candidate; false turns it off, a route block back on', () => {
+  const yaml = `${BACKENDS}defaults:
+  fallback: false
+routes:
+  - { name: a, match: { path: /a }, legacy: legacy, candidate: rewrite }
+  - { name: b, match: { path: /b }, legacy: legacy, candidate: rewrite, fallback: { methods: [GET, PUT] } }
+  - { name: c, match: { path: /c }, legacy: legacy, fallback: { on: [connect] } }
+`;
+  const [a, b, c] = parseConfigText(yaml, FILE, {}).routes;
+  assert.equal(a.fallback, undefined);
+  assert.deepEqual(b.fallback, {
+    on: new Set(['connect', 'timeout', 'reset', '5xx']),
+    methods: new Set(['GET', 'PUT']),
+    maxBodyBytes: 65_536,
+  });
+  // No candidate, nothing to fall back from.
+  assert.equal(c.fallback, undefined);
+
+  const onByDefault = parseConfigText(
+    `${BACKENDS}routes:
+  - { name: a, match: { path: /a }, legacy: legacy }
+  - { name: b, match: { path: /b }, legacy: legacy, candidate: rewrite, fallback: { on: [connect, timeout], maxBodyBytes: 1KiB } }
+`,
+    FILE,
+    {},
+  ).routes;
+  assert.equal(onByDefault[0].fallback, undefined);
+  assert.deepEqual(onByDefault[1].fallback, {
+    on: new Set(['connect', 'timeout']),
+    methods: new Set(['GET', 'HEAD', 'OPTIONS']),
+    maxBodyBytes: 1024,
+  });
+});
+
+test('guards: defaults.limit and a route limit merge field by field', () => {
+  const yaml = `${BACKENDS}defaults:
+  limit: { rps: 50 }
+  concurrency: { adaptive: true }
+routes:
+  - { name: a, match: { path: /a }, legacy: legacy, limit: { burst: 5, key: "header:X-Api-Key" } }
+  - { name: b, match: { path: /b }, legacy: legacy, limit: false, concurrency: { max: 64 } }
+  - { name: c, match: { path: /c }, legacy: legacy }
+`;
+  const [a, b, c] = parseConfigText(yaml, FILE, {}).routes;
+  assert.deepEqual(a.limit, {
+    rps: 50,
+    burst: 5,
+    key: [{ kind: 'header', name: 'x-api-key' }],
+    maxKeys: 10_000,
+  });
+  assert.equal(b.limit, undefined);
+  assert.deepEqual(c.limit, { rps: 50, burst: 1000, key: [], maxKeys: 10_000 });
+  assert.deepEqual(b.concurrency, { max: 64, adaptive: true, minLimit: 10, tolerance: 2 });
+  assert.deepEqual(c.concurrency, { max: 500, adaptive: true, minLimit: 10, tolerance: 2 });
+  assert.ok(Object.isFrozen(a.limit));
+  assert.ok(Object.isFrozen(a.limit?.key));
 });
 
 test('the example config shipped in the fixtures loads from a file', async () => {
