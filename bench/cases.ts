@@ -220,6 +220,11 @@ export function allCases(): BenchCase[] {
   return [
     directCase,
     cutoverCase('cutover', cutoverTemplate),
+    cutoverCase(
+      'cutover+guards',
+      join(BENCH_DIR, 'cutover-guards.yaml'),
+      'Cutover with breaker, rate limit, concurrency cap, fallback and retries configured, none tripping',
+    ),
     nodeServerCase(
       'plain',
       'node:http + undici Pool.stream, ~30 lines (bench/plain-proxy.ts)',

@@ -90,7 +90,8 @@ export function summarize(
 export function ratios(records: readonly RunRecord[], names: readonly string[]): Ratio[] {
   const out: Ratio[] = [];
   for (const name of names.filter((n) => n.startsWith('cutover'))) {
-    for (const versus of ['plain', 'fastify', 'nginx'].filter((n) => names.includes(n))) {
+    const refs = name === 'cutover' ? ['plain', 'fastify', 'nginx'] : ['cutover', 'plain', 'fastify', 'nginx'];
+    for (const versus of refs.filter((n) => names.includes(n))) {
       const cpu: number[] = [];
       const rps: number[] = [];
       for (const a of ok(records, name)) {
@@ -109,6 +110,7 @@ export function ratios(records: readonly RunRecord[], names: readonly string[]):
 const TARGETS: Record<string, string> = {
   plain: 'target CPU/req ≤ 1.1×',
   fastify: 'target CPU/req ≤ 0.8×',
+  cutover: 'target: guards cost ≤ 5%, CPU/req ≤ 1.05×',
 };
 
 function fixed(value: number, digits: number): string {

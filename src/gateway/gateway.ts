@@ -454,6 +454,7 @@ export class Gateway {
   }
 
   backendBreakers(backend: string): BackendBreakers {
+    if (!this.#table.backends.has(backend)) throw new NotFoundError(`backend "${backend}"`);
     const routes: Record<string, unknown> = {};
     for (const e of this.#guards.breakers())
       if (e.backend === backend) routes[e.route] = e.breaker.snapshot();

@@ -212,6 +212,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#clientGone) return;
     this.#status = statusCode;
     if (statusCode >= 500) {
+      // This attempt is over as far as the budget goes; its own slot must not block its retry.
+      this.#endRetry();
       const next = this.#recovery(
         statusCode === 502 || statusCode === 503 || statusCode === 504 ? 'retryable-5xx' : '5xx',
       );

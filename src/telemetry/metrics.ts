@@ -64,7 +64,7 @@ export class Metrics {
     });
     this.#unrouted = new Counter({
       name: 'cutover_unrouted_requests_total',
-      help: 'Requests answered by the gateway itself without a backend (no route, bad request, too large)',
+      help: 'Requests the gateway answered itself, without a backend (no route, bad request, too large, rate limited, shed), by status',
       labelNames: ['status'],
       registers,
     });
