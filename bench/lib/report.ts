@@ -90,7 +90,8 @@ export function summarize(
 export function ratios(records: readonly RunRecord[], names: readonly string[]): Ratio[] {
   const out: Ratio[] = [];
   for (const name of names.filter((n) => n.startsWith('cutover'))) {
-    const refs = name === 'cutover' ? ['plain', 'fastify', 'nginx'] : ['cutover', 'plain', 'fastify', 'nginx'];
+    const refs =
+      name === 'cutover' ? ['plain', 'fastify', 'nginx'] : ['cutover', 'plain', 'fastify', 'nginx'];
     for (const versus of refs.filter((n) => names.includes(n))) {
       const cpu: number[] = [];
       const rps: number[] = [];
