@@ -102,6 +102,11 @@ export function resolveLimit(raw: Route, defaults: Defaults | undefined): LimitC
   });
 }
 
+/** A backend's cap comes from its own block only (`defaults.concurrency` is for routes). */
+export function resolveBackendConcurrency(raw: Backend): ConcurrencyConfig | undefined {
+  return resolveConcurrency({ concurrency: raw.concurrency } as Route, undefined);
+}
+
 export function resolveConcurrency(
   raw: Route,
   defaults: Defaults | undefined,

@@ -3,6 +3,7 @@
 // (unknown backends, duplicate names, duplicate matches, path patterns).
 import { DEFAULTS } from './defaults.ts';
 import {
+  resolveBackendConcurrency,
   resolveBreaker,
   resolveConcurrency,
   resolveFallback,
@@ -93,6 +94,7 @@ function normalizeBackend(
     keepAliveTimeout: raw.keepAliveTimeout ?? DEFAULTS.upstreamKeepAlive,
     breaker: resolveBreaker(raw, defaults),
     outlier: resolveOutlier(raw, defaults),
+    concurrency: resolveBackendConcurrency(raw),
   });
 }
 

@@ -261,6 +261,7 @@ export const backendSchema = z.strictObject({
   keepAliveTimeout: duration.optional(),
   breaker: breakerSchema.optional(),
   outlier: outlierSchema.optional(),
+  concurrency: concurrencySchema.optional(),
 });
 
 const splitSchema = z.strictObject({

@@ -87,6 +87,8 @@ export interface BackendConfig {
   readonly breaker: BreakerConfig | undefined;
   /** Undefined when `outlier: false`. */
   readonly outlier: OutlierConfig | undefined;
+  /** A cap on this backend's requests in flight across all routes; undefined unless configured. */
+  readonly concurrency: ConcurrencyConfig | undefined;
 }
 
 export interface RouteMatch {

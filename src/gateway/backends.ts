@@ -2,7 +2,7 @@
 // across config reloads while the instance's settings do not change.
 import { Pool } from 'undici';
 import type { BackendConfig } from '../config/index.ts';
-import { OutlierDetector } from '../guard/index.ts';
+import { ConcurrencyLimiter, OutlierDetector } from '../guard/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 
 export class BackendInstance {
@@ -49,6 +49,8 @@ export class Backend {
   readonly instances: readonly BackendInstance[];
   /** Passive outlier ejection; undefined with `outlier: false` or a single instance. */
   readonly outlier: OutlierDetector | undefined;
+  /** Cap on this backend's requests in flight (all routes); undefined unless configured. */
+  readonly concurrency: ConcurrencyLimiter | undefined;
   #next = 0;
 
   constructor(config: BackendConfig, metrics: Metrics, logger: Logger, reuse?: Backend) {
@@ -64,6 +66,14 @@ export class Backend {
       reuse !== undefined &&
       reuse.config.urls.join(' ') === config.urls.join(' ') &&
       JSON.stringify(reuse.config.outlier) === JSON.stringify(config.outlier);
+    const sameCap =
+      reuse !== undefined &&
+      JSON.stringify(reuse.config.concurrency) === JSON.stringify(config.concurrency);
+    this.concurrency = sameCap
+      ? reuse.concurrency
+      : config.concurrency
+        ? new ConcurrencyLimiter(config.concurrency)
+        : undefined;
     if (sameSet) this.outlier = reuse.outlier;
     else if (config.outlier && config.urls.length > 1) {
       const instances = this.instances;

@@ -12,11 +12,12 @@ import {
   BodyTooLargeError,
   BreakerOpenError,
   type CutoverError,
+  OverloadedError,
   UpstreamConnectError,
   UpstreamResetError,
   UpstreamTimeoutError,
 } from '../errors.ts';
-import type { CircuitBreaker } from '../guard/index.ts';
+import type { CircuitBreaker, ConcurrencyLimiter } from '../guard/index.ts';
 import { backoffDelay, retryAfterMs } from '../guard/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
 import type { AccessLog, ProxySpan, RouteSideMetrics } from '../telemetry/index.ts';
@@ -43,6 +44,25 @@ type ExchangeResponse = ServerResponse & { [EXCHANGE]?: ProxyExchange };
 /** One listener function for every response (no closure per request). */
 function onResponseClose(this: ExchangeResponse): void {
   this[EXCHANGE]?.clientClosed();
+}
+
+/**
+ * undici times response headers with its coarse timers (about 0.5–1 s
+ * resolution, undici lib/util/timers.js); a shorter route timeout would fire
+ * up to a second late. Below this, each attempt runs a native timer instead.
+ */
+const PRECISE_TIMEOUT_BELOW_MS = 2000;
+
+class HeadersTimeoutError extends Error {
+  readonly code = 'UND_ERR_HEADERS_TIMEOUT';
+  constructor() {
+    super('response headers timeout');
+    this.name = 'HeadersTimeoutError';
+  }
+}
+
+function onHeadersTimeout(exchange: ProxyExchange): void {
+  exchange.headersTimedOut();
 }
 
 /** Why an attempt failed, in the words of `fallback.on`, or undefined for other failures. */
@@ -72,6 +92,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #instance: BackendInstance | undefined;
   #metrics: RouteSideMetrics;
   #breaker: CircuitBreaker | undefined;
+  #cap: ConcurrencyLimiter | undefined;
   #attemptStart: number;
   #attempts: number;
   #fallback: string | undefined;
@@ -85,6 +106,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #discard: FailureKind | 'retry';
   #retryAfter: number | undefined;
   #retryActive: boolean;
+  #headersTimer: NodeJS.Timeout | undefined;
+  #timedOut: boolean;
   #onDrain: (() => void) | undefined;
 
   constructor(
@@ -114,6 +137,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#instance = undefined;
     this.#metrics = side === 'candidate' ? route.candidateMetrics! : route.legacyMetrics;
     this.#breaker = undefined;
+    this.#cap = undefined;
     this.#attemptStart = 0;
     this.#attempts = 0;
     this.#fallback = undefined;
@@ -126,6 +150,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#discard = undefined;
     this.#retryAfter = undefined;
     this.#retryActive = false;
+    this.#headersTimer = undefined;
+    this.#timedOut = false;
     this.#onDrain = undefined;
     (res as ExchangeResponse)[EXCHANGE] = this;
     res.on('close', onResponseClose);
@@ -172,25 +198,41 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.#fail(new BreakerOpenError(this.#route.name, this.#backend.name));
       return;
     }
+    const cap = this.#backend.concurrency;
+    if (cap && !cap.tryAcquire()) {
+      // Nothing was sent: no breaker record (a permit it handed out is released
+      // by the breaker itself); go to legacy or answer 503.
+      this.#route.guards.shed();
+      if (this.#side === 'candidate' && this.#route.config.fallback) {
+        this.#switchToLegacy('shed');
+        this.#dispatch();
+      } else this.#fail(new OverloadedError(this.#route.name, cap.limit));
+      return;
+    }
+    this.#cap = cap;
     this.#breaker = breaker;
     const instance = this.#backend.pick();
     this.#instance = instance;
     if (this.#hostAt !== -1) this.#headers[this.#hostAt] = instance.host;
     this.#attempts++;
     this.#controller = null;
+    this.#timedOut = false;
     this.#status = 0;
     this.#discard = undefined;
     this.#retryAfter = undefined;
     this.#attemptStart = performance.now();
     const body = this.#body;
     this.#route.guards.attempt(this.#side, this.#attempts > 1);
+    const timeout = this.#route.config.timeout;
+    const precise = timeout < PRECISE_TIMEOUT_BELOW_MS;
+    if (precise) this.#headersTimer = setTimeout(onHeadersTimeout, timeout, this);
     instance.pool.dispatch(
       {
         path: instance.basePath + this.#req.url,
         method: this.#req.method as 'GET',
         headers: this.#headers,
         body,
-        headersTimeout: this.#route.config.timeout,
+        headersTimeout: precise ? 0 : timeout,
         bodyTimeout: this.#route.config.idleTimeout,
         idempotent: false,
         blocking: false,
@@ -202,6 +244,21 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#clientGone) controller.abort(new ClientGoneError());
+    else if (this.#timedOut) controller.abort(new HeadersTimeoutError());
+  }
+
+  /** The route's timeout passed with no response headers (precise timer); also while queued for a connection. */
+  headersTimedOut(): void {
+    this.#headersTimer = undefined;
+    if (this.#controller) this.#controller.abort(new HeadersTimeoutError());
+    else this.#timedOut = true;
+  }
+
+  #clearHeadersTimer(): void {
+    if (this.#headersTimer !== undefined) {
+      clearTimeout(this.#headersTimer);
+      this.#headersTimer = undefined;
+    }
   }
 
   onResponseStart(
@@ -209,6 +266,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
+    this.#clearHeadersTimer();
     if (this.#clientGone) return;
     this.#status = statusCode;
     if (statusCode >= 500) {
@@ -260,6 +318,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#clearHeadersTimer();
     if (this.#clientGone || error instanceof ClientGoneError) {
       // A cancel says nothing about the backend: no breaker or outlier record.
       this.#status = CLIENT_CLOSED;
@@ -346,6 +405,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       if (this.#instance) this.#backend.recordOutcome(this.#instance, ok);
     }
     this.#breaker = undefined;
+    if (this.#cap) {
+      this.#cap.release(ms, ok !== false);
+      this.#cap = undefined;
+    }
     this.#endRetry();
     this.#metrics.observe(ok === false && this.#status < 500 ? 502 : this.#status, ms / 1000);
   }
@@ -400,7 +463,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#route.config.backendHeader) headers['x-cutover-backend'] = this.#side;
     if (this.#fallback !== undefined) headers['x-cutover-fallback'] = this.#fallback;
     if (failure instanceof BodyTooLargeError) headers.connection = 'close';
-    if (failure instanceof BreakerOpenError) headers['retry-after'] = '1';
+    if (failure instanceof BreakerOpenError || failure instanceof OverloadedError) {
+      headers['retry-after'] = '1';
+    }
     sendProblem(
       this.#res,
       problemFromError(failure, {
@@ -421,6 +486,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #finish(error: Error | undefined): void {
     if (this.#done) return;
     this.#done = true;
+    this.#clearHeadersTimer();
     this.#endRetry();
     this.#res.off('close', onResponseClose);
     const seconds = (performance.now() - this.#start) / 1000;

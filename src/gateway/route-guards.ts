@@ -95,6 +95,11 @@ export class RouteGuards {
     this.#concurrency?.release(ms, ok);
   }
 
+  /** A backend's concurrency cap refused an attempt of this route. */
+  shed(): void {
+    this.#metrics.shed();
+  }
+
   fallback(reason: string): void {
     this.#metrics.fallback(reason);
   }

@@ -599,6 +599,7 @@ routes:
           keepAliveTimeout: 4000,
           breaker: BREAKER_DEFAULTS,
           outlier: OUTLIER_DEFAULTS,
+          concurrency: undefined,
         },
       ],
       [
@@ -612,6 +613,7 @@ routes:
           keepAliveTimeout: 4000,
           breaker: BREAKER_DEFAULTS,
           outlier: OUTLIER_DEFAULTS,
+          concurrency: undefined,
         },
       ],
     ]),

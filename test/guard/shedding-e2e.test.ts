@@ -367,3 +367,57 @@ routes:
     assert.equal(counts.other, 0, 'only 200 and shed 503 answers');
   });
 });
+
+describe('backend concurrency cap', () => {
+  test('a full candidate sends the excess to legacy (shed); a full legacy answers 503', async () => {
+    const legacy = await startUpstream({ name: 'legacy', behavior: 'slow:300' });
+    const rewrite = await startUpstream({ name: 'rewrite', behavior: 'slow:300' });
+    const gw = await startGateway(`listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: memory
+backends:
+  legacy: { url: ${legacy.url}, concurrency: { max: 3 } }
+  rewrite: { url: ${rewrite.url}, concurrency: { max: 2 } }
+routes:
+  - { name: split, match: { path: /s }, legacy: legacy, candidate: rewrite, weight: 100 }
+  - { name: old, match: { path: /o }, legacy: legacy }
+`);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const res = await request(`${gw.url}/s`);
+          await res.body.dump();
+          return `${res.statusCode} ${res.headers['x-cutover-backend']} ${res.headers['x-cutover-fallback'] ?? '-'}`;
+        }),
+      );
+      answers.sort();
+      assert.deepEqual(answers, [
+        '200 candidate -',
+        '200 candidate -',
+        '200 legacy shed',
+        '200 legacy shed',
+        '200 legacy shed',
+      ]);
+      // legacy is free again; now 5 at once on the legacy-only route: 3 served, 2 refused.
+      const old = await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const res = await request(`${gw.url}/o`);
+          const body = (await res.body.json()) as { code?: string };
+          return `${res.statusCode} ${body.code ?? '-'}`;
+        }),
+      );
+      old.sort();
+      assert.deepEqual(old, [
+        '200 -',
+        '200 -',
+        '200 -',
+        '503 CUTOVER_ERR_OVERLOADED',
+        '503 CUTOVER_ERR_OVERLOADED',
+      ]);
+    } finally {
+      await gw.close();
+      await legacy.close();
+      await rewrite.close();
+    }
+  });
+});
