@@ -40,6 +40,10 @@ const settings = {
   // 5 s, not 2: measured here, a Node proxy left idle for ~40 s (while the other cases
   // run) needs 3–5 s of load to get back to its steady CPU/request (V8 shrinks an idle heap).
   warmupSeconds: intEnv('BENCH_WARMUP', 5, 0),
+  // Once per case, before its first round: a fresh process's JIT and heap settle only
+  // after 15–20 s of load (measured here: Cutover 107 → 72 µs/request over 25 s, the
+  // plain proxy 81 → 62 over 10 s). Every case gets the same.
+  settleSeconds: intEnv('BENCH_SETTLE', 15, 0),
   connections: intEnv('BENCH_CONNECTIONS', 50, 1),
   noisyRetries: intEnv('BENCH_NOISY_RETRIES', 1, 0),
   path: process.env.BENCH_PATH ?? '/api/v1/items',
@@ -129,9 +133,10 @@ async function measure(
   const url = `http://127.0.0.1:${target.port}${settings.path}`;
   const base = { round, case: name, cpuOf: target.cpuOf };
   try {
-    if (settings.warmupSeconds > 0) {
-      note(`${tag}: warm-up ${settings.warmupSeconds}s…`);
-      await loader.run({ url, seconds: settings.warmupSeconds, connections: settings.connections });
+    const warmup = settings.warmupSeconds + (round === 1 ? settings.settleSeconds : 0);
+    if (warmup > 0) {
+      note(`${tag}: warm-up ${warmup}s…`);
+      await loader.run({ url, seconds: warmup, connections: settings.connections });
     }
     note(`${tag}: ${settings.seconds}s…`);
     const machineBefore = snapshot();
@@ -187,7 +192,7 @@ async function main(): Promise<void> {
     : process.execPath;
   const loader = chooseLoader(BENCH_DIR, node);
   const perRun = settings.seconds + settings.warmupSeconds + 1;
-  const planned = cases.length * settings.rounds * perRun + 20;
+  const planned = cases.length * (settings.rounds * perRun + settings.settleSeconds) + 20;
   // Noisy runs are measured again only while the whole run stays within this.
   const deadline = Date.now() + Math.max(planned * 1.5, RETRY_BUDGET_SECONDS) * 1000;
   note(
