@@ -1,0 +1,148 @@
+// Compare two whole answers to the same request: status, the selected
+// headers, and the body — structurally for JSON, byte for byte otherwise.
+
+import { type CompareResult, DiffCollector, diffJson } from './json-diff.ts';
+import type { CompiledCompareRules } from './rules.ts';
+
+/** Header values as Node's `IncomingHttpHeaders` and undici give them; names lower-case. */
+export type ResponseHeaders = Readonly<Record<string, string | string[] | number | undefined>>;
+
+/** One buffered answer. */
+export interface ResponseSample {
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  readonly body: Uint8Array;
+}
+
+export interface CompareOptions {
+  /** Patterns learned as noise (see `NoiseTracker`): reported with `noise: true`, never failing. */
+  readonly noisy?: ReadonlySet<string>;
+}
+
+export function headerValue(headers: ResponseHeaders, name: string): string | undefined {
+  const v = headers[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v.join(', ') : String(v);
+}
+
+/** `application/json; charset=UTF-8` → `application/json`. */
+export function mediaType(headers: ResponseHeaders): string {
+  const ct = headerValue(headers, 'content-type') ?? '';
+  const semi = ct.indexOf(';');
+  return (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+}
+
+/** RFC 8259 `application/json` and RFC 6839 structured-syntax `+json` types. */
+export function isJsonMediaType(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/** Parameter case and spacing in a content type are not a difference (RFC 9110 §8.3.1). */
+function normalizeContentType(v: string): string {
+  return v
+    .split(';')
+    .map((part) => part.trim().toLowerCase())
+    .filter((part) => part !== '')
+    .join('; ');
+}
+
+function isIgnoredType(type: string, ignored: ReadonlySet<string>): boolean {
+  if (ignored.size === 0 || type === '') return false;
+  return ignored.has(type) || ignored.has(`${type.slice(0, type.indexOf('/'))}/*`);
+}
+
+/** Parse a JSON body; undefined when it is not JSON. */
+export function parseJsonBody(body: Uint8Array): { value: unknown } | undefined {
+  try {
+    return {
+      value: JSON.parse(
+        Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
+      ),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parsed JSON bodies of both sides, when the body was compared as JSON. */
+export interface ComparedBodies {
+  readonly legacy: unknown;
+  readonly candidate: unknown;
+}
+
+/**
+ * Compare with access to the parsed bodies (noise learning walks them too).
+ * Which body format applies is read from the legacy content type, falling
+ * back to the candidate's when legacy sent none: legacy is the reference.
+ */
+export function compareDetailed(
+  legacy: ResponseSample,
+  candidate: ResponseSample,
+  rules: CompiledCompareRules,
+  options: CompareOptions = {},
+): { result: CompareResult; bodies: ComparedBodies | undefined } {
+  const out = new DiffCollector(rules, options.noisy);
+  if (legacy.status !== candidate.status) {
+    out.add('status', 'status', 'changed', legacy.status, candidate.status);
+  }
+  for (const name of rules.headers) compareHeader(name, legacy.headers, candidate.headers, out);
+  const type = mediaType(legacy.headers) || mediaType(candidate.headers);
+  let bodies: ComparedBodies | undefined;
+  if (!isIgnoredType(type, rules.ignoreContentTypes)) {
+    bodies = compareBody(type, legacy.body, candidate.body, out);
+  }
+  return { result: out.result(), bodies };
+}
+
+/** Compare two answers to the same request under compiled rules. */
+export function compareResponses(
+  legacy: ResponseSample,
+  candidate: ResponseSample,
+  rules: CompiledCompareRules,
+  options?: CompareOptions,
+): CompareResult {
+  return compareDetailed(legacy, candidate, rules, options).result;
+}
+
+function compareHeader(
+  name: string,
+  a: ResponseHeaders,
+  b: ResponseHeaders,
+  out: DiffCollector,
+): void {
+  let av = headerValue(a, name);
+  let bv = headerValue(b, name);
+  if (name === 'content-type') {
+    av = av === undefined ? undefined : normalizeContentType(av);
+    bv = bv === undefined ? undefined : normalizeContentType(bv);
+  }
+  if (av === bv) return;
+  const path = `header:${name}`;
+  if (bv === undefined) out.add(path, path, 'missing-in-candidate', av, undefined);
+  else if (av === undefined) out.add(path, path, 'extra-in-candidate', undefined, bv);
+  else out.add(path, path, 'changed', av, bv);
+}
+
+function compareBody(
+  type: string,
+  a: Uint8Array,
+  b: Uint8Array,
+  out: DiffCollector,
+): ComparedBodies | undefined {
+  if (isJsonMediaType(type) && a.byteLength > 0) {
+    const pa = parseJsonBody(a);
+    if (pa !== undefined) {
+      const pb = parseJsonBody(b);
+      if (pb === undefined) {
+        out.add('body', 'body', 'type', 'json', b.byteLength === 0 ? 'empty' : 'not json');
+        return undefined;
+      }
+      diffJson(pa.value, pb.value, out);
+      return { legacy: pa.value, candidate: pb.value };
+    }
+  }
+  if (!Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) {
+    out.add('body', 'body', 'changed', `${a.byteLength} bytes`, `${b.byteLength} bytes`);
+  }
+  return undefined;
+}
