@@ -140,6 +140,11 @@ export class AdminServer {
       sendJson(res, 200, { routes: gateway.routes() });
       return;
     }
+    const d = /^\/api\/routes\/([^/]+)\/diffs$/.exec(path);
+    if (d && method === 'GET') {
+      sendJson(res, 200, gateway.routeDiffs(decodeURIComponent(d[1])));
+      return;
+    }
     const m = /^\/api\/routes\/([^/]+)(\/weight)?$/.exec(path);
     if (m) {
       const name = decodeURIComponent(m[1]);

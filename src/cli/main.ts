@@ -2,10 +2,12 @@
 // The `cutover` command.
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import type { ShadowResultsJSON } from '../compare/index.ts';
 import { loadConfigFile } from '../config/index.ts';
 import { ConfigError, CutoverError } from '../errors.ts';
 import { adminCall, resolveAdmin } from './client.ts';
 import { demoBanner, startDemo } from './demo.ts';
+import { formatDiffs } from './diffs-format.ts';
 import { startCutover } from './run.ts';
 
 /** Usage errors (unknown flag, missing file) exit 2; failures of the operation exit 1. */

@@ -11,6 +11,18 @@ export type { RedactionRules } from './redact.ts';
 export { REDACTED, Redactor } from './redact.ts';
 export type { CompareOptions, ResponseHeaders, ResponseSample } from './response.ts';
 export { compareResponses, isJsonMediaType, parseJsonBody } from './response.ts';
+export type {
+  LatencyPercentiles,
+  ShadowFieldStats,
+  ShadowLatency,
+  ShadowPair,
+  ShadowResultsJSON,
+  ShadowResultsOptions,
+  ShadowSample,
+  ShadowSummary,
+  SkipReason,
+} from './results.ts';
+export { ShadowResults } from './results.ts';
 export type { CompareRules, CompiledCompareRules } from './rules.ts';
 export { compileCompareRules, DEFAULT_COMPARED_HEADERS, VOLATILE_HEADERS } from './rules.ts';
 export { canonicalInstant } from './timestamp.ts';

@@ -77,6 +77,12 @@ export const DEFAULTS = {
    * sheds when latency exceeds tolerance × the baseline.
    */
   concurrency: { max: 500, adaptive: false, minLimit: 10, tolerance: 2 },
+  /**
+   * Shadow copies: 1 MiB covers typical JSON answers (issue 4); 256 copies in
+   * flight bound the memory (256 × 2 × 1 MiB worst case); the newest 20
+   * mismatch samples are enough to see a pattern.
+   */
+  shadow: { percent: 100, writes: false, maxBodyBytes: 1024 * 1024, maxInFlight: 256, samples: 20 },
   logLevel: 'info',
   accessLog: true,
   tracing: false,

@@ -11,6 +11,7 @@ import type {
   LimitConfig,
   OutlierConfig,
   RetryConfig,
+  ShadowConfig,
 } from './types.ts';
 
 type Backend = RawConfig['backends'][string];
@@ -119,5 +120,23 @@ export function resolveConcurrency(
     adaptive: c.adaptive ?? d.adaptive,
     minLimit: c.minLimit ?? d.minLimit,
     tolerance: c.tolerance ?? d.tolerance,
+  });
+}
+
+export function resolveShadow(
+  raw: Route,
+  defaults: Defaults | undefined,
+): ShadowConfig | undefined {
+  if (raw.candidate === undefined) return undefined;
+  const sh = pick(raw.shadow, defaults?.shadow, false);
+  if (!sh) return undefined;
+  const d = DEFAULTS.shadow;
+  return Object.freeze({
+    percent: sh.percent ?? d.percent,
+    writes: sh.writes ?? d.writes,
+    maxBodyBytes: sh.maxBodyBytes ?? d.maxBodyBytes,
+    maxInFlight: sh.maxInFlight ?? d.maxInFlight,
+    samples: sh.samples ?? d.samples,
+    compare: Object.freeze({ ...(sh.compare ?? {}) }),
   });
 }

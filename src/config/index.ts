@@ -7,6 +7,7 @@ export { configSchema, parseKeySpec } from './schema.ts';
 export type {
   BackendConfig,
   BreakerConfig,
+  CompareRulesConfig,
   ConcurrencyConfig,
   Config,
   FallbackConfig,
@@ -19,6 +20,7 @@ export type {
   RetryConfig,
   RouteConfig,
   RouteMatch,
+  ShadowConfig,
   SplitConfig,
 } from './types.ts';
 export { parseDuration, parseListen, parseSize } from './units.ts';

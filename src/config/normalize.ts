@@ -1,6 +1,7 @@
 // Turns a schema-checked file into the frozen Config: defaults applied,
 // references resolved, and the checks that need the whole file at once
 // (unknown backends, duplicate names, duplicate matches, path patterns).
+import { parsePath } from '../compare/index.ts';
 import { DEFAULTS } from './defaults.ts';
 import {
   resolveBackendConcurrency,
@@ -10,6 +11,7 @@ import {
   resolveLimit,
   resolveOutlier,
   resolveRetry,
+  resolveShadow,
 } from './guards.ts';
 import type { RawConfig } from './schema.ts';
 import type { BackendConfig, Config, HealthConfig, RouteConfig, RouteMatch } from './types.ts';
@@ -133,6 +135,31 @@ function normalizeRoute(
       message: `a weight above 0 needs a candidate backend, got ${weight}`,
     });
   }
+  const rules = raw.shadow ? raw.shadow.compare : undefined;
+  if (rules) {
+    const paths: [string, string][] = [
+      ...(rules.ignore ?? []).map((p, i): [string, string] => [`ignore[${i}]`, p]),
+      ...(rules.timestamps ?? []).map((p, i): [string, string] => [`timestamps[${i}]`, p]),
+      ...Object.keys(rules.unordered ?? {}).map((p): [string, string] => ['unordered', p]),
+    ];
+    for (const [field, p] of paths) {
+      try {
+        parsePath(p);
+      } catch (e) {
+        issues.push({
+          path: at(
+            'shadow',
+            'compare',
+            ...field
+              .split(/[[\]]/)
+              .filter(Boolean)
+              .map((x) => (/^\d+$/.test(x) ? Number(x) : x)),
+          ),
+          message: (e as Error).message,
+        });
+      }
+    }
+  }
   const patternProblem = checkPathPattern(raw.match.path);
   if (patternProblem) issues.push({ path: at('match', 'path'), message: patternProblem });
 
@@ -175,6 +202,7 @@ function normalizeRoute(
     retry: resolveRetry(raw, defaults),
     limit: resolveLimit(raw, defaults),
     concurrency: resolveConcurrency(raw, defaults),
+    shadow: resolveShadow(raw, defaults),
   });
 }
 

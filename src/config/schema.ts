@@ -244,6 +244,32 @@ export const concurrencySchema = offOr(
   }),
 );
 
+export const compareRulesSchema = z.strictObject({
+  headers: z.array(z.string().min(1)).optional(),
+  ignoreContentTypes: z.array(z.string().min(1)).optional(),
+  ignore: z.array(z.string().min(1)).optional(),
+  nullEqualsMissing: z.boolean().optional(),
+  unordered: z.record(z.string(), z.union([z.string(), z.boolean(), z.null()])).optional(),
+  timestamps: z.array(z.string().min(1)).optional(),
+  floatPlaces: z.number().int().min(0).max(15).optional(),
+});
+
+export const shadowSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    percent: z
+      .number()
+      .min(0, 'expected a percentage from 0 to 100')
+      .max(100, 'expected a percentage from 0 to 100')
+      .optional(),
+    writes: z.boolean().optional(),
+    maxBodyBytes: size.optional(),
+    maxInFlight: z.number().int().min(1).optional(),
+    samples: z.number().int().min(0).max(1000).optional(),
+    compare: compareRulesSchema.optional(),
+  }),
+]);
+
 const healthSchema = z.strictObject({
   path: z.string().startsWith('/', 'expected a path starting with /').optional(),
   interval: duration.optional(),
@@ -309,6 +335,7 @@ const routeTunables = {
   retry: retrySchema.optional(),
   limit: limitSchema.optional(),
   concurrency: concurrencySchema.optional(),
+  shadow: shadowSchema.optional(),
 };
 
 export const routeSchema = z.strictObject({

@@ -74,6 +74,28 @@ export interface ConcurrencyConfig {
   readonly tolerance: number;
 }
 
+export interface CompareRulesConfig {
+  readonly headers?: readonly string[];
+  readonly ignoreContentTypes?: readonly string[];
+  readonly ignore?: readonly string[];
+  readonly nullEqualsMissing?: boolean;
+  readonly unordered?: Readonly<Record<string, string | boolean | null>>;
+  readonly timestamps?: readonly string[];
+  readonly floatPlaces?: number;
+}
+
+export interface ShadowConfig {
+  /** Share of legacy-served requests copied to the candidate, percent. */
+  readonly percent: number;
+  /** Shadow writes too (for a candidate writing to its own store). */
+  readonly writes: boolean;
+  readonly maxBodyBytes: number;
+  readonly maxInFlight: number;
+  /** Newest mismatch samples kept per route. */
+  readonly samples: number;
+  readonly compare: CompareRulesConfig;
+}
+
 export interface BackendConfig {
   readonly name: string;
   /** Base URLs of the instances (round robin), normalised by `new URL().href`. */
@@ -129,6 +151,8 @@ export interface RouteConfig {
   readonly retry: RetryConfig | undefined;
   readonly limit: LimitConfig | undefined;
   readonly concurrency: ConcurrencyConfig | undefined;
+  /** Undefined unless configured (and the route has a candidate). */
+  readonly shadow: ShadowConfig | undefined;
 }
 
 export interface Config {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Config } from '../config/index.ts';
 import {
   BadRequestError,
@@ -23,7 +23,8 @@ import { countBody, keepBodyUpTo, readBody } from './body.ts';
 import { type ForcedState, GuardRegistry } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
-import { chooseSide, type SplitInput } from './split.ts';
+import { type RouteShadow, ShadowCopy } from './shadow.ts';
+import { chooseSide, type Side, type SplitInput } from './split.ts';
 import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
 import { proxyUpgrade } from './upgrade.ts';
 
@@ -288,47 +289,59 @@ export class Gateway {
     this.#inFlight++;
     this.#metrics.requestStarted();
     const length = lengthHeader === undefined ? 0 : Number(lengthHeader);
+    // A shadow copy only for what legacy serves, and only with a body we keep.
+    let shadow = side === 'legacy' && route.shadow?.wants(req.method!) ? route.shadow : undefined;
+    if (shadow && (chunked || length > shadow.config.maxBodyBytes)) {
+      shadow.skip('too_large');
+      shadow = undefined;
+    }
+    const launch = (body: Buffer | Readable | null) =>
+      this.#launch(req, res, route, side, requestId, span, headers, hostAt, body, shadow);
     if (!chunked && length === 0) {
-      new ProxyExchange(
-        req,
-        res,
-        route,
-        side,
-        requestId,
-        span,
-        this.#hooks,
-        headers,
-        hostAt,
-        null,
-      ).start();
+      launch(null);
       return;
     }
-    if (!chunked && length <= keepBodyUpTo(route, req)) {
-      // Small body of a request that may be sent twice (fallback, retry): keep it.
-      readBody(req, length).then(
-        (body) =>
-          new ProxyExchange(
-            req,
-            res,
-            route,
-            side,
-            requestId,
-            span,
-            this.#hooks,
-            headers,
-            hostAt,
-            body,
-          ).start(),
-        () => {
-          // The client went away while sending its body; nothing was sent upstream.
-          this.#inFlight--;
-          this.#metrics.requestFinished();
-          route.guards.finished(0, true);
-        },
-      );
+    const keep = Math.max(keepBodyUpTo(route, req), shadow ? shadow.config.maxBodyBytes : -1);
+    if (!chunked && length <= keep) {
+      // A small body that may be sent twice (fallback, retry, shadow copy): keep it.
+      readBody(req, length).then(launch, () => {
+        // The client went away while sending its body; nothing was sent upstream.
+        this.#inFlight--;
+        this.#metrics.requestFinished();
+        route.guards.finished(0, true);
+      });
       return;
     }
     const stream = chunked ? new PassThrough() : req;
+    const exchange = launch(stream);
+    if (chunked) countBody(req, stream as PassThrough, cfg.maxBodyBytes, exchange);
+  }
+
+  #launch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: CompiledRoute,
+    side: Side,
+    requestId: string,
+    span: ProxySpan | undefined,
+    headers: string[],
+    hostAt: number,
+    body: Buffer | Readable | null,
+    shadow: RouteShadow | undefined,
+  ): ProxyExchange {
+    let copy: ShadowCopy | undefined;
+    if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire()) {
+      copy = new ShadowCopy(shadow, {
+        method: req.method!,
+        url: req.url!,
+        requestHeaders: req.headers,
+        headers: headers.slice(),
+        hostAt,
+        body,
+        timeout: route.config.timeout,
+        idleTimeout: route.config.idleTimeout,
+      });
+    }
     const exchange = new ProxyExchange(
       req,
       res,
@@ -339,10 +352,13 @@ export class Gateway {
       this.#hooks,
       headers,
       hostAt,
-      stream,
+      body,
+      copy,
     );
-    if (chunked) countBody(req, stream as PassThrough, cfg.maxBodyBytes, exchange);
     exchange.start();
+    // After the legacy request is on its way: the client never waits for the copy.
+    if (copy) copy.send(route.candidate!);
+    return exchange;
   }
 
   #logRefusal(req: IncomingMessage, status: number, requestId: string, route?: string): void {
@@ -514,6 +530,15 @@ export class Gateway {
       configWeight: r.weight.configWeight,
       weightSource: r.weight.runtimeWeight === undefined ? 'config' : 'runtime',
     };
+  }
+
+  /** Shadow comparison results of a route (GET /api/routes/NAME/diffs). */
+  routeDiffs(name: string): unknown {
+    const r = this.#table.routes.get(name);
+    if (!r) throw new NotFoundError(`route "${name}"`);
+    if (!r.shadow)
+      throw new NotFoundError(`shadow results of route "${name}" (no shadow configured)`);
+    return r.shadow.results.toJSON();
   }
 
   /** One route in detail: its status plus breakers, limits and shedding figures. */

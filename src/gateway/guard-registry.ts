@@ -5,6 +5,7 @@ import type { BackendConfig, RouteConfig } from '../config/index.ts';
 import { CircuitBreaker } from '../guard/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { guardKey, RouteGuards } from './route-guards.ts';
+import { RouteShadow } from './shadow.ts';
 
 export type ForcedState = 'open' | 'closed';
 
@@ -26,6 +27,21 @@ export class GuardRegistry {
     this.#metrics = metrics;
     this.#logger = logger;
     this.#forced = forced;
+  }
+
+  readonly #shadows = new Map<string, RouteShadow>();
+
+  /** The route's shadow (results kept across reloads, even when its settings change). */
+  routeShadow(rc: RouteConfig): RouteShadow | undefined {
+    const old = this.#shadows.get(rc.name);
+    if (!rc.shadow) {
+      this.#shadows.delete(rc.name);
+      return undefined;
+    }
+    if (old && old.key === JSON.stringify(rc.shadow)) return old;
+    const shadow = new RouteShadow(rc.name, rc.shadow, this.#metrics, old);
+    this.#shadows.set(rc.name, shadow);
+    return shadow;
   }
 
   routeGuards(rc: RouteConfig): RouteGuards {

@@ -25,6 +25,7 @@ import { endProxySpan } from '../telemetry/index.ts';
 import type { Backend, BackendInstance } from './backends.ts';
 import { isResendable } from './body.ts';
 import { clientResponseHeaders } from './headers.ts';
+import type { ShadowCopy } from './shadow.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
 
@@ -87,6 +88,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   readonly #hostAt: number;
   /** The request body: null (none), a Buffer (kept, can be resent) or a stream (sent once). */
   readonly #body: Buffer | Readable | null;
+  /** The candidate copy of this request, fed with legacy's answer as it streams. */
+  readonly #shadow: ShadowCopy | undefined;
   #side: Side;
   #backend: Backend;
   #instance: BackendInstance | undefined;
@@ -121,6 +124,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     headers: string[],
     hostAt: number,
     body: Buffer | Readable | null,
+    shadow: ShadowCopy | undefined,
   ) {
     this.#req = req;
     this.#res = res;
@@ -132,6 +136,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#headers = headers;
     this.#hostAt = hostAt;
     this.#body = body;
+    this.#shadow = shadow;
     this.#side = side;
     this.#backend = side === 'candidate' ? route.candidate! : route.legacy;
     this.#instance = undefined;
@@ -289,6 +294,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         return;
       }
     }
+    if (this.#shadow !== undefined) this.#shadow.legacyStart(statusCode, headers);
     const out = clientResponseHeaders(headers);
     if (this.#route.config.backendHeader) out['x-cutover-backend'] = this.#side;
     if (this.#fallback !== undefined) out['x-cutover-fallback'] = this.#fallback;
@@ -298,6 +304,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#discard !== undefined) return;
+    if (this.#shadow !== undefined) this.#shadow.legacyData(chunk);
     this.#bytesOut += chunk.length;
     if (!this.#res.write(chunk)) {
       controller.pause();
@@ -313,6 +320,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.#res.end();
+    if (this.#shadow !== undefined) this.#shadow.legacyEnd(true);
     this.#attemptOver(this.#status < 500);
     this.#finish(undefined);
   }
@@ -488,6 +496,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#done = true;
     this.#clearHeadersTimer();
     this.#endRetry();
+    if (this.#shadow !== undefined) this.#shadow.legacyEnd(false);
     this.#res.off('close', onResponseClose);
     const seconds = (performance.now() - this.#start) / 1000;
     this.#route.guards.finished(seconds * 1000, this.#status < 500);

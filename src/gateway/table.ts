@@ -9,6 +9,7 @@ import { Backend } from './backends.ts';
 import type { GuardRegistry } from './guard-registry.ts';
 import type { RouteGuards } from './route-guards.ts';
 import { Router } from './router.ts';
+import type { RouteShadow } from './shadow.ts';
 import { candidateBucketsOf } from './split.ts';
 
 /** A route's weight as the hot path reads it: candidate buckets out of 10,000. */
@@ -55,6 +56,8 @@ export class CompiledRoute {
   readonly legacyMetrics: RouteSideMetrics;
   readonly candidateMetrics: RouteSideMetrics | undefined;
   readonly guards: RouteGuards;
+  /** Shadow copies to the candidate; undefined unless configured. */
+  readonly shadow: RouteShadow | undefined;
   /** Access-log fragments naming route, side and backend, built once. */
   readonly legacyLogFragment: string;
   readonly candidateLogFragment: string;
@@ -80,6 +83,7 @@ export class CompiledRoute {
         ? undefined
         : metrics.forRouteSide(config.name, 'candidate', config.candidate);
     this.guards = registry.routeGuards(config);
+    this.shadow = registry.routeShadow(config);
     this.legacyLogFragment = AccessLog.fragment(config.name, 'legacy', config.legacy);
     this.candidateLogFragment = AccessLog.fragment(
       config.name,

@@ -37,6 +37,8 @@ export class Metrics {
   readonly #shed: Counter<'route'>;
   readonly #retries: Counter<'route'>;
   readonly #ejections: Counter<'backend' | 'instance'>;
+  readonly #shadow: Counter<'route' | 'result'>;
+  readonly #shadowRatio: Gauge<'route'>;
 
   constructor() {
     const registers = [this.registry];
@@ -110,6 +112,18 @@ export class Metrics {
       labelNames: ['backend', 'instance'],
       registers,
     });
+    this.#shadow = new Counter({
+      name: 'cutover_shadow_total',
+      help: 'Shadow copies by route and result (matched, mismatched, skipped_<reason>)',
+      labelNames: ['route', 'result'],
+      registers,
+    });
+    this.#shadowRatio = new Gauge({
+      name: 'cutover_shadow_mismatch_ratio',
+      help: 'Mismatched / compared shadow pairs of a route since start',
+      labelNames: ['route'],
+      registers,
+    });
     this.#reloads.inc({ result: 'ok' }, 0);
     this.#reloads.inc({ result: 'failed' }, 0);
   }
@@ -138,6 +152,14 @@ export class Metrics {
   breakerTransition(backend: string, route: string, from: string, to: string): void {
     this.#breakerTransitions.inc({ backend, route, from, to });
     this.breakerState(backend, route, to);
+  }
+
+  shadow(route: string, result: string): void {
+    this.#shadow.inc({ route, result });
+  }
+
+  shadowRatio(route: string, ratio: number): void {
+    this.#shadowRatio.set({ route }, ratio);
   }
 
   ejected(backend: string, instance: string): void {

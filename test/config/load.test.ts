@@ -652,6 +652,7 @@ routes:
         retry: undefined,
         limit: undefined,
         concurrency: undefined,
+        shadow: undefined,
       },
     ],
   };
