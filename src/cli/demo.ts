@@ -78,6 +78,10 @@ Try:
   curl -s -X PUT -H 'content-type: application/json' -d '{"weight":50}' ${ad}/api/routes/orders/weight
   curl -s -X DELETE ${ad}/api/routes/orders/weight
 
+  # shadow copies of the orders route: the rewrite answers "total" as a string
+  for u in 1 2 3 4 5; do curl -s -o /dev/null -H "x-user-id: $u" "${gw}/api/v1/orders?user=$u"; done
+  npx cutover diffs orders --admin ${ad}
+
   # no route: a problem+json 404
   curl -si ${gw}/nope
 

@@ -180,6 +180,22 @@ export function buildProgram(): Command {
 
   adminOptions(
     program
+      .command('diffs')
+      .description(
+        "show a route's shadow comparison: counts, differing fields, samples, paired latency",
+      )
+      .argument('<route>', 'route name'),
+  ).action(async (route: string, o: { config: string; admin?: string; json?: boolean }) => {
+    const result = (await adminCall(
+      await resolveAdmin(o),
+      'GET',
+      `/api/routes/${encodeURIComponent(route)}/diffs`,
+    )) as ShadowResultsJSON;
+    print(!!o.json, result, () => formatDiffs(result));
+  });
+
+  adminOptions(
+    program
       .command('routes')
       .description('list the routes of a running gateway with their weights'),
   ).action(async (o: { config: string; admin?: string; json?: boolean }) => {
