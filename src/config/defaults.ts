@@ -83,6 +83,8 @@ export const DEFAULTS = {
    * mismatch samples are enough to see a pattern.
    */
   shadow: { percent: 100, writes: false, maxBodyBytes: 1024 * 1024, maxInFlight: 256, samples: 20 },
+  /** `learnNoise: true`: 1% of shadowed safe requests asked of legacy twice (issue 4's "small sample"). */
+  learnNoiseSample: 0.01,
   logLevel: 'info',
   accessLog: true,
   tracing: false,

@@ -137,6 +137,12 @@ export function resolveShadow(
     maxBodyBytes: sh.maxBodyBytes ?? d.maxBodyBytes,
     maxInFlight: sh.maxInFlight ?? d.maxInFlight,
     samples: sh.samples ?? d.samples,
+    learnNoise:
+      sh.learnNoise === undefined || sh.learnNoise === false
+        ? 0
+        : sh.learnNoise === true
+          ? DEFAULTS.learnNoiseSample
+          : (sh.learnNoise.sample ?? DEFAULTS.learnNoiseSample),
     compare: Object.freeze({ ...(sh.compare ?? {}) }),
   });
 }

@@ -266,6 +266,12 @@ export const shadowSchema = z.union([
     maxBodyBytes: size.optional(),
     maxInFlight: z.number().int().min(1).optional(),
     samples: z.number().int().min(0).max(1000).optional(),
+    learnNoise: z
+      .union([
+        z.boolean(),
+        z.strictObject({ sample: z.number().gt(0, 'expected a share above 0').max(1).optional() }),
+      ])
+      .optional(),
     compare: compareRulesSchema.optional(),
   }),
 ]);

@@ -93,6 +93,8 @@ export interface ShadowConfig {
   readonly maxInFlight: number;
   /** Newest mismatch samples kept per route. */
   readonly samples: number;
+  /** Share (0–1) of shadowed safe requests also sent to legacy a second time to learn noise; 0 = off. */
+  readonly learnNoise: number;
   readonly compare: CompareRulesConfig;
 }
 

@@ -357,7 +357,7 @@ export class Gateway {
     );
     exchange.start();
     // After the legacy request is on its way: the client never waits for the copy.
-    if (copy) copy.send(route.candidate!);
+    if (copy) copy.send(route.candidate!, route.legacy);
     return exchange;
   }
 
@@ -538,7 +538,7 @@ export class Gateway {
     if (!r) throw new NotFoundError(`route "${name}"`);
     if (!r.shadow)
       throw new NotFoundError(`shadow results of route "${name}" (no shadow configured)`);
-    return r.shadow.results.toJSON();
+    return { ...r.shadow.results.toJSON(), noise: r.shadow.noiseReport() };
   }
 
   /** One route in detail: its status plus breakers, limits and shedding figures. */

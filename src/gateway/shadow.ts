@@ -9,6 +9,7 @@ import {
   type CompiledCompareRules,
   compareResponses,
   compileCompareRules,
+  NoiseTracker,
   Redactor,
   type ResponseSample,
   ShadowResults,
@@ -29,6 +30,8 @@ export class RouteShadow {
   readonly config: ShadowConfig;
   readonly compiled: CompiledCompareRules;
   readonly results: ShadowResults;
+  /** Fields that differ between two legacy answers to the same request (learnNoise). */
+  readonly noise: NoiseTracker;
   readonly #route: string;
   readonly #metrics: Metrics;
   #inFlight = 0;
@@ -47,6 +50,24 @@ export class RouteShadow {
         compiled: this.compiled,
         redactor: new Redactor({}),
       });
+    this.noise = previous?.noise ?? new NoiseTracker(this.compiled);
+  }
+
+  /** Whether this copy also asks legacy a second time (safe methods only: never a write twice). */
+  wantsNoiseProbe(method: string): boolean {
+    return this.config.learnNoise > 0 && SAFE.has(method) && Math.random() < this.config.learnNoise;
+  }
+
+  /** Learned noise as the admin API shows it, with the lines to pin it into the config. */
+  noiseReport(): unknown {
+    const noisy = [...this.noise.noisyPatterns()].sort();
+    return {
+      learning: this.config.learnNoise > 0,
+      sample: this.config.learnNoise,
+      pairs: this.noise.pairs,
+      fields: this.noise.snapshot(),
+      pin: { compare: { ignore: noisy } },
+    };
   }
 
   /** Whether this request gets a shadow copy; counts the ones refused for their method. */
@@ -85,7 +106,12 @@ export class RouteShadow {
 }
 
 /** One answer being collected, up to a size. */
-class Collected {
+class Collected implements Dispatcher.DispatchHandler {
+  state: 'pending' | 'done' | 'failed' = 'pending';
+  controller: Dispatcher.DispatchController | null = null;
+  start = 0;
+  max = Number.POSITIVE_INFINITY;
+  onDone: (() => void) | undefined;
   status = 0;
   headers: Record<string, string | string[] | undefined> = {};
   readonly chunks: Buffer[] = [];
@@ -109,6 +135,60 @@ class Collected {
       body: Buffer.concat(this.chunks, this.size),
     };
   }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.add(chunk, this.max);
+    // Past the limit the pair will not be compared: stop reading.
+    if (this.tooLarge) this.controller?.abort(new Error('shadow answer over maxBodyBytes'));
+  }
+
+  onResponseEnd(): void {
+    this.#end('done');
+  }
+
+  onResponseError(): void {
+    this.#end(this.tooLarge ? 'done' : 'failed');
+  }
+
+  #end(state: 'done' | 'failed'): void {
+    if (this.state !== 'pending') return;
+    this.ms = performance.now() - this.start;
+    this.state = state;
+    this.onDone?.();
+  }
+}
+
+/** Send a copy of a request to one instance of a backend, collecting the answer in `into`. */
+function sendCopy(backend: Backend, r: ShadowRequest, marker: string, into: Collected): void {
+  const instance = backend.pick();
+  const headers = r.headers.slice();
+  if (r.hostAt !== -1) headers[r.hostAt] = instance.host;
+  headers.push(SHADOW_HEADER, marker);
+  into.start = performance.now();
+  instance.pool.dispatch(
+    {
+      path: instance.basePath + r.url,
+      method: r.method as 'GET',
+      headers,
+      body: r.body,
+      headersTimeout: r.timeout,
+      bodyTimeout: r.idleTimeout,
+    },
+    into,
+  );
 }
 
 export interface ShadowRequest {
@@ -124,7 +204,7 @@ export interface ShadowRequest {
 }
 
 /** The candidate's copy of one request, and the pairing with legacy's answer. */
-export class ShadowCopy implements Dispatcher.DispatchHandler {
+export class ShadowCopy {
   readonly #shadow: RouteShadow;
   readonly #request: ShadowRequest;
   readonly #start: number;
@@ -132,35 +212,28 @@ export class ShadowCopy implements Dispatcher.DispatchHandler {
   /** Legacy's answer, filled by the client's exchange (the tee). */
   readonly legacy = new Collected();
   readonly #candidate = new Collected();
-  #controller: Dispatcher.DispatchController | null = null;
-  #legacyState: 'pending' | 'done' | 'failed' = 'pending';
-  #candidateState: 'pending' | 'done' | 'failed' = 'pending';
+  /** Legacy asked a second time, to learn noise; undefined for most copies. */
+  #legacyAgain: Collected | undefined;
 
   constructor(shadow: RouteShadow, request: ShadowRequest) {
     this.#shadow = shadow;
     this.#request = request;
     this.#start = performance.now();
     this.#max = shadow.config.maxBodyBytes;
+    this.#candidate.max = this.#max;
+    this.#candidate.onDone = () => this.#settle();
   }
 
-  /** Send the copy to one of the candidate's instances. */
-  send(candidate: Backend): void {
-    const instance = candidate.pick();
-    const r = this.#request;
-    const headers = r.headers.slice();
-    if (r.hostAt !== -1) headers[r.hostAt] = instance.host;
-    headers.push(SHADOW_HEADER, '1');
-    instance.pool.dispatch(
-      {
-        path: instance.basePath + r.url,
-        method: r.method as 'GET',
-        headers,
-        body: r.body,
-        headersTimeout: r.timeout,
-        bodyTimeout: r.idleTimeout,
-      },
-      this,
-    );
+  /** Send the copy to the candidate (and, when learning noise, a second one to legacy). */
+  send(candidate: Backend, legacy: Backend): void {
+    if (this.#shadow.wantsNoiseProbe(this.#request.method)) {
+      const again = new Collected();
+      again.max = this.#max;
+      again.onDone = () => this.#learn();
+      this.#legacyAgain = again;
+      sendCopy(legacy, this.#request, 'noise', again);
+    }
+    sendCopy(candidate, this.#request, '1', this.#candidate);
   }
 
   /** Legacy's answer tee: headers. */
@@ -174,52 +247,31 @@ export class ShadowCopy implements Dispatcher.DispatchHandler {
   }
 
   legacyEnd(ok: boolean): void {
-    if (this.#legacyState !== 'pending') return;
+    if (this.legacy.state !== 'pending') return;
     this.legacy.ms = performance.now() - this.#start;
-    this.#legacyState = ok ? 'done' : 'failed';
+    this.legacy.state = ok ? 'done' : 'failed';
+    this.#learn();
     this.#settle();
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-  }
-
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    this.#candidate.status = statusCode;
-    this.#candidate.headers = headers;
-  }
-
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#candidate.add(chunk, this.#max);
-    // Past the limit the pair will not be compared: stop reading the candidate.
-    if (this.#candidate.tooLarge)
-      this.#controller?.abort(new Error('shadow answer over maxBodyBytes'));
-  }
-
-  onResponseEnd(): void {
-    this.#candidate.ms = performance.now() - this.#start;
-    this.#candidateState = 'done';
-    this.#settle();
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, _error: Error): void {
-    this.#candidate.ms = performance.now() - this.#start;
-    this.#candidateState = this.#candidate.tooLarge ? 'done' : 'failed';
-    this.#settle();
+  /** Two legacy answers to one request: what differs between them is noise. */
+  #learn(): void {
+    const again = this.#legacyAgain;
+    if (!again || again.state === 'pending' || this.legacy.state === 'pending') return;
+    this.#legacyAgain = undefined;
+    if (again.state !== 'done' || this.legacy.state !== 'done') return;
+    if (again.tooLarge || this.legacy.tooLarge) return;
+    this.#shadow.noise.observe(this.legacy.sample(), again.sample());
   }
 
   #settle(): void {
-    if (this.#legacyState === 'pending' || this.#candidateState === 'pending') return;
+    if (this.legacy.state === 'pending' || this.#candidate.state === 'pending') return;
     const shadow = this.#shadow;
     shadow.release();
     const skipped: SkipReason | undefined =
-      this.#legacyState === 'failed'
+      this.legacy.state === 'failed'
         ? 'legacy_error'
-        : this.#candidateState === 'failed'
+        : this.#candidate.state === 'failed'
           ? 'candidate_error'
           : this.legacy.tooLarge || this.#candidate.tooLarge
             ? 'too_large'
@@ -230,7 +282,9 @@ export class ShadowCopy implements Dispatcher.DispatchHandler {
     }
     const legacy = this.legacy.sample();
     const candidate = this.#candidate.sample();
-    const result = compareResponses(legacy, candidate, shadow.compiled);
+    const result = compareResponses(legacy, candidate, shadow.compiled, {
+      noisy: shadow.noise.noisyPatterns(),
+    });
     shadow.results.record(
       {
         method: this.#request.method,

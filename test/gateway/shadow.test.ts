@@ -167,6 +167,51 @@ describe('shadow traffic', () => {
     }
   });
 
+  test('noise learning: fields that differ between two legacy answers stop failing the match; real differences still do', async () => {
+    const demo = await startDemoBackends({ legacyPort: 0, rewritePort: 0 });
+    // No ignore rules: meta.requestId and meta.servedAt change on every answer.
+    const gw = await startGateway(
+      yaml(demo.legacy.url, demo.rewrite.url, '{ percent: 100, learnNoise: { sample: 1 } }'),
+    );
+    try {
+      for (let i = 0; i < 8; i++) {
+        await (await request(`${gw.url}/api/v1/user/7`)).body.dump();
+        await until(
+          () => diffs(gw),
+          (v) => v.summary.compared === i + 1,
+          'the pair compared',
+        );
+      }
+      type Noise = {
+        pairs: number;
+        fields: { pattern: string; noisy: boolean }[];
+        pin: { compare: { ignore: string[] } };
+      };
+      const before = (await diffs(gw)) as Diffs & { noise: Noise };
+      assert.ok(before.noise.pairs >= 8, `noise pairs ${before.noise.pairs}`);
+      assert.deepEqual(before.noise.pin.compare.ignore, ['$.meta.requestId', '$.meta.servedAt']);
+      await (await request(`${gw.url}/api/v1/user/7`)).body.dump();
+      const after = await until(
+        () => diffs(gw),
+        (v) => v.summary.compared === 9,
+        'the ninth pair',
+      );
+      assert.equal(after.summary.mismatched + after.summary.matched, 9);
+      assert.ok(after.summary.matched >= 1, 'once learned, noise alone no longer fails the match');
+      await (await request(`${gw.url}/api/v1/orders?user=7`)).body.dump();
+      const withBug = await until(
+        () => diffs(gw),
+        (v) => v.summary.compared === 10,
+        'the orders pair',
+      );
+      const total = withBug.fields.find((f) => f.pattern === '$.orders[*].total');
+      assert.ok(total && total.raw > 0, 'the real difference still fails the match');
+    } finally {
+      await gw.close();
+      await demo.close();
+    }
+  });
+
   test('copies beyond maxInFlight are dropped and counted, never queued', async () => {
     const legacy = await startUpstream({ name: 'legacy' });
     const rewrite = await startUpstream({ name: 'rewrite', behavior: 'slow:300' });
