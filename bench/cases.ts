@@ -225,6 +225,11 @@ export function allCases(): BenchCase[] {
       join(BENCH_DIR, 'cutover-guards.yaml'),
       'Cutover with breaker, rate limit, concurrency cap, fallback and retries configured, none tripping',
     ),
+    cutoverCase(
+      'cutover+shadow',
+      join(BENCH_DIR, 'cutover-shadow.yaml'),
+      'Cutover with every request also copied to the candidate and compared (shadow 100%)',
+    ),
     nodeServerCase(
       'plain',
       'node:http + undici Pool.stream, ~30 lines (bench/plain-proxy.ts)',

@@ -150,7 +150,11 @@ export function formatTable(
   }
   if (ratioList.length > 0) lines.push('');
   for (const r of ratioList) {
-    const target = TARGETS[r.versus] ? `   (${TARGETS[r.versus]})` : '';
+    // Against `cutover` only the guards case has a target (issue 3); the shadow case's
+    // ratio is a figure to record (issue 4), not a pass/fail.
+    const text =
+      r.versus === 'cutover' && r.case !== 'cutover+guards' ? undefined : TARGETS[r.versus];
+    const target = text ? `   (${text})` : '';
     lines.push(
       `${r.case} / ${r.versus}: CPU/req ${r.cpuPerRequest.toFixed(2)}×, req/s ${r.rps.toFixed(2)}×${target}`,
     );

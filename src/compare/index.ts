@@ -7,6 +7,8 @@ export { canonicalize, normalizedJsonText } from './json-diff.ts';
 export type { NoiseEntry, NoiseOptions } from './noise.ts';
 export { NoiseTracker } from './noise.ts';
 export { parsePath } from './path.ts';
+export type { ComparePoolOptions, ComparePoolStats } from './pool.ts';
+export { ComparePool } from './pool.ts';
 export type { RedactionRules } from './redact.ts';
 export { REDACTED, Redactor } from './redact.ts';
 export type { CompareOptions, ResponseHeaders, ResponseSample } from './response.ts';

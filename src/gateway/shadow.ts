@@ -6,6 +6,8 @@
 // copies beyond shadow.maxInFlight are dropped and counted, never queued.
 import type { Dispatcher } from 'undici';
 import {
+  ComparePool,
+  type CompareResult,
   type CompiledCompareRules,
   compareResponses,
   compileCompareRules,
@@ -16,13 +18,29 @@ import {
   type SkipReason,
 } from '../compare/index.ts';
 import type { ShadowConfig } from '../config/index.ts';
-import type { Metrics } from '../telemetry/index.ts';
+import type { Metrics, RouteShadowMetrics } from '../telemetry/index.ts';
 import type { Backend } from './backends.ts';
 
 /** RFC 9110 §9.2.1 safe methods: shadowed by default. */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const SHADOW_HEADER = 'x-cutover-shadow';
+
+/**
+ * Pairs larger than this are compared in a worker thread: a 1 MiB JSON pair
+ * takes 10–30 ms to parse and diff (bench/compare-micro.ts), far too long to
+ * hold the event loop; a 2 KiB pair takes ≈ 20 µs, less than a thread hop.
+ */
+const WORKER_ABOVE_BYTES = 64 * 1024;
+
+let pool: ComparePool | undefined;
+
+/** One pool for the process, made on first use; its idle workers never keep the process alive. */
+function comparePool(): ComparePool {
+  // transfer: false — the bodies are still read afterwards (samples, noise learning).
+  pool ??= new ComparePool({ size: 1, maxQueue: 64, transfer: false });
+  return pool;
+}
 
 /** The shadow settings and results of one route; kept across reloads while its settings do not change. */
 export class RouteShadow {
@@ -32,15 +50,15 @@ export class RouteShadow {
   readonly results: ShadowResults;
   /** Fields that differ between two legacy answers to the same request (learnNoise). */
   readonly noise: NoiseTracker;
-  readonly #route: string;
-  readonly #metrics: Metrics;
+  readonly #metrics: RouteShadowMetrics;
   #inFlight = 0;
+  #compared = 0;
+  #mismatched = 0;
 
   constructor(route: string, config: ShadowConfig, metrics: Metrics, previous?: RouteShadow) {
     this.key = JSON.stringify(config);
     this.config = config;
-    this.#route = route;
-    this.#metrics = metrics;
+    this.#metrics = metrics.forRouteShadow(route);
     this.compiled = compileCompareRules(config.compare);
     this.results =
       previous?.results ??
@@ -51,6 +69,10 @@ export class RouteShadow {
         redactor: new Redactor({}),
       });
     this.noise = previous?.noise ?? new NoiseTracker(this.compiled);
+    // Results outlive a change of settings: the ratio goes on from their counts.
+    const soFar = this.results.summary();
+    this.#compared = soFar.compared;
+    this.#mismatched = soFar.mismatched;
   }
 
   /** Whether this copy also asks legacy a second time (safe methods only: never a write twice). */
@@ -96,12 +118,13 @@ export class RouteShadow {
 
   skip(reason: SkipReason): void {
     this.results.skip(reason);
-    this.#metrics.shadow(this.#route, `skipped_${reason}`);
+    this.#metrics.skipped(reason);
   }
 
   compared(match: boolean): void {
-    this.#metrics.shadow(this.#route, match ? 'matched' : 'mismatched');
-    this.#metrics.shadowRatio(this.#route, this.results.summary().mismatchRatio);
+    this.#compared++;
+    if (!match) this.#mismatched++;
+    this.#metrics.compared(match, this.#mismatched / this.#compared);
   }
 }
 
@@ -282,9 +305,28 @@ export class ShadowCopy {
     }
     const legacy = this.legacy.sample();
     const candidate = this.#candidate.sample();
-    const result = compareResponses(legacy, candidate, shadow.compiled, {
-      noisy: shadow.noise.noisyPatterns(),
-    });
+    const noisy = shadow.noise.noisyPatterns();
+    if (legacy.body.length + candidate.body.length <= WORKER_ABOVE_BYTES) {
+      this.#record(
+        legacy,
+        candidate,
+        compareResponses(legacy, candidate, shadow.compiled, { noisy }),
+      );
+      return;
+    }
+    const pending = comparePool().compare(legacy, candidate, shadow.config.compare, noisy);
+    if (!pending) {
+      shadow.skip('dropped');
+      return;
+    }
+    pending.then(
+      (result) => this.#record(legacy, candidate, result),
+      () => shadow.skip('dropped'),
+    );
+  }
+
+  #record(legacy: ResponseSample, candidate: ResponseSample, result: CompareResult): void {
+    const shadow = this.#shadow;
     shadow.results.record(
       {
         method: this.#request.method,

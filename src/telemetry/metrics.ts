@@ -16,6 +16,11 @@ export interface RouteGuardMetrics {
   retry(): void;
 }
 
+export interface RouteShadowMetrics {
+  compared(match: boolean, mismatchRatio: number): void;
+  skipped(reason: string): void;
+}
+
 /** 0 closed, 1 half-open, 2 open — the order of severity, so max() over routes means something. */
 export const BREAKER_STATE_VALUE: Readonly<Record<string, number>> = {
   closed: 0,
@@ -154,12 +159,19 @@ export class Metrics {
     this.breakerState(backend, route, to);
   }
 
-  shadow(route: string, result: string): void {
-    this.#shadow.inc({ route, result });
-  }
-
-  shadowRatio(route: string, ratio: number): void {
-    this.#shadowRatio.set({ route }, ratio);
+  /** Pre-bound shadow counters of a route (no label hashing per pair). */
+  forRouteShadow(route: string): RouteShadowMetrics {
+    const matched = this.#shadow.labels(route, 'matched');
+    const mismatched = this.#shadow.labels(route, 'mismatched');
+    const ratio = this.#shadowRatio.labels(route);
+    const counter = this.#shadow;
+    return {
+      compared: (match, mismatchRatio) => {
+        (match ? matched : mismatched).inc();
+        ratio.set(mismatchRatio);
+      },
+      skipped: (reason) => counter.inc({ route, result: `skipped_${reason}` }),
+    };
   }
 
   ejected(backend: string, instance: string): void {

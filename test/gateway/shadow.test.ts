@@ -264,6 +264,56 @@ describe('shadow traffic', () => {
     }
   });
 
+  test('a large JSON pair is compared in the worker pool and its differing field found', async () => {
+    const { createServer } = await import('node:http');
+    const items = (price: number | string) =>
+      JSON.stringify({
+        items: Array.from({ length: 3000 }, (_, i) => ({
+          id: i,
+          name: `item ${i}`,
+          price: i === 2999 ? price : i,
+        })),
+      });
+    const start = (body: string) =>
+      new Promise<{ url: string; close: () => void }>((resolve) => {
+        const srv = createServer((_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(body);
+        });
+        srv.listen(0, '127.0.0.1', () =>
+          resolve({
+            url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`,
+            close: () => srv.close(),
+          }),
+        );
+      });
+    const legacy = await start(items(10));
+    const rewrite = await start(items('10'));
+    const gw = await startGateway(yaml(legacy.url, rewrite.url, '{ percent: 100 }'));
+    try {
+      const res = await request(`${gw.url}/catalog`);
+      const text = await res.body.text();
+      assert.ok(
+        text.length > 64 * 1024,
+        `body of ${text.length} bytes is over the in-process limit`,
+      );
+      const d = await until(
+        () => diffs(gw),
+        (v) => v.summary.compared === 1,
+        'the large pair compared',
+      );
+      assert.equal(d.summary.mismatched, 1);
+      assert.deepEqual(
+        d.fields.filter((f) => f.raw > 0).map((f) => f.pattern),
+        ['$.items[*].price'],
+      );
+    } finally {
+      await gw.close();
+      legacy.close();
+      rewrite.close();
+    }
+  });
+
   test('a route without shadow has no diffs (404)', async () => {
     const legacy = await startUpstream();
     const gw = await startGateway(yaml(legacy.url, legacy.url, 'false'));
