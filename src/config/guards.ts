@@ -144,5 +144,9 @@ export function resolveShadow(
           ? DEFAULTS.learnNoiseSample
           : (sh.learnNoise.sample ?? DEFAULTS.learnNoiseSample),
     compare: Object.freeze({ ...(sh.compare ?? {}) }),
+    redact: Object.freeze({
+      paths: Object.freeze([...(sh.redact?.paths ?? [])]),
+      headers: Object.freeze([...(sh.redact?.headers ?? [])].map((h) => h.toLowerCase())),
+    }),
   });
 }

@@ -135,29 +135,31 @@ function normalizeRoute(
       message: `a weight above 0 needs a candidate backend, got ${weight}`,
     });
   }
-  const rules = raw.shadow ? raw.shadow.compare : undefined;
-  if (rules) {
-    const paths: [string, string][] = [
-      ...(rules.ignore ?? []).map((p, i): [string, string] => [`ignore[${i}]`, p]),
-      ...(rules.timestamps ?? []).map((p, i): [string, string] => [`timestamps[${i}]`, p]),
-      ...Object.keys(rules.unordered ?? {}).map((p): [string, string] => ['unordered', p]),
-    ];
-    for (const [field, p] of paths) {
-      try {
-        parsePath(p);
-      } catch (e) {
-        issues.push({
-          path: at(
-            'shadow',
-            'compare',
-            ...field
-              .split(/[[\]]/)
-              .filter(Boolean)
-              .map((x) => (/^\d+$/.test(x) ? Number(x) : x)),
-          ),
-          message: (e as Error).message,
-        });
-      }
+  // JSON paths in shadow rules are checked here so a bad one names its line.
+  const shadow = raw.shadow || undefined;
+  const jsonPaths: [(string | number)[], string][] = [
+    ...(shadow?.compare?.ignore ?? []).map((p, i): [(string | number)[], string] => [
+      ['compare', 'ignore', i],
+      p,
+    ]),
+    ...(shadow?.compare?.timestamps ?? []).map((p, i): [(string | number)[], string] => [
+      ['compare', 'timestamps', i],
+      p,
+    ]),
+    ...Object.keys(shadow?.compare?.unordered ?? {}).map((p): [(string | number)[], string] => [
+      ['compare', 'unordered', p],
+      p,
+    ]),
+    ...(shadow?.redact?.paths ?? []).map((p, i): [(string | number)[], string] => [
+      ['redact', 'paths', i],
+      p,
+    ]),
+  ];
+  for (const [field, p] of jsonPaths) {
+    try {
+      parsePath(p);
+    } catch (e) {
+      issues.push({ path: at('shadow', ...field), message: (e as Error).message });
     }
   }
   const patternProblem = checkPathPattern(raw.match.path);

@@ -273,6 +273,12 @@ export const shadowSchema = z.union([
       ])
       .optional(),
     compare: compareRulesSchema.optional(),
+    redact: z
+      .strictObject({
+        paths: z.array(z.string().min(1)).optional(),
+        headers: z.array(z.string().min(1)).optional(),
+      })
+      .optional(),
   }),
 ]);
 

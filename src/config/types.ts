@@ -96,6 +96,8 @@ export interface ShadowConfig {
   /** Share (0–1) of shadowed safe requests also sent to legacy a second time to learn noise; 0 = off. */
   readonly learnNoise: number;
   readonly compare: CompareRulesConfig;
+  /** Redacted in kept samples, besides Authorization and Cookie headers. */
+  readonly redact: { readonly paths: readonly string[]; readonly headers: readonly string[] };
 }
 
 export interface BackendConfig {

@@ -20,7 +20,7 @@ import type { AccessEntry, Logger, Metrics, ProxySpan } from '../telemetry/index
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { countBody, keepBodyUpTo, readBody } from './body.ts';
-import { type ForcedState, GuardRegistry } from './guard-registry.ts';
+import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
@@ -138,6 +138,7 @@ export class Gateway {
     options: GatewayOptions,
     runtimeWeights: Map<string, number>,
     forced: Map<string, ForcedState>,
+    samples: Map<string, unknown[]>,
   ) {
     this.#logger = options.logger;
     this.#metrics = options.metrics;
@@ -146,7 +147,7 @@ export class Gateway {
       const rc = options.config.routes.find((r) => r.name === name);
       if (rc) this.#weights.set(name, new WeightCell(rc.weight, w));
     }
-    this.#guards = new GuardRegistry(this.#metrics, this.#logger, forced);
+    this.#guards = new GuardRegistry(this.#metrics, this.#logger, forced, this.#store, samples);
     this.#table = new RouteTable(
       options.config,
       this.#weights,
@@ -154,6 +155,7 @@ export class Gateway {
       this.#guards,
       this.#logger,
     );
+    this.#warnShadowWrites(options.config);
     this.#probeTimer = setInterval(() => this.#probeIdleBreakers(), 1000);
     this.#probeTimer.unref();
     this.#accessLog =
@@ -198,7 +200,8 @@ export class Gateway {
   static async create(options: GatewayOptions): Promise<Gateway> {
     const persisted = await options.store.list<number>(WEIGHT_NAMESPACE);
     const forced = await options.store.list<ForcedState>(BREAKER_NAMESPACE);
-    return new Gateway(options, persisted, forced);
+    const samples = await options.store.list<unknown[]>(SAMPLES_NAMESPACE);
+    return new Gateway(options, persisted, forced, samples);
   }
 
   get config(): Config {
@@ -427,6 +430,18 @@ export class Gateway {
     socket.end(rawProblemResponse({ status, code: 'CUTOVER_ERR_BAD_REQUEST', detail }));
   }
 
+  /** Shadowed writes really run on the candidate: say so at every load. */
+  #warnShadowWrites(config: Config): void {
+    for (const r of config.routes) {
+      if (r.shadow?.writes) {
+        this.#logger.warn(
+          { route: r.name, candidate: r.candidate },
+          'shadow.writes is on: copies of writes (POST, PUT, PATCH, DELETE) run on the candidate; it must write to its own store',
+        );
+      }
+    }
+  }
+
   readonly #probing = new Set<CircuitBreaker>();
 
   /**
@@ -498,6 +513,7 @@ export class Gateway {
         : undefined;
     this.#tracing = config.tracing.enabled;
     this.#health.update(next.backends.values());
+    this.#warnShadowWrites(config);
     if (
       old.config.listen.port !== config.listen.port ||
       old.config.listen.host !== config.listen.host
@@ -538,7 +554,11 @@ export class Gateway {
     if (!r) throw new NotFoundError(`route "${name}"`);
     if (!r.shadow)
       throw new NotFoundError(`shadow results of route "${name}" (no shadow configured)`);
-    return { ...r.shadow.results.toJSON(), noise: r.shadow.noiseReport() };
+    return {
+      ...r.shadow.results.toJSON(),
+      samples: r.shadow.samples(),
+      noise: r.shadow.noiseReport(),
+    };
   }
 
   /** One route in detail: its status plus breakers, limits and shedding figures. */
@@ -631,6 +651,7 @@ export class Gateway {
     this.server.closeAllConnections();
     for (const s of this.#sockets) s.destroy();
     await closed;
+    await this.#guards.flushShadows();
     await Promise.allSettled(
       [...this.#table.backends.values()].flatMap((b) => b.instances.map((i) => i.pool.close())),
     );

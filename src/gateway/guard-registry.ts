@@ -3,11 +3,15 @@
 // closes an open breaker). A breaker forced by an operator stays forced.
 import type { BackendConfig, RouteConfig } from '../config/index.ts';
 import { CircuitBreaker } from '../guard/index.ts';
+import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { guardKey, RouteGuards } from './route-guards.ts';
 import { RouteShadow } from './shadow.ts';
 
 export type ForcedState = 'open' | 'closed';
+
+/** State-store namespace of the newest shadow mismatch samples, by route. */
+export const SAMPLES_NAMESPACE = 'shadow-samples';
 
 interface BreakerEntry {
   readonly key: string;
@@ -23,10 +27,26 @@ export class GuardRegistry {
   readonly #breakers = new Map<string, BreakerEntry>();
   readonly #forced: Map<string, ForcedState>;
 
-  constructor(metrics: Metrics, logger: Logger, forced: Map<string, ForcedState>) {
+  readonly #store: StateStore | undefined;
+  readonly #restoredSamples: Map<string, unknown[]>;
+
+  constructor(
+    metrics: Metrics,
+    logger: Logger,
+    forced: Map<string, ForcedState>,
+    store?: StateStore,
+    restoredSamples: Map<string, unknown[]> = new Map(),
+  ) {
     this.#metrics = metrics;
     this.#logger = logger;
     this.#forced = forced;
+    this.#store = store;
+    this.#restoredSamples = restoredSamples;
+  }
+
+  /** Write every route's shadow samples now (shutdown). */
+  async flushShadows(): Promise<void> {
+    await Promise.all([...this.#shadows.values()].map((s) => s.flush()));
   }
 
   readonly #shadows = new Map<string, RouteShadow>();
@@ -39,7 +59,15 @@ export class GuardRegistry {
       return undefined;
     }
     if (old && old.key === JSON.stringify(rc.shadow)) return old;
-    const shadow = new RouteShadow(rc.name, rc.shadow, this.#metrics, old);
+    const store = this.#store;
+    const shadow = new RouteShadow(
+      rc.name,
+      rc.shadow,
+      this.#metrics,
+      old,
+      store ? (samples) => store.set(SAMPLES_NAMESPACE, rc.name, samples) : undefined,
+      this.#restoredSamples.get(rc.name),
+    );
     this.#shadows.set(rc.name, shadow);
     return shadow;
   }

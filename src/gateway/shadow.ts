@@ -55,7 +55,21 @@ export class RouteShadow {
   #compared = 0;
   #mismatched = 0;
 
-  constructor(route: string, config: ShadowConfig, metrics: Metrics, previous?: RouteShadow) {
+  /** Samples kept in the state store before this process started (shown until new ones replace them). */
+  readonly restored: readonly unknown[];
+  readonly #persist: ((samples: unknown[]) => Promise<void>) | undefined;
+  #persistTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    route: string,
+    config: ShadowConfig,
+    metrics: Metrics,
+    previous?: RouteShadow,
+    persist?: (samples: unknown[]) => Promise<void>,
+    restored: readonly unknown[] = [],
+  ) {
+    this.#persist = persist;
+    this.restored = previous?.restored ?? restored;
     this.key = JSON.stringify(config);
     this.config = config;
     this.#metrics = metrics.forRouteShadow(route);
@@ -66,7 +80,7 @@ export class RouteShadow {
         route,
         samples: config.samples,
         compiled: this.compiled,
-        redactor: new Redactor({}),
+        redactor: new Redactor({ paths: config.redact.paths, headers: config.redact.headers }),
       });
     this.noise = previous?.noise ?? new NoiseTracker(this.compiled);
     // Results outlive a change of settings: the ratio goes on from their counts.
@@ -123,8 +137,35 @@ export class RouteShadow {
 
   compared(match: boolean): void {
     this.#compared++;
-    if (!match) this.#mismatched++;
+    if (!match) {
+      this.#mismatched++;
+      this.#schedulePersist();
+    }
     this.#metrics.compared(match, this.#mismatched / this.#compared);
+  }
+
+  /** The newest samples go to the state store at most once a second (redacted, bounded). */
+  #schedulePersist(): void {
+    if (!this.#persist || this.#persistTimer !== undefined) return;
+    this.#persistTimer = setTimeout(() => {
+      this.#persistTimer = undefined;
+      void this.flush();
+    }, 1000);
+    this.#persistTimer.unref();
+  }
+
+  /** Write the current samples now (shutdown). */
+  async flush(): Promise<void> {
+    clearTimeout(this.#persistTimer);
+    this.#persistTimer = undefined;
+    const samples = this.results.toJSON().samples as unknown[];
+    if (this.#persist && samples.length > 0) await this.#persist(samples).catch(() => {});
+  }
+
+  /** Live samples first, then those restored from the state store, newest `samples` in all. */
+  samples(): unknown[] {
+    const live = this.results.toJSON().samples as unknown[];
+    return [...live, ...this.restored].slice(0, this.config.samples);
   }
 }
 

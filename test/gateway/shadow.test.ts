@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { startDemoBackends } from '../../src/cli/demo-backends.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 function yaml(legacy: string, candidate: string, shadow: string, extra = ''): string {
@@ -311,6 +311,68 @@ describe('shadow traffic', () => {
       await gw.close();
       legacy.close();
       rewrite.close();
+    }
+  });
+
+  test('mismatch samples are redacted, kept in the state store and shown again after a restart', async () => {
+    const demo = await startDemoBackends({ legacyPort: 0, rewritePort: 0 });
+    const dir = tempDir();
+    const config = `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: sqlite:${dir}/state.db
+backends:
+  legacy: { url: ${demo.legacy.url} }
+  rewrite: { url: ${demo.rewrite.url} }
+routes:
+  - name: orders
+    match: { path: /api/v1/orders }
+    legacy: legacy
+    candidate: rewrite
+    shadow: { percent: 100, samples: 2, compare: { ignore: ["$.meta"] }, redact: { paths: ["$.orders[*].total"], headers: [x-api-key] } }
+`;
+    type Sample = {
+      url: string;
+      requestHeaders: Record<string, string>;
+      differences: { legacy: unknown; candidate: unknown }[];
+    };
+    const gw = await startGateway(config, { dir });
+    try {
+      for (const user of [1, 2, 3]) {
+        const res = await request(`${gw.url}/api/v1/orders?user=${user}`, {
+          headers: { authorization: 'Bearer top-secret', cookie: 'sid=abc', 'x-api-key': 'k-123' },
+        });
+        await res.body.dump();
+      }
+      const d = await until(
+        () => diffs(gw, 'orders'),
+        (v) => v.summary.compared === 3,
+        'three pairs',
+      );
+      const samples = d.samples as unknown as Sample[];
+      assert.equal(samples.length, 2, 'bounded to shadow.samples');
+      assert.deepEqual(
+        samples.map((s) => s.url),
+        ['/api/v1/orders?user=3', '/api/v1/orders?user=2'],
+      );
+      const text = JSON.stringify(samples);
+      for (const secret of ['top-secret', 'sid=abc', 'k-123'])
+        assert.ok(!text.includes(secret), `${secret} redacted`);
+      assert.equal(samples[0].differences[0].legacy, '[redacted]');
+    } finally {
+      await gw.close();
+    }
+    const again = await startGateway(config, { dir });
+    try {
+      const d = await diffs(again, 'orders');
+      assert.equal(d.summary.compared, 0, 'counts start over');
+      assert.deepEqual(
+        (d.samples as unknown as Sample[]).map((s) => s.url),
+        ['/api/v1/orders?user=3', '/api/v1/orders?user=2'],
+        'samples come back from the state store',
+      );
+    } finally {
+      await again.close();
+      await demo.close();
     }
   });
 
