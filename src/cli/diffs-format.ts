@@ -5,7 +5,8 @@ import type { LatencyPercentiles, ShadowResultsJSON } from '../compare/index.ts'
 /** Samples shown; the API returns more for tools that want them. */
 const SHOWN_SAMPLES = 3;
 
-function table(rows: readonly (readonly string[])[]): string {
+/** Rows as left-aligned columns two spaces apart (the CLI's one table layout). */
+export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return rows
     .map((row) =>

@@ -7,7 +7,7 @@ import { loadConfigFile } from '../config/index.ts';
 import { ConfigError, CutoverError } from '../errors.ts';
 import { adminCall, resolveAdmin } from './client.ts';
 import { demoBanner, startDemo } from './demo.ts';
-import { formatDiffs } from './diffs-format.ts';
+import { formatDiffs, table } from './diffs-format.ts';
 import { startCutover } from './run.ts';
 
 /** Usage errors (unknown flag, missing file) exit 2; failures of the operation exit 1. */
@@ -47,15 +47,7 @@ function routeTable(routes: RouteView[]): string {
       r.weightSource === 'runtime' ? `runtime (file: ${r.configWeight}%)` : 'config',
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows
-    .map((row) =>
-      row
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return table(rows);
 }
 
 function onSignals(stop: () => Promise<void>): void {
