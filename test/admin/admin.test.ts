@@ -6,7 +6,9 @@ import { request } from 'undici';
 import { startCutover } from '../../src/cli/run.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
 import { startGateway, type TestGateway, tempDir, twoBackendYaml } from '../helpers/gateway.ts';
+import { oneSample, parseMetrics, type Sample } from '../helpers/metrics.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { eventually } from '../helpers/wait.ts';
 
 type Json = Record<string, unknown>;
 
@@ -37,55 +39,11 @@ function problem(a: Answer, status: number, code: string): Json {
   return body;
 }
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses Prometheus text exposition into samples (comments skipped). */
-function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `not a Prometheus sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[l[1]] = l[2];
-    }
-    samples.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return samples;
-}
-
-/** The one sample named `name` whose labels include `labels`; undefined when there is none. */
-function sample(
-  samples: Sample[],
-  name: string,
-  labels: Record<string, string> = {},
-): number | undefined {
-  const found = samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
-  assert.ok(found.length <= 1, `${name} ${JSON.stringify(labels)} matches ${found.length} samples`);
-  return found[0]?.value;
-}
-
 async function metrics(gw: TestGateway, token?: string): Promise<Sample[]> {
   const a = await call(`${gw.adminUrl}/metrics`, { token });
   assert.equal(a.status, 200);
   assert.match(String(a.headers['content-type']), /^text\/plain/);
   return parseMetrics(a.text);
-}
-
-/** Polls `check` until it returns true; fails after `ms`. */
-async function eventually(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Sends one request per user id and returns the ids the candidate served. */
@@ -140,7 +98,7 @@ routes:
 
   test('GET /readyz follows the legacy backend health: 200, then 503 naming it, then 200', async () => {
     const up = async (): Promise<number | undefined> =>
-      sample(await metrics(gw), 'cutover_backend_up', { backend: 'old-svc' });
+      oneSample(await metrics(gw), 'cutover_backend_up', { backend: 'old-svc' });
     await eventually('a health check of old-svc', async () => legacy.requests.length > 0);
     const ready = await call(`${gw.adminUrl}/readyz`);
     assert.equal(ready.status, 200);
@@ -172,7 +130,7 @@ routes:
 
   test('a candidate without health checks counts as up and does not affect readiness', async () => {
     const samples = await metrics(gw);
-    assert.equal(sample(samples, 'cutover_backend_up', { backend: 'rewrite' }), 1);
+    assert.equal(oneSample(samples, 'cutover_backend_up', { backend: 'rewrite' }), 1);
   });
 });
 
@@ -197,7 +155,7 @@ describe('admin: metrics', () => {
   test('/metrics is Prometheus text counting proxied requests by route, side, backend and class', async () => {
     const before = await metrics(gw);
     const count = (s: Sample[], side: string, backend: string, cls: string) =>
-      sample(s, 'cutover_requests_total', { route: 'main', side, backend, class: cls }) ?? 0;
+      oneSample(s, 'cutover_requests_total', { route: 'main', side, backend, class: cls }) ?? 0;
     const legacy2xx = count(before, 'legacy', 'legacy', '2xx');
     const legacy5xx = count(before, 'legacy', 'legacy', '5xx');
     const candidate2xx = count(before, 'candidate', 'rewrite', '2xx');
@@ -226,8 +184,11 @@ describe('admin: metrics', () => {
     assert.equal(count(after, 'candidate', 'rewrite', '2xx'), candidate2xx + 1);
 
     const labels = { route: 'main', side: 'legacy', backend: 'legacy' };
-    const inf = sample(after, 'cutover_request_duration_seconds_bucket', { ...labels, le: '+Inf' });
-    const histogramCount = sample(after, 'cutover_request_duration_seconds_count', labels);
+    const inf = oneSample(after, 'cutover_request_duration_seconds_bucket', {
+      ...labels,
+      le: '+Inf',
+    });
+    const histogramCount = oneSample(after, 'cutover_request_duration_seconds_count', labels);
     assert.equal(inf, legacy2xx + legacy5xx + 4);
     assert.equal(histogramCount, inf);
     assert.ok(
@@ -236,9 +197,9 @@ describe('admin: metrics', () => {
       ),
       'finite buckets are exposed',
     );
-    assert.equal(sample(after, 'cutover_requests_in_flight'), 0);
-    assert.equal(sample(after, 'cutover_config_reloads_total', { result: 'ok' }), 0);
-    assert.equal(sample(after, 'cutover_config_reloads_total', { result: 'failed' }), 0);
+    assert.equal(oneSample(after, 'cutover_requests_in_flight'), 0);
+    assert.equal(oneSample(after, 'cutover_config_reloads_total', { result: 'ok' }), 0);
+    assert.equal(oneSample(after, 'cutover_config_reloads_total', { result: 'failed' }), 0);
   });
 
   test('cutover_requests_in_flight counts a request while it is being proxied', async () => {
@@ -246,16 +207,16 @@ describe('admin: metrics', () => {
     await eventually('the slow request to reach legacy', async () =>
       legacy.requests.some((r) => r.url === '/slow'),
     );
-    assert.equal(sample(await metrics(gw), 'cutover_requests_in_flight'), 1);
+    assert.equal(oneSample(await metrics(gw), 'cutover_requests_in_flight'), 1);
     const res = await pending;
     assert.equal(res.statusCode, 200);
     await res.body.dump();
-    assert.equal(sample(await metrics(gw), 'cutover_requests_in_flight'), 0);
+    assert.equal(oneSample(await metrics(gw), 'cutover_requests_in_flight'), 0);
   });
 
   test('cutover_config_reloads_total counts reloads', async () => {
     assert.equal(await gw.running.reload(), true);
-    assert.equal(sample(await metrics(gw), 'cutover_config_reloads_total', { result: 'ok' }), 1);
+    assert.equal(oneSample(await metrics(gw), 'cutover_config_reloads_total', { result: 'ok' }), 1);
   });
 });
 

@@ -10,19 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { startGateway, type TestGateway, tempDir, twoBackendYaml } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { eventually } from '../helpers/wait.ts';
 
 /** Longest wait for a file change to take effect; the watcher debounces for 100 ms. */
-const RELOAD_DEADLINE_MS = 5_000;
-
-/** Polls `check` until it returns true; fails naming `what` after the deadline. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + RELOAD_DEADLINE_MS;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail(`${what}: not seen within ${RELOAD_DEADLINE_MS} ms`);
-    await sleep(50);
-  }
-}
 
 async function reloadCount(gw: TestGateway, result: 'ok' | 'failed'): Promise<number> {
   const res = await request(`${gw.adminUrl}/metrics`);
@@ -98,7 +88,7 @@ describe('reload: watching the file', () => {
 
           save(gw.file, twoBackendYaml(legacy.url, rewrite.url, { weight: 100 }));
 
-          await until('requests served by the candidate', async () => {
+          await eventually('requests served by the candidate', async () => {
             const a = await get(`${gw.url}/x`, { 'x-user-id': 'u-1' });
             return a.side === 'candidate';
           });
@@ -113,7 +103,7 @@ describe('reload: watching the file', () => {
 
           // The watch outlives the save: a second one is picked up too.
           save(gw.file, twoBackendYaml(legacy.url, rewrite.url, { weight: 0 }));
-          await until('requests back on legacy', async () => {
+          await eventually('requests back on legacy', async () => {
             const a = await get(`${gw.url}/x`, { 'x-user-id': 'u-1' });
             return a.side === 'legacy';
           });
@@ -133,7 +123,7 @@ describe('reload: watching the file', () => {
         // Let the watcher see that save on its own before the real change.
         await sleep(500);
         saveByRename(gw.file, twoBackendYaml(legacy.url, rewrite.url, { weight: 100 }));
-        await until('the changed file applied', async () => {
+        await eventually('the changed file applied', async () => {
           return (await get(`${gw.url}/x`, { 'x-user-id': 'u-1' })).side === 'candidate';
         });
         assert.equal(await reloadCount(gw, 'ok'), okBefore + 1, 'one reload, for the change');
@@ -158,7 +148,7 @@ describe('reload: watching the file', () => {
         const badLine = invalid.split('\n').findIndex((l) => l.includes('timeout: soon')) + 1;
         writeFileSync(gw.file, invalid);
 
-        await until('a failed reload counted', async () => {
+        await eventually('a failed reload counted', async () => {
           return (await reloadCount(gw, 'failed')) > failedBefore;
         });
         assert.equal(await reloadCount(gw, 'ok'), okBefore, 'no ok reload');
@@ -183,7 +173,7 @@ describe('reload: watching the file', () => {
 
         // A corrected file is picked up again.
         writeFileSync(gw.file, twoBackendYaml(legacy.url, rewrite.url, { weight: 100 }));
-        await until('the corrected file applied', async () => {
+        await eventually('the corrected file applied', async () => {
           return (await get(`${gw.url}/x`, { 'x-user-id': 'u-1' })).side === 'candidate';
         });
       } finally {

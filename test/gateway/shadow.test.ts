@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { startDemoBackends } from '../../src/cli/demo-backends.ts';
 import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 function yaml(legacy: string, candidate: string, shadow: string, extra = ''): string {
   return `listen: 127.0.0.1:0
@@ -35,23 +36,15 @@ interface Diffs {
   latency: { pairs: number; legacy: { p50: number }; candidate: { p50: number } };
 }
 
+/** `waitFor` with the effect first, as these tests read best. */
+const until = <T>(probe: () => Promise<T>, done: (v: T) => boolean, what: string) =>
+  waitFor(what, 5000, probe, done);
+
 async function diffs(gw: TestGateway, route = 'main'): Promise<Diffs> {
   const res = await request(`${gw.adminUrl}/api/routes/${route}/diffs`);
   assert.equal(res.statusCode, 200);
   return (await res.body.json()) as Diffs;
 }
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('shadow traffic', () => {
   test('the client gets legacy’s answer while a hanging candidate has not answered', async () => {
     const legacy = await startUpstream({ name: 'legacy' });

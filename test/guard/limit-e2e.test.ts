@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Pool, request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { metricOf } from '../helpers/metrics.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 type Json = Record<string, unknown>;
@@ -15,26 +16,6 @@ const BURST = 20;
 const HAMMER_MS = 2_000;
 /** Client loops, each on its own keep-alive connection. */
 const LOOPS = 8;
-
-/** The value of one Prometheus sample, or undefined when the series does not exist. */
-async function metricValue(
-  gw: TestGateway,
-  name: string,
-  labels: Record<string, string>,
-): Promise<number | undefined> {
-  const res = await request(`${gw.adminUrl}/metrics`);
-  const text = await res.body.text();
-  assert.equal(res.statusCode, 200);
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const labelText = line.slice(name.length + 1, line.lastIndexOf('}'));
-    const have = labelText.split(',');
-    if (wanted.every((w) => have.includes(w)) && have.length === wanted.length)
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 async function routeDetail(gw: TestGateway, name: string): Promise<Json> {
   const res = await request(`${gw.adminUrl}/api/routes/${name}`);
@@ -169,7 +150,7 @@ routes:
     assert.equal(maxRemaining, BURST - 1);
     // Only admitted requests reached the upstream.
     assert.equal(up.requests.length - upstreamBefore, admitted);
-    assert.equal(await metricValue(gw, 'cutover_rate_limited_total', { route: 'flat' }), refused);
+    assert.equal(await metricOf(gw, 'cutover_rate_limited_total', { route: 'flat' }), refused);
   });
 
   test('a key’s bucket is its own: tenant A exhausted leaves tenant B untouched', async () => {

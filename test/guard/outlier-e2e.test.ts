@@ -6,59 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { metricOf, metricSeries } from '../helpers/metrics.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const EJECT_FOR_MS = 1_000;
-
-/** Every sample of a metric whose labels include `labels`, as [labels, value]. */
-async function metricSamples(
-  gw: TestGateway,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<[string, number][]> {
-  const res = await request(`${gw.adminUrl}/metrics`);
-  const text = await res.body.text();
-  assert.equal(res.statusCode, 200);
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  const out: [string, number][] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const labelText = line.slice(name.length + 1, line.lastIndexOf('}'));
-    const have = labelText.split(',');
-    if (wanted.every((w) => have.includes(w)))
-      out.push([labelText, Number(line.slice(line.lastIndexOf(' ') + 1))]);
-  }
-  return out;
-}
-
-async function metricValue(
-  gw: TestGateway,
-  name: string,
-  labels: Record<string, string>,
-): Promise<number | undefined> {
-  const samples = await metricSamples(gw, name, labels);
-  assert.ok(samples.length <= 1, `one series expected: ${JSON.stringify(samples)}`);
-  return samples[0]?.[1];
-}
-
-/** Polls `probe` until it returns a value `done` accepts, or fails after `ms`. */
-async function waitFor<T>(
-  what: string,
-  ms: number,
-  probe: () => Promise<T>,
-  done: (v: T) => boolean,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline)
-      assert.fail(`${what}: not reached in ${ms} ms; last ${JSON.stringify(last)}`);
-    await sleep(20);
-    last = await probe();
-  }
-  return last;
-}
-
 async function get(url: string, headers: Record<string, string> = {}): Promise<number> {
   const res = await request(url, { headers });
   await res.body.dump();
@@ -119,7 +71,7 @@ routes:
   });
 
   const ejections = (instance: Upstream) =>
-    metricValue(gw, 'cutover_outlier_ejections_total', {
+    metricOf(gw, 'cutover_outlier_ejections_total', {
       backend: 'pair',
       instance: instanceOf(instance),
     });
@@ -222,7 +174,7 @@ routes:
     for (let i = 0; i < 20; i++) assert.equal(await get(`${gw.url}/solo/x`), 500);
     assert.equal(solo.requests.length, 20, 'every request reached the only instance');
     assert.deepEqual(
-      await metricSamples(gw, 'cutover_outlier_ejections_total', { backend: 'solo' }),
+      await metricSeries(gw, 'cutover_outlier_ejections_total', { backend: 'solo' }),
       [],
     );
   });
@@ -234,9 +186,9 @@ routes:
       30,
       'no request was refused by the gateway',
     );
-    const samples = await metricSamples(gw, 'cutover_outlier_ejections_total', { backend: 'duo' });
+    const samples = await metricSeries(gw, 'cutover_outlier_ejections_total', { backend: 'duo' });
     assert.equal(samples.length, 1, `one of two instances ejected: ${JSON.stringify(samples)}`);
-    assert.equal(samples[0][1], 1);
+    assert.equal(samples[0].value, 1);
     // The one ejected got its 3 errors; the other all the rest.
     const counts = [c.requests.length, d.requests.length].sort((x, y) => x - y);
     assert.deepEqual(counts, [3, 27]);
@@ -273,7 +225,7 @@ routes:
   });
 
   const up = (u: Upstream) =>
-    metricValue(gw, 'cutover_backend_up', { backend: 'hb', instance: instanceOf(u) });
+    metricOf(gw, 'cutover_backend_up', { backend: 'hb', instance: instanceOf(u) });
   const ready = async (): Promise<{ status: number; text: string }> => {
     const res = await request(`${gw.adminUrl}/readyz`);
     return { status: res.statusCode, text: await res.body.text() };

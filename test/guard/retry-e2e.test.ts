@@ -7,7 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { metricValue } from '../helpers/metrics.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { eventually } from '../helpers/wait.ts';
 
 type Json = Record<string, unknown>;
 
@@ -36,31 +38,6 @@ async function call(
 
 function json(a: Answer): Json {
   return JSON.parse(a.text) as Json;
-}
-
-/** Polls `check` until it returns true; fails naming `what` after the deadline. */
-async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not seen within ${DEADLINE_MS} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Sum of the samples of `name` whose labels include `labels` (0 when none). */
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      have[l[1]] = l[2];
-    }
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
 }
 
 async function retries(gw: TestGateway, route: string): Promise<number> {

@@ -7,7 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { metricOf } from '../helpers/metrics.ts';
 import { type Behavior, startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 type Json = Record<string, unknown>;
 
@@ -15,25 +17,6 @@ interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-}
-
-/** The value of one Prometheus sample, or undefined when the series does not exist. */
-async function metricValue(
-  gw: TestGateway,
-  name: string,
-  labels: Record<string, string>,
-): Promise<number | undefined> {
-  const res = await request(`${gw.adminUrl}/metrics`);
-  const text = await res.body.text();
-  assert.equal(res.statusCode, 200);
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const have = line.slice(name.length + 1, line.lastIndexOf('}')).split(',');
-    if (have.length === wanted.length && wanted.every((w) => have.includes(w)))
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
 }
 
 interface ConcurrencyFigures {
@@ -51,24 +34,6 @@ async function concurrencyOf(gw: TestGateway, route: string): Promise<Concurrenc
   const detail = (await res.body.json()) as Json;
   assert.ok(detail.concurrency, 'the route detail reports concurrency figures');
   return detail.concurrency as ConcurrencyFigures;
-}
-
-/** Polls `probe` until it returns a value `done` accepts, or fails after `ms`. */
-async function waitFor<T>(
-  what: string,
-  ms: number,
-  probe: () => Promise<T>,
-  done: (v: T) => boolean,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline)
-      assert.fail(`${what}: not reached in ${ms} ms; last ${JSON.stringify(last)}`);
-    await sleep(25);
-    last = await probe();
-  }
-  return last;
 }
 
 function assertOverloaded(a: Answer): void {
@@ -156,7 +121,7 @@ routes:
     const before = up.requests.length;
     assert.deepEqual(await burst(), { ok: MAX, shed: BURST - MAX });
     assert.equal(up.requests.length - before, MAX, 'shed requests never reach the upstream');
-    assert.equal(await metricValue(gw, 'cutover_shed_total', { route: 'capped' }), BURST - MAX);
+    assert.equal(await metricOf(gw, 'cutover_shed_total', { route: 'capped' }), BURST - MAX);
     const c = await concurrencyOf(gw, 'capped');
     assert.equal(c.adaptive, false);
     assert.equal(c.limit, MAX);
@@ -166,10 +131,7 @@ routes:
   test('slots are given back once requests finish', async () => {
     await idle();
     assert.deepEqual(await burst(), { ok: MAX, shed: BURST - MAX });
-    assert.equal(
-      await metricValue(gw, 'cutover_shed_total', { route: 'capped' }),
-      2 * (BURST - MAX),
-    );
+    assert.equal(await metricOf(gw, 'cutover_shed_total', { route: 'capped' }), 2 * (BURST - MAX));
   });
 
   test('slots are given back when clients abort their requests', async () => {
@@ -347,7 +309,7 @@ routes:
       );
       assert.ok(fallen.limit >= 2, 'never below minLimit');
       assert.ok(fallen.rejected > 0);
-      const shedMetric = await metricValue(gw, 'cutover_shed_total', { route: 'adaptive' });
+      const shedMetric = await metricOf(gw, 'cutover_shed_total', { route: 'adaptive' });
       assert.ok(shedMetric !== undefined && shedMetric >= counts.shed, `shed metric ${shedMetric}`);
 
       up.setBehavior(FAST);
