@@ -259,7 +259,7 @@ export class ShadowResults {
     }
   }
 
-  skip(reason: SkipReason): void {
+  recordSkip(reason: SkipReason): void {
     this.#skipped[reason] = (this.#skipped[reason] ?? 0) + 1;
   }
 

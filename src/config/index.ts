@@ -7,7 +7,6 @@ export { configSchema, parseKeySpec } from './schema.ts';
 export type {
   BackendConfig,
   BreakerConfig,
-  CompareRulesConfig,
   ConcurrencyConfig,
   Config,
   FallbackConfig,

@@ -1,4 +1,5 @@
 // The checked, defaulted, frozen config that the rest of Cutover reads.
+import type { CompareRules } from '../compare/index.ts';
 import type { HttpMethod, KeyPart } from './schema.ts';
 
 export type { HttpMethod, KeyPart };
@@ -74,16 +75,6 @@ export interface ConcurrencyConfig {
   readonly tolerance: number;
 }
 
-export interface CompareRulesConfig {
-  readonly headers?: readonly string[];
-  readonly ignoreContentTypes?: readonly string[];
-  readonly ignore?: readonly string[];
-  readonly nullEqualsMissing?: boolean;
-  readonly unordered?: Readonly<Record<string, string | boolean | null>>;
-  readonly timestamps?: readonly string[];
-  readonly floatPlaces?: number;
-}
-
 export interface ShadowConfig {
   /** Share of legacy-served requests copied to the candidate, percent. */
   readonly percent: number;
@@ -95,7 +86,7 @@ export interface ShadowConfig {
   readonly samples: number;
   /** Share (0–1) of shadowed safe requests also sent to legacy a second time to learn noise; 0 = off. */
   readonly learnNoise: number;
-  readonly compare: CompareRulesConfig;
+  readonly compare: CompareRules;
   /** Redacted in kept samples, besides Authorization and Cookie headers. */
   readonly redact: { readonly paths: readonly string[]; readonly headers: readonly string[] };
 }

@@ -8,13 +8,13 @@ import { BodyTooLargeError } from '../errors.ts';
 import type { CompiledRoute } from './table.ts';
 
 /** RFC 9110 §9.2.1 safe methods, resent without harm when a route does not list its own. */
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Whether a failed attempt of this request may be sent again (fallback or retry). */
 export function isResendable(route: CompiledRoute, req: IncomingMessage): boolean {
   const methods = route.config.fallback?.methods;
   const method = req.method!;
-  if (methods ? methods.has(method) : SAFE.has(method)) return true;
+  if (methods ? methods.has(method) : SAFE_METHODS.has(method)) return true;
   return req.headers['idempotency-key'] !== undefined;
 }
 

@@ -16,7 +16,7 @@ import {
 import { type CircuitBreaker, HealthChecker } from '../guard/index.ts';
 import { problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
 import type { StateStore } from '../state/index.ts';
-import type { AccessEntry, Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
+import type { Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { countBody, keepBodyUpTo, readBody } from './body.ts';
@@ -65,30 +65,6 @@ export interface RouteDetail extends RouteStatus {
 export interface Readiness {
   ready: boolean;
   reason: string;
-}
-
-/** The access-log entry of a request the gateway answered itself. */
-function refusal(
-  reqId: string,
-  route: string | undefined,
-  req: IncomingMessage,
-  status: number,
-  err: string | undefined,
-): AccessEntry {
-  return {
-    reqId,
-    route,
-    side: undefined,
-    backend: undefined,
-    method: req.method,
-    path: req.url,
-    status,
-    ms: 0,
-    bytes: 0,
-    attempts: 0,
-    fallback: undefined,
-    err,
-  };
 }
 
 /** Where the Host value sits in a flat header list (names at even indexes). */
@@ -262,7 +238,7 @@ export class Gateway {
     };
     if (!route.guards.admit(input, res, requestId)) {
       this.#metrics.unrouted(res.statusCode);
-      this.#logRefusal(req, res.statusCode, requestId, route.name);
+      this.#logAnswered(req, requestId, route.name, res.statusCode, undefined);
       return;
     }
     const side = chooseSide(
@@ -295,7 +271,7 @@ export class Gateway {
     // A shadow copy only for what legacy serves, and only with a body we keep.
     let shadow = side === 'legacy' && route.shadow?.wants(req.method!) ? route.shadow : undefined;
     if (shadow && (chunked || length > shadow.config.maxBodyBytes)) {
-      shadow.skip('too_large');
+      shadow.recordSkip('too_large');
       shadow = undefined;
     }
     const launch = (body: Buffer | Readable | null) =>
@@ -364,8 +340,26 @@ export class Gateway {
     return exchange;
   }
 
-  #logRefusal(req: IncomingMessage, status: number, requestId: string, route?: string): void {
-    this.#accessLog?.write(refusal(requestId, route, req, status, undefined));
+  /** The access line of a request the gateway answered itself. */
+  #logAnswered(
+    req: IncomingMessage,
+    requestId: string,
+    route: string | undefined,
+    status: number,
+    err: string | undefined,
+  ): void {
+    this.#accessLog?.write(
+      requestId,
+      AccessLog.fragment(route),
+      req.method ?? '',
+      req.url ?? '',
+      status,
+      0,
+      0,
+      0,
+      undefined,
+      err,
+    );
   }
 
   #refuse(
@@ -378,7 +372,7 @@ export class Gateway {
     const headers: Record<string, string> = { 'x-request-id': requestId };
     if (close) headers.connection = 'close';
     sendProblem(res, problemFromError(error, { requestId }), headers);
-    this.#accessLog?.write(refusal(requestId, undefined, res.req, error.status, error.code));
+    this.#logAnswered(res.req, requestId, undefined, error.status, error.code);
   }
 
   #handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -527,12 +521,6 @@ export class Gateway {
 
   routes(): RouteStatus[] {
     return [...this.#table.routes.values()].map((r) => this.#status(r));
-  }
-
-  route(name: string): RouteStatus {
-    const r = this.#table.routes.get(name);
-    if (!r) throw new NotFoundError(`route "${name}"`);
-    return this.#status(r);
   }
 
   #status(r: CompiledRoute): RouteStatus {

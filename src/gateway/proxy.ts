@@ -227,7 +227,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#retryAfter = undefined;
     this.#attemptStart = performance.now();
     const body = this.#body;
-    this.#route.guards.attempt(this.#side, this.#attempts > 1);
+    if (this.#attempts > 1) this.#route.guards.retried();
     const timeout = this.#route.config.timeout;
     const precise = timeout < PRECISE_TIMEOUT_BELOW_MS;
     if (precise) this.#headersTimer = setTimeout(onHeadersTimeout, timeout, this);
@@ -502,7 +502,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#route.guards.finished(seconds * 1000, this.#status < 500);
     const log = this.#hooks.accessLog;
     if (log) {
-      log.proxied(
+      log.write(
         this.#requestId,
         this.#side === 'candidate'
           ? this.#route.candidateLogFragment

@@ -104,8 +104,9 @@ export class RouteGuards {
     this.#metrics.fallback(reason);
   }
 
-  attempt(_side: string, isRetry: boolean): void {
-    if (isRetry) this.#metrics.retry();
+  /** An attempt that is a retry went out. */
+  retried(): void {
+    this.#metrics.retry();
   }
 
   canRetry(): boolean {

@@ -20,9 +20,7 @@ import {
 import type { ShadowConfig } from '../config/index.ts';
 import type { Metrics, RouteShadowMetrics } from '../telemetry/index.ts';
 import type { Backend } from './backends.ts';
-
-/** RFC 9110 §9.2.1 safe methods: shadowed by default. */
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { SAFE_METHODS } from './body.ts';
 
 export const SHADOW_HEADER = 'x-cutover-shadow';
 
@@ -91,7 +89,11 @@ export class RouteShadow {
 
   /** Whether this copy also asks legacy a second time (safe methods only: never a write twice). */
   wantsNoiseProbe(method: string): boolean {
-    return this.config.learnNoise > 0 && SAFE.has(method) && Math.random() < this.config.learnNoise;
+    return (
+      this.config.learnNoise > 0 &&
+      SAFE_METHODS.has(method) &&
+      Math.random() < this.config.learnNoise
+    );
   }
 
   /** Learned noise as the admin API shows it, with the lines to pin it into the config. */
@@ -109,8 +111,8 @@ export class RouteShadow {
   /** Whether this request gets a shadow copy; counts the ones refused for their method. */
   wants(method: string): boolean {
     if (this.config.percent < 100 && Math.random() * 100 >= this.config.percent) return false;
-    if (!this.config.writes && !SAFE.has(method)) {
-      this.skip('method');
+    if (!this.config.writes && !SAFE_METHODS.has(method)) {
+      this.recordSkip('method');
       return false;
     }
     return true;
@@ -119,7 +121,7 @@ export class RouteShadow {
   /** A slot for one more copy in flight, or false (dropped and counted). */
   acquire(): boolean {
     if (this.#inFlight >= this.config.maxInFlight) {
-      this.skip('dropped');
+      this.recordSkip('dropped');
       return false;
     }
     this.#inFlight++;
@@ -130,8 +132,8 @@ export class RouteShadow {
     this.#inFlight--;
   }
 
-  skip(reason: SkipReason): void {
-    this.results.skip(reason);
+  recordSkip(reason: SkipReason): void {
+    this.results.recordSkip(reason);
     this.#metrics.skipped(reason);
   }
 
@@ -341,7 +343,7 @@ export class ShadowCopy {
             ? 'too_large'
             : undefined;
     if (skipped !== undefined) {
-      shadow.skip(skipped);
+      shadow.recordSkip(skipped);
       return;
     }
     const legacy = this.legacy.sample();
@@ -357,12 +359,12 @@ export class ShadowCopy {
     }
     const pending = comparePool().compare(legacy, candidate, shadow.config.compare, noisy);
     if (!pending) {
-      shadow.skip('dropped');
+      shadow.recordSkip('dropped');
       return;
     }
     pending.then(
       (result) => this.#record(legacy, candidate, result),
-      () => shadow.skip('dropped'),
+      () => shadow.recordSkip('dropped'),
     );
   }
 

@@ -8,6 +8,7 @@ import { type CutoverError, UpstreamConnectError, UpstreamTimeoutError } from '.
 import { problemFromError, rawProblemResponse } from '../problem.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { Backend, BackendInstance } from './backends.ts';
+import { HOP_BY_HOP } from './headers.ts';
 import type { Side } from './split.ts';
 
 export interface UpgradeTarget {
@@ -21,13 +22,9 @@ export interface UpgradeTarget {
 }
 
 /** Hop-by-hop fields except the two an upgrade needs to reach the backend. */
-const DROP = new Set([
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
+const DROP: ReadonlySet<string> = new Set([
+  ...[...HOP_BY_HOP].filter((h) => h !== 'connection' && h !== 'upgrade'),
+  // set again below, for this hop
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',

@@ -6,21 +6,6 @@
 import { pino } from 'pino';
 import type { Logger } from './log.ts';
 
-export interface AccessEntry {
-  reqId: string;
-  route: string | undefined;
-  side: string | undefined;
-  backend: string | undefined;
-  method: string | undefined;
-  path: string | undefined;
-  status: number;
-  ms: number;
-  bytes: number;
-  attempts: number;
-  fallback: string | undefined;
-  err: string | undefined;
-}
-
 interface Destination {
   write(line: string): unknown;
 }
@@ -54,15 +39,19 @@ export class AccessLog {
   }
 
   /**
-   * The fixed part of a proxied request's line for one route and side:
-   * computed once per route (names come from the checked config).
+   * The fixed part of a line naming route, side and backend (what is known):
+   * computed once per route and side (names come from the checked config).
    */
-  static fragment(route: string, side: string, backend: string): string {
-    return `,"route":${str(route)},"side":${str(side)},"backend":${str(backend)}`;
+  static fragment(route?: string, side?: string, backend?: string): string {
+    let f = '';
+    if (route !== undefined) f += `,"route":${str(route)}`;
+    if (side !== undefined) f += `,"side":${str(side)}`;
+    if (backend !== undefined) f += `,"backend":${str(backend)}`;
+    return f;
   }
 
-  /** A proxied request's line; `fragment` comes from AccessLog.fragment. */
-  proxied(
+  /** One request's line; `fragment` comes from AccessLog.fragment. */
+  write(
     reqId: string,
     fragment: string,
     method: string,
@@ -78,18 +67,6 @@ export class AccessLog {
     if (attempts > 1) line += `,"attempts":${attempts}`;
     if (fallback !== undefined) line += `,"fallback":${str(fallback)}`;
     if (err !== undefined) line += `,"err":${str(err)}`;
-    this.#dest.write(`${line}}\n`);
-  }
-
-  write(e: AccessEntry): void {
-    let line = this.#prefix + this.#time() + this.#pid + str(e.reqId);
-    if (e.route !== undefined) line += `,"route":${str(e.route)}`;
-    if (e.side !== undefined) line += `,"side":"${e.side}"`;
-    if (e.backend !== undefined) line += `,"backend":${str(e.backend)}`;
-    line += `,"method":${str(e.method ?? '')},"path":${str(e.path ?? '')},"status":${e.status},"ms":${e.ms},"bytes":${e.bytes}`;
-    if (e.attempts > 1) line += `,"attempts":${e.attempts}`;
-    if (e.fallback !== undefined) line += `,"fallback":${str(e.fallback)}`;
-    if (e.err !== undefined) line += `,"err":${str(e.err)}`;
     this.#dest.write(`${line}}\n`);
   }
 }

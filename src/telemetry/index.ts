@@ -1,8 +1,7 @@
-export type { AccessEntry } from './access-log.ts';
 export { AccessLog } from './access-log.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
-export { createLogger, drainLogger, flushLogger } from './log.ts';
+export { createLogger, flushLogger } from './log.ts';
 export type { RouteGuardMetrics, RouteShadowMetrics, RouteSideMetrics } from './metrics.ts';
 export { BREAKER_STATE_VALUE, Metrics } from './metrics.ts';
 export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';

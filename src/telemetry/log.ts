@@ -36,8 +36,3 @@ function destinationOf(logger: Logger): LineWriter | undefined {
 export function flushLogger(logger: Logger): void {
   destinationOf(logger)?.flushSync();
 }
-
-/** Resolves when every buffered log line is written. */
-export async function drainLogger(logger: Logger): Promise<void> {
-  await destinationOf(logger)?.flush();
-}

@@ -52,9 +52,9 @@ function demoResults(): ShadowResults {
         : pair(`/api/v1/user/${i}`, orders(5, `a${i}`), orders(5, `b${i}`), i * 10);
     results.record(p, compareResponses(p.legacy, p.candidate, rules, { noisy }));
   }
-  results.skip('too_large');
-  results.skip('dropped');
-  results.skip('dropped');
+  results.recordSkip('too_large');
+  results.recordSkip('dropped');
+  results.recordSkip('dropped');
   return results;
 }
 

@@ -310,10 +310,10 @@ describe('ShadowResults bounds and redaction', () => {
   test('skips are counted by reason and are not compared pairs', () => {
     const results = new ShadowResults({ route: 'r', samples: 1, compiled: rules });
     assert.equal(results.summary().mismatchRatio, 0);
-    results.skip('too_large');
-    results.skip('dropped');
-    results.skip('dropped');
-    results.skip('method');
+    results.recordSkip('too_large');
+    results.recordSkip('dropped');
+    results.recordSkip('dropped');
+    results.recordSkip('method');
     const s = results.summary();
     assert.deepEqual(s.skipped, {
       too_large: 1,
