@@ -181,3 +181,29 @@ export class OverloadedError extends CutoverError {
     this.name = 'OverloadedError';
   }
 }
+
+export class RolloutConflictError extends CutoverError {
+  constructor(message: string) {
+    super('CUTOVER_ERR_ROLLOUT_CONFLICT', message, 409);
+    this.name = 'RolloutConflictError';
+  }
+}
+
+export class PrometheusQueryError extends CutoverError {
+  constructor(query: string, reason: string, options?: ErrorOptions) {
+    super(
+      'CUTOVER_ERR_PROMETHEUS',
+      `prometheus query ${JSON.stringify(query)}: ${reason}`,
+      502,
+      options,
+    );
+    this.name = 'PrometheusQueryError';
+  }
+}
+
+export class WebhookError extends CutoverError {
+  constructor(url: string, reason: string, options?: ErrorOptions) {
+    super('CUTOVER_ERR_WEBHOOK', `webhook ${url}: ${reason}`, 502, options);
+    this.name = 'WebhookError';
+  }
+}

@@ -12,11 +12,13 @@ import {
 } from '../errors.ts';
 import type { Gateway } from '../gateway/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
+import { ROLLOUT_ACTIONS, type RolloutAction, type RolloutController } from '../rollout/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { hasValidToken, isLoopback } from './auth.ts';
 
 export interface AdminOptions {
   readonly gateway: Gateway;
+  readonly rollouts: RolloutController;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly host: string;
@@ -114,7 +116,7 @@ export class AdminServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { gateway, metrics, token } = this.#options;
+    const { gateway, rollouts, metrics, token } = this.#options;
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -140,6 +142,32 @@ export class AdminServer {
       sendJson(res, 200, { routes: gateway.routes() });
       return;
     }
+    if (path === '/api/rollouts' && method === 'GET') {
+      sendJson(res, 200, { rollouts: rollouts.statusAll() });
+      return;
+    }
+    const h = /^\/api\/routes\/([^/]+)\/history$/.exec(path);
+    if (h && method === 'GET') {
+      const limit = url.searchParams.has('limit')
+        ? Number(url.searchParams.get('limit'))
+        : undefined;
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+        throw new InvalidArgumentError('limit must be a whole number above 0');
+      }
+      const name = decodeURIComponent(h[1]);
+      sendJson(res, 200, { route: name, history: await rollouts.history(name, limit) });
+      return;
+    }
+    const r = /^\/api\/routes\/([^/]+)\/rollout\/([a-z]+)$/.exec(path);
+    if (r && method === 'POST') {
+      const action = r[2] as RolloutAction;
+      if (!ROLLOUT_ACTIONS.includes(action)) {
+        throw new NotFoundError(`rollout action "${r[2]}" (one of ${ROLLOUT_ACTIONS.join(', ')})`);
+      }
+      const full = url.searchParams.get('full') === 'true' || url.searchParams.get('full') === '1';
+      sendJson(res, 200, await rollouts.act(decodeURIComponent(r[1]), action, 'api', { full }));
+      return;
+    }
     const d = /^\/api\/routes\/([^/]+)\/diffs$/.exec(path);
     if (d && method === 'GET') {
       sendJson(res, 200, gateway.routeDiffs(decodeURIComponent(d[1])));
@@ -149,7 +177,10 @@ export class AdminServer {
     if (m) {
       const name = decodeURIComponent(m[1]);
       if (!m[2] && method === 'GET') {
-        sendJson(res, 200, gateway.routeDetail(name));
+        sendJson(res, 200, {
+          ...gateway.routeDetail(name),
+          rollout: rollouts.status(name) ?? null,
+        });
         return;
       }
       if (m[2] && method === 'PUT') {
@@ -160,10 +191,12 @@ export class AdminServer {
             'expected a JSON body { "weight": <number from 0 to 100> }',
           );
         }
+        rollouts.assertManualWeight(name);
         sendJson(res, 200, await gateway.setWeight(name, weight));
         return;
       }
       if (m[2] && method === 'DELETE') {
+        rollouts.assertManualWeight(name);
         sendJson(res, 200, await gateway.resetWeight(name));
         return;
       }

@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 // The `cutover` command.
 import { existsSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import type { ShadowResultsJSON } from '../compare/index.ts';
 import { loadConfigFile } from '../config/index.ts';
 import { ConfigError, CutoverError } from '../errors.ts';
+import {
+  type LedgerEntry,
+  ROLLOUT_ACTIONS,
+  type RolloutAction,
+  type RolloutStatus,
+} from '../rollout/index.ts';
 import { adminCall, resolveAdmin } from './client.ts';
 import { demoBanner, startDemo } from './demo.ts';
 import { formatDiffs, table } from './diffs-format.ts';
+import { formatHistory, formatRollout, formatRollouts } from './rollout-format.ts';
 import { startCutover } from './run.ts';
 
 /** Usage errors (unknown flag, missing file) exit 2; failures of the operation exit 1. */
@@ -197,7 +204,65 @@ export function buildProgram(): Command {
     print(!!o.json, result, () => routeTable(result.routes));
   });
 
+  addRolloutCommands(program);
   return program;
+}
+
+type AdminOpts = { config: string; admin?: string; json?: boolean };
+
+function addRolloutCommands(program: Command): void {
+  adminOptions(
+    program
+      .command('rollout')
+      .description("steer a route's rollout: start, pause, resume, promote, rollback or reset it")
+      .addArgument(new Argument('<action>', 'what to do').choices(ROLLOUT_ACTIONS))
+      .argument('<route>', 'route name')
+      .option('--full', 'with promote: straight to 100% (done) instead of the next step'),
+  ).action(async (action: RolloutAction, route: string, o: AdminOpts & { full?: boolean }) => {
+    if (o.full && action !== 'promote') throw new UsageError('--full goes with promote only');
+    const query = o.full ? '?full=true' : '';
+    const result = (await adminCall(
+      await resolveAdmin(o),
+      'POST',
+      `/api/routes/${encodeURIComponent(route)}/rollout/${action}${query}`,
+    )) as RolloutStatus;
+    print(!!o.json, result, () => formatRollout(result));
+  });
+
+  adminOptions(
+    program
+      .command('status')
+      .description(
+        'list the rollouts of a running gateway: state, step, gates, what each waits for',
+      ),
+  ).action(async (o: AdminOpts) => {
+    const result = (await adminCall(await resolveAdmin(o), 'GET', '/api/rollouts')) as {
+      rollouts: RolloutStatus[];
+    };
+    print(!!o.json, result, () => formatRollouts(result.rollouts));
+  });
+
+  adminOptions(
+    program
+      .command('history')
+      .description("show a route's rollout history, oldest first: every move and who made it")
+      .argument('<route>', 'route name')
+      .option('--limit <n>', 'only the newest N entries'),
+  ).action(async (route: string, o: AdminOpts & { limit?: string }) => {
+    let query = '';
+    if (o.limit !== undefined) {
+      const limit = Number(o.limit);
+      if (!(Number.isInteger(limit) && limit > 0))
+        throw new UsageError(`--limit must be a whole number above 0, got "${o.limit}"`);
+      query = `?limit=${limit}`;
+    }
+    const result = (await adminCall(
+      await resolveAdmin(o),
+      'GET',
+      `/api/routes/${encodeURIComponent(route)}/history${query}`,
+    )) as { route: string; history: LedgerEntry[] };
+    print(!!o.json, result, () => formatHistory(result.route, result.history));
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -5,6 +5,7 @@ import type { Config } from '../config/index.ts';
 import { loadConfigFile, watchConfig } from '../config/index.ts';
 import { ConfigError, formatConfigIssue } from '../errors.ts';
 import { Gateway } from '../gateway/index.ts';
+import { RolloutController, type RolloutTarget, Webhooks } from '../rollout/index.ts';
 import { openStateStore } from '../state/index.ts';
 import { createLogger, flushLogger, type Logger, Metrics } from '../telemetry/index.ts';
 
@@ -19,6 +20,7 @@ export interface RunOptions {
 
 export interface Running {
   readonly gateway: Gateway;
+  readonly rollouts: RolloutController;
   readonly admin: AdminServer;
   readonly gatewayUrl: string;
   readonly adminUrl: string;
@@ -42,10 +44,30 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   const metrics = new Metrics();
   const store = openStateStore(config.state);
   const gateway = await Gateway.create({ config, logger, metrics, store });
+  const target: RolloutTarget = {
+    config: () => gateway.config,
+    figures: (route, windowMs) => gateway.routeFigures(route, windowMs),
+    setWeight: async (route, weight) => {
+      await gateway.setWeight(route, weight);
+    },
+    resetWeight: async (route) => {
+      await gateway.resetWeight(route);
+    },
+  };
+  const webhooks = new Webhooks(logger);
+  let rollouts: RolloutController;
+  try {
+    rollouts = await RolloutController.create({ target, store, logger, webhooks, metrics });
+  } catch (error) {
+    await gateway.close(0);
+    await store.close();
+    throw error;
+  }
   let admin: AdminServer;
   try {
     admin = new AdminServer({
       gateway,
+      rollouts,
       metrics,
       logger,
       host: config.admin.listen.host,
@@ -53,6 +75,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
       token: config.admin.token,
     });
   } catch (error) {
+    await rollouts.close();
     await gateway.close(0);
     await store.close();
     throw error;
@@ -62,6 +85,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   try {
     ad = await admin.listen();
   } catch (error) {
+    await rollouts.close();
     await gateway.close(0);
     await store.close();
     throw error;
@@ -84,6 +108,11 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   const apply = (next: Config) => {
     gateway.reload(next);
     metrics.reload(true);
+    rollouts
+      .reconcile()
+      .catch((error: Error) =>
+        logger.error({ err: error.message }, 'rollouts could not follow the reload'),
+      );
     logger.info({ routes: next.routes.length }, 'config reloaded');
   };
   const reject = (error: Error) => {
@@ -102,6 +131,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   let closing: Promise<void> | undefined;
   return {
     gateway,
+    rollouts,
     admin,
     gatewayUrl,
     adminUrl,
@@ -122,6 +152,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
           { inFlight: gateway.inFlight, graceMs: gateway.config.server.shutdownGrace },
           'shutting down',
         );
+        await rollouts.close();
         await gateway.close(gateway.config.server.shutdownGrace);
         await admin.close();
         await store.close();

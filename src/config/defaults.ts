@@ -85,6 +85,40 @@ export const DEFAULTS = {
   shadow: { percent: 100, writes: false, maxBodyBytes: 1024 * 1024, maxInFlight: 256, samples: 20 },
   /** `learnNoise: true`: 1% of shadowed safe requests asked of legacy twice (issue 4's "small sample"). */
   learnNoiseSample: 0.01,
+  /**
+   * Rollouts. Steps 1, 5, 25, 50, 100 (DESIGN.md); 30 s per step and 10 min
+   * of shadow are Flagger-like short holds; 200 requests before a decision
+   * keep a 0.3% error bound meaningful (one error in 200 is 0.5%).
+   * Two failed checks in a row roll back: one bad second is noise, two are a
+   * trend. Gates check every second over the last 30 s.
+   */
+  rollout: {
+    autoStart: true,
+    steps: [1, 5, 25, 50, 100],
+    interval: 30_000,
+    shadowFor: 600_000,
+    minRequests: 200,
+    window: 30_000,
+    failureLimit: 2,
+    onSuccess: 'done',
+  },
+  /**
+   * DESIGN.md: candidate 5xx above 0.3% or p95 above 800 ms roll back; error
+   * rate and p99 within 5% of legacy's. The floors (0.1 percentage point,
+   * 5 ms) keep a zero or tiny baseline from failing on one error or on
+   * scheduler jitter. Shadow mismatches: at most 1% of compared pairs.
+   */
+  gates: {
+    errorRate: 0.003,
+    p95: 800,
+    baseline: { errorRate: 0.05, p99: 0.05, errorRateFloor: 0.001, p99Floor: 5 },
+    mismatchRate: 0.01,
+  },
+  rolloutCheckEvery: 1_000,
+  /** Webhooks: 5 s to answer, 3 retries with backoff for events. */
+  webhook: { timeout: 5_000, retries: 3 },
+  /** Prometheus instant queries: 2 s, well inside a 1 s check cadence's patience of a few checks. */
+  prometheusTimeout: 2_000,
   logLevel: 'info',
   accessLog: true,
   tracing: false,

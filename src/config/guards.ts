@@ -128,7 +128,10 @@ export function resolveShadow(
   defaults: Defaults | undefined,
 ): ShadowConfig | undefined {
   if (raw.candidate === undefined) return undefined;
-  const sh = pick(raw.shadow, defaults?.shadow, false);
+  // A rollout with a shadow phase needs shadow copies: on with the defaults unless configured.
+  const rolloutShadows =
+    raw.rollout !== undefined && (raw.rollout.shadowFor ?? DEFAULTS.rollout.shadowFor) > 0;
+  const sh = pick(raw.shadow, defaults?.shadow, rolloutShadows);
   if (!sh) return undefined;
   const d = DEFAULTS.shadow;
   return Object.freeze({

@@ -16,11 +16,15 @@ export type {
   LimitConfig,
   ListenAddress,
   OutlierConfig,
+  PrometheusGateConfig,
   RetryConfig,
+  RolloutConfig,
+  RolloutGates,
   RouteConfig,
   RouteMatch,
   ShadowConfig,
   SplitConfig,
+  WebhookConfig,
 } from './types.ts';
 export { parseDuration, parseListen, parseSize } from './units.ts';
 export type { ConfigWatcher } from './watch.ts';

@@ -13,6 +13,7 @@ import {
   resolveRetry,
   resolveShadow,
 } from './guards.ts';
+import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
 import type { BackendConfig, Config, HealthConfig, RouteConfig, RouteMatch } from './types.ts';
 
@@ -105,6 +106,7 @@ function normalizeRoute(
   index: number,
   defaults: RawConfig['defaults'],
   backends: ReadonlyMap<string, BackendConfig>,
+  hasPrometheus: boolean,
   issues: PathIssue[],
 ): RouteConfig {
   const at = (...rest: (string | number)[]): FieldPath => ['routes', index, ...rest];
@@ -205,6 +207,7 @@ function normalizeRoute(
     limit: resolveLimit(raw, defaults),
     concurrency: resolveConcurrency(raw, defaults),
     shadow: resolveShadow(raw, defaults),
+    rollout: resolveRollout(raw, at, hasPrometheus, issues),
   });
 }
 
@@ -218,7 +221,14 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   const byName = new Map<string, number>();
   const byMatch = new Map<string, number>();
   raw.routes.forEach((r, i) => {
-    const route = normalizeRoute(r, i, raw.defaults, backends, issues);
+    const route = normalizeRoute(
+      r,
+      i,
+      raw.defaults,
+      backends,
+      raw.rollouts?.prometheus !== undefined,
+      issues,
+    );
     const sameName = byName.get(r.name);
     if (sameName !== undefined) {
       issues.push({
@@ -259,6 +269,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
     }),
     tracing: Object.freeze({ enabled: raw.tracing?.enabled ?? DEFAULTS.tracing }),
     backends,
+    rollouts: resolveRollouts(raw.rollouts),
     routes: Object.freeze(routes),
   });
   return { config, issues };

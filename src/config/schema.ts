@@ -282,6 +282,83 @@ export const shadowSchema = z.union([
   }),
 ]);
 
+const percentMessage = (value: unknown): string =>
+  `expected a ratio from 0 to 1 or a percentage such as 0.3%, got ${JSON.stringify(value)}`;
+
+/** A share as a ratio (0.003) or a percentage string ("0.3%"); the result is a ratio. */
+export const share = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  let r: number | undefined;
+  if (typeof value === 'number') r = value;
+  else {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+    if (m) r = Number(m[1]) / 100;
+  }
+  if (r === undefined || !Number.isFinite(r) || r < 0 || r > 1) {
+    ctx.addIssue({ code: 'custom', message: percentMessage(value) });
+    return z.NEVER;
+  }
+  return r;
+});
+
+const webhookSchema = z.strictObject({
+  url: z.string().refine((u) => /^https?:\/\/[^/]/.test(u), {
+    error: (issue) => `expected an http:// or https:// URL, got ${JSON.stringify(issue.input)}`,
+  }),
+  kind: z.enum(['event', 'confirm']).optional(),
+  timeout: duration.optional(),
+  retries: z.number().int().min(0).max(10).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+const prometheusGateSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'expected a name of letters, digits, _ and -'),
+  query: z.string().min(1),
+  max: z.number().optional(),
+  min: z.number().optional(),
+});
+
+const gatesSchema = z.strictObject({
+  errorRate: z.union([z.literal(false), share]).optional(),
+  p95: z.union([z.literal(false), duration]).optional(),
+  baseline: offOr(
+    z.strictObject({
+      errorRate: share.optional(),
+      p99: share.optional(),
+      errorRateFloor: share.optional(),
+      p99Floor: duration.optional(),
+    }),
+  ).optional(),
+  mismatchRate: z.union([z.literal(false), share]).optional(),
+  prometheus: z.array(prometheusGateSchema).optional(),
+});
+
+const stepsMessage =
+  'expected weights above 0 and at most 100, in increasing order, such as [1, 5, 25, 50, 100]';
+
+export const rolloutSchema = z.strictObject({
+  autoStart: z.boolean().optional(),
+  steps: z
+    .array(z.number({ error: stepsMessage }))
+    .min(1, stepsMessage)
+    .refine(
+      (s) =>
+        s.every(
+          (w, i) =>
+            w > 0 && w <= 100 && Math.round(w * 100) === w * 100 && (i === 0 || w > s[i - 1]),
+        ),
+      { error: (issue) => `${stepsMessage}, got ${JSON.stringify(issue.input)}` },
+    )
+    .optional(),
+  interval: duration.optional(),
+  shadowFor: duration.optional(),
+  minRequests: z.number().int().min(1).optional(),
+  window: duration.optional(),
+  failureLimit: z.number().int().min(1).optional(),
+  onSuccess: z.enum(['done', 'pause']).optional(),
+  gates: gatesSchema.optional(),
+  webhooks: z.array(webhookSchema).optional(),
+});
+
 const healthSchema = z.strictObject({
   path: z.string().startsWith('/', 'expected a path starting with /').optional(),
   interval: duration.optional(),
@@ -359,6 +436,7 @@ export const routeSchema = z.strictObject({
   candidate: z.string().min(1).optional(),
   split: splitSchema.optional(),
   weight: weight.optional(),
+  rollout: rolloutSchema.optional(),
   ...routeTunables,
 });
 
@@ -406,6 +484,18 @@ export const configSchema = z.strictObject({
     backendSchema,
   ),
   defaults: defaultsSchema.optional(),
+  rollouts: z
+    .strictObject({
+      checkEvery: duration.optional(),
+      webhooks: z.array(webhookSchema).optional(),
+      prometheus: z
+        .strictObject({
+          url: backendUrl,
+          timeout: duration.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   routes: z.array(routeSchema),
 });
 

@@ -91,6 +91,67 @@ export interface ShadowConfig {
   readonly redact: { readonly paths: readonly string[]; readonly headers: readonly string[] };
 }
 
+/** One webhook as configured (a route's `rollout.webhooks` or the global `rollouts.webhooks`). */
+export interface WebhookConfig {
+  readonly url: string;
+  /** `event`: told of every state change; `confirm`: must answer 2xx before each step up. */
+  readonly kind: 'event' | 'confirm';
+  readonly timeoutMs: number;
+  /** Further attempts after a failed one (events only; a confirm is asked again at the next interval). */
+  readonly retries: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface PrometheusGateConfig {
+  readonly name: string;
+  readonly query: string;
+  /** The query's value must not be above `max` / below `min`; exactly one is set. */
+  readonly max: number | undefined;
+  readonly min: number | undefined;
+}
+
+export interface RolloutGates {
+  /** Candidate 5xx (fallbacks included) / candidate requests must stay at or below this; undefined: off. */
+  readonly errorRate: number | undefined;
+  /** Candidate p95 latency bound, ms; undefined: off. */
+  readonly p95: number | undefined;
+  /** Candidate vs legacy over the same window; undefined: off. */
+  readonly baseline:
+    | {
+        /** Candidate error rate may exceed legacy's by this share of legacy's (0.05 = 5%). */
+        readonly errorRate: number;
+        /** Candidate p99 may exceed legacy's by this share. */
+        readonly p99: number;
+        /** Differences in error rate up to this (absolute) never fail: a zero baseline allows some errors. */
+        readonly errorRateFloor: number;
+        /** Differences in p99 up to this many ms never fail. */
+        readonly p99Floor: number;
+      }
+    | undefined;
+  /** Shadow mismatched / compared pairs bound; undefined: off. */
+  readonly mismatchRate: number | undefined;
+  readonly prometheus: readonly PrometheusGateConfig[];
+}
+
+export interface RolloutConfig {
+  readonly autoStart: boolean;
+  /** Candidate weights, increasing, in percent. */
+  readonly steps: readonly number[];
+  /** Least time on each step, ms. */
+  readonly interval: number;
+  /** Time in shadow before the first step, ms; 0 skips shadow. */
+  readonly shadowFor: number;
+  /** Compared pairs (shadow) or candidate requests (a step) needed before moving on; also each gate's minimum sample. */
+  readonly minRequests: number;
+  /** The gates look at the last `window` ms (never before the phase began). */
+  readonly window: number;
+  /** Consecutive failed checks that roll back. */
+  readonly failureLimit: number;
+  readonly onSuccess: 'done' | 'pause';
+  readonly gates: RolloutGates;
+  readonly webhooks: readonly WebhookConfig[];
+}
+
 export interface BackendConfig {
   readonly name: string;
   /** Base URLs of the instances (round robin), normalised by `new URL().href`. */
@@ -148,6 +209,8 @@ export interface RouteConfig {
   readonly concurrency: ConcurrencyConfig | undefined;
   /** Undefined unless configured (and the route has a candidate). */
   readonly shadow: ShadowConfig | undefined;
+  /** Undefined: the route is driven only by its weight. */
+  readonly rollout: RolloutConfig | undefined;
 }
 
 export interface Config {
@@ -165,5 +228,11 @@ export interface Config {
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };
   readonly backends: ReadonlyMap<string, BackendConfig>;
+  readonly rollouts: {
+    /** How often the controller checks every rollout's gates, ms. */
+    readonly checkEvery: number;
+    readonly webhooks: readonly WebhookConfig[];
+    readonly prometheus: { readonly url: string; readonly timeoutMs: number } | undefined;
+  };
   readonly routes: readonly RouteConfig[];
 }

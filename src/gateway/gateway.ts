@@ -16,7 +16,7 @@ import {
 import { type CircuitBreaker, HealthChecker } from '../guard/index.ts';
 import { problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
 import type { StateStore } from '../state/index.ts';
-import type { Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
+import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { countBody, keepBodyUpTo, readBody } from './body.ts';
@@ -90,6 +90,15 @@ function routingHost(host: string | undefined): string | undefined {
   }
   const colon = host.indexOf(':');
   return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
+
+export interface RouteFigures {
+  readonly weight: number;
+  readonly legacy: SlidingWindow;
+  readonly candidate: SlidingWindow;
+  readonly candidateCount: number;
+  readonly shadow: { readonly compared: number; readonly mismatched: number } | undefined;
+  readonly candidateBreakerOpen: boolean;
 }
 
 export class Gateway {
@@ -567,6 +576,28 @@ export class Gateway {
           }
         : null,
       ...r.guards.snapshot(),
+    };
+  }
+
+  /**
+   * What a rollout reads of a route: its weight, the per-side stats (with
+   * sliding windows kept from now on for `windowMs`), the shadow pairs and
+   * whether the candidate's breaker is open. Undefined without a candidate.
+   */
+  routeFigures(name: string, windowMs: number): RouteFigures | undefined {
+    const r = this.#table.routes.get(name);
+    if (!r?.candidate) return undefined;
+    const seconds = windowMs / 1000 + 1;
+    const legacy = this.#metrics.sideStats(name, 'legacy', r.config.legacy);
+    const candidate = this.#metrics.sideStats(name, 'candidate', r.candidate.name);
+    const shadow = r.shadow?.results.summary();
+    return {
+      weight: r.weight.weight,
+      legacy: legacy.window(seconds),
+      candidate: candidate.window(seconds),
+      candidateCount: candidate.count,
+      shadow: shadow ? { compared: shadow.compared, mismatched: shadow.mismatched } : undefined,
+      candidateBreakerOpen: r.candidateBreaker?.state === 'open',
     };
   }
 

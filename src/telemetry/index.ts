@@ -7,3 +7,5 @@ export { BREAKER_STATE_VALUE, Metrics } from './metrics.ts';
 export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
+export type { WindowSnapshot } from './windows.ts';
+export { SlidingWindow } from './windows.ts';

@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client). Label children are bound once per
 // route × side when a config loads, so the hot path never builds label objects.
 import { Counter, Gauge, Registry } from 'prom-client';
-import { RequestStats } from './request-stats.ts';
+import { RequestStats, type SideStats } from './request-stats.ts';
 
 export interface RouteSideMetrics {
   /** Count one finished request and its latency. */
@@ -134,6 +134,11 @@ export class Metrics {
   }
 
   forRouteSide(route: string, side: string, backend: string): RouteSideMetrics {
+    return this.#requests.side(route, side, backend);
+  }
+
+  /** The same stats object, with its counts and sliding window (rollouts read these). */
+  sideStats(route: string, side: string, backend: string): SideStats {
     return this.#requests.side(route, side, backend);
   }
 

@@ -2,6 +2,7 @@
 // hot path (no label hashing per request, as prom-client's label children
 // do) and turned into Prometheus series when /metrics is scraped.
 import type { Registry } from 'prom-client';
+import { SlidingWindow } from './windows.ts';
 
 /** Seconds; from 1 ms to 10 s, dense where API latencies live. */
 export const LATENCY_BUCKETS = [
@@ -19,6 +20,8 @@ export class SideStats {
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
   sum = 0;
   count = 0;
+  /** Kept only while a rollout reads it (per-second slots cost memory). */
+  #window: SlidingWindow | undefined = undefined;
 
   constructor(route: string, side: string, backend: string) {
     this.route = route;
@@ -26,7 +29,17 @@ export class SideStats {
     this.backend = backend;
   }
 
+  /** The sliding window of this side, kept from now on for at least `seconds`. */
+  window(seconds: number): SlidingWindow {
+    const retain = Math.max(1, Math.ceil(seconds));
+    if (!this.#window || this.#window.retainSeconds < retain) {
+      this.#window = new SlidingWindow({ retainSeconds: retain });
+    }
+    return this.#window;
+  }
+
   observe(status: number, seconds: number): void {
+    if (this.#window !== undefined) this.#window.record(status, seconds * 1000);
     const cls = (status / 100) | 0;
     this.byClass[cls >= 1 && cls <= 5 ? cls - 1 : 4]++;
     let i = 0;

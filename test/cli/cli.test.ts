@@ -4,54 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { childEnv, cli, MAIN, ROOT } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
-
 type Json = Record<string, unknown>;
-
-/** The environment of every child, without a token the developer may have set. */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
-  if (!('CUTOVER_ADMIN_TOKEN' in extra)) delete env.CUTOVER_ADMIN_TOKEN;
-  return env;
-}
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI to completion; killed after `timeout` ms. */
-function cli(
-  args: string[],
-  options: { env?: Record<string, string>; cwd?: string; timeout?: number } = {},
-): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: childEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: options.timeout ?? 20_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 /** A long-running CLI child whose output can be waited on. */
 class Child {

@@ -8,19 +8,9 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, parseConfigText } from '../../src/config/index.ts';
 import { ConfigError, ConfigFileError, formatConfigIssue } from '../../src/errors.ts';
+import { CONFIG_FILE, problems } from '../helpers/config.ts';
 
-const FILE = 'cutover.yaml';
-
-/** The formatted issues a text produces, or [] when it loads. */
-function problems(text: string, env: Record<string, string> = {}): string[] {
-  try {
-    parseConfigText(text, FILE, env);
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err.issues.map(formatConfigIssue);
-  }
-}
+const FILE = CONFIG_FILE;
 
 // Two backends and one route; each bad case below changes a few lines of it.
 const BACKENDS = `backends:
@@ -587,6 +577,7 @@ routes:
     },
     log: { level: 'info', access: true },
     tracing: { enabled: false },
+    rollouts: { checkEvery: 1000, webhooks: [], prometheus: undefined },
     backends: new Map([
       [
         'legacy',
@@ -653,6 +644,7 @@ routes:
         limit: undefined,
         concurrency: undefined,
         shadow: undefined,
+        rollout: undefined,
       },
     ],
   };

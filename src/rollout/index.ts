@@ -1,0 +1,25 @@
+export type {
+  ControllerOptions,
+  RolloutAction,
+  RolloutStatus,
+  RolloutTarget,
+  RouteFigures,
+  WindowView,
+} from './controller.ts';
+export { ROLLOUT_ACTIONS, RolloutController } from './controller.ts';
+export type { GateInput, QueryFigure, ShadowFigures, SideFigures } from './gates.ts';
+export { describeGate, evaluateGates } from './gates.ts';
+export type { LedgerEntry } from './ledger.ts';
+export { queryPrometheus } from './prometheus.ts';
+export type { RolloutRecord } from './state.ts';
+export type {
+  Actor,
+  ConfirmRequest,
+  GateResult,
+  GateStatus,
+  RolloutEvent,
+  RolloutStateName,
+  WebhookConfig,
+} from './types.ts';
+export type { ConfirmOutcome } from './webhooks.ts';
+export { Webhooks } from './webhooks.ts';

@@ -1,0 +1,274 @@
+// Rollouts end to end: a real gateway between two real upstreams under a
+// steady load, with short holds so a whole rollout fits in seconds.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { startGateway } from '../helpers/gateway.ts';
+import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
+import {
+  adminGet,
+  found,
+  gateAtStep,
+  history,
+  rollout,
+  transitions,
+  rolloutYaml as yaml,
+} from './fixture.ts';
+import { startLoad } from './load.ts';
+
+describe('rollouts end to end', () => {
+  let legacy: Upstream;
+  let rewrite: Upstream;
+  before(async () => {
+    // The same name: both answer the same body, so shadow pairs match.
+    legacy = await startUpstream({ name: 'svc' });
+    rewrite = await startUpstream({ name: 'svc' });
+  });
+  after(async () => {
+    await legacy.close();
+    await rewrite.close();
+  });
+
+  it('takes a healthy candidate from shadow through every step to done, and records each move', async () => {
+    rewrite.setBehavior('ok');
+    const gw = await startGateway(
+      yaml(
+        legacy,
+        rewrite,
+        `
+        steps: [10, 50, 100]
+        shadowFor: 500ms
+        interval: 500ms
+        minRequests: 30
+        window: 5s`,
+      ),
+    );
+    const load = startLoad(gw.url, 4);
+    try {
+      const seen = new Set<string>();
+      const final = await waitFor(
+        'rollout done',
+        30_000,
+        () => rollout(gw),
+        (s) => {
+          seen.add(`${s.state}:${s.weight}`);
+          return s.state === 'done';
+        },
+      );
+      assert.equal(final.weight, 100);
+      const h = await history(gw);
+      const moves = transitions(h).map((e) => `${e.from}→${e.to}@${e.weight}`);
+      assert.deepEqual(moves, [
+        'off→shadow@0',
+        'shadow→canary@10',
+        'canary→canary@50',
+        'canary→canary@100',
+        'canary→done@100',
+      ]);
+      const errorGate = gateAtStep(h, 100, 'errorRate');
+      assert.equal(errorGate.status, 'passed');
+      assert.equal(errorGate.value, 0);
+      assert.equal(errorGate.threshold, 0.003);
+      assert.equal(gateAtStep(h, 10, 'mismatchRate').status, 'passed');
+    } finally {
+      await load.stop();
+      await gw.close();
+    }
+    assert.equal(load.statuses.get(200), load.sent, 'every client request succeeded');
+  });
+
+  // Each variant leaves only one way to roll back: no breaker, or a failure limit no check reaches.
+  for (const [how, breaker, failureLimit, expected] of [
+    ['the error-rate gate', ', breaker: false', 2, /errorRate/],
+    ['a hard trip of the candidate breaker', '', 1000, /hard trip: the candidate breaker opened/],
+  ] as const) {
+    it(`rolls a candidate that starts failing at step 25 back to weight 0 within seconds (${how}), clients unharmed`, async () => {
+      rewrite.setBehavior('ok');
+      const gw = await startGateway(
+        yaml(
+          legacy,
+          rewrite,
+          `
+          steps: [5, 25, 50, 100]
+          shadowFor: 0s
+          interval: 300ms
+          minRequests: 30
+          window: 5s
+          failureLimit: ${failureLimit}`,
+          { route: '', rewrite: breaker },
+        ),
+      );
+      const load = startLoad(gw.url, 8);
+      try {
+        await waitFor(
+          'step 25',
+          20_000,
+          () => rollout(gw),
+          (s) => s.weight === 25,
+        );
+        const t0 = performance.now();
+        rewrite.setBehavior('status:500');
+        const rolled = await waitFor(
+          'rolled back',
+          10_000,
+          () => rollout(gw),
+          (s) => s.state === 'rolled-back',
+        );
+        const ms = performance.now() - t0;
+        assert.equal(rolled.weight, 0);
+        assert.match(rolled.reason, expected);
+        // Generous bound here; the precise figure is in bench/RESULTS.md (npm run bench:rollback).
+        assert.ok(ms < 8_000, `rolled back after ${Math.round(ms)} ms`);
+        const h = await history(gw);
+        const last = found(transitions(h).at(-1), 'a transition');
+        assert.equal(last.to, 'rolled-back');
+        assert.equal(last.previousWeight, 25);
+        if (breaker) {
+          assert.ok(
+            last.gates.some(
+              (g) => g.name === 'errorRate' && g.status === 'failed' && (g.value ?? 0) > 0.003,
+            ),
+          );
+        }
+        const weight = (await adminGet<{ weight: number }>(gw, '/api/routes/main')).weight;
+        assert.equal(weight, 0, 'the live weight is 0');
+      } finally {
+        await load.stop();
+        await gw.close();
+        rewrite.setBehavior('ok');
+      }
+      // Fallback to legacy (the default on 5xx for GET) kept every client answer a 200.
+      assert.equal(load.statuses.get(200), load.sent);
+    });
+  }
+
+  it('fails the latency gate on a slow candidate', async () => {
+    rewrite.setBehavior('slow:150');
+    const gw = await startGateway(
+      yaml(
+        legacy,
+        rewrite,
+        `
+        steps: [50, 100]
+        shadowFor: 0s
+        interval: 300ms
+        minRequests: 20
+        window: 5s
+        gates: { p95: 100ms, baseline: false }`,
+      ),
+    );
+    const load = startLoad(gw.url, 8);
+    try {
+      const s = await waitFor(
+        'rolled back',
+        20_000,
+        () => rollout(gw),
+        (x) => x.state === 'rolled-back',
+      );
+      assert.match(s.reason, /p95 1\d\d\.\d ms > 100\.0 ms/);
+    } finally {
+      await load.stop();
+      await gw.close();
+      rewrite.setBehavior('ok');
+    }
+  });
+
+  it('passes the baseline gates when both sides are equally slow', async () => {
+    legacy.setBehavior('slow:60');
+    rewrite.setBehavior('slow:60');
+    const gw = await startGateway(
+      yaml(
+        legacy,
+        rewrite,
+        `
+        steps: [50, 100]
+        shadowFor: 0s
+        interval: 300ms
+        minRequests: 20
+        window: 5s`,
+      ),
+    );
+    const load = startLoad(gw.url, 16);
+    try {
+      const s = await waitFor(
+        'done',
+        30_000,
+        () => rollout(gw),
+        (x) => x.state === 'done' || x.state === 'rolled-back',
+      );
+      assert.equal(s.state, 'done', s.reason);
+      const h = await history(gw);
+      const p99 = gateAtStep(h, 100, 'baselineP99');
+      assert.equal(p99.status, 'passed');
+      assert.ok((p99.value ?? 0) >= 60 && p99.threshold >= 60, JSON.stringify(p99));
+    } finally {
+      await load.stop();
+      await gw.close();
+      legacy.setBehavior('ok');
+      rewrite.setBehavior('ok');
+    }
+  });
+
+  it('keeps a low-traffic route waiting on its step, and says why', async () => {
+    const gw = await startGateway(
+      yaml(
+        legacy,
+        rewrite,
+        `
+        steps: [50, 100]
+        shadowFor: 0s
+        interval: 200ms
+        minRequests: 500`,
+      ),
+    );
+    try {
+      for (let i = 0; i < 20; i++) await (await request(`${gw.url}/items`)).body.dump();
+      await new Promise((r) => setTimeout(r, 600));
+      const s = await waitFor(
+        'a reason',
+        5_000,
+        () => rollout(gw),
+        (x) => x.waitingFor !== null,
+      );
+      assert.equal(s.state, 'canary');
+      assert.equal(s.weight, 50);
+      assert.match(s.waitingFor ?? '', /of 500 candidate requests/);
+      const e = s.gates.find((g) => g.name === 'errorRate');
+      assert.equal(e?.status, 'waiting');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('holds a route with differing answers in shadow on its mismatch rate', async () => {
+    const other = await startUpstream({ name: 'different' });
+    const gw = await startGateway(
+      yaml(
+        legacy,
+        other,
+        `
+        steps: [50, 100]
+        shadowFor: 200ms
+        minRequests: 20`,
+        { route: '' },
+      ),
+    );
+    const load = startLoad(gw.url, 4);
+    try {
+      const s = await waitFor(
+        'held in shadow',
+        15_000,
+        () => rollout(gw),
+        (x) => /held in shadow/.test(x.waitingFor ?? ''),
+      );
+      assert.equal(s.state, 'shadow');
+      assert.equal(s.weight, 0);
+      assert.match(s.waitingFor ?? '', /mismatchRate 100\.00% > 1\.00%/);
+    } finally {
+      await load.stop();
+      await gw.close();
+      await other.close();
+    }
+  });
+});
