@@ -1,23 +1,61 @@
-// `cutover demo`: a legacy and a rewrite service on loopback and the gateway
-// in front of them (examples/demo.yaml), with curl commands to try.
+// `cutover demo`: a legacy and a rewrite service on loopback, the gateway in
+// front of them (examples/demo.yaml) rolling every route out by itself, and a
+// gentle stream of background requests so its gates have something to judge.
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { loadConfigFile } from '../config/index.ts';
+import type { Logger } from '../telemetry/index.ts';
 import { startDemoBackends } from './demo-backends.ts';
 import { type Running, startCutover } from './run.ts';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
+
+/**
+ * About 12 requests a second per route: enough for the 5% step's 20 candidate
+ * requests in about half a minute (25 s measured), so a healthy route is done in
+ * about 1½ minutes; little enough to run beside anything on a laptop.
+ */
+export const DEMO_TRAFFIC_RPS = 48;
 
 export interface DemoOptions {
   port: number;
   adminPort: number;
   legacyPort: number;
   rewritePort: number;
+  /**
+   * Variables for examples/demo.yaml's `${...}`, over process.env: DEMO_SHADOW_FOR,
+   * DEMO_INTERVAL, DEMO_SLOW_INTERVAL shorten the holds; DEMO_STATE moves the state.
+   */
+  env?: Readonly<Record<string, string>>;
+  /** Background requests a second over the four routes (DEMO_TRAFFIC_RPS); 0 sends none. */
+  trafficRps?: number;
+  /** Instead of a logger on stdout. */
+  logger?: Logger;
 }
 
 export interface RunningDemo {
   readonly cutover: Running;
   readonly legacyUrl: string;
   readonly rewriteUrl: string;
+  readonly trafficRps: number;
   close(): Promise<void>;
+}
+
+/**
+ * A rerun would otherwise continue the last run's rollouts from the state
+ * file: routes already done, a route rolled back, nothing left to watch. A
+ * first-time user (and the banner's story) expects the show from the start,
+ * so the demo deletes its own state file before the gateway opens it. A fresh
+ * file per run would do the same but leave one file behind per run. The
+ * file is kept at exit, so the last run can still be read with sqlite3.
+ */
+async function resetDemoState(spec: string): Promise<void> {
+  if (!spec.startsWith('sqlite:')) return;
+  const file = resolve(spec.slice('sqlite:'.length));
+  // WAL mode keeps two side files next to the database (state/sqlite.ts).
+  await Promise.all(['', '-wal', '-shm'].map((s) => rm(`${file}${s}`, { force: true })));
 }
 
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
@@ -25,30 +63,108 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     legacyPort: o.legacyPort,
     rewritePort: o.rewritePort,
   });
-  const legacyPort = new URL(backends.legacy.url).port;
-  const rewritePort = new URL(backends.rewrite.url).port;
+  const env = {
+    ...process.env,
+    ...o.env,
+    CUTOVER_PORT: String(o.port),
+    CUTOVER_ADMIN_PORT: String(o.adminPort),
+    DEMO_LEGACY_PORT: new URL(backends.legacy.url).port,
+    DEMO_REWRITE_PORT: new URL(backends.rewrite.url).port,
+  };
   let cutover: Running;
   try {
-    cutover = await startCutover(DEMO_CONFIG, {
-      env: {
-        ...process.env,
-        CUTOVER_PORT: String(o.port),
-        CUTOVER_ADMIN_PORT: String(o.adminPort),
-        DEMO_LEGACY_PORT: legacyPort,
-        DEMO_REWRITE_PORT: rewritePort,
-      },
-    });
+    await resetDemoState((await loadConfigFile(DEMO_CONFIG, env)).state);
+    cutover = await startCutover(DEMO_CONFIG, { env, logger: o.logger });
   } catch (error) {
     await backends.close();
     throw error;
   }
+  const trafficRps = o.trafficRps ?? DEMO_TRAFFIC_RPS;
+  const traffic = trafficRps > 0 ? startTraffic(cutover.gatewayUrl, trafficRps) : undefined;
   return {
     cutover,
     legacyUrl: backends.legacy.url,
     rewriteUrl: backends.rewrite.url,
+    trafficRps,
     async close() {
+      await traffic?.stop();
       await cutover.close();
       await backends.close();
+    },
+  };
+}
+
+/** Ticks a second; each sends the requests its share of the rate allows. */
+const TICKS_PER_SECOND = 20;
+/** A slow gateway is not piled on: past this many requests in flight a tick sends none. */
+const MAX_IN_FLIGHT = 64;
+/** Distinct users and visitors: enough that each step's share of them is close to its weight. */
+const POPULATION = 1000;
+
+const someone = (): number => 1 + Math.floor(Math.random() * POPULATION);
+
+interface DemoRequest {
+  path: string;
+  method?: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** The n-th background request: the four routes in turn, one order list in ten a new order. */
+function nthRequest(n: number): DemoRequest {
+  const user = String(someone());
+  const headers = { 'x-user-id': user, 'user-agent': 'cutover-demo-traffic' };
+  switch (n % 4) {
+    case 0:
+      return { path: `/api/v1/user/${user}`, headers };
+    case 1:
+      return {
+        path: `/api/v1/catalog/SKU-${1000 + someone()}`,
+        headers: { 'user-agent': headers['user-agent'], cookie: `visitor=v${someone()}` },
+      };
+    case 2:
+      return { path: '/api/v1/slow', headers };
+    default:
+      if (n % 40 !== 3) return { path: `/api/v1/orders?user=${user}`, headers };
+      return {
+        path: '/api/v1/orders',
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ user, items: [{ sku: `SKU-${1000 + someone()}`, qty: 1 }] }),
+      };
+  }
+}
+
+function startTraffic(gatewayUrl: string, rps: number): { stop(): Promise<void> } {
+  const agent = new Agent({ connections: MAX_IN_FLIGHT });
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  let credit = 0;
+  const send = (r: DemoRequest): void => {
+    const done = request(`${gatewayUrl}${r.path}`, {
+      dispatcher: agent,
+      method: r.method ?? 'GET',
+      headers: r.headers,
+      body: r.body,
+    })
+      .then((res) => res.body.dump())
+      // Errors are the demo's subject (a broken rewrite, a stopped gateway), not the sender's.
+      .catch(() => {})
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  };
+  const timer = setInterval(() => {
+    credit += rps / TICKS_PER_SECOND;
+    while (credit >= 1) {
+      credit -= 1;
+      if (inFlight.size < MAX_IN_FLIGHT) send(nthRequest(sent++));
+    }
+  }, 1000 / TICKS_PER_SECOND);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      await agent.close();
     },
   };
 }
@@ -56,31 +172,42 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
 export function demoBanner(d: RunningDemo): string {
   const gw = d.cutover.gatewayUrl;
   const ad = d.cutover.adminUrl;
+  const rw = d.rewriteUrl;
+  // The CLI reads the admin address from ./cutover.yaml unless told: the demo's is elsewhere.
+  const admin = ` --admin ${ad}`;
   return `
 Cutover demo is running.
 
   gateway   ${gw}
-  admin     ${ad}   (routes: ${ad}/api/routes, metrics: ${ad}/metrics)
+  admin     ${ad}   (rollouts: ${ad}/api/rollouts, metrics: ${ad}/metrics)
   legacy    ${d.legacyUrl}   (the "Java" service)
-  rewrite   ${d.rewriteUrl}   (the "Go" rewrite)
+  rewrite   ${rw}   (the "Go" rewrite)
+
+Every route is rolling out to the rewrite by itself, fed by about ${d.trafficRps} requests/s
+of background traffic the demo sends to the gateway (random users on all routes):
+  user-profile, catalog  15 s of shadow, then 5% → 25% → 50% → 100%: done in about 1½ minutes
+  orders                 stays in shadow: the rewrite sends each order's total as a string
+  slow                   the same steps, a minute each: in canary for about 4 minutes
+
+Watch:
+  watch -n1 npx cutover status${admin}
+  curl -s ${ad}/api/rollouts
+  npx cutover history user-profile${admin}
+  npx cutover diffs orders${admin}
+
+Break the rewrite (every API answer becomes a 500) while slow is in canary,
+and watch the gates roll it back within seconds:
+  curl -X POST ${rw}/__demo/break
+Then heal it and start that rollout again:
+  curl -X POST ${rw}/__demo/heal
+  npx cutover rollout start slow${admin}
 
 Try:
   # a user is sticky: the same x-user-id always lands on the same side (see x-cutover-backend)
   curl -si -H 'x-user-id: 42' ${gw}/api/v1/user/42 | grep -i x-cutover-backend
 
-  # how 100 users split at the route's weight (25%)
-  for u in $(seq 1 100); do curl -s -o /dev/null -D - -H "x-user-id: $u" ${gw}/api/v1/user/$u | grep -i x-cutover-backend; done | sort | uniq -c
-
   # force a side with the override header
   curl -si -H 'x-release-stage: canary' ${gw}/api/v1/orders?user=7 | grep -i x-cutover-backend
-
-  # move the orders route to 50% while it runs, then back to the file's weight
-  curl -s -X PUT -H 'content-type: application/json' -d '{"weight":50}' ${ad}/api/routes/orders/weight
-  curl -s -X DELETE ${ad}/api/routes/orders/weight
-
-  # shadow copies of the orders route: the rewrite answers "total" as a string
-  for u in 1 2 3 4 5; do curl -s -o /dev/null -H "x-user-id: $u" "${gw}/api/v1/orders?user=$u"; done
-  npx cutover diffs orders --admin ${ad}
 
   # no route: a problem+json 404
   curl -si ${gw}/nope

@@ -568,8 +568,12 @@ export class RolloutController {
     to: RolloutRecord,
     gates: readonly GateResult[],
   ): Promise<void> {
-    if (to.weight !== from.weight || to.state === 'rolled-back')
-      await this.#target.setWeight(name, to.weight);
+    const config = this.#target.config();
+    const rc = config.routes.find((r) => r.name === name)?.rollout;
+    // The live weight, not the record's: a rollout starts from whatever weight the file gave the route.
+    const live = this.#target.figures(name, rc?.window ?? 0)?.weight ?? from.weight;
+    if (to.weight !== live) await this.#target.setWeight(name, to.weight);
+    const previous: RolloutRecord = { ...from, weight: live };
     await this.#save(name, to);
     this.#stepBase.delete(name);
     this.#metrics?.transition(name, from.state, to.state);
@@ -595,19 +599,18 @@ export class RolloutController {
       from: from.state,
       to: to.state,
       step: to.step,
-      previousWeight: from.weight,
+      previousWeight: live,
       weight: to.weight,
       reason: to.reason,
       by: to.by,
       gates,
       at: new Date(this.#clock()).toISOString(),
     };
-    const rc = this.#target.config().routes.find((r) => r.name === name)?.rollout;
-    const hooks = [...(rc?.webhooks ?? []), ...this.#target.config().rollouts.webhooks].filter(
+    const hooks = [...(rc?.webhooks ?? []), ...config.rollouts.webhooks].filter(
       (h) => h.kind === 'event',
     );
     if (hooks.length > 0) void this.#webhooks.notify(hooks, event);
-    await this.#append('transition', name, from, to, to.by, to.reason, gates);
+    await this.#append('transition', name, previous, to, to.by, to.reason, gates);
   }
 
   async #save(name: string, rec: RolloutRecord): Promise<void> {
@@ -789,7 +792,8 @@ export class RolloutController {
     const figures = this.#target.figures(name, rc?.window ?? 0);
     const now = this.#clock();
     const running = r.state === 'shadow' || r.state === 'canary' || r.state === 'paused';
-    const gates = rc && figures ? this.#gates(name, rc, r, figures, config, now) : [];
+    // Gates of a finished or stopped rollout would judge traffic it no longer decides on.
+    const gates = rc && figures && running ? this.#gates(name, rc, r, figures, config, now) : [];
     return {
       route: name,
       configured: rc !== undefined,

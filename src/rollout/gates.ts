@@ -37,6 +37,8 @@ export interface GateInput {
 
 export type Phase = 'shadow' | 'canary';
 
+const CANDIDATE_FAILED = ['candidate requests', 'failed'] as const;
+
 /** Below this many samples a p99 is just the slowest request. */
 export const P99_MIN_SAMPLES = 100;
 
@@ -65,10 +67,11 @@ function rateGate(
   n: number,
   min: number,
   threshold: number,
-  what: string,
+  [noun, verb]: readonly [string, string],
   extra = '',
 ): GateResult {
   const value = n === 0 ? null : bad / n;
+  const what = `${noun} ${verb}`;
   const suffix = extra ? `; ${extra}` : '';
   if (n < min) {
     if (bad > threshold * min) {
@@ -87,7 +90,7 @@ function rateGate(
       value,
       threshold,
       'ratio',
-      `${n} of ${min} ${what} needed${suffix}`,
+      `${n} of ${min} ${noun} needed${suffix}`,
     );
   }
   const status = (value as number) > threshold ? 'failed' : 'passed';
@@ -102,14 +105,10 @@ export function evaluateGates(config: RolloutConfig, input: GateInput, phase: Ph
     if (g.mismatchRate !== undefined) {
       const s = input.shadow ?? { compared: 0, mismatched: 0 };
       out.push(
-        rateGate(
-          'mismatchRate',
-          s.mismatched,
-          s.compared,
-          min,
-          g.mismatchRate,
-          'compared pairs differ',
-        ),
+        rateGate('mismatchRate', s.mismatched, s.compared, min, g.mismatchRate, [
+          'compared pairs',
+          'differ',
+        ]),
       );
     }
     return out;
@@ -117,9 +116,7 @@ export function evaluateGates(config: RolloutConfig, input: GateInput, phase: Ph
   const c = input.candidate;
   const l = input.legacy;
   if (g.errorRate !== undefined) {
-    out.push(
-      rateGate('errorRate', c.errors, c.requests, min, g.errorRate, 'candidate requests failed'),
-    );
+    out.push(rateGate('errorRate', c.errors, c.requests, min, g.errorRate, CANDIDATE_FAILED));
   }
   if (g.p95 !== undefined) {
     out.push(
@@ -166,7 +163,7 @@ export function evaluateGates(config: RolloutConfig, input: GateInput, phase: Ph
           c.requests,
           min,
           errorBound,
-          'candidate requests failed',
+          CANDIDATE_FAILED,
           legacyNote,
         ),
       );

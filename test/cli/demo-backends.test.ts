@@ -244,8 +244,38 @@ test('examples/demo.yaml points its backends and health checks at the demo servi
   }
   const routes = Object.fromEntries(config.routes.map((r) => [r.name, r]));
   assert.deepEqual(Object.keys(routes), ['user-profile', 'orders', 'catalog', 'slow']);
-  assert.equal(routes['user-profile'].weight, 25);
   assert.deepEqual(routes.orders.match.methods, ['GET', 'POST']);
-  assert.deepEqual(routes.catalog.split.stickyKey, [{ kind: 'ip' }]);
-  assert.equal(routes.slow.weight, 0);
+  // The demo's traffic all comes from 127.0.0.1: sticky on the IP, catalog would be all or nothing.
+  assert.deepEqual(routes.catalog.split.stickyKey, [{ kind: 'cookie', name: 'visitor' }]);
+  for (const route of config.routes) {
+    // A rollout starts in shadow at weight 0; a file weight above it would be served meanwhile.
+    assert.equal(route.weight, 0, route.name);
+    assert.ok(route.rollout, `${route.name} rolls out`);
+    assert.deepEqual(route.rollout.steps, [5, 25, 50, 100], route.name);
+    assert.ok(route.rollout.shadowFor > 0, route.name);
+    // Every answer's meta (request id, timestamp) differs: shadow must not count it.
+    assert.deepEqual(route.shadow?.compare.ignore, ['$.meta'], route.name);
+  }
+  assert.equal(config.rollouts.checkEvery, 1000);
+  assert.equal(config.state, 'sqlite:.cutover/demo.db');
+});
+
+test('examples/demo.yaml reads its holds and its state from the environment', async () => {
+  const config = await loadConfigFile(
+    new URL('../../examples/demo.yaml', import.meta.url).pathname,
+    {
+      DEMO_SHADOW_FOR: '2s',
+      DEMO_INTERVAL: '3s',
+      DEMO_SLOW_INTERVAL: '4s',
+      DEMO_STATE: 'memory',
+    },
+  );
+  const rollouts = Object.fromEntries(config.routes.map((r) => [r.name, r.rollout]));
+  for (const name of ['user-profile', 'orders', 'catalog']) {
+    assert.equal(rollouts[name]?.shadowFor, 2000, name);
+    assert.equal(rollouts[name]?.interval, 3000, name);
+  }
+  assert.equal(rollouts.slow?.shadowFor, 2000);
+  assert.equal(rollouts.slow?.interval, 4000);
+  assert.equal(config.state, 'memory');
 });

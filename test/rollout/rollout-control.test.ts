@@ -317,6 +317,32 @@ describe('rollout control', () => {
     }
   });
 
+  it('a rollout begins in shadow at weight 0 even when the file gave the route a weight', async () => {
+    const gw = await startGateway(
+      rolloutYaml(legacy, rewrite, HELD.replace('shadowFor: 0s', 'shadowFor: 1h'), {
+        route: '    weight: 25',
+      }),
+    );
+    const load = startLoad(gw.url, 2);
+    try {
+      const s = await waitFor(
+        'shadow',
+        5_000,
+        () => rollout(gw),
+        (x) => x.state === 'shadow',
+      );
+      assert.equal(s.weight, 0);
+      await eventually('requests flow', () => load.sent >= 100);
+      assert.equal(load.fromCandidate, 0, 'no client is served by the candidate in shadow');
+      const start = transitions(await history(gw))[0];
+      assert.equal(start.previousWeight, 25);
+      assert.equal(start.weight, 0);
+    } finally {
+      await load.stop();
+      await gw.close();
+    }
+  });
+
   it('exports the rollout on /metrics', async () => {
     const gw = await startGateway(rolloutYaml(legacy, rewrite, HELD));
     try {
