@@ -226,6 +226,11 @@ export function allCases(): BenchCase[] {
       'Cutover with breaker, rate limit, concurrency cap, fallback and retries configured, none tripping',
     ),
     cutoverCase(
+      'cutover+rollout',
+      join(BENCH_DIR, 'cutover-rollout.yaml'),
+      'cutover+guards with a rollout held at 50%: sliding windows on both sides, gates checked every second',
+    ),
+    cutoverCase(
       'cutover+shadow',
       join(BENCH_DIR, 'cutover-shadow.yaml'),
       'Cutover with every request also copied to the candidate and compared (shadow 100%)',

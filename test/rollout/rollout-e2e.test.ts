@@ -210,6 +210,39 @@ describe('rollouts end to end', () => {
     }
   });
 
+  it('fails the baseline gate on a candidate slower than legacy, though under the absolute p95 bound', async () => {
+    legacy.setBehavior('slow:5');
+    rewrite.setBehavior('slow:60');
+    const gw = await startGateway(
+      yaml(
+        legacy,
+        rewrite,
+        `
+        steps: [50, 100]
+        shadowFor: 0s
+        interval: 300ms
+        minRequests: 20
+        window: 5s`,
+      ),
+    );
+    const load = startLoad(gw.url, 16);
+    try {
+      const s = await waitFor(
+        'rolled back',
+        20_000,
+        () => rollout(gw),
+        (x) => x.state === 'rolled-back',
+      );
+      assert.match(s.reason, /baselineP99 \d+\.\d ms > \d+\.\d+ ms \(\d+ of \d+ candidate requests slower/);
+      assert.doesNotMatch(s.reason, /\bp95\b/);
+    } finally {
+      await load.stop();
+      await gw.close();
+      legacy.setBehavior('ok');
+      rewrite.setBehavior('ok');
+    }
+  });
+
   it('keeps a low-traffic route waiting on its step, and says why', async () => {
     const gw = await startGateway(
       yaml(
