@@ -94,6 +94,15 @@ export interface ControllerOptions {
   readonly clock?: () => number;
 }
 
+/**
+ * Where a new phase's data begins: the next whole second. The windows keep
+ * 1-second slots, so data from earlier in the current second (the failures
+ * that caused a rollback, say) would otherwise count against a fresh start.
+ */
+function freshData(now: number): number {
+  return Math.ceil(now / 1000) * 1000;
+}
+
 const EMPTY: SideFigures = { requests: 0, errors: 0, p95: 0, p99: 0, countAbove: () => 0 };
 
 export class RolloutController {
@@ -461,7 +470,7 @@ export class RolloutController {
         step,
         weight: rc.steps[step],
         since: now,
-        dataSince: fromShadow ? now : rec.dataSince,
+        dataSince: fromShadow ? freshData(now) : rec.dataSince,
         pausedFrom: null,
         failures: 0,
         reason: `step ${step + 1} of ${rc.steps.length} (${rc.steps[step]}%): ${reason}`,
@@ -505,7 +514,7 @@ export class RolloutController {
         step: null,
         weight: 100,
         since: now,
-        dataSince: now,
+        dataSince: freshData(now),
         pausedFrom: null,
         failures: 0,
         reason,
@@ -531,7 +540,7 @@ export class RolloutController {
         step: null,
         weight: 0,
         since: now,
-        dataSince: now,
+        dataSince: freshData(now),
         pausedFrom: null,
         failures: 0,
         reason,
@@ -551,7 +560,7 @@ export class RolloutController {
       {
         ...first,
         since: now,
-        dataSince: now,
+        dataSince: freshData(now),
         pausedFrom: null,
         failures: 0,
         reason: `started: ${reason}`,
@@ -733,7 +742,7 @@ export class RolloutController {
           ...OFF,
           weight,
           since: now,
-          dataSince: now,
+          dataSince: freshData(now),
           reason: `reset by ${by}`,
           by,
         };
@@ -761,7 +770,7 @@ export class RolloutController {
         weight,
         pausedFrom: null,
         since: now,
-        dataSince: now,
+        dataSince: freshData(now),
         failures: 0,
         reason: `resumed by ${by}`,
         by,
