@@ -1,11 +1,10 @@
 // What the benchmark measures: a list of cases, each starting one target on CPU 1.
 // Adding a case (say Cutover with guards, or with shadow copies) is one entry below:
 // `cutoverCase('cutover+guards', join(BENCH_DIR, 'cutover-guards.yaml'))`.
-import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { waitFor200 } from './lib/admin.ts';
 import { freePort, readPort, startProcess, stopProcess, which } from './lib/procs.ts';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -56,29 +55,6 @@ function nodeServerCase(name: string, about: string, script: string): BenchCase 
       return { port, pids: [child.pid!], cpuOf: 'proxy', stop: () => stopProcess(child) };
     },
   };
-}
-
-/** Polls `url` until it answers 200; fails early if `child` exits. */
-async function waitFor200(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `exited with ${child.signalCode ?? `code ${child.exitCode}`} before ${url} answered 200`,
-      );
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-      last = `status ${res.status}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s (last: ${last})`);
 }
 
 function tail(path: string, chars = 3000): string {

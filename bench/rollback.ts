@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_DIR, REPO_ROOT } from './cases.ts';
 import { Admin, type RouteView, waitFor200 } from './lib/admin.ts';
+import { intEnv } from './lib/env.ts';
 import { OpenLoopLoad, Tally } from './lib/open-loop.ts';
 import {
   beginShutdown,
@@ -22,16 +23,6 @@ import {
   stopProcess,
 } from './lib/procs.ts';
 import { formatSummary, type Trial, type VariantResult } from './lib/rollback-report.ts';
-
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
 
 const VARIANTS = {
   // Defaults: the candidate's breaker opening is a hard trip, checked before the gates.

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allCases, BENCH_DIR, type BenchCase, REPO_ROOT, type Target } from './cases.ts';
+import { intEnv } from './lib/env.ts';
 import { chooseLoader, type Loader } from './lib/load.ts';
 import {
   beginShutdown,
@@ -23,16 +24,6 @@ import {
   which,
 } from './lib/procs.ts';
 import { formatTable, type RunRecord, ratios, summarize } from './lib/report.ts';
-
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
 
 const settings = {
   rounds: intEnv('BENCH_ROUNDS', 3, 1),

@@ -1,4 +1,5 @@
 // The few admin API calls the rollback benchmark makes, each bounded in time.
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RouteView {
@@ -52,11 +53,20 @@ export class Admin {
   }
 }
 
-/** Polls `url` until it answers 200, for at most `timeoutMs`. */
-export async function waitFor200(url: string, timeoutMs: number): Promise<void> {
+/** Polls `url` until it answers 200, for at most `timeoutMs`; fails early if `child` exits. */
+export async function waitFor200(
+  url: string,
+  timeoutMs: number,
+  child?: ChildProcess,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(
+        `exited with ${child.signalCode ?? `code ${child.exitCode}`} before ${url} answered 200`,
+      );
+    }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();

@@ -8,10 +8,12 @@ import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { waitFor } from '../helpers/wait.ts';
 import {
   adminGet,
+  type Entry,
   found,
   gateAtStep,
   history,
   rollout,
+  type Status,
   transitions,
   rolloutYaml as yaml,
 } from './fixture.ts';
@@ -174,9 +176,13 @@ describe('rollouts end to end', () => {
     }
   });
 
-  it('passes the baseline gates when both sides are equally slow', async () => {
-    legacy.setBehavior('slow:60');
-    rewrite.setBehavior('slow:60');
+  /** Both sides at the given latency, a quick two-step rollout under load, until it ends. */
+  async function baselineRun(
+    legacyMs: number,
+    rewriteMs: number,
+  ): Promise<{ s: Status; h: Entry[] }> {
+    legacy.setBehavior(`slow:${legacyMs}`);
+    rewrite.setBehavior(`slow:${rewriteMs}`);
     const gw = await startGateway(
       yaml(
         legacy,
@@ -192,55 +198,36 @@ describe('rollouts end to end', () => {
     const load = startLoad(gw.url, 16);
     try {
       const s = await waitFor(
-        'done',
+        'the end of the rollout',
         30_000,
         () => rollout(gw),
-        (x) => x.state === 'done' || x.state === 'rolled-back',
+        (x) => ['done', 'rolled-back'].includes(x.state),
       );
-      assert.equal(s.state, 'done', s.reason);
-      const h = await history(gw);
-      const p99 = gateAtStep(h, 100, 'baselineP99');
-      assert.equal(p99.status, 'passed');
-      assert.ok((p99.value ?? 0) >= 60 && p99.threshold >= 60, JSON.stringify(p99));
+      return { s, h: await history(gw) };
     } finally {
       await load.stop();
       await gw.close();
       legacy.setBehavior('ok');
       rewrite.setBehavior('ok');
     }
+  }
+
+  it('passes the baseline gates when both sides are equally slow', async () => {
+    const { s, h } = await baselineRun(60, 60);
+    assert.equal(s.state, 'done', s.reason);
+    const p99 = gateAtStep(h, 100, 'baselineP99');
+    assert.equal(p99.status, 'passed');
+    assert.ok((p99.value ?? 0) >= 60 && p99.threshold >= 60, JSON.stringify(p99));
   });
 
   it('fails the baseline gate on a candidate slower than legacy, though under the absolute p95 bound', async () => {
-    legacy.setBehavior('slow:5');
-    rewrite.setBehavior('slow:60');
-    const gw = await startGateway(
-      yaml(
-        legacy,
-        rewrite,
-        `
-        steps: [50, 100]
-        shadowFor: 0s
-        interval: 300ms
-        minRequests: 20
-        window: 5s`,
-      ),
+    const { s } = await baselineRun(5, 60);
+    assert.equal(s.state, 'rolled-back');
+    assert.match(
+      s.reason,
+      /baselineP99 \d+\.\d ms > \d+\.\d+ ms \(\d+ of \d+ candidate requests slower/,
     );
-    const load = startLoad(gw.url, 16);
-    try {
-      const s = await waitFor(
-        'rolled back',
-        20_000,
-        () => rollout(gw),
-        (x) => x.state === 'rolled-back',
-      );
-      assert.match(s.reason, /baselineP99 \d+\.\d ms > \d+\.\d+ ms \(\d+ of \d+ candidate requests slower/);
-      assert.doesNotMatch(s.reason, /\bp95\b/);
-    } finally {
-      await load.stop();
-      await gw.close();
-      legacy.setBehavior('ok');
-      rewrite.setBehavior('ok');
-    }
+    assert.doesNotMatch(s.reason, /\bp95\b/);
   });
 
   it('keeps a low-traffic route waiting on its step, and says why', async () => {
