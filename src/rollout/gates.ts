@@ -39,6 +39,9 @@ export type Phase = 'shadow' | 'canary';
 
 const CANDIDATE_FAILED = ['candidate requests', 'failed'] as const;
 
+/** One-sided 99.9%: the baseline p99 test runs every second, so a looser bound would cry wolf. */
+const P99_Z = 3.09;
+
 /** Below this many samples a p99 is just the slowest request. */
 export const P99_MIN_SAMPLES = 100;
 
@@ -220,13 +223,14 @@ export function evaluateGates(config: RolloutConfig, input: GateInput, phase: Ph
  * hundred samples swings by a slow request or two, so the decision is a
  * one-sided binomial test: if the candidate were as fast as legacy, at most
  * 1% of its requests would be slower than the bound; the gate fails only when
- * clearly more are (z = 2.33, 99% confidence). The p99 itself is shown.
+ * clearly more are. The check repeats every second over overlapping windows,
+ * so each test must be strict: z = 3.09 (one-sided 99.9%). The p99 itself is shown.
  */
 function baselineP99(c: SideFigures, l: SideFigures, bound: number): GateResult {
   const n = c.requests;
   const slower = c.countAbove(bound);
   const expected = n * 0.01;
-  const tolerated = Math.floor(expected + 2.33 * Math.sqrt(n * 0.01 * 0.99)) + 1;
+  const tolerated = Math.floor(expected + P99_Z * Math.sqrt(n * 0.01 * 0.99)) + 1;
   const significant = slower > tolerated;
   const detail = `${slower} of ${n} candidate requests slower than legacy p99 ${ms(l.p99)} + margin (${tolerated} tolerated)`;
   return result('baselineP99', significant ? 'failed' : 'passed', c.p99, bound, 'ms', detail);
