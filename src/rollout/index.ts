@@ -1,17 +1,20 @@
-export type {
-  ControllerOptions,
-  RolloutAction,
-  RolloutStatus,
-  RolloutTarget,
-  RouteFigures,
-  WindowView,
-} from './controller.ts';
-export { ROLLOUT_ACTIONS, RolloutController } from './controller.ts';
+export type { ControllerOptions } from './controller.ts';
+export { RolloutController } from './controller.ts';
+export type { CheckFacts, Decision } from './decide.ts';
+export { decide } from './decide.ts';
 export type { GateInput, QueryFigure, ShadowFigures, SideFigures } from './gates.ts';
 export { describeGate, evaluateGates } from './gates.ts';
 export type { LedgerEntry } from './ledger.ts';
 export { queryPrometheus } from './prometheus.ts';
 export type { RolloutRecord } from './state.ts';
+export type {
+  RolloutAction,
+  RolloutStatus,
+  RolloutTarget,
+  RouteFigures,
+  WindowView,
+} from './target.ts';
+export { ROLLOUT_ACTIONS } from './target.ts';
 export type {
   Actor,
   ConfirmRequest,

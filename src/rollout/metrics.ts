@@ -2,7 +2,7 @@
 // work between scrapes): state (one series per state, 1 for the current),
 // weight, step, each gate's last value, and transitions counted as they happen.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { RolloutStatus } from './controller.ts';
+import type { RolloutStatus } from './target.ts';
 import type { RolloutStateName } from './types.ts';
 
 const STATES: readonly RolloutStateName[] = [

@@ -52,3 +52,139 @@ export function stepOfWeight(steps: readonly number[], weight: number): number {
   for (let i = 0; i < steps.length; i++) if (steps[i] <= weight) at = i;
   return at;
 }
+
+/**
+ * Where a new phase's data begins: the next whole second. The windows keep
+ * 1-second slots, so data from earlier in the current second (the failures
+ * that caused a rollback, say) would otherwise count against a fresh start.
+ */
+export function freshData(now: number): number {
+  return Math.ceil(now / 1000) * 1000;
+}
+
+/** The step a step up goes to: the first from shadow, else the next. */
+export function nextStep(rec: RolloutRecord): number {
+  return rec.state === 'shadow' ? 0 : (rec.step ?? -1) + 1;
+}
+
+// The records of each move. `now` is the controller's clock.
+
+export function started(rc: RolloutConfig, by: Actor, reason: string, now: number): RolloutRecord {
+  return {
+    ...firstPhase(rc),
+    since: now,
+    dataSince: freshData(now),
+    pausedFrom: null,
+    failures: 0,
+    reason: `started: ${reason}`,
+    by,
+  };
+}
+
+export function atStep(
+  rc: RolloutConfig,
+  rec: RolloutRecord,
+  step: number,
+  by: Actor,
+  reason: string,
+  now: number,
+): RolloutRecord {
+  return {
+    state: 'canary',
+    step,
+    weight: rc.steps[step],
+    since: now,
+    // A step up keeps the canary's data; the first step starts its own.
+    dataSince: rec.state === 'canary' ? rec.dataSince : freshData(now),
+    pausedFrom: null,
+    failures: 0,
+    reason: `step ${step + 1} of ${rc.steps.length} (${rc.steps[step]}%): ${reason}`,
+    by,
+  };
+}
+
+/** Past the last step: done at 100%, or paused there when `onSuccess: pause` and the controller got it there. */
+export function finished(
+  rc: RolloutConfig,
+  rec: RolloutRecord,
+  by: Actor,
+  reason: string,
+  now: number,
+): RolloutRecord {
+  if (rc.onSuccess === 'pause' && by === 'controller') {
+    return {
+      ...rec,
+      state: 'paused',
+      pausedFrom: 'canary',
+      since: now,
+      failures: 0,
+      reason: `${reason}; paused for a manual promote (onSuccess: pause)`,
+      by,
+    };
+  }
+  return {
+    state: 'done',
+    step: null,
+    weight: 100,
+    since: now,
+    dataSince: freshData(now),
+    pausedFrom: null,
+    failures: 0,
+    reason,
+    by,
+  };
+}
+
+export function rolledBack(by: Actor, reason: string, now: number): RolloutRecord {
+  return {
+    state: 'rolled-back',
+    step: null,
+    weight: 0,
+    since: now,
+    dataSince: freshData(now),
+    pausedFrom: null,
+    failures: 0,
+    reason,
+    by,
+  };
+}
+
+export function paused(rec: RolloutRecord, by: Actor, now: number): RolloutRecord {
+  return {
+    ...rec,
+    state: 'paused',
+    pausedFrom: rec.state === 'shadow' ? 'shadow' : 'canary',
+    since: now,
+    failures: 0,
+    reason: `paused by ${by}`,
+    by,
+  };
+}
+
+/** Back to where the pause came from, from the route's weight now (it may have been set by hand). */
+export function resumed(
+  rc: RolloutConfig,
+  rec: RolloutRecord,
+  weight: number,
+  by: Actor,
+  now: number,
+): RolloutRecord {
+  const state = rec.pausedFrom ?? 'canary';
+  return {
+    ...rec,
+    state,
+    step: state === 'canary' ? stepOfWeight(rc.steps, weight) : null,
+    weight,
+    pausedFrom: null,
+    since: now,
+    dataSince: freshData(now),
+    failures: 0,
+    reason: `resumed by ${by}`,
+    by,
+  };
+}
+
+/** `off` again, at the weight the file gives the route. */
+export function resetTo(weight: number, by: Actor, now: number): RolloutRecord {
+  return { ...OFF, weight, since: now, dataSince: freshData(now), reason: `reset by ${by}`, by };
+}
