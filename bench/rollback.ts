@@ -13,11 +13,10 @@ import { Admin, type RouteView, waitFor200 } from './lib/admin.ts';
 import { intEnv } from './lib/env.ts';
 import { OpenLoopLoad, Tally } from './lib/open-loop.ts';
 import {
-  beginShutdown,
   freePort,
-  killAllNow,
   pinning,
   readPort,
+  runBench,
   startProcess,
   stopAll,
   stopProcess,
@@ -272,24 +271,4 @@ function removeTmp(): void {
   if (process.env.BENCH_KEEP_TMP !== '1') rmSync(tmp, { recursive: true, force: true });
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    beginShutdown();
-    note(`bench: ${signal}, stopping children…`);
-    void stopAll().finally(() => {
-      removeTmp();
-      process.exit(130);
-    });
-  });
-}
-process.once('exit', killAllNow);
-
-try {
-  await main();
-} catch (error) {
-  note(`bench: ${(error as Error).stack ?? error}`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-  removeTmp();
-}
+await runBench(main, removeTmp);

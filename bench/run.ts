@@ -9,16 +9,15 @@ import { allCases, BENCH_DIR, type BenchCase, REPO_ROOT, type Target } from './c
 import { intEnv } from './lib/env.ts';
 import { chooseLoader, type Loader } from './lib/load.ts';
 import {
-  beginShutdown,
   type CoreTicks,
   clockTicks,
   coreTicks,
   cpuTicks,
   isShuttingDown,
-  killAllNow,
   ownTicks,
   pinning,
   readPort,
+  runBench,
   startProcess,
   stopAll,
   which,
@@ -298,22 +297,4 @@ async function main(): Promise<void> {
   note(`bench: wrote ${outFile}`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    beginShutdown();
-    note(`bench: ${signal}, stopping children…`);
-    void stopAll().finally(() => {
-      removeTmp();
-      process.exit(130);
-    });
-  });
-}
-process.once('exit', killAllNow);
-
-try {
-  await main();
-} catch (error) {
-  note(`bench: ${(error as Error).stack ?? error}`);
-  await stopAll();
-  process.exitCode = 1;
-}
+await runBench(main, removeTmp);

@@ -263,3 +263,32 @@ export function coreTicks(): Map<number, CoreTicks> {
   }
   return out;
 }
+
+/**
+ * Runs a bench's `main` so that its children end, by PID, on every way out:
+ * success, an error (exit code 1), SIGINT/SIGTERM (exit 130) or process exit.
+ * `cleanup` (temp files) runs after the children have stopped.
+ */
+export async function runBench(main: () => Promise<void>, cleanup: () => void): Promise<void> {
+  const note = (message: string) => process.stderr.write(`${message}\n`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      beginShutdown();
+      note(`bench: ${signal}, stopping children…`);
+      void stopAll().finally(() => {
+        cleanup();
+        process.exit(130);
+      });
+    });
+  }
+  process.once('exit', killAllNow);
+  try {
+    await main();
+  } catch (error) {
+    note(`bench: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  } finally {
+    await stopAll();
+    cleanup();
+  }
+}

@@ -1,24 +1,11 @@
 // One check's decision as a pure function: move on, hold (and why), roll back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText, type RolloutConfig } from '../../src/config/index.ts';
 import { type CheckFacts, decide } from '../../src/rollout/decide.ts';
 import type { GateResult, GateStatus } from '../../src/rollout/types.ts';
+import { rolloutOf } from '../helpers/config.ts';
 
-const rc = parseConfigText(
-  `backends:
-  legacy: { url: "http://127.0.0.1:9001" }
-  rewrite: { url: "http://127.0.0.1:9002" }
-routes:
-  - name: r
-    match: { path: /r }
-    legacy: legacy
-    candidate: rewrite
-    rollout: { interval: 30s, shadowFor: 10m, minRequests: 200, failureLimit: 2 }
-`,
-  'cutover.yaml',
-  {},
-).routes[0].rollout as RolloutConfig;
+const rc = rolloutOf('{ interval: 30s, shadowFor: 10m, minRequests: 200, failureLimit: 2 }');
 
 const gate = (status: GateStatus, name = 'errorRate'): GateResult => ({
   name,

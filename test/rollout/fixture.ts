@@ -1,9 +1,10 @@
 // Shared by the rollout suites: reading a rollout and its history through
 // the admin API, and a config with one route `main` and a rollout block.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { request } from 'undici';
 import type { TestGateway } from '../helpers/gateway.ts';
-import type { Upstream } from '../helpers/upstream.ts';
+import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 export interface Gate {
   name: string;
@@ -108,4 +109,27 @@ ${rolloutBlock
   .map((l) => `      ${l.trim()}`)
   .join('\n')}
 `;
+}
+
+export interface Pair {
+  legacy: Upstream;
+  rewrite: Upstream;
+}
+
+/**
+ * A legacy and a rewrite upstream that answer alike (the same name, so the
+ * same body): started before the suite's tests, closed after. Read its
+ * fields inside tests, not at the top of the suite.
+ */
+export function sameAnswerPair(): Pair {
+  const pair = {} as Pair;
+  before(async () => {
+    pair.legacy = await startUpstream({ name: 'svc' });
+    pair.rewrite = await startUpstream({ name: 'svc' });
+  });
+  after(async () => {
+    await pair.legacy.close();
+    await pair.rewrite.close();
+  });
+  return pair;
 }

@@ -1,28 +1,13 @@
 // The gates as pure functions of the figures the controller gathers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText, type RolloutConfig } from '../../src/config/index.ts';
+import type { RolloutConfig } from '../../src/config/index.ts';
 import { describeGate, evaluateGates, type SideFigures } from '../../src/rollout/gates.ts';
 import type { GateResult } from '../../src/rollout/types.ts';
+import { rolloutOf } from '../helpers/config.ts';
 
-function rolloutConfig(block = '{}'): RolloutConfig {
-  const config = parseConfigText(
-    `rollouts: { prometheus: { url: "http://127.0.0.1:1" } }
-backends:
-  legacy: { url: "http://127.0.0.1:9001" }
-  rewrite: { url: "http://127.0.0.1:9002" }
-routes:
-  - name: r
-    match: { path: /r }
-    legacy: legacy
-    candidate: rewrite
-    rollout: ${block}
-`,
-    'cutover.yaml',
-    {},
-  );
-  return config.routes[0].rollout as RolloutConfig;
-}
+const rolloutConfig = (block = '{}'): RolloutConfig =>
+  rolloutOf(block, 'rollouts: { prometheus: { url: "http://127.0.0.1:1" } }\n');
 
 /** A side with `requests`, `errors`, percentiles, and `slow` requests above any bound asked. */
 function side(requests: number, errors = 0, p95 = 10, p99 = 20, slow = 0): SideFigures {

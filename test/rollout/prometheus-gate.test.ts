@@ -4,26 +4,20 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { startGateway } from '../helpers/gateway.ts';
 import { freePort, startPrometheus, type TestPrometheus } from '../helpers/prometheus.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { rollout, rolloutYaml } from './fixture.ts';
+import { rollout, rolloutYaml, sameAnswerPair } from './fixture.ts';
 import { startLoad } from './load.ts';
 
-let legacy: Upstream;
-let rewrite: Upstream;
+const up = sameAnswerPair();
 let prometheus: TestPrometheus;
 let adminPort: number;
 
 before(async () => {
-  legacy = await startUpstream({ name: 'svc' });
-  rewrite = await startUpstream({ name: 'svc' });
   adminPort = await freePort();
   prometheus = await startPrometheus({ targets: [`127.0.0.1:${adminPort}`] });
 });
 after(async () => {
   await prometheus.stop();
-  await legacy.close();
-  await rewrite.close();
 });
 
 const QUERY =
@@ -31,8 +25,8 @@ const QUERY =
 
 it('a PromQL gate over Cutover’s own metrics passes on a healthy candidate and rolls back a failing one', async () => {
   const yaml = rolloutYaml(
-    legacy,
-    rewrite,
+    up.legacy,
+    up.rewrite,
     `
     steps: [10, 100]
     shadowFor: 0s
@@ -59,7 +53,7 @@ it('a PromQL gate over Cutover’s own metrics passes on a healthy candidate and
     assert.equal(gate?.threshold, 1);
     assert.equal(healthy.state, 'canary');
 
-    rewrite.setBehavior('status:500');
+    up.rewrite.setBehavior('status:500');
     const rolled = await waitFor(
       'rolled back',
       30_000,
@@ -69,7 +63,7 @@ it('a PromQL gate over Cutover’s own metrics passes on a healthy candidate and
     assert.equal(rolled.weight, 0);
     assert.match(rolled.reason, /candidate5xxPerSecond \d+(\.\d+)? > 1/);
   } finally {
-    rewrite.setBehavior('ok');
+    up.rewrite.setBehavior('ok');
     await load.stop();
     await gw.close();
   }

@@ -5,13 +5,19 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
 import { metricOf } from '../helpers/metrics.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { eventually, waitFor } from '../helpers/wait.ts';
-import { history, rollout, rolloutYaml, type Status, transitions } from './fixture.ts';
+import {
+  history,
+  rollout,
+  rolloutYaml,
+  type Status,
+  sameAnswerPair,
+  transitions,
+} from './fixture.ts';
 import { startLoad } from './load.ts';
 
 async function act(
@@ -63,19 +69,10 @@ async function startHook(answer = 204): Promise<Hook> {
 }
 
 describe('rollout control', () => {
-  let legacy: Upstream;
-  let rewrite: Upstream;
-  before(async () => {
-    legacy = await startUpstream({ name: 'svc' });
-    rewrite = await startUpstream({ name: 'svc' });
-  });
-  after(async () => {
-    await legacy.close();
-    await rewrite.close();
-  });
+  const up = sameAnswerPair();
 
   it('pause, resume, promote, promote --full, rollback and reset through the admin API', async () => {
-    const gw = await startGateway(rolloutYaml(legacy, rewrite, HELD));
+    const gw = await startGateway(rolloutYaml(up.legacy, up.rewrite, HELD));
     try {
       const first = await waitFor(
         'canary 10%',
@@ -162,8 +159,8 @@ describe('rollout control', () => {
     const confirm = await startHook(403);
     const gw = await startGateway(
       rolloutYaml(
-        legacy,
-        rewrite,
+        up.legacy,
+        up.rewrite,
         `
         steps: [10, 100]
         shadowFor: 0s
@@ -218,7 +215,7 @@ describe('rollout control', () => {
 
   it('a failing event webhook never holds back a rollback', async () => {
     const gw = await startGateway(
-      rolloutYaml(legacy, rewrite, `${HELD}\n  failureLimit: 1`, {
+      rolloutYaml(up.legacy, up.rewrite, `${HELD}\n  failureLimit: 1`, {
         rewrite: ', breaker: false',
         // A closed port: every delivery fails (and is retried in the background).
         rollouts: '  webhooks: [{ url: "http://127.0.0.1:9/hook", retries: 1 }]',
@@ -232,7 +229,7 @@ describe('rollout control', () => {
         () => rollout(gw),
         (s) => s.state === 'canary',
       );
-      rewrite.setBehavior('status:500');
+      up.rewrite.setBehavior('status:500');
       const s = await waitFor(
         'rolled back',
         10_000,
@@ -244,7 +241,7 @@ describe('rollout control', () => {
         gw.logs().some((l) => /not delivered/.test(String(l.msg))),
       );
     } finally {
-      rewrite.setBehavior('ok');
+      up.rewrite.setBehavior('ok');
       await load.stop();
       await gw.close();
     }
@@ -252,7 +249,9 @@ describe('rollout control', () => {
 
   it('a restart in the middle of a rollout resumes at the same step and weight, with its history', async () => {
     const dir = tempDir();
-    const yaml = rolloutYaml(legacy, rewrite, HELD, { state: `sqlite:${join(dir, 'state.db')}` });
+    const yaml = rolloutYaml(up.legacy, up.rewrite, HELD, {
+      state: `sqlite:${join(dir, 'state.db')}`,
+    });
     let gw = await startGateway(yaml, { dir });
     try {
       await waitFor(
@@ -288,7 +287,7 @@ describe('rollout control', () => {
   });
 
   it('an edited rollout block continues from the current weight after a reload', async () => {
-    const gw = await startGateway(rolloutYaml(legacy, rewrite, HELD));
+    const gw = await startGateway(rolloutYaml(up.legacy, up.rewrite, HELD));
     try {
       await waitFor(
         'canary 10%',
@@ -299,7 +298,7 @@ describe('rollout control', () => {
       await act(gw, 'promote');
       writeFileSync(
         gw.file,
-        rolloutYaml(legacy, rewrite, HELD.replace('[10, 50, 100]', '[5, 20, 40, 60, 100]')),
+        rolloutYaml(up.legacy, up.rewrite, HELD.replace('[10, 50, 100]', '[5, 20, 40, 60, 100]')),
       );
       assert.ok(await gw.running.reload());
       const s = await waitFor(
@@ -319,7 +318,7 @@ describe('rollout control', () => {
 
   it('a rollout begins in shadow at weight 0 even when the file gave the route a weight', async () => {
     const gw = await startGateway(
-      rolloutYaml(legacy, rewrite, HELD.replace('shadowFor: 0s', 'shadowFor: 1h'), {
+      rolloutYaml(up.legacy, up.rewrite, HELD.replace('shadowFor: 0s', 'shadowFor: 1h'), {
         route: '    weight: 25',
       }),
     );
@@ -344,7 +343,7 @@ describe('rollout control', () => {
   });
 
   it('exports the rollout on /metrics', async () => {
-    const gw = await startGateway(rolloutYaml(legacy, rewrite, HELD));
+    const gw = await startGateway(rolloutYaml(up.legacy, up.rewrite, HELD));
     try {
       await waitFor(
         'canary 10%',

@@ -1,10 +1,10 @@
 // Rollouts end to end: a real gateway between two real upstreams under a
 // steady load, with short holds so a whole rollout fits in seconds.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { startGateway } from '../helpers/gateway.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { startUpstream } from '../helpers/upstream.ts';
 import { waitFor } from '../helpers/wait.ts';
 import {
   adminGet,
@@ -14,30 +14,21 @@ import {
   history,
   rollout,
   type Status,
+  sameAnswerPair,
   transitions,
   rolloutYaml as yaml,
 } from './fixture.ts';
 import { startLoad } from './load.ts';
 
 describe('rollouts end to end', () => {
-  let legacy: Upstream;
-  let rewrite: Upstream;
-  before(async () => {
-    // The same name: both answer the same body, so shadow pairs match.
-    legacy = await startUpstream({ name: 'svc' });
-    rewrite = await startUpstream({ name: 'svc' });
-  });
-  after(async () => {
-    await legacy.close();
-    await rewrite.close();
-  });
+  const up = sameAnswerPair();
 
   it('takes a healthy candidate from shadow through every step to done, and records each move', async () => {
-    rewrite.setBehavior('ok');
+    up.rewrite.setBehavior('ok');
     const gw = await startGateway(
       yaml(
-        legacy,
-        rewrite,
+        up.legacy,
+        up.rewrite,
         `
         steps: [10, 50, 100]
         shadowFor: 500ms
@@ -86,11 +77,11 @@ describe('rollouts end to end', () => {
     ['a hard trip of the candidate breaker', '', 1000, /hard trip: the candidate breaker opened/],
   ] as const) {
     it(`rolls a candidate that starts failing at step 25 back to weight 0 within seconds (${how}), clients unharmed`, async () => {
-      rewrite.setBehavior('ok');
+      up.rewrite.setBehavior('ok');
       const gw = await startGateway(
         yaml(
-          legacy,
-          rewrite,
+          up.legacy,
+          up.rewrite,
           `
           steps: [5, 25, 50, 100]
           shadowFor: 0s
@@ -110,7 +101,7 @@ describe('rollouts end to end', () => {
           (s) => s.weight === 25,
         );
         const t0 = performance.now();
-        rewrite.setBehavior('status:500');
+        up.rewrite.setBehavior('status:500');
         const rolled = await waitFor(
           'rolled back',
           10_000,
@@ -138,7 +129,7 @@ describe('rollouts end to end', () => {
       } finally {
         await load.stop();
         await gw.close();
-        rewrite.setBehavior('ok');
+        up.rewrite.setBehavior('ok');
       }
       // Fallback to legacy (the default on 5xx for GET) kept every client answer a 200.
       assert.equal(load.statuses.get(200), load.sent);
@@ -146,11 +137,11 @@ describe('rollouts end to end', () => {
   }
 
   it('fails the latency gate on a slow candidate', async () => {
-    rewrite.setBehavior('slow:150');
+    up.rewrite.setBehavior('slow:150');
     const gw = await startGateway(
       yaml(
-        legacy,
-        rewrite,
+        up.legacy,
+        up.rewrite,
         `
         steps: [50, 100]
         shadowFor: 0s
@@ -172,7 +163,7 @@ describe('rollouts end to end', () => {
     } finally {
       await load.stop();
       await gw.close();
-      rewrite.setBehavior('ok');
+      up.rewrite.setBehavior('ok');
     }
   });
 
@@ -181,12 +172,12 @@ describe('rollouts end to end', () => {
     legacyMs: number,
     rewriteMs: number,
   ): Promise<{ s: Status; h: Entry[] }> {
-    legacy.setBehavior(`slow:${legacyMs}`);
-    rewrite.setBehavior(`slow:${rewriteMs}`);
+    up.legacy.setBehavior(`slow:${legacyMs}`);
+    up.rewrite.setBehavior(`slow:${rewriteMs}`);
     const gw = await startGateway(
       yaml(
-        legacy,
-        rewrite,
+        up.legacy,
+        up.rewrite,
         `
         steps: [50, 100]
         shadowFor: 0s
@@ -207,8 +198,8 @@ describe('rollouts end to end', () => {
     } finally {
       await load.stop();
       await gw.close();
-      legacy.setBehavior('ok');
-      rewrite.setBehavior('ok');
+      up.legacy.setBehavior('ok');
+      up.rewrite.setBehavior('ok');
     }
   }
 
@@ -233,8 +224,8 @@ describe('rollouts end to end', () => {
   it('keeps a low-traffic route waiting on its step, and says why', async () => {
     const gw = await startGateway(
       yaml(
-        legacy,
-        rewrite,
+        up.legacy,
+        up.rewrite,
         `
         steps: [50, 100]
         shadowFor: 0s
@@ -265,7 +256,7 @@ describe('rollouts end to end', () => {
     const other = await startUpstream({ name: 'different' });
     const gw = await startGateway(
       yaml(
-        legacy,
+        up.legacy,
         other,
         `
         steps: [50, 100]
