@@ -53,6 +53,11 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     resetWeight: async (route) => {
       await gateway.resetWeight(route);
     },
+    onCandidateTrip: (listener) =>
+      gateway.onBreakerOpen((route, backend) => {
+        if (gateway.config.routes.find((r) => r.name === route)?.candidate === backend)
+          listener(route);
+      }),
   };
   const webhooks = new Webhooks(logger);
   let rollouts: RolloutController;

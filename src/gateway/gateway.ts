@@ -601,6 +601,12 @@ export class Gateway {
     };
   }
 
+  /** Calls `listener` whenever a breaker opens (by itself or forced), with its route and backend; returns the unsubscribe. */
+  onBreakerOpen(listener: (route: string, backend: string) => void): () => void {
+    this.#guards.breakerOpened.add(listener);
+    return () => this.#guards.breakerOpened.delete(listener);
+  }
+
   /** Set a route's weight at run time; persisted, and wins over the file until reset. */
   async setWeight(name: string, weight: number): Promise<RouteStatus> {
     const r = this.#table.routes.get(name);

@@ -25,6 +25,8 @@ export class GuardRegistry {
   readonly #logger: Logger;
   readonly #routes = new Map<string, RouteGuards>();
   readonly #breakers = new Map<string, BreakerEntry>();
+  /** Told of every breaker that opens (a rollout's hard trip listens here). */
+  readonly breakerOpened = new Set<(route: string, backend: string) => void>();
   readonly #forced: Map<string, ForcedState>;
 
   readonly #store: StateStore | undefined;
@@ -96,6 +98,8 @@ export class GuardRegistry {
       route,
       onTransition: (t) => {
         metrics.breakerTransition(backend.name, route, t.from, t.to);
+        if (t.to === 'open')
+          for (const listener of this.breakerOpened) listener(route, backend.name);
         const log = t.to === 'closed' ? logger.info.bind(logger) : logger.warn.bind(logger);
         log(
           {

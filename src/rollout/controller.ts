@@ -72,6 +72,7 @@ export class RolloutController {
   readonly #confirming = new Set<string>();
   readonly #refusedAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  #unsubscribeTrips: (() => void) | undefined;
   #every = 0;
   #ticking = false;
   #closed = false;
@@ -101,6 +102,24 @@ export class RolloutController {
         metrics: () => this.#metrics,
       },
       records,
+    );
+    this.#unsubscribeTrips = target.onCandidateTrip?.((route) => {
+      void this.#serial(route, () => this.#hardTrip(route)).catch((error: Error) =>
+        this.#logger.error({ route, err: error.message }, 'rollout hard trip failed'),
+      );
+    });
+  }
+
+  /** The candidate's breaker opened: a canary rolls back now, not at the next check. */
+  async #hardTrip(name: string): Promise<void> {
+    const rec = this.#journal.get(name);
+    if (rec?.state !== 'canary' || !this.#rollout(name)) return;
+    const reason = 'hard trip: the candidate breaker opened';
+    await this.#move(
+      name,
+      rec,
+      rolledBack('controller', reason, this.#clock()),
+      this.#lastGates.get(name) ?? [],
     );
   }
 
@@ -493,6 +512,7 @@ export class RolloutController {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#unsubscribeTrips?.();
     await Promise.allSettled([...this.#locks.values()]);
     await this.#journal.ledger.flush();
     await this.#webhooks.close();

@@ -45,6 +45,8 @@ export interface RolloutTarget {
   setWeight(route: string, weight: number): Promise<void>;
   /** Back to the config file's weight. */
   resetWeight(route: string): Promise<void>;
+  /** Calls `listener` the moment a route's candidate breaker opens (a hard trip); returns the unsubscribe. */
+  onCandidateTrip?(listener: (route: string) => void): () => void;
 }
 
 export type RolloutAction = 'start' | 'pause' | 'resume' | 'promote' | 'rollback' | 'reset';

@@ -78,6 +78,8 @@ export interface YamlOptions {
   state?: string;
   /** Inside the top-level `rollouts` mapping, after checkEvery. */
   rollouts?: string;
+  /** `rollouts.checkEvery`; 100ms unless given. */
+  checkEvery?: string;
 }
 
 export function rolloutYaml(
@@ -91,7 +93,7 @@ admin: { listen: 127.0.0.1:0 }
 state: ${o.state ?? 'memory'}
 log: { access: false }
 rollouts:
-  checkEvery: 100ms
+  checkEvery: ${o.checkEvery ?? '100ms'}
 ${o.rollouts ?? ''}
 backends:
   legacy: { url: ${legacy.url} }

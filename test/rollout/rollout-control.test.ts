@@ -342,6 +342,40 @@ describe('rollout control', () => {
     }
   });
 
+  it('a candidate breaker that opens rolls a canary back at once, not at the next check', async () => {
+    // Checks once an hour: only the hard trip can move this rollout.
+    const gw = await startGateway(rolloutYaml(up.legacy, up.rewrite, HELD, { checkEvery: '1h' }));
+    try {
+      assert.equal((await rollout(gw)).state, 'canary');
+      const forced = await request(`${gw.adminUrl}/api/backends/rewrite/breaker`, {
+        method: 'POST',
+        body: JSON.stringify({ state: 'open' }),
+      });
+      assert.equal(forced.statusCode, 200);
+      await forced.body.dump();
+      const s = await waitFor(
+        'rolled back',
+        2_000,
+        () => rollout(gw),
+        (x) => x.state === 'rolled-back',
+      );
+      assert.equal(s.weight, 0);
+      assert.equal(s.reason, 'hard trip: the candidate breaker opened');
+      // The legacy breaker opening is no reason to roll back.
+      await act(gw, 'reset');
+      await act(gw, 'start');
+      const legacyForced = await request(`${gw.adminUrl}/api/backends/legacy/breaker`, {
+        method: 'POST',
+        body: JSON.stringify({ state: 'open' }),
+      });
+      await legacyForced.body.dump();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await rollout(gw)).state, 'canary');
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('exports the rollout on /metrics', async () => {
     const gw = await startGateway(rolloutYaml(up.legacy, up.rewrite, HELD));
     try {
