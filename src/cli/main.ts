@@ -233,13 +233,21 @@ function addRolloutCommands(program: Command): void {
     program
       .command('status')
       .description(
-        'list the rollouts of a running gateway: state, step, gates, what each waits for',
+        'every route of a running gateway: its rollout (state, step, gates, what it waits for) or its manual weight',
       ),
   ).action(async (o: AdminOpts) => {
-    const result = (await adminCall(await resolveAdmin(o), 'GET', '/api/rollouts')) as {
+    const admin = await resolveAdmin(o);
+    const result = (await adminCall(admin, 'GET', '/api/rollouts')) as {
       rollouts: RolloutStatus[];
     };
-    print(!!o.json, result, () => formatRollouts(result.rollouts));
+    const { routes } = (await adminCall(admin, 'GET', '/api/routes')) as { routes: RouteView[] };
+    const rolling = new Set(result.rollouts.map((r) => r.route));
+    const manual = routes.filter((r) => !rolling.has(r.name));
+    print(
+      !!o.json,
+      { ...result, manual: manual.map((r) => ({ name: r.name, weight: r.weight })) },
+      () => formatRollouts(result.rollouts, manual),
+    );
   });
 
   adminOptions(

@@ -52,9 +52,21 @@ export function formatStep(status: Pick<RolloutStatus, 'step' | 'steps'>): strin
 /** What the rollout waits for while it runs, else why it is where it is. */
 const waitingOrReason = (s: RolloutStatus): string => s.waitingFor ?? s.reason;
 
-/** Every rollout, one line each; NO_ROLLOUTS when there is none. */
-export function formatRollouts(rollouts: readonly RolloutStatus[]): string {
-  if (rollouts.length === 0) return NO_ROLLOUTS;
+/** A route without a rollout: its weight is set by hand. */
+export interface ManualRoute {
+  readonly name: string;
+  readonly weight: number;
+}
+
+/**
+ * Every route: the rollouts one line each, then the routes driven by hand
+ * (state `manual`); NO_ROLLOUTS below when no route has a rollout.
+ */
+export function formatRollouts(
+  rollouts: readonly RolloutStatus[],
+  manual: readonly ManualRoute[] = [],
+): string {
+  if (rollouts.length === 0 && manual.length === 0) return NO_ROLLOUTS;
   const rows = [['ROUTE', 'STATE', 'STEP', 'WEIGHT', 'IN STATE', 'GATES', 'WAITING FOR / REASON']];
   for (const s of rollouts) {
     rows.push([
@@ -67,7 +79,10 @@ export function formatRollouts(rollouts: readonly RolloutStatus[]): string {
       waitingOrReason(s),
     ]);
   }
-  return table(rows);
+  for (const m of manual) {
+    rows.push([m.name, 'manual', '-', `${m.weight}%`, '-', '-', 'no rollout: weight set by hand']);
+  }
+  return rollouts.length === 0 ? `${table(rows)}\n\n${NO_ROLLOUTS}` : table(rows);
 }
 
 /** One rollout after an action: a short block of labelled lines. */

@@ -195,13 +195,14 @@ describe('cli: rollout usage', () => {
 });
 
 describe('cli: status without rollouts', () => {
-  test('says there is none and how to add one', async () => {
+  test('lists the routes as manual and says how to add a rollout', async () => {
     const legacy = await startUpstream({ name: 'legacy' });
     const rewrite = await startUpstream({ name: 'rewrite' });
     const gw = await startGateway(twoBackendYaml(legacy.url, rewrite.url));
     try {
       const r = ok(await cli(['status', '--admin', gw.adminUrl]));
-      assert.match(r.stdout, /^no rollouts: add a `rollout:` block to a route/);
+      assert.match(r.stdout, /^main\s+manual\s+-\s+0%\s+-\s+-\s+no rollout: weight set by hand$/m);
+      assert.match(r.stdout, /^no rollouts: add a `rollout:` block to a route/m);
     } finally {
       await gw.close();
       await legacy.close();

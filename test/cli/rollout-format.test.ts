@@ -144,8 +144,14 @@ describe('rollout format: views', () => {
     assert.match(row, /^orders \(no rollout block\)\s+off\s+-\s+0%\s+-\s+-\s+no rollout started$/);
   });
 
-  test('no rollouts: says how to add one', () => {
+  test('no rollouts: the manual routes, and how to add a rollout', () => {
     assert.equal(formatRollouts([]), NO_ROLLOUTS);
+    const text = formatRollouts([], [{ name: 'users', weight: 12.5 }]);
+    assert.match(
+      text.split('\n')[1],
+      /^users\s+manual\s+-\s+12\.5%\s+-\s+-\s+no rollout: weight set by hand$/,
+    );
+    assert.ok(text.endsWith(`\n\n${NO_ROLLOUTS}`));
     assert.match(NO_ROLLOUTS, /`rollout:` block/);
   });
 
