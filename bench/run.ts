@@ -7,7 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allCases, BENCH_DIR, type BenchCase, REPO_ROOT, type Target } from './cases.ts';
 import { intEnv } from './lib/env.ts';
-import { chooseLoader, type Loader } from './lib/load.ts';
+import { chooseLoader, type FixedRateResult, fixedRateLoad, type Loader } from './lib/load.ts';
 import {
   type CoreTicks,
   clockTicks,
@@ -22,7 +22,7 @@ import {
   stopAll,
   which,
 } from './lib/procs.ts';
-import { formatTable, type RunRecord, ratios, summarize } from './lib/report.ts';
+import { formatFixedRate, formatTable, type RunRecord, ratios, summarize } from './lib/report.ts';
 
 const settings = {
   rounds: intEnv('BENCH_ROUNDS', 3, 1),
@@ -36,6 +36,12 @@ const settings = {
   settleSeconds: intEnv('BENCH_SETTLE', 15, 0),
   connections: intEnv('BENCH_CONNECTIONS', 50, 1),
   noisyRetries: intEnv('BENCH_NOISY_RETRIES', 1, 0),
+  // The saturation rounds' p99 is queueing (50 connections as fast as the proxy
+  // goes). This pass offers a fixed load every case carries (about a quarter of
+  // Cutover's saturation here) and measures latency from when each request was
+  // due: the p99 a user sees at a normal load. 0 turns the pass off.
+  fixedRate: intEnv('BENCH_FIXED_RATE', 3000, 0),
+  fixedSeconds: intEnv('BENCH_FIXED_DURATION', 10, 1),
   path: process.env.BENCH_PATH ?? '/api/v1/items',
 };
 
@@ -202,6 +208,7 @@ async function main(): Promise<void> {
   const targets = new Map<string, Target>();
   const failures = new Map<string, string>();
   const records: RunRecord[] = [];
+  const fixedRate = new Map<string, FixedRateResult>();
   const facts: Record<string, unknown> = {};
   try {
     const upstreamProc = startProcess(node, [join(BENCH_DIR, 'upstream.ts')], { cpu: 0 });
@@ -258,6 +265,27 @@ async function main(): Promise<void> {
         records.push(record);
       }
     }
+    if (settings.fixedRate > 0) {
+      for (const c of running) {
+        if (isShuttingDown()) break;
+        const url = `http://127.0.0.1:${targets.get(c.name)!.port}${settings.path}`;
+        note(`fixed rate ${c.name}: ${settings.fixedRate} req/s for ${settings.fixedSeconds}s…`);
+        try {
+          const r = await fixedRateLoad(BENCH_DIR, node, {
+            url,
+            rate: settings.fixedRate,
+            seconds: settings.fixedSeconds,
+            warmup: 3,
+          });
+          fixedRate.set(c.name, r);
+          note(
+            `fixed rate ${c.name}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms, ${r.notOk} errors, ${r.dropped} not sent`,
+          );
+        } catch (error) {
+          note(`fixed rate ${c.name}: ${(error as Error).message}`);
+        }
+      }
+    }
     for (const [name, target] of targets) {
       if (target.facts) facts[name] = target.facts();
     }
@@ -271,6 +299,7 @@ async function main(): Promise<void> {
   const summaries = summarize(records, names, failures);
   const ratioList = ratios(records, names);
   process.stdout.write(`\n${formatTable(summaries, ratioList)}\n`);
+  if (fixedRate.size > 0) process.stdout.write(`\n${formatFixedRate(fixedRate)}\n`);
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = join(BENCH_DIR, 'out');
@@ -291,6 +320,7 @@ async function main(): Promise<void> {
     summary: summaries,
     ratios: ratioList,
     runs: records,
+    fixedRate: Object.fromEntries(fixedRate),
     facts,
   };
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);

@@ -101,11 +101,7 @@ function parseWrk(out: string): LoadResult {
 }
 
 /** Reads the loader's output; ends it if it overruns its window by 15 s. */
-function collect(
-  child: ChildProcess,
-  seconds: number,
-  parse: (out: string) => LoadResult,
-): Promise<LoadResult> {
+function collect<T>(child: ChildProcess, seconds: number, parse: (out: string) => T): Promise<T> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -133,4 +129,41 @@ function collect(
       }
     });
   });
+}
+
+/** What the fixed-rate pass measured (bench/fixed-rate-load.ts); latencies in ms from when each request was due. */
+export interface FixedRateResult {
+  rate: number;
+  seconds: number;
+  answered: number;
+  notOk: number;
+  dropped: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** An open-loop load of `rate` requests/s on CPU 0: latency at a load the proxy can carry, not at saturation. */
+export function fixedRateLoad(
+  benchDir: string,
+  node: string,
+  opts: { url: string; rate: number; seconds: number; warmup: number },
+): Promise<FixedRateResult> {
+  const child = startProcess(node, [join(benchDir, 'fixed-rate-load.ts')], {
+    cpu: 0,
+    env: {
+      ...process.env,
+      URL: opts.url,
+      RATE: String(opts.rate),
+      SECONDS: String(opts.seconds),
+      WARMUP: String(opts.warmup),
+    },
+  });
+  return collect(
+    child,
+    opts.seconds + opts.warmup,
+    (out) => JSON.parse(out.trim().split('\n').at(-1) ?? '') as FixedRateResult,
+  );
 }

@@ -35,6 +35,12 @@ export interface OpenLoopOptions {
   readonly rate: number;
   /** Cap on requests awaiting an answer; beyond it sends are dropped and counted. */
   readonly maxInFlight?: number;
+  /**
+   * Told each answer's latency in ms, measured from when the request was *due*
+   * (not when it was sent), so a stalled generator or gateway shows up in the
+   * figures instead of being hidden (coordinated omission).
+   */
+  readonly onAnswer?: (ms: number) => void;
 }
 
 /** How often the scheduler wakes; each wake sends what the clock says is due. */
@@ -45,6 +51,7 @@ export class OpenLoopLoad {
   readonly #path: string;
   readonly #rate: number;
   readonly #maxInFlight: number;
+  readonly #onAnswer: ((ms: number) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #startedAt = 0;
   #scheduled = 0;
@@ -60,6 +67,7 @@ export class OpenLoopLoad {
     this.#path = options.path;
     this.#rate = options.rate;
     this.#maxInFlight = options.maxInFlight ?? 2000;
+    this.#onAnswer = options.onAnswer;
   }
 
   start(): void {
@@ -80,11 +88,11 @@ export class OpenLoopLoad {
     const due = Math.floor(((performance.now() - this.#startedAt) * this.#rate) / 1000);
     while (this.#scheduled < due) {
       this.#scheduled++;
-      this.#send(this.tally);
+      this.#send(this.tally, this.#startedAt + (this.#scheduled * 1000) / this.#rate);
     }
   }
 
-  #send(tally: Tally): void {
+  #send(tally: Tally, dueAt: number): void {
     if (this.#inFlight >= this.#maxInFlight) {
       tally.dropped++;
       return;
@@ -101,6 +109,7 @@ export class OpenLoopLoad {
       .then(
         async (res) => {
           await res.body.dump();
+          this.#onAnswer?.(performance.now() - dueAt);
           if (res.statusCode >= 200 && res.statusCode < 300) tally.ok++;
           else tally.statuses.set(res.statusCode, (tally.statuses.get(res.statusCode) ?? 0) + 1);
         },

@@ -1,5 +1,5 @@
 // Turns the runs into medians, ratios and the printed table.
-import type { LoadResult } from './load.ts';
+import type { FixedRateResult, LoadResult } from './load.ts';
 
 export interface RunRecord {
   round: number;
@@ -118,6 +118,14 @@ function fixed(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
 
+/** A header row, a rule, then the rows: the first column left-aligned, the rest right-aligned. */
+function grid([header, ...rows]: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
 export function formatTable(
   summaries: readonly CaseSummary[],
   ratioList: readonly Ratio[],
@@ -137,10 +145,7 @@ export function formatTable(
           fixed(s.noisePercent, 0),
         ],
   );
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  const lines = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  const lines = [grid([header, ...rows])];
   lines.push(
     'CPU % = the case’s processes, in % of one core; noise % = CPU taken by other processes on the machine, in % of one core',
   );
@@ -162,5 +167,30 @@ export function formatTable(
   for (const s of summaries.filter((x) => x.case.startsWith('cutover') && !x.failed)) {
     lines.push(`${s.case} p99: ${fixed(s.p99Ms, 2)} ms   (target ≤ 5 ms at 50 connections)`);
   }
+  return lines.join('\n');
+}
+
+/** The fixed-rate pass: latency at a load every case carries, with the target beside Cutover's. */
+export function formatFixedRate(results: ReadonlyMap<string, FixedRateResult>): string {
+  const header = ['case', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors'];
+  const rows = [...results].map(([name, r]) => [
+    name,
+    String(r.rate),
+    fixed(r.p50, 2),
+    fixed(r.p90, 2),
+    fixed(r.p99, 2),
+    fixed(r.p999, 2),
+    fixed(r.max, 1),
+    String(r.notOk + r.dropped),
+  ]);
+  const lines = [
+    `fixed rate (open loop; latency from when each request was due)`,
+    grid([header, ...rows]),
+  ];
+  const cutover = results.get('cutover');
+  if (cutover)
+    lines.push(
+      `cutover p99 at ${cutover.rate} req/s: ${fixed(cutover.p99, 2)} ms   (target ≤ 5 ms)`,
+    );
   return lines.join('\n');
 }
