@@ -47,6 +47,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   const target: RolloutTarget = {
     config: () => gateway.config,
     figures: (route, windowMs) => gateway.routeFigures(route, windowMs),
+    weight: (route) => gateway.routeWeight(route),
     setWeight: async (route, weight) => {
       await gateway.setWeight(route, weight);
     },

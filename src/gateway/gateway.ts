@@ -93,7 +93,6 @@ function routingHost(host: string | undefined): string | undefined {
 }
 
 export interface RouteFigures {
-  readonly weight: number;
   readonly legacy: SlidingWindow;
   readonly candidate: SlidingWindow;
   readonly candidateCount: number;
@@ -580,7 +579,7 @@ export class Gateway {
   }
 
   /**
-   * What a rollout reads of a route: its weight, the per-side stats (with
+   * What a rollout reads of a route: the per-side stats (with
    * sliding windows kept from now on for `windowMs`), the shadow pairs and
    * whether the candidate's breaker is open. Undefined without a candidate.
    */
@@ -592,13 +591,17 @@ export class Gateway {
     const candidate = this.#metrics.sideStats(name, 'candidate', r.candidate.name);
     const shadow = r.shadow?.results.summary();
     return {
-      weight: r.weight.weight,
       legacy: legacy.window(seconds),
       candidate: candidate.window(seconds),
       candidateCount: candidate.count,
       shadow: shadow ? { compared: shadow.compared, mismatched: shadow.mismatched } : undefined,
       candidateBreakerOpen: r.candidateBreaker?.state === 'open',
     };
+  }
+
+  /** A route's weight now (runtime or file); undefined for an unknown route. */
+  routeWeight(name: string): number | undefined {
+    return this.#table.routes.get(name)?.weight.weight;
   }
 
   /** Calls `listener` whenever a breaker opens (by itself or forced), with its route and backend; returns the unsubscribe. */

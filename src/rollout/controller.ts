@@ -93,7 +93,7 @@ export class RolloutController {
         logger: options.logger,
         webhooks: options.webhooks,
         clock: this.#clock,
-        liveWeight: (route) => target.figures(route, this.#rollout(route)?.window ?? 0)?.weight,
+        liveWeight: (route) => target.weight(route),
         setWeight: (route, weight) => target.setWeight(route, weight),
         eventHooks: (route) =>
           [...(this.#rollout(route)?.webhooks ?? []), ...target.config().rollouts.webhooks].filter(
@@ -170,8 +170,8 @@ export class RolloutController {
     if (rec.step !== null && rc.steps[rec.step] !== rec.weight) {
       await this.#journal.save(name, { ...rec, step: stepOfWeight(rc.steps, rec.weight) });
     }
-    const live = this.#target.figures(name, rc.window);
-    if (rec.state !== 'off' && live && live.weight !== rec.weight) {
+    const live = this.#target.weight(name);
+    if (rec.state !== 'off' && live !== undefined && live !== rec.weight) {
       await this.#target.setWeight(name, rec.weight);
     }
   }
@@ -414,7 +414,7 @@ export class RolloutController {
         return this.#move(name, rec, paused(rec, by, now), gates);
       case 'resume': {
         if (s !== 'paused') conflict('only a paused rollout can be resumed');
-        const weight = this.#target.figures(name, rc.window)?.weight ?? rec.weight;
+        const weight = this.#target.weight(name) ?? rec.weight;
         return this.#move(name, rec, resumed(rc, rec, weight, by, now), []);
       }
       case 'promote': {
@@ -434,7 +434,7 @@ export class RolloutController {
         return this.#move(name, rec, rolledBack(by, `rolled back by ${by}`, now), gates);
       case 'reset': {
         await this.#target.resetWeight(name);
-        const off = resetTo(this.#target.figures(name, rc.window)?.weight ?? 0, by, now);
+        const off = resetTo(this.#target.weight(name) ?? 0, by, now);
         await this.#journal.save(name, off);
         this.#waiting.delete(name);
         await this.#journal.note('transition', name, rec, off, by, off.reason, []);
@@ -461,18 +461,19 @@ export class RolloutController {
     const rec = this.#journal.get(name);
     if (!route || (!rc && !rec)) return undefined;
     const r = rec ?? OFF;
-    const figures = this.#target.figures(name, rc?.window ?? 0);
     const now = this.#clock();
     const running = isRunning(r.state) || r.state === 'paused';
-    // Gates of a finished or stopped rollout would judge traffic it no longer decides on.
-    const gates = rc && figures && running ? this.#gates(name, rc, r, figures, config, now) : [];
+    // Gates of a finished or stopped rollout would judge traffic it no longer decides on
+    // (and reading them would keep its sliding windows recording).
+    const figures = rc && running ? this.#target.figures(name, rc.window) : undefined;
+    const gates = rc && figures ? this.#gates(name, rc, r, figures, config, now) : [];
     return {
       route: name,
       configured: rc !== undefined,
       state: r.state,
       step: r.step !== null && r.step >= 0 ? r.step : null,
       steps: rc?.steps ?? [],
-      weight: figures?.weight ?? r.weight,
+      weight: this.#target.weight(name) ?? r.weight,
       since: r.since > 0 ? new Date(r.since).toISOString() : null,
       timeInStateMs: r.since > 0 ? now - r.since : 0,
       failures: r.failures,

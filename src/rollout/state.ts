@@ -122,24 +122,25 @@ export function finished(
       by,
     };
   }
-  return {
-    state: 'done',
-    step: null,
-    weight: 100,
-    since: now,
-    dataSince: freshData(now),
-    pausedFrom: null,
-    failures: 0,
-    reason,
-    by,
-  };
+  return ended('done', 100, by, reason, now);
 }
 
 export function rolledBack(by: Actor, reason: string, now: number): RolloutRecord {
+  return ended('rolled-back', 0, by, reason, now);
+}
+
+/** A rollout over, one way or the other, at its final weight. */
+function ended(
+  state: 'done' | 'rolled-back',
+  weight: number,
+  by: Actor,
+  reason: string,
+  now: number,
+): RolloutRecord {
   return {
-    state: 'rolled-back',
+    state,
     step: null,
-    weight: 0,
+    weight,
     since: now,
     dataSince: freshData(now),
     pausedFrom: null,

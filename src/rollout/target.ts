@@ -27,7 +27,6 @@ export function figuresOf(window: WindowView, sinceMs: number): SideFigures {
 
 /** What the controller reads of one route in the running gateway. */
 export interface RouteFigures {
-  readonly weight: number;
   readonly legacy: WindowView;
   readonly candidate: WindowView;
   /** Candidate requests since the process started (a step counts its own from a base). */
@@ -40,8 +39,10 @@ export interface RouteFigures {
 /** The gateway as the controller sees it (cli/run.ts adapts the real one). */
 export interface RolloutTarget {
   config(): Config;
-  /** Undefined when the route does not exist or has no candidate. */
+  /** Undefined when the route does not exist or has no candidate. Keeps the route's sliding windows on. */
   figures(route: string, windowMs: number): RouteFigures | undefined;
+  /** The route's weight now; undefined when the route does not exist. Costs nothing on the request path. */
+  weight(route: string): number | undefined;
   setWeight(route: string, weight: number): Promise<void>;
   /** Back to the config file's weight. */
   resetWeight(route: string): Promise<void>;

@@ -5,6 +5,7 @@ import { after, before } from 'node:test';
 import { request } from 'undici';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 export interface Gate {
   name: string;
@@ -134,4 +135,14 @@ export function sameAnswerPair(): Pair {
     await pair.rewrite.close();
   });
   return pair;
+}
+
+/** Polls the route's rollout until `done` accepts it; fails naming `what` after `ms`. */
+export function rolloutUntil(
+  gw: TestGateway,
+  what: string,
+  done: (s: Status) => boolean,
+  ms = 10_000,
+): Promise<Status> {
+  return waitFor(what, ms, () => rollout(gw), done);
 }

@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { startGateway } from '../helpers/gateway.ts';
 import { freePort, startPrometheus, type TestPrometheus } from '../helpers/prometheus.ts';
-import { waitFor } from '../helpers/wait.ts';
-import { rollout, rolloutYaml, sameAnswerPair } from './fixture.ts';
+import { rolloutUntil, rolloutYaml, sameAnswerPair } from './fixture.ts';
 import { startLoad } from './load.ts';
 
 const up = sameAnswerPair();
@@ -42,11 +41,11 @@ it('a PromQL gate over Cutover’s own metrics passes on a healthy candidate and
   const load = startLoad(gw.url, 4);
   try {
     // Prometheus needs a few scrapes (and 5 s to take up new targets) before it has a rate.
-    const healthy = await waitFor(
+    const healthy = await rolloutUntil(
+      gw,
       'the gate passes with a real value',
-      40_000,
-      () => rollout(gw),
       (s) => s.gates.some((g) => g.name === 'candidate5xxPerSecond' && g.status === 'passed'),
+      40_000,
     );
     const gate = healthy.gates.find((g) => g.name === 'candidate5xxPerSecond');
     assert.equal(gate?.value, 0);
@@ -54,12 +53,7 @@ it('a PromQL gate over Cutover’s own metrics passes on a healthy candidate and
     assert.equal(healthy.state, 'canary');
 
     up.rewrite.setBehavior('status:500');
-    const rolled = await waitFor(
-      'rolled back',
-      30_000,
-      () => rollout(gw),
-      (s) => s.state === 'rolled-back',
-    );
+    const rolled = await rolloutUntil(gw, 'rolled back', (s) => s.state === 'rolled-back', 30_000);
     assert.equal(rolled.weight, 0);
     assert.match(rolled.reason, /candidate5xxPerSecond \d+(\.\d+)? > 1/);
   } finally {

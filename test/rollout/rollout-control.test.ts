@@ -9,10 +9,11 @@ import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
 import { metricOf } from '../helpers/metrics.ts';
-import { eventually, waitFor } from '../helpers/wait.ts';
+import { eventually } from '../helpers/wait.ts';
 import {
   history,
   rollout,
+  rolloutUntil,
   rolloutYaml,
   type Status,
   sameAnswerPair,
@@ -74,12 +75,7 @@ describe('rollout control', () => {
   it('pause, resume, promote, promote --full, rollback and reset through the admin API', async () => {
     const gw = await startGateway(rolloutYaml(up.legacy, up.rewrite, HELD));
     try {
-      const first = await waitFor(
-        'canary 10%',
-        5_000,
-        () => rollout(gw),
-        (s) => s.weight === 10,
-      );
+      const first = await rolloutUntil(gw, 'canary 10%', (s) => s.weight === 10, 5_000);
       assert.equal(first.state, 'canary');
       assert.equal(first.step, 0);
 
@@ -187,12 +183,7 @@ describe('rollout control', () => {
       assert.ok(Array.isArray(asked.gates) && asked.gates.length > 0);
 
       confirm.answer = 204;
-      await waitFor(
-        'step 100 after the hook agrees',
-        10_000,
-        () => rollout(gw),
-        (s) => s.weight === 100,
-      );
+      await rolloutUntil(gw, 'step 100 after the hook agrees', (s) => s.weight === 100, 10_000);
       const moved = transitions(await history(gw)).at(-1);
       assert.equal(moved?.by, 'webhook');
       await eventually('events for start and the step up', () => events.bodies.length >= 2);
@@ -223,19 +214,9 @@ describe('rollout control', () => {
     );
     const load = startLoad(gw.url, 4);
     try {
-      await waitFor(
-        'canary',
-        5_000,
-        () => rollout(gw),
-        (s) => s.state === 'canary',
-      );
+      await rolloutUntil(gw, 'canary', (s) => s.state === 'canary', 5_000);
       up.rewrite.setBehavior('status:500');
-      const s = await waitFor(
-        'rolled back',
-        10_000,
-        () => rollout(gw),
-        (x) => x.state === 'rolled-back',
-      );
+      const s = await rolloutUntil(gw, 'rolled back', (x) => x.state === 'rolled-back', 10_000);
       assert.equal(s.weight, 0);
       await eventually('the failed delivery is logged', () =>
         gw.logs().some((l) => /not delivered/.test(String(l.msg))),
@@ -254,12 +235,7 @@ describe('rollout control', () => {
     });
     let gw = await startGateway(yaml, { dir });
     try {
-      await waitFor(
-        'canary 10%',
-        5_000,
-        () => rollout(gw),
-        (s) => s.weight === 10,
-      );
+      await rolloutUntil(gw, 'canary 10%', (s) => s.weight === 10, 5_000);
       await act(gw, 'promote');
       assert.equal((await rollout(gw)).weight, 50);
     } finally {
@@ -289,24 +265,14 @@ describe('rollout control', () => {
   it('an edited rollout block continues from the current weight after a reload', async () => {
     const gw = await startGateway(rolloutYaml(up.legacy, up.rewrite, HELD));
     try {
-      await waitFor(
-        'canary 10%',
-        5_000,
-        () => rollout(gw),
-        (s) => s.weight === 10,
-      );
+      await rolloutUntil(gw, 'canary 10%', (s) => s.weight === 10, 5_000);
       await act(gw, 'promote');
       writeFileSync(
         gw.file,
         rolloutYaml(up.legacy, up.rewrite, HELD.replace('[10, 50, 100]', '[5, 20, 40, 60, 100]')),
       );
       assert.ok(await gw.running.reload());
-      const s = await waitFor(
-        're-indexed',
-        5_000,
-        () => rollout(gw),
-        (x) => x.steps.length === 5,
-      );
+      const s = await rolloutUntil(gw, 're-indexed', (x) => x.steps.length === 5, 5_000);
       assert.equal(s.weight, 50, 'the weight stays');
       assert.equal(s.step, 2, 'on the last step at or below it (40)');
       const r = await act(gw, 'promote');
@@ -324,12 +290,7 @@ describe('rollout control', () => {
     );
     const load = startLoad(gw.url, 2);
     try {
-      const s = await waitFor(
-        'shadow',
-        5_000,
-        () => rollout(gw),
-        (x) => x.state === 'shadow',
-      );
+      const s = await rolloutUntil(gw, 'shadow', (x) => x.state === 'shadow', 5_000);
       assert.equal(s.weight, 0);
       await eventually('requests flow', () => load.sent >= 100);
       assert.equal(load.fromCandidate, 0, 'no client is served by the candidate in shadow');
@@ -353,12 +314,7 @@ describe('rollout control', () => {
       });
       assert.equal(forced.statusCode, 200);
       await forced.body.dump();
-      const s = await waitFor(
-        'rolled back',
-        2_000,
-        () => rollout(gw),
-        (x) => x.state === 'rolled-back',
-      );
+      const s = await rolloutUntil(gw, 'rolled back', (x) => x.state === 'rolled-back', 2_000);
       assert.equal(s.weight, 0);
       assert.equal(s.reason, 'hard trip: the candidate breaker opened');
       // The legacy breaker opening is no reason to roll back.
@@ -379,12 +335,7 @@ describe('rollout control', () => {
   it('exports the rollout on /metrics', async () => {
     const gw = await startGateway(rolloutYaml(up.legacy, up.rewrite, HELD));
     try {
-      await waitFor(
-        'canary 10%',
-        5_000,
-        () => rollout(gw),
-        (s) => s.weight === 10,
-      );
+      await rolloutUntil(gw, 'canary 10%', (s) => s.weight === 10, 5_000);
       assert.equal(
         await metricOf(gw, 'cutover_rollout_state', { route: 'main', state: 'canary' }),
         1,

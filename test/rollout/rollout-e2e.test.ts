@@ -5,14 +5,13 @@ import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { startGateway } from '../helpers/gateway.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { waitFor } from '../helpers/wait.ts';
 import {
   adminGet,
   type Entry,
   found,
   gateAtStep,
   history,
-  rollout,
+  rolloutUntil,
   type Status,
   sameAnswerPair,
   transitions,
@@ -39,16 +38,7 @@ describe('rollouts end to end', () => {
     );
     const load = startLoad(gw.url, 4);
     try {
-      const seen = new Set<string>();
-      const final = await waitFor(
-        'rollout done',
-        30_000,
-        () => rollout(gw),
-        (s) => {
-          seen.add(`${s.state}:${s.weight}`);
-          return s.state === 'done';
-        },
-      );
+      const final = await rolloutUntil(gw, 'rollout done', (s) => s.state === 'done', 30_000);
       assert.equal(final.weight, 100);
       const h = await history(gw);
       const moves = transitions(h).map((e) => `${e.from}→${e.to}@${e.weight}`);
@@ -94,19 +84,14 @@ describe('rollouts end to end', () => {
       );
       const load = startLoad(gw.url, 8);
       try {
-        await waitFor(
-          'step 25',
-          20_000,
-          () => rollout(gw),
-          (s) => s.weight === 25,
-        );
+        await rolloutUntil(gw, 'step 25', (s) => s.weight === 25, 20_000);
         const t0 = performance.now();
         up.rewrite.setBehavior('status:500');
-        const rolled = await waitFor(
+        const rolled = await rolloutUntil(
+          gw,
           'rolled back',
-          10_000,
-          () => rollout(gw),
           (s) => s.state === 'rolled-back',
+          10_000,
         );
         const ms = performance.now() - t0;
         assert.equal(rolled.weight, 0);
@@ -153,12 +138,7 @@ describe('rollouts end to end', () => {
     );
     const load = startLoad(gw.url, 8);
     try {
-      const s = await waitFor(
-        'rolled back',
-        20_000,
-        () => rollout(gw),
-        (x) => x.state === 'rolled-back',
-      );
+      const s = await rolloutUntil(gw, 'rolled back', (x) => x.state === 'rolled-back', 20_000);
       assert.match(s.reason, /p95 1\d\d\.\d ms > 100\.0 ms/);
     } finally {
       await load.stop();
@@ -188,11 +168,11 @@ describe('rollouts end to end', () => {
     );
     const load = startLoad(gw.url, 16);
     try {
-      const s = await waitFor(
+      const s = await rolloutUntil(
+        gw,
         'the end of the rollout',
-        30_000,
-        () => rollout(gw),
         (x) => ['done', 'rolled-back'].includes(x.state),
+        30_000,
       );
       return { s, h: await history(gw) };
     } finally {
@@ -236,12 +216,7 @@ describe('rollouts end to end', () => {
     try {
       for (let i = 0; i < 20; i++) await (await request(`${gw.url}/items`)).body.dump();
       await new Promise((r) => setTimeout(r, 600));
-      const s = await waitFor(
-        'a reason',
-        5_000,
-        () => rollout(gw),
-        (x) => x.waitingFor !== null,
-      );
+      const s = await rolloutUntil(gw, 'a reason', (x) => x.waitingFor !== null, 5_000);
       assert.equal(s.state, 'canary');
       assert.equal(s.weight, 50);
       assert.match(s.waitingFor ?? '', /of 500 candidate requests/);
@@ -267,11 +242,11 @@ describe('rollouts end to end', () => {
     );
     const load = startLoad(gw.url, 4);
     try {
-      const s = await waitFor(
+      const s = await rolloutUntil(
+        gw,
         'held in shadow',
-        15_000,
-        () => rollout(gw),
         (x) => /held in shadow/.test(x.waitingFor ?? ''),
+        15_000,
       );
       assert.equal(s.state, 'shadow');
       assert.equal(s.weight, 0);
