@@ -48,6 +48,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     config: () => gateway.config,
     figures: (route, windowMs) => gateway.routeFigures(route, windowMs),
     weight: (route) => gateway.routeWeight(route),
+    dropWindows: (route) => gateway.dropRouteWindows(route),
     setWeight: async (route, weight) => {
       await gateway.setWeight(route, weight);
     },

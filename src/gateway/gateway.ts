@@ -599,6 +599,14 @@ export class Gateway {
     };
   }
 
+  /** Stops the sliding windows `routeFigures` turned on for a route (its rollout is over). */
+  dropRouteWindows(name: string): void {
+    const r = this.#table.routes.get(name);
+    if (!r) return;
+    this.#metrics.sideStats(name, 'legacy', r.config.legacy).dropWindow();
+    if (r.candidate) this.#metrics.sideStats(name, 'candidate', r.candidate.name).dropWindow();
+  }
+
   /** A route's weight now (runtime or file); undefined for an unknown route. */
   routeWeight(name: string): number | undefined {
     return this.#table.routes.get(name)?.weight.weight;

@@ -367,6 +367,7 @@ export class RolloutController {
     gates: readonly GateResult[],
   ): Promise<void> {
     await this.#journal.move(name, from, to, gates);
+    if (!isRunning(to.state) && to.state !== 'paused') this.#target.dropWindows(name);
     this.#stepBase.delete(name);
     if (to.state === 'shadow' && from.state !== 'paused') this.#shadowBase.delete(name);
     this.#waiting.delete(name);
@@ -436,6 +437,7 @@ export class RolloutController {
         await this.#target.resetWeight(name);
         const off = resetTo(this.#target.weight(name) ?? 0, by, now);
         await this.#journal.save(name, off);
+        this.#target.dropWindows(name);
         this.#waiting.delete(name);
         await this.#journal.note('transition', name, rec, off, by, off.reason, []);
         return;

@@ -41,6 +41,8 @@ export interface RolloutTarget {
   config(): Config;
   /** Undefined when the route does not exist or has no candidate. Keeps the route's sliding windows on. */
   figures(route: string, windowMs: number): RouteFigures | undefined;
+  /** The rollout of the route is over: its sliding windows may stop recording. */
+  dropWindows(route: string): void;
   /** The route's weight now; undefined when the route does not exist. Costs nothing on the request path. */
   weight(route: string): number | undefined;
   setWeight(route: string, weight: number): Promise<void>;

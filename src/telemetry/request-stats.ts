@@ -30,13 +30,18 @@ export class SideStats {
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
   sum = 0;
   count = 0;
-  /** Kept only while a rollout reads it (per-second slots cost memory). */
+  /** Only while a rollout reads it: per-second slots cost memory and every request a record. */
   #window: SlidingWindow | undefined = undefined;
 
   constructor(route: string, side: string, backend: string) {
     this.route = route;
     this.side = side;
     this.backend = backend;
+  }
+
+  /** Stops keeping the sliding window (the rollout that read it is over). */
+  dropWindow(): void {
+    this.#window = undefined;
   }
 
   /** The sliding window of this side, kept from now on for at least `seconds`. */
