@@ -24,6 +24,12 @@ export const DEFAULTS = {
   requestTimeout: 300_000,
   preserveHost: false,
   backendHeader: true,
+  /**
+   * WebSocket only (RFC 6455), as nginx tunnels nothing unless told and Envoy
+   * only the upgrade types configured (upgrade_configs); any other Upgrade is
+   * ignored, as RFC 9110 §7.8 lets a server do.
+   */
+  upgrades: ['websocket'] as readonly string[],
   /** DESIGN.md: `x-release-stage: canary` → candidate, `stable` → legacy. */
   overrideHeader: 'x-release-stage',
   overrideCandidate: 'canary',

@@ -202,6 +202,9 @@ function normalizeRoute(
     maxBodyBytes: raw.maxBodyBytes ?? defaults?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     preserveHost: raw.preserveHost ?? defaults?.preserveHost ?? DEFAULTS.preserveHost,
     backendHeader: raw.backendHeader ?? defaults?.backendHeader ?? DEFAULTS.backendHeader,
+    upgrades: new Set(
+      (raw.upgrades ?? defaults?.upgrades ?? DEFAULTS.upgrades).map((p) => p.toLowerCase()),
+    ),
     fallback: resolveFallback(raw, defaults),
     retry: resolveRetry(raw, defaults),
     limit: resolveLimit(raw, defaults),

@@ -413,6 +413,22 @@ const matchSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
 });
 
+const UPGRADE_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:\/[A-Za-z0-9!#$%&'*+.^_`|~-]+)?$/;
+
+/**
+ * A protocol an Upgrade request may switch to (RFC 9110 §7.8: name["/"version]).
+ * Not h2c: after its 101 the client speaks HTTP/2 straight to the backend, so
+ * every later request on that connection would skip routes and guards
+ * ("h2c smuggling", Bishop Fox 2020).
+ */
+const upgradeProtocol = z
+  .string()
+  .regex(UPGRADE_TOKEN, 'expected a protocol name such as websocket')
+  .refine((p) => p.toLowerCase() !== 'h2c', {
+    error:
+      'h2c cannot be tunnelled: after the switch the client would send HTTP/2 requests straight to the backend, past routes and guards',
+  });
+
 /** Fields a route may set that otherwise come from `defaults`. */
 const routeTunables = {
   timeout: duration.optional(),
@@ -420,6 +436,7 @@ const routeTunables = {
   maxBodyBytes: size.optional(),
   preserveHost: z.boolean().optional(),
   backendHeader: z.boolean().optional(),
+  upgrades: z.array(upgradeProtocol).optional(),
   fallback: fallbackSchema.optional(),
   retry: retrySchema.optional(),
   limit: limitSchema.optional(),

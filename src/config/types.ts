@@ -201,6 +201,8 @@ export interface RouteConfig {
   readonly maxBodyBytes: number;
   readonly preserveHost: boolean;
   readonly backendHeader: boolean;
+  /** Protocols an Upgrade request may switch to, lower-cased; other upgrades are served as plain HTTP. */
+  readonly upgrades: ReadonlySet<string>;
   /** Undefined when `fallback: false` or the route has no candidate. */
   readonly fallback: FallbackConfig | undefined;
   /** Undefined unless the route (or defaults) configures retries. */

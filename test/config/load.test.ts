@@ -635,6 +635,7 @@ routes:
         maxBodyBytes: 10485760,
         preserveHost: false,
         backendHeader: true,
+        upgrades: new Set(['websocket']),
         fallback: {
           on: new Set(['connect', 'timeout', 'reset', '5xx']),
           methods: new Set(['GET', 'HEAD', 'OPTIONS']),
@@ -681,6 +682,34 @@ routes:
   assert.equal(a.split.overrideHeader, false);
   assert.deepEqual(b.split.stickyKey, [{ kind: 'ip' }]);
   assert.equal(config.backends.get('legacy')?.connectTimeout, 2_000);
+});
+
+test('upgrades: websocket by default, defaults.upgrades for every route, a route list wins, lower-cased', () => {
+  const yaml = `${BACKENDS}defaults:
+  upgrades: []
+routes:
+  - { name: a, match: { path: /a }, legacy: legacy, upgrades: [WebSocket, my-proto/2] }
+  - { name: b, match: { path: /b }, legacy: legacy }
+`;
+  const [a, b] = parseConfigText(yaml, FILE, {}).routes;
+  assert.deepEqual(a.upgrades, new Set(['websocket', 'my-proto/2']));
+  assert.deepEqual(b.upgrades, new Set());
+  const plain = parseConfigText(
+    `${BACKENDS}routes:\n  - { name: c, match: { path: /c }, legacy: legacy }\n`,
+    FILE,
+    {},
+  );
+  assert.deepEqual(plain.routes[0].upgrades, new Set(['websocket']));
+});
+
+test('upgrades: h2c is refused (h2c smuggling), and so is a name that is not a token', () => {
+  const yaml = `${BACKENDS}routes:
+  - { name: a, match: { path: /a }, legacy: legacy, upgrades: [websocket, H2C, "web socket"] }
+`;
+  assert.deepEqual(problems(yaml), [
+    'cutover.yaml:5:75 routes[0].upgrades[1]: h2c cannot be tunnelled: after the switch the client would send HTTP/2 requests straight to the backend, past routes and guards',
+    'cutover.yaml:5:80 routes[0].upgrades[2]: expected a protocol name such as websocket',
+  ]);
 });
 
 test('guards: defaults.breaker applies to every backend, field by field; breaker: false turns it off', () => {
