@@ -107,6 +107,18 @@ export class UpstreamTimeoutError extends CutoverError {
   }
 }
 
+/** A backend's 101 that switches to no protocol, or to one the request did not offer (RFC 9110 §15.2.2). */
+export class UpgradeMismatchError extends CutoverError {
+  constructor(route: string, backend: string, asked: string, got: string) {
+    super(
+      'CUTOVER_ERR_UPGRADE_MISMATCH',
+      `route ${route}: backend ${backend} switched to "${got}" when "${asked}" was asked`,
+      502,
+    );
+    this.name = 'UpgradeMismatchError';
+  }
+}
+
 export class UnauthorizedError extends CutoverError {
   constructor() {
     super('CUTOVER_ERR_UNAUTHORIZED', 'a valid bearer token is required', 401);

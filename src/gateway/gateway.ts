@@ -26,7 +26,7 @@ import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
 import { chooseSide, type Side, type SplitInput } from './split.ts';
 import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
-import { proxyUpgrade } from './upgrade.ts';
+import { tunnelProtocol, UpgradeExchange, upgradeResponse } from './upgrade.ts';
 
 const WEIGHT_NAMESPACE = 'weight';
 const BREAKER_NAMESPACE = 'breaker';
@@ -164,11 +164,13 @@ export class Gateway {
         maxHeaderSize: options.config.server.maxHeaderBytes,
         keepAliveTimeout: options.config.server.keepAliveTimeout,
         requestTimeout: options.config.server.requestTimeout,
+        // Only an upgrade its route tunnels becomes an 'upgrade' event; any other is a plain request.
+        shouldUpgradeCallback: (req: IncomingMessage) => this.#tunnels(req),
       },
       (req, res) => this.#handle(req, res),
     );
-    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
-      this.#handleUpgrade(req, socket, head),
+    server.on('upgrade', (req: IncomingMessage, socket: Socket) =>
+      this.#handleUpgrade(req, socket),
     );
     server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
       this.#clientError(error, socket),
@@ -383,37 +385,78 @@ export class Gateway {
     this.#logAnswered(res.req, requestId, undefined, error.status, error.code);
   }
 
-  #handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  /**
+   * Whether an Upgrade request becomes a tunnel attempt: its route lists the
+   * protocol, and no earlier response on the connection is still pending (an
+   * upgrade pipelined behind a request would answer out of order; it is
+   * served as a plain request, in turn).
+   */
+  #tunnels(req: IncomingMessage): boolean {
+    if ((req.socket as Socket & { _httpMessage?: unknown })._httpMessage) return false;
+    const url = req.url ?? '';
+    if (url.charCodeAt(0) !== 47 /* / */) return false;
+    const q = url.indexOf('?');
+    const route = this.#route(req, q === -1 ? url : url.slice(0, q));
+    return route !== undefined && tunnelProtocol(req, route.config.upgrades) !== undefined;
+  }
+
+  /**
+   * An upgrade goes through what any request goes through (route, admission,
+   * split, X-Forwarded-*, access log) on a response bound to the raw socket.
+   * The bytes after its head (Node's `head`) are dropped: see upgrade.ts.
+   */
+  #handleUpgrade(req: IncomingMessage, socket: Socket): void {
+    const res = upgradeResponse(req, socket);
+    const headerId = req.headers['x-request-id'];
+    const requestId =
+      typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = url.startsWith('/') ? this.#route(req, path) : undefined;
-    if (!route) {
-      const e = new NoRouteError(req.method ?? '', path);
-      socket.end(rawProblemResponse(problemFromError(e)));
+    const route = this.#route(req, path);
+    const protocol = route && tunnelProtocol(req, route.config.upgrades);
+    if (!route || !protocol) {
+      // #tunnels said yes on this same table a moment ago; kept for safety.
+      this.#refuse(res, new NoRouteError(req.method ?? '', path), requestId);
       return;
     }
-    const ip = clientIp(req.socket);
+    const input: SplitInput = {
+      headers: req.headers,
+      query: q === -1 ? '' : url.slice(q + 1),
+      ip: clientIp(socket),
+    };
+    if (!route.guards.admit(input, res, requestId)) {
+      this.#metrics.unrouted(res.statusCode);
+      this.#logAnswered(req, requestId, route.name, res.statusCode, undefined);
+      return;
+    }
     const side = chooseSide(
       route.split,
       route.candidate !== undefined,
       route.weight.candidateBuckets,
-      {
-        headers: req.headers,
-        query: q === -1 ? '' : url.slice(q + 1),
-        ip,
-      },
+      input,
     );
-    const backend = side === 'candidate' ? route.candidate! : route.legacy;
-    proxyUpgrade(req, socket, head, {
-      route: route.name,
-      side,
-      backend,
-      instance: backend.pick(),
-      preserveHost: route.config.preserveHost,
-      clientIp: ip,
-      logger: this.#logger,
+    const cfg = route.config;
+    const headers = upstreamRequestHeaders(req.rawHeaders, {
+      clientIp: input.ip,
+      proto: 'http',
+      requestId,
+      upstreamHost: cfg.preserveHost ? undefined : '',
     });
+    const hostAt = cfg.preserveHost ? -1 : hostValueIndex(headers);
+    this.#inFlight++;
+    this.#metrics.requestStarted();
+    new UpgradeExchange(
+      req,
+      res,
+      route,
+      side,
+      requestId,
+      this.#hooks,
+      headers,
+      hostAt,
+      protocol,
+    ).start();
   }
 
   #clientError(error: Error & { code?: string }, socket: Socket): void {
