@@ -392,6 +392,8 @@ export class Gateway {
    * served as a plain request, in turn).
    */
   #tunnels(req: IncomingMessage): boolean {
+    // `_httpMessage` is the response holding the socket (Node's _http_server.js
+    // sets it); tunnelling now would also throw ERR_HTTP_SOCKET_ASSIGNED.
     if ((req.socket as Socket & { _httpMessage?: unknown })._httpMessage) return false;
     const url = req.url ?? '';
     if (url.charCodeAt(0) !== 47 /* / */) return false;

@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { startWebSocketEcho } from '../helpers/upstream.ts';
+import { startUpstream, startWebSocketEcho } from '../helpers/upstream.ts';
 import { eventually } from '../helpers/wait.ts';
 
 // ---------------------------------------------------------------------------
@@ -57,7 +57,11 @@ function parseHead(text: string): { first: string; headers: Record<string, strin
   return { first: lines[0], headers };
 }
 
-async function startRawUpstream(answer: UpgradeAnswer): Promise<RawUpstream> {
+/** `switchTo`: the protocol a `switch` names in its 101; undefined echoes the one asked, null names none. */
+async function startRawUpstream(
+  answer: UpgradeAnswer,
+  switchTo?: string | null,
+): Promise<RawUpstream> {
   const requests: SeenRequest[] = [];
   const sockets = new Set<Socket>();
   let tunnel = '';
@@ -97,8 +101,10 @@ async function startRawUpstream(answer: UpgradeAnswer): Promise<RawUpstream> {
           continue;
         }
         switched = true;
+        const protocol = switchTo === undefined ? headers.upgrade : switchTo;
+        const field = protocol === null ? '' : `upgrade: ${protocol}\r\n`;
         socket.write(
-          `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${headers.upgrade}\r\n\r\nHELLO`,
+          `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\n${field}\r\nHELLO`,
         );
         tunnel += buffered;
         return;
@@ -382,6 +388,55 @@ describe('security: an Upgrade is a request until the backend answers 101', () =
     assert.equal(upstream.requests.length, 1);
   });
 
+  test('an upgrade pipelined behind a pending request is served as a plain request, in order', async (t) => {
+    const upstream = await startRawUpstream('switch');
+    t.after(() => upstream.close());
+    const gw = await startGateway(
+      yaml(
+        upstream.url,
+        `  - { name: api, match: { path: /api }, legacy: legacy }
+  - { name: ws, match: { path: /ws }, legacy: legacy }
+`,
+      ),
+    );
+    t.after(() => gw.close());
+    const client = await RawClient.open(gw.url);
+    t.after(() => client.close());
+
+    client.send(`GET /api HTTP/1.1\r\nHost: gateway.test\r\n\r\n${upgradeRequest('/ws')}`);
+    const first = await client.response(0);
+    const second = await client.response(1);
+    assert.equal(first?.body, 'ok GET /api');
+    assert.equal(second?.status, 200, 'not switched in the middle of a pipeline');
+    assert.equal(second.body, 'ok GET /ws');
+    assert.equal(upstream.requests[1].headers.upgrade, undefined);
+    assert.equal(upstream.tunnel(), '');
+  });
+
+  for (const [what, switchTo] of [
+    ['another protocol than asked', 'h2c'],
+    ['no protocol', null],
+  ] as const) {
+    test(`a 101 that switches to ${what} is not tunnelled: 502`, async (t) => {
+      const upstream = await startRawUpstream('switch', switchTo);
+      t.after(() => upstream.close());
+      const gw = await startGateway(
+        yaml(upstream.url, '  - { name: ws, match: { path: /ws }, legacy: legacy }\n'),
+      );
+      t.after(() => gw.close());
+      const client = await RawClient.open(gw.url);
+      t.after(() => client.close());
+
+      client.send(upgradeRequest('/ws'));
+      const answer = await client.response(0);
+      assert.equal(answer?.status, 502);
+      assert.equal(codeOf(answer), 'CUTOVER_ERR_UPGRADE_MISMATCH');
+      await client.closed;
+      assert.equal(client.tunnel, '', 'none of the backend bytes after its 101');
+      await eventually('the backend connection closed', () => upstream.open === 0);
+    });
+  }
+
   test('a protocol the route does not list is served as plain HTTP (upgrades: [])', async (t) => {
     const upstream = await startRawUpstream('switch');
     t.after(() => upstream.close());
@@ -520,6 +575,37 @@ describe('security: an Upgrade goes through admission like any request', () => {
     assert.equal(answer.headers['x-cutover-fallback'], 'breaker-open');
     assert.equal(rewrite.upgrades.length, 0);
     assert.equal(legacy.upgrades.length, 1);
+  });
+
+  test('a candidate answering the handshake with 5xx: fallback to legacy, failures on its breaker', async (t) => {
+    const legacy = await startWebSocketEcho('legacy');
+    t.after(() => legacy.close());
+    const rewrite = await startUpstream({ name: 'rewrite', behavior: 'status:503' });
+    t.after(() => rewrite.close());
+    const gw = await startGateway(`listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: memory
+backends:
+  legacy: { url: ${legacy.url} }
+  rewrite: { url: ${rewrite.url}, breaker: { minRequests: 2 } }
+routes:
+  - { name: ws, match: { path: /ws }, legacy: legacy, candidate: rewrite, weight: 100 }
+`);
+    t.after(() => gw.close());
+
+    for (let i = 0; i < 2; i++) {
+      const client = await RawClient.open(gw.url);
+      t.after(() => client.close());
+      client.send(upgradeRequest('/ws'));
+      const answer = await client.response(0);
+      assert.equal(answer?.status, 101);
+      assert.equal(answer.headers['x-cutover-fallback'], '5xx');
+    }
+    assert.equal(rewrite.requests.length, 2);
+    assert.equal(rewrite.requests[0].headers.upgrade, 'websocket');
+    const res = await request(`${gw.adminUrl}/api/backends/rewrite/breaker`);
+    const breakers = (await res.body.json()) as { routes: { ws: { state: string } } };
+    assert.equal(breakers.routes.ws.state, 'open', 'two failed handshakes of two trip it');
   });
 
   test('a real WebSocket still echoes, with the gateway hop and an access line of status 101', async (t) => {
