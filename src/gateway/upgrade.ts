@@ -406,6 +406,12 @@ export class UpgradeExchange {
     Object.assign(out, this.#answerFields());
     const client = this.#res;
     client.writeHead(status, out);
+    // The longest pause between two body chunks, as for any answer (idleTimeout).
+    res.socket.setTimeout(this.#route.config.idleTimeout, () =>
+      res.destroy(
+        new UpstreamTimeoutError(this.#route.name, this.#backend.name, 'idle response body'),
+      ),
+    );
     res.on('data', (chunk: Buffer) => {
       this.#bytesOut += chunk.length;
       if (!client.write(chunk)) {
@@ -419,6 +425,20 @@ export class UpgradeExchange {
       this.#attemptOver(status < 500);
       this.#finish(undefined);
     });
+    // With a listener, a broken body is reported here rather than thrown; 'close' handles it.
+    res.on('error', () => {});
+    res.once('close', () => {
+      if (this.#phase === 'relaying') {
+        this.#bodyBroke(res.errored ?? new Error('backend closed the connection mid-answer'));
+      }
+    });
+  }
+
+  /** The answer broke off after its head went out: the only honest signal left is a cut connection. */
+  #bodyBroke(error: Error): void {
+    this.#res.destroy(error);
+    this.#attemptOver(false);
+    this.#finish(error);
   }
 
   /** x-request-id and the split's markers, as on every proxied answer. */
@@ -441,10 +461,7 @@ export class UpgradeExchange {
       return;
     }
     if (this.#phase === 'relaying') {
-      // Part of the answer is with the client: the only honest signal left is a cut connection.
-      this.#res.destroy(error);
-      this.#attemptOver(false);
-      this.#finish(error);
+      this.#bodyBroke(error);
       return;
     }
     const [failure, kind] = this.#classify(error);

@@ -29,9 +29,10 @@ interface SeenRequest {
  * What the backend does with an Upgrade request: `refuse` answers 400 and
  * keeps reading the connection as HTTP (nginx, Go, Tomcat); `switch` answers
  * 101 for whatever protocol was asked, sends `HELLO` and records every later
- * byte as tunnel data; `hang` never answers. Other requests get 200.
+ * byte as tunnel data; `hang` never answers; `cut` sends a 400 head and part
+ * of its body, then closes. Other requests get 200.
  */
-type UpgradeAnswer = 'refuse' | 'switch' | 'hang';
+type UpgradeAnswer = 'refuse' | 'switch' | 'hang' | 'cut';
 
 interface RawUpstream {
   readonly url: string;
@@ -93,6 +94,10 @@ async function startRawUpstream(
           continue;
         }
         if (answer === 'hang') return;
+        if (answer === 'cut') {
+          socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 100\r\n\r\nonly part');
+          return;
+        }
         if (answer === 'refuse') {
           const body = 'upgrade not allowed';
           socket.write(
@@ -549,6 +554,49 @@ describe('security: an Upgrade goes through admission like any request', () => {
       gw.accessLogs().some((l) => l.path === '/ws' && l.status === 499),
     );
     await eventually('the backend connection closed', () => upstream.open === 0);
+  });
+
+  test('a backend that never answers the handshake cannot wedge the client: 504 after the route timeout', async (t) => {
+    const upstream = await startRawUpstream('hang');
+    t.after(() => upstream.close());
+    const gw = await startGateway(
+      yaml(
+        upstream.url,
+        '  - { name: ws, match: { path: /ws }, legacy: legacy, timeout: 200ms }\n',
+      ),
+    );
+    t.after(() => gw.close());
+    const client = await RawClient.open(gw.url);
+    t.after(() => client.close());
+
+    client.send(upgradeRequest('/ws'));
+    await eventually('an answer', () => client.responses.length > 0 || client.isClosed);
+    const answer = client.responses[0];
+    assert.equal(answer?.status, 504);
+    assert.equal(codeOf(answer), 'CUTOVER_ERR_UPSTREAM_TIMEOUT');
+    await client.closed;
+    await eventually('the backend connection closed', () => upstream.open === 0);
+    const line = gw.accessLogs().find((l) => l.path === '/ws');
+    assert.equal(line?.status, 504);
+  });
+
+  test('a refusal whose body breaks off: the client connection is cut, the line says why', async (t) => {
+    const upstream = await startRawUpstream('cut');
+    t.after(() => upstream.close());
+    const gw = await startGateway(
+      yaml(upstream.url, '  - { name: ws, match: { path: /ws }, legacy: legacy }\n'),
+    );
+    t.after(() => gw.close());
+    const client = await RawClient.open(gw.url);
+    t.after(() => client.close());
+
+    client.send(upgradeRequest('/ws'));
+    await client.closed;
+    assert.equal(client.responses.length, 0, 'no complete answer');
+    await eventually('the access line', () => gw.accessLogs().some((l) => l.path === '/ws'));
+    const line = gw.accessLogs().find((l) => l.path === '/ws');
+    assert.equal(line?.status, 400);
+    assert.ok(line.err, 'the line names the broken body');
   });
 
   test('a candidate whose breaker is open: the upgrade goes to legacy, marked as a fallback', async (t) => {
