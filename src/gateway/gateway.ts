@@ -26,7 +26,8 @@ import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
 import { chooseSide, type Side, type SplitInput } from './split.ts';
 import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
-import { tunnelProtocol, UpgradeExchange, upgradeResponse } from './upgrade.ts';
+import { tunnelProtocol, upgradeResponse } from './tunnel.ts';
+import { UpgradeExchange } from './upgrade.ts';
 
 const WEIGHT_NAMESPACE = 'weight';
 const BREAKER_NAMESPACE = 'breaker';

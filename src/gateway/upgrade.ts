@@ -23,7 +23,7 @@ import {
   request as httpRequest,
   type IncomingMessage,
   type RequestOptions,
-  ServerResponse,
+  type ServerResponse,
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
@@ -46,79 +46,10 @@ import { clientResponseHeaders } from './headers.ts';
 import type { ExchangeHooks } from './proxy.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
+import { openTunnel } from './tunnel.ts';
 
 /** Status logged when the client went away before the answer (NGINX's convention). */
 const CLIENT_CLOSED = 499;
-
-/**
- * The protocol an Upgrade request asks for, lower-cased, when its route
- * tunnels it; undefined means the request is served as plain HTTP, its
- * Upgrade ignored as RFC 9110 §7.8 allows (and as nginx does unless told to
- * pass it). The whole Upgrade value must be one listed protocol (as Envoy
- * compares it with `upgrade_type`), so "websocket, h2c" offers nothing. A
- * handshake has no body (RFC 6455 §4.1: a GET); an upgrade with one is plain.
- */
-export function tunnelProtocol(
-  req: IncomingMessage,
-  allowed: ReadonlySet<string>,
-): string | undefined {
-  const value = req.headers.upgrade;
-  if (value === undefined || req.headers['transfer-encoding'] !== undefined) return undefined;
-  const length = req.headers['content-length'];
-  if (length !== undefined && Number(length) !== 0) return undefined;
-  const protocol = value.trim().toLowerCase();
-  return allowed.has(protocol) ? protocol : undefined;
-}
-
-function dropBytes(): void {}
-
-function destroySelf(this: Socket): void {
-  this.destroy();
-}
-
-/**
- * A ServerResponse on the raw socket of an upgrade, so refusals (404, 429,
- * 503) and relayed answers are written by the same code as for any request.
- * It says `Connection: close` and closes the socket once sent. Until the
- * tunnel opens, what the client sends is read and dropped.
- */
-export function upgradeResponse(req: IncomingMessage, socket: Socket): ServerResponse {
-  const res = new ServerResponse(req);
-  res.shouldKeepAlive = false;
-  res.assignSocket(socket);
-  // Node's server took its listeners off this socket: without one, an error would throw.
-  socket.on('error', destroySelf);
-  socket.on('data', dropBytes);
-  // As Node's server ends a response marked last (destroySoon: end, then destroy once flushed).
-  res.once('finish', () => socket.destroySoon());
-  return res;
-}
-
-/** The head of the 101 sent to the client: the backend's fields minus hop-by-hop ones, which this hop sets. */
-function switchingHead(
-  res: IncomingMessage,
-  protocol: string,
-  extra: Record<string, string>,
-): string {
-  let head = `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: ${protocol}\r\n`;
-  const fields = clientResponseHeaders(res.headers);
-  for (const name in fields) {
-    if (name in extra) continue;
-    const value = fields[name];
-    for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${v}\r\n`;
-  }
-  for (const name in extra) head += `${name}: ${extra[name]}\r\n`;
-  return `${head}\r\n`;
-}
-
-/** Bytes flow both ways until either side closes; then both are closed. */
-function tunnel(client: Socket, upstream: Socket): void {
-  upstream.on('error', destroySelf);
-  upstream.once('close', () => client.destroy());
-  client.once('close', () => upstream.destroy());
-  upstream.pipe(client);
-  client.pipe(upstream);
-}
 
 class ClientGoneError extends Error {
   constructor() {
@@ -353,14 +284,9 @@ export class UpgradeExchange {
     }
     this.#status = 101;
     this.#attemptOver(true);
-    const client = this.#client;
-    client.off('end', this.#onClientGone);
-    client.off('close', this.#onClientGone);
-    client.off('data', dropBytes);
-    this.#res.detachSocket(client);
-    client.write(switchingHead(res, res.headers.upgrade!, this.#answerFields()));
-    if (head.length > 0) client.write(head);
-    tunnel(client, socket);
+    this.#client.off('end', this.#onClientGone);
+    this.#client.off('close', this.#onClientGone);
+    openTunnel(this.#res, res, socket, head, this.#answerFields());
     this.#finish(undefined);
   }
 
