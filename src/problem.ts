@@ -43,7 +43,7 @@ export function sendProblem(
   res.end(body);
 }
 
-/** A whole HTTP/1.1 response carrying a problem, for sockets outside ServerResponse (parse errors, upgrades). */
+/** A whole HTTP/1.1 response carrying a problem, for sockets outside ServerResponse (parse errors). */
 export function rawProblemResponse(p: Problem): string {
   const body = problemBody(p);
   return (
