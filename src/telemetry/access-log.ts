@@ -5,6 +5,7 @@
 // every line within the same millisecond.
 import { pino } from 'pino';
 import type { Logger } from './log.ts';
+import type { TunnelEnd } from './metrics.ts';
 
 interface Destination {
   write(line: string): unknown;
@@ -25,9 +26,11 @@ export class AccessLog {
     this.#dest = (logger as unknown as Record<symbol, Destination>)[pino.symbols.streamSym];
     this.#prefix = `{"level":"info","time":"`;
     this.#pid = `","pid":${process.pid},"msg":"access","reqId":`;
+    this.#tunnelPid = `","pid":${process.pid},"msg":"tunnel","reqId":`;
   }
 
   readonly #pid: string;
+  readonly #tunnelPid: string;
 
   #time(): string {
     const now = Date.now();
@@ -68,5 +71,23 @@ export class AccessLog {
     if (fallback !== undefined) line += `,"fallback":${str(fallback)}`;
     if (err !== undefined) line += `,"err":${str(err)}`;
     this.#dest.write(`${line}}\n`);
+  }
+
+  /**
+   * The end of an upgraded connection, whose access line was written at its
+   * 101: how long it stayed open, the bytes each way (`bytesIn` from the
+   * client, `bytesOut` to it) and why it ended (see TunnelEnd).
+   */
+  tunnel(
+    reqId: string,
+    fragment: string,
+    ms: number,
+    bytesIn: number,
+    bytesOut: number,
+    reason: TunnelEnd,
+  ): void {
+    this.#dest.write(
+      `${this.#prefix}${this.#time()}${this.#tunnelPid}${str(reqId)}${fragment},"ms":${ms},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"reason":"${reason}"}\n`,
+    );
   }
 }

@@ -21,6 +21,15 @@ export interface RouteShadowMetrics {
   skipped(reason: string): void;
 }
 
+/** Why a tunnel ended: no byte either way for tunnelIdleTimeout, or which side closed first. */
+export type TunnelEnd = 'idle' | 'client' | 'backend';
+
+/** Pre-bound tunnel series of one route. */
+export interface RouteTunnelMetrics {
+  opened(): void;
+  closed(reason: TunnelEnd): void;
+}
+
 /** 0 closed, 1 half-open, 2 open — the order of severity, so max() over routes means something. */
 export const BREAKER_STATE_VALUE: Readonly<Record<string, number>> = {
   closed: 0,
@@ -44,6 +53,8 @@ export class Metrics {
   readonly #ejections: Counter<'backend' | 'instance'>;
   readonly #shadow: Counter<'route' | 'result'>;
   readonly #shadowRatio: Gauge<'route'>;
+  readonly #tunnelsOpen: Gauge<'route'>;
+  readonly #tunnelsClosed: Counter<'route' | 'reason'>;
 
   constructor() {
     const registers = [this.registry];
@@ -129,6 +140,18 @@ export class Metrics {
       labelNames: ['route'],
       registers,
     });
+    this.#tunnelsOpen = new Gauge({
+      name: 'cutover_tunnels_open',
+      help: 'Upgraded connections (after a 101) open now',
+      labelNames: ['route'],
+      registers,
+    });
+    this.#tunnelsClosed = new Counter({
+      name: 'cutover_tunnels_closed_total',
+      help: 'Upgraded connections closed, by reason (idle: tunnelIdleTimeout; client or backend: the side that closed first)',
+      labelNames: ['route', 'reason'],
+      registers,
+    });
     this.#reloads.inc({ result: 'ok' }, 0);
     this.#reloads.inc({ result: 'failed' }, 0);
   }
@@ -176,6 +199,23 @@ export class Metrics {
         ratio.set(mismatchRatio);
       },
       skipped: (reason) => counter.inc({ route, result: `skipped_${reason}` }),
+    };
+  }
+
+  /** Pre-bound tunnel series of a route (bound at load, so opening a tunnel hashes no labels). */
+  forRouteTunnels(route: string): RouteTunnelMetrics {
+    const open = this.#tunnelsOpen.labels(route);
+    const closed: Record<TunnelEnd, { inc(): void }> = {
+      idle: this.#tunnelsClosed.labels(route, 'idle'),
+      client: this.#tunnelsClosed.labels(route, 'client'),
+      backend: this.#tunnelsClosed.labels(route, 'backend'),
+    };
+    return {
+      opened: () => open.inc(),
+      closed: (reason) => {
+        open.dec();
+        closed[reason].inc();
+      },
     };
   }
 
