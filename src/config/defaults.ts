@@ -30,6 +30,13 @@ export const DEFAULTS = {
    * ignored, as RFC 9110 §7.8 lets a server do.
    */
   upgrades: ['websocket'] as readonly string[],
+  /**
+   * An open tunnel with no byte either way for this long is closed: nginx's
+   * proxy_read_timeout (60 s), which is what closes an idle WebSocket behind
+   * it (nginx.org/en/docs/http/websocket.html). Heartbeats pass well inside
+   * it: Socket.IO pings every 25 s, the ws README's example every 30 s.
+   */
+  tunnelIdleTimeout: 60_000,
   /** DESIGN.md: `x-release-stage: canary` → candidate, `stable` → legacy. */
   overrideHeader: 'x-release-stage',
   overrideCandidate: 'canary',

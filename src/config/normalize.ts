@@ -205,6 +205,8 @@ function normalizeRoute(
     upgrades: new Set(
       (raw.upgrades ?? defaults?.upgrades ?? DEFAULTS.upgrades).map((p) => p.toLowerCase()),
     ),
+    tunnelIdleTimeout:
+      raw.tunnelIdleTimeout ?? defaults?.tunnelIdleTimeout ?? DEFAULTS.tunnelIdleTimeout,
     fallback: resolveFallback(raw, defaults),
     retry: resolveRetry(raw, defaults),
     limit: resolveLimit(raw, defaults),

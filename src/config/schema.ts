@@ -437,6 +437,7 @@ const routeTunables = {
   preserveHost: z.boolean().optional(),
   backendHeader: z.boolean().optional(),
   upgrades: z.array(upgradeProtocol).optional(),
+  tunnelIdleTimeout: duration.optional(),
   fallback: fallbackSchema.optional(),
   retry: retrySchema.optional(),
   limit: limitSchema.optional(),

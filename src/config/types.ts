@@ -203,6 +203,8 @@ export interface RouteConfig {
   readonly backendHeader: boolean;
   /** Protocols an Upgrade request may switch to, lower-cased; other upgrades are served as plain HTTP. */
   readonly upgrades: ReadonlySet<string>;
+  /** An open tunnel with no byte either way for this long is closed, ms; 0 never. */
+  readonly tunnelIdleTimeout: number;
   /** Undefined when `fallback: false` or the route has no candidate. */
   readonly fallback: FallbackConfig | undefined;
   /** Undefined unless the route (or defaults) configures retries. */

@@ -636,6 +636,7 @@ routes:
         preserveHost: false,
         backendHeader: true,
         upgrades: new Set(['websocket']),
+        tunnelIdleTimeout: 60000,
         fallback: {
           on: new Set(['connect', 'timeout', 'reset', '5xx']),
           methods: new Set(['GET', 'HEAD', 'OPTIONS']),
