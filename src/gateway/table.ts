@@ -3,7 +3,7 @@
 // on reload. Runtime weights live in WeightCells that outlive reloads.
 import type { Config, RouteConfig, SplitConfig } from '../config/index.ts';
 import type { CircuitBreaker } from '../guard/index.ts';
-import type { Logger, Metrics, RouteSideMetrics } from '../telemetry/index.ts';
+import type { Logger, Metrics, RouteSideMetrics, RouteTunnelMetrics } from '../telemetry/index.ts';
 import { AccessLog } from '../telemetry/index.ts';
 import { Backend } from './backends.ts';
 import type { GuardRegistry } from './guard-registry.ts';
@@ -56,6 +56,8 @@ export class CompiledRoute {
   readonly legacyMetrics: RouteSideMetrics;
   readonly candidateMetrics: RouteSideMetrics | undefined;
   readonly guards: RouteGuards;
+  /** Open and closed tunnels (upgrades after their 101). */
+  readonly tunnels: RouteTunnelMetrics;
   /** Shadow copies to the candidate; undefined unless configured. */
   readonly shadow: RouteShadow | undefined;
   /** Access-log fragments naming route, side and backend, built once. */
@@ -83,6 +85,7 @@ export class CompiledRoute {
         ? undefined
         : metrics.forRouteSide(config.name, 'candidate', config.candidate);
     this.guards = registry.routeGuards(config);
+    this.tunnels = metrics.forRouteTunnels(config.name);
     this.shadow = registry.routeShadow(config);
     this.legacyLogFragment = AccessLog.fragment(config.name, 'legacy', config.legacy);
     this.candidateLogFragment = AccessLog.fragment(

@@ -1,9 +1,13 @@
 // The client side of an upgrade: which Upgrade requests may become a tunnel,
 // the response written on the raw socket while the backend is asked, and the
-// tunnel itself once the backend switched (see upgrade.ts for the exchange).
+// tunnel itself once the backend switched, until it closes or goes idle (see
+// upgrade.ts for the exchange).
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TunnelEnd } from '../telemetry/index.ts';
 import { clientResponseHeaders } from './headers.ts';
+import type { ExchangeHooks } from './proxy.ts';
+import type { CompiledRoute } from './table.ts';
 
 /**
  * The protocol an Upgrade request asks for, lower-cased, when its route
@@ -66,6 +70,15 @@ function switchingHead(
   return `${head}\r\n`;
 }
 
+/** What a tunnel reports its end to: the route's metrics and idle limit, the access log. */
+export interface TunnelOwner {
+  readonly route: CompiledRoute;
+  readonly requestId: string;
+  /** The access-log fragment of the side that switched. */
+  readonly logFragment: string;
+  readonly hooks: ExchangeHooks;
+}
+
 /**
  * The backend switched: send the client its 101 and the bytes the backend
  * sent after it, then let bytes flow both ways until either side closes.
@@ -77,15 +90,91 @@ export function openTunnel(
   upstream: Socket,
   head: Buffer,
   extra: Record<string, string>,
+  owner: TunnelOwner,
 ): void {
   const client = res.socket as Socket;
   res.detachSocket(client);
   client.off('data', dropBytes);
   client.write(switchingHead(answer, answer.headers.upgrade!, extra));
   if (head.length > 0) client.write(head);
-  upstream.on('error', destroySelf);
-  upstream.once('close', () => client.destroy());
-  client.once('close', () => upstream.destroy());
-  upstream.pipe(client);
-  client.pipe(upstream);
+  new Tunnel(client, upstream, head.length, owner);
+}
+
+/**
+ * An open tunnel, from the 101 until the first side closes. A silent one is
+ * closed after `tunnelIdleTimeout`, else a client could hold a backend
+ * connection (and a gateway socket) for ever by saying nothing — a slowloris
+ * on WebSockets. nginx closes an upgraded connection when nothing was
+ * transmitted for proxy_read_timeout (nginx.org/en/docs/http/websocket.html);
+ * Envoy applies its stream idle_timeout to upgraded streams; HAProxy has
+ * `timeout tunnel`. Closing means closing both connections: a tunnel carries
+ * any protocol, so there is no close frame of our own to send.
+ */
+class Tunnel {
+  readonly #client: Socket;
+  readonly #upstream: Socket;
+  readonly #owner: TunnelOwner;
+  readonly #start: number;
+  /** What each socket had read before the tunnel (handshake, dropped bytes): not tunnel traffic. */
+  readonly #clientReadBefore: number;
+  readonly #upstreamReadBefore: number;
+  /** Set by the first of: the idle limit, a side's end or close. */
+  #reason: TunnelEnd | undefined;
+  #open: boolean;
+
+  constructor(client: Socket, upstream: Socket, headBytes: number, owner: TunnelOwner) {
+    this.#client = client;
+    this.#upstream = upstream;
+    this.#owner = owner;
+    this.#start = performance.now();
+    this.#clientReadBefore = client.bytesRead;
+    // The backend's bytes after its 101 head were read with it; they are the tunnel's first.
+    this.#upstreamReadBefore = upstream.bytesRead - headBytes;
+    this.#reason = undefined;
+    this.#open = true;
+    owner.route.tunnels.opened();
+    const idle = owner.route.config.tunnelIdleTimeout;
+    // One timer per tunnel, Node's own socket timeout on the client socket:
+    // every byte relayed either way is read from or written to that socket,
+    // and Node refreshes its timer on each read and write. So it fires only
+    // when nothing moved in either direction — also when a side stopped
+    // reading and backpressure stalled the other (nginx: send_timeout).
+    if (idle > 0) client.setTimeout(idle, () => this.#idle());
+    upstream.on('error', destroySelf);
+    client.once('end', () => this.#ending('client'));
+    upstream.once('end', () => this.#ending('backend'));
+    client.once('close', () => this.#closed('client'));
+    upstream.once('close', () => this.#closed('backend'));
+    upstream.pipe(client);
+    client.pipe(upstream);
+  }
+
+  #idle(): void {
+    this.#ending('idle');
+    this.#client.destroy();
+  }
+
+  /** A half-close starts the end: the peer's FIN is relayed and the other side then closes. */
+  #ending(reason: TunnelEnd): void {
+    this.#reason ??= reason;
+  }
+
+  /** The first side closed: close the other, count the tunnel out, log its end. */
+  #closed(side: TunnelEnd): void {
+    if (!this.#open) return;
+    this.#open = false;
+    const reason = this.#reason ?? side;
+    this.#client.destroy();
+    this.#upstream.destroy();
+    const { route, hooks } = this.#owner;
+    route.tunnels.closed(reason);
+    hooks.accessLog?.tunnel(
+      this.#owner.requestId,
+      this.#owner.logFragment,
+      Math.round(performance.now() - this.#start),
+      this.#client.bytesRead - this.#clientReadBefore,
+      this.#upstream.bytesRead - this.#upstreamReadBefore,
+      reason,
+    );
+  }
 }

@@ -286,7 +286,15 @@ export class UpgradeExchange {
     this.#attemptOver(true);
     this.#client.off('end', this.#onClientGone);
     this.#client.off('close', this.#onClientGone);
-    openTunnel(this.#res, res, socket, head, this.#answerFields());
+    openTunnel(this.#res, res, socket, head, this.#answerFields(), {
+      route: this.#route,
+      requestId: this.#requestId,
+      logFragment:
+        this.#side === 'candidate'
+          ? this.#route.candidateLogFragment
+          : this.#route.legacyLogFragment,
+      hooks: this.#hooks,
+    });
     this.#finish(undefined);
   }
 
