@@ -106,8 +106,8 @@ export function openTunnel(
  * connection (and a gateway socket) for ever by saying nothing — a slowloris
  * on WebSockets. nginx closes an upgraded connection when nothing was
  * transmitted for proxy_read_timeout (nginx.org/en/docs/http/websocket.html);
- * Envoy applies its stream idle_timeout to upgraded streams; HAProxy has
- * `timeout tunnel`. Closing means closing both connections: a tunnel carries
+ * Envoy applies its stream idle_timeout to upgraded streams; HAProxy's
+ * `timeout tunnel` is inactivity in both directions. Closing means closing both connections: a tunnel carries
  * any protocol, so there is no close frame of our own to send.
  */
 class Tunnel {
@@ -118,7 +118,7 @@ class Tunnel {
   /** What each socket had read before the tunnel (handshake, dropped bytes): not tunnel traffic. */
   readonly #clientReadBefore: number;
   readonly #upstreamReadBefore: number;
-  /** Set by the first of: the idle limit, a side's end or close. */
+  /** The side that ended or closed first, or `idle` once our timer cut the tunnel. */
   #reason: TunnelEnd | undefined;
   #open: boolean;
 
@@ -149,8 +149,9 @@ class Tunnel {
     client.pipe(upstream);
   }
 
+  /** Nothing moved for tunnelIdleTimeout: we cut it, even if a side had begun a half-close. */
   #idle(): void {
-    this.#ending('idle');
+    this.#reason = 'idle';
     this.#client.destroy();
   }
 

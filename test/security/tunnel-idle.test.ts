@@ -259,7 +259,19 @@ describe('security: an open tunnel that stays silent is closed', () => {
     assert.equal(await metricOf(gw, 'cutover_tunnels_open', { route: 'ws' }), 0);
     const [line] = tunnelLines(gw);
     assert.equal(line?.reason, 'client');
-    assert.ok(Number(line.bytesIn) > 0 && Number(line.bytesOut) > 0, 'bytes counted each way');
+    // Masked client frames carry 6 bytes of header, the backend's 2 (RFC 6455 §5.2).
+    const sent = Array.from({ length: rounds }, (_, i) => 6 + `m${i}`.length);
+    const echoed = client.messages.map((m) => 2 + m.length);
+    assert.equal(
+      line.bytesIn,
+      sent.reduce((a, b) => a + b),
+      'bytes from the client',
+    );
+    assert.equal(
+      line.bytesOut,
+      echoed.reduce((a, b) => a + b),
+      'bytes to the client',
+    );
   });
 
   test('bytes in one direction only (the backend pushing) keep the tunnel open', async (t) => {
