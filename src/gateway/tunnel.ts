@@ -107,8 +107,9 @@ export function openTunnel(
  * on WebSockets. nginx closes an upgraded connection when nothing was
  * transmitted for proxy_read_timeout (nginx.org/en/docs/http/websocket.html);
  * Envoy applies its stream idle_timeout to upgraded streams; HAProxy's
- * `timeout tunnel` is inactivity in both directions. Closing means closing both connections: a tunnel carries
- * any protocol, so there is no close frame of our own to send.
+ * `timeout tunnel` is inactivity in both directions. Closing means closing
+ * both connections: a tunnel carries any protocol, so there is no close
+ * frame of our own to send.
  */
 class Tunnel {
   readonly #client: Socket;
