@@ -221,7 +221,7 @@ describe('security: an open tunnel that stays silent is closed', () => {
     const gw = await startGateway(
       yaml(
         backend.url,
-        '  - { name: ws, match: { path: /ws }, legacy: legacy, tunnelIdleTimeout: 300ms }\n',
+        '  - { name: ws, match: { path: /ws }, legacy: legacy, tunnelIdleTimeout: 1s }\n',
       ),
     );
     t.after(() => gw.close());
@@ -229,8 +229,8 @@ describe('security: an open tunnel that stays silent is closed', () => {
     t.after(() => client.close());
     assert.equal(client.status, 101);
 
-    // 20 messages 100 ms apart: 2 s, over six idle timeouts, each answered.
-    const rounds = 20;
+    // 30 messages 100 ms apart: 3 s, three idle timeouts' worth, each answered.
+    const rounds = 30;
     for (let i = 0; i < rounds; i++) {
       client.send(`m${i}`);
       await client.until(() => client.messages.length > i);
@@ -280,7 +280,7 @@ describe('security: an open tunnel that stays silent is closed', () => {
     const gw = await startGateway(
       yaml(
         backend.url,
-        '  - { name: push, match: { path: /push }, legacy: legacy, tunnelIdleTimeout: 300ms }\n',
+        '  - { name: push, match: { path: /push }, legacy: legacy, tunnelIdleTimeout: 1s }\n',
       ),
     );
     t.after(() => gw.close());
