@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { parseResponse, rawExchange } from '../helpers/raw-exchange.ts';
+import { parseResponse, parseResponses, rawExchange } from '../helpers/raw-exchange.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 describe('security: Host', () => {
@@ -52,24 +52,41 @@ routes:
 
   test('two Host fields: 400, logged, nothing forwarded (RFC 9112 §3.2)', async () => {
     await refused(
-      'GET /x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n',
+      'GET /x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n',
       'CUTOVER_ERR_BAD_HOST',
     );
     await refused(
-      'GET /x HTTP/1.1\r\nhost: a.example\r\nX-Other: 1\r\nHOST: a.example\r\n\r\n',
+      'GET /x HTTP/1.1\r\nhost: a.example\r\nX-Other: 1\r\nHOST: a.example\r\nConnection: close\r\n\r\n',
       'CUTOVER_ERR_BAD_HOST',
     );
   });
 
+  test('nothing after a refused Host is read: a request behind it never reaches a backend', async () => {
+    const before = seen();
+    const raw = await rawExchange(
+      gw.url,
+      'GET /x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n' +
+        'GET /y HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n',
+    );
+    assert.deepEqual(
+      parseResponses(raw).map((r) => r.status),
+      [400],
+    );
+    assert.equal(seen(), before);
+  });
+
   for (const host of ['a.example:80@b.example', 'a.example:99999', 'a.example b.example']) {
     test(`Host "${host}" is not host[:port]: 400`, async () => {
-      await refused(`GET /x HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 'CUTOVER_ERR_BAD_HOST');
+      await refused(
+        `GET /x HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        'CUTOVER_ERR_BAD_HOST',
+      );
     });
   }
 
   test('absolute-form whose authority is not the Host: 400', async () => {
     await refused(
-      'GET http://b.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n',
+      'GET http://b.example/x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n',
       'CUTOVER_ERR_BAD_HOST',
     );
   });

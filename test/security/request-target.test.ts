@@ -79,7 +79,10 @@ describe('security: request target normalisation', () => {
   for (const target of ['/api/..%2Fadmin/x', '/api/..%5cadmin/x', '/api/..\\admin/x', '/api/%zz']) {
     test(`${target}: 400 CUTOVER_ERR_BAD_TARGET, no backend sees it, the connection closes`, async () => {
       const before = api.requests.length + admin.requests.length;
-      const raw = await rawExchange(gw.url, `GET ${target} HTTP/1.1\r\nHost: a.example\r\n\r\n`);
+      const raw = await rawExchange(
+        gw.url,
+        `GET ${target} HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n`,
+      );
       const res = parseResponse(raw);
       assert.equal(res.status, 400);
       assert.equal(JSON.parse(res.body.toString()).code, 'CUTOVER_ERR_BAD_TARGET');
