@@ -88,25 +88,11 @@ function hexValue(c: number): number {
 }
 
 /**
- * Whether `path` must go through the slow normaliser: it holds a `%`, a `\`,
- * a `#`, a `//` or a `.`/`..` segment. One scan, no allocation.
+ * A path that needs the slow normaliser: a `%`, `\`, `#`, `//`, or a `.` or
+ * `..` segment. One compiled scan, no allocation; bench/request-target-micro.ts
+ * measured it ahead of a charCodeAt loop and of one indexOf per character.
  */
-function needsNormalising(path: string): boolean {
-  const n = path.length;
-  for (let i = 0; i < n; i++) {
-    const c = path.charCodeAt(i);
-    if (c === PERCENT || c === BACKSLASH || c === HASH) return true;
-    if (c !== SLASH) continue;
-    const next = i + 1 < n ? path.charCodeAt(i + 1) : -1;
-    if (next === SLASH) return true;
-    if (next !== DOT) continue;
-    // "/." or "/.." followed by the end or a slash is a dot segment.
-    const after = i + 2 < n ? path.charCodeAt(i + 2) : SLASH;
-    if (after === SLASH) return true;
-    if (after === DOT && (i + 3 >= n || path.charCodeAt(i + 3) === SLASH)) return true;
-  }
-  return false;
-}
+const NEEDS_NORMALISING = /[%\\#]|\/\/|\/\.\.?(?:\/|$)/;
 
 /** Step 1: decode escaped unreserved characters; refuse or keep escaped slashes. */
 function decodeUnreserved(path: string, escapedSlashes: EscapedSlashes): string {
@@ -166,7 +152,7 @@ function resolveSegments(path: string): string {
 
 /** The path routed and forwarded for `path` (origin-form, starting with /). */
 export function normalisePath(path: string, escapedSlashes: EscapedSlashes): string {
-  if (!needsNormalising(path)) return path;
+  if (!NEEDS_NORMALISING.test(path)) return path;
   return resolveSegments(decodeUnreserved(path, escapedSlashes));
 }
 
@@ -214,7 +200,13 @@ function checkAuthority(value: string): number {
 
 /** `uri-host` lower-cased (RFC 9110 §4.2.3: host names are case-insensitive). */
 function bareHost(value: string, colon: number): string {
-  return (colon === -1 ? value : value.slice(0, colon)).toLowerCase();
+  const end = colon === -1 ? value.length : colon;
+  for (let i = 0; i < end; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 65 && c <= 90) return value.slice(0, end).toLowerCase();
+  }
+  // Already lower-case, as clients send it: no new string.
+  return colon === -1 ? value : value.slice(0, colon);
 }
 
 /** The port of an authority checked by checkAuthority, or the scheme's default. */
