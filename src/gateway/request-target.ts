@@ -19,6 +19,9 @@
 // with 400, as Envoy's `path_with_escaped_slashes_action: REJECT_REQUEST`;
 // `server.escapedSlashes: keep` forwards them unchanged, as Envoy's
 // KEEP_UNCHANGED, for backends known not to decode them.
+// A dot segment with path parameters (`/..;x/`) is refused too: servlet
+// containers (Tomcat, Jetty) drop the `;x` and then resolve the `..`, which no
+// URL normaliser (Envoy's, nginx's) does.
 import { isIPv6 } from 'node:net';
 import { BadHostError, BadTargetError } from '../errors.ts';
 
@@ -89,10 +92,13 @@ function hexValue(c: number): number {
 
 /**
  * A path that needs the slow normaliser: a `%`, `\`, `#`, `//`, or a `.` or
- * `..` segment. One compiled scan, no allocation; bench/request-target-micro.ts
+ * `..` segment (also with `;` parameters). One compiled scan, no allocation; bench/request-target-micro.ts
  * measured it ahead of a charCodeAt loop and of one indexOf per character.
  */
-const NEEDS_NORMALISING = /[%\\#]|\/\/|\/\.\.?(?:\/|$)/;
+const NEEDS_NORMALISING = /[%\\#]|\/\/|\/\.\.?(?:[/;]|$)/;
+
+/** `.;x` or `..;x` after decoding: a dot segment to a servlet container. */
+const DOT_SEGMENT_WITH_PARAMS = /^\.\.?;/;
 
 /** Step 1: decode escaped unreserved characters; refuse or keep escaped slashes. */
 function decodeUnreserved(path: string, escapedSlashes: EscapedSlashes): string {
@@ -144,6 +150,8 @@ function resolveSegments(path: string): string {
     } else if (part === '..') {
       kept.pop();
       trailing = true;
+    } else if (DOT_SEGMENT_WITH_PARAMS.test(part)) {
+      throw new BadTargetError('a dot segment with parameters (..;) is refused');
     } else kept.push(part);
   }
   if (kept.length === 0) return '/';

@@ -7,7 +7,14 @@ const HOST = ['Host', 'a.example'];
 
 describe('normalisePath', () => {
   test('leaves ordinary paths alone (the same string)', () => {
-    for (const p of ['/', '/api/v1/users/42', '/a.b/c..d/.e/..f', '/x/', '/file.json']) {
+    for (const p of [
+      '/',
+      '/api/v1/users/42',
+      '/a.b/c..d/.e/..f',
+      '/x/',
+      '/file.json',
+      '/a;b/c;.',
+    ]) {
       assert.equal(normalisePath(p, 'reject'), p);
     }
   });
@@ -44,7 +51,19 @@ describe('normalisePath', () => {
   });
 
   test('refuses a bad escape, a fragment, and by default encoded slashes and backslashes', () => {
-    for (const p of ['/a%2', '/a%zz', '/a%', '/a#b', '/a%2Fb', '/a%2fb', '/a%5Cb', '/a\\..\\b']) {
+    for (const p of [
+      '/a%2',
+      '/a%zz',
+      '/a%',
+      '/a#b',
+      '/a%2Fb',
+      '/a%2fb',
+      '/a%5Cb',
+      '/a\\..\\b',
+      '/api/..;/admin',
+      '/api/%2e%2e;x/admin',
+      '/api/.;/x',
+    ]) {
       assert.throws(() => normalisePath(p, 'reject'), BadTargetError, p);
     }
   });

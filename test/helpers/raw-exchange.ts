@@ -104,3 +104,27 @@ export function parseResponse(data: Buffer): RawResponse {
   if (all.length !== 1) throw new Error(`expected one response, got ${all.length}`);
   return all[0];
 }
+
+/**
+ * Writes `bytes` and resolves with the status of the first response head,
+ * then closes the socket: for answers that never end on their own (a 101
+ * tunnel, a keep-alive connection).
+ */
+export function firstStatus(url: string, bytes: string | Buffer): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let seen = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      seen = Buffer.concat([seen, chunk]);
+      if (seen.indexOf('\r\n\r\n') === -1) return;
+      const m = /^HTTP\/1\.[01] (\d{3}) /.exec(seen.toString('latin1'));
+      socket.destroy();
+      if (m) resolve(Number(m[1]));
+      else reject(new Error(`not an HTTP response: ${JSON.stringify(seen.toString('latin1'))}`));
+    });
+    socket.on('end', () => reject(new Error('closed before a response head')));
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { parseResponse, rawExchange } from '../helpers/raw-exchange.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { firstStatus, parseResponse, rawExchange } from '../helpers/raw-exchange.ts';
+import { startUpstream, startWebSocketEcho, type Upstream } from '../helpers/upstream.ts';
+import { eventually } from '../helpers/wait.ts';
 
 function routesYaml(api: string, admin: string, top = ''): string {
   return `listen: 127.0.0.1:0
@@ -76,8 +77,14 @@ describe('security: request target normalisation', () => {
     assert.equal(line?.path, '/api/v1/items/b?x=1');
   });
 
-  for (const target of ['/api/..%2Fadmin/x', '/api/..%5cadmin/x', '/api/..\\admin/x', '/api/%zz']) {
-    test(`${target}: 400 CUTOVER_ERR_BAD_TARGET, no backend sees it, the connection closes`, async () => {
+  for (const target of [
+    '/api/..%2Fadmin/x',
+    '/api/..%5cadmin/x',
+    '/api/..\\admin/x',
+    '/api/..;/admin/x',
+    '/api/%zz',
+  ]) {
+    test(`${target}: 400 CUTOVER_ERR_BAD_TARGET, no backend sees it`, async () => {
       const before = api.requests.length + admin.requests.length;
       const raw = await rawExchange(
         gw.url,
@@ -90,6 +97,29 @@ describe('security: request target normalisation', () => {
       assert.equal(api.requests.length + admin.requests.length, before);
     });
   }
+});
+
+describe('security: upgrade requests', () => {
+  test('an upgrade to /api/../admin/x is routed as /admin/x: no route without the header', async (t) => {
+    const api = await startWebSocketEcho('api');
+    const admin = await startWebSocketEcho('admin');
+    const gw = await startGateway(routesYaml(api.url, admin.url));
+    t.after(async () => {
+      await gw.close();
+      await api.close();
+      await admin.close();
+    });
+    const upgrade = (target: string) =>
+      `GET ${target} HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+    assert.equal(await firstStatus(gw.url, upgrade('/api/%2e%2e/admin/x')), 404);
+    assert.equal(await firstStatus(gw.url, upgrade('/api/..%2Fadmin/x')), 400);
+    assert.equal(api.upgrades.length + admin.upgrades.length, 0);
+    // A path that stays in its route is tunnelled with its normalised form.
+    assert.equal(await firstStatus(gw.url, upgrade('/api/./v1/../ws')), 101);
+    await eventually('the tunnel reached the api backend', () => api.upgrades.length === 1);
+    assert.equal(api.upgrades[0].url, '/api/ws');
+  });
 });
 
 describe('security: server.escapedSlashes keep', () => {
