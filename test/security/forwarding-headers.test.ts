@@ -107,6 +107,18 @@ describe('security: forwarding headers', () => {
     assert.equal(seen['x-forwarded-host'], 'shop.example');
   });
 
+  test('ip keys: the client a trusted proxy reports; from anyone else, the peer (X-Forwarded-For claims are ignored)', async (t) => {
+    // One request per key per 1000 s: a second request on a key is a 429.
+    const limit = '    limit: { rps: 0.001, burst: 1, key: ip }';
+    const trusted = await setup(t, 'server: { trustedProxies: [127.0.0.1] }', limit);
+    assert.equal(await send(trusted.gw, ['X-Forwarded-For: 203.0.113.1']), 200);
+    assert.equal(await send(trusted.gw, ['X-Forwarded-For: 203.0.113.2']), 200);
+    assert.equal(await send(trusted.gw, ['X-Forwarded-For: 203.0.113.1']), 429);
+    const direct = await setup(t, '', limit);
+    assert.equal(await send(direct.gw, ['X-Forwarded-For: 203.0.113.1']), 200);
+    assert.equal(await send(direct.gw, ['X-Forwarded-For: 203.0.113.2']), 429);
+  });
+
   test('a field named in a second Connection header is not forwarded (RFC 9110 §7.6.1)', async (t) => {
     const { legacy, gw } = await setup(t);
     assert.equal(
