@@ -14,7 +14,7 @@ import {
   NotFoundError,
 } from '../errors.ts';
 import { type CircuitBreaker, HealthChecker } from '../guard/index.ts';
-import { problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
+import { type Problem, problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
@@ -452,6 +452,13 @@ export class Gateway {
       return;
     }
     const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current && !current.req.complete) {
+      // The bytes that failed are this request's own body: it can never be
+      // whole, so its exchange is cut (the 400 only while nothing was answered).
+      if (current.headersSent) socket.destroy();
+      else socket.end(problem);
+      return;
+    }
     if (current) {
       // Node detaches a finished answer (and attaches the next queued one) before its `close`.
       current.once('close', () => this.#closeAfterAnswers(socket, problem));
@@ -460,11 +467,7 @@ export class Gateway {
     socket.end(problem);
   }
 
-  #clientErrorAnswer(error: Error & { code?: string }): {
-    status: number;
-    code: string;
-    detail: string;
-  } {
+  #clientErrorAnswer(error: Error & { code?: string }): Problem {
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
     const status = tooLarge ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const detail = tooLarge
