@@ -200,7 +200,8 @@ function checkAuthority(value: string): number {
     if (d < 0 || d > 9) throw new BadHostError(`"${value.slice(0, 100)}" is not host[:port]`);
     port = port * 10 + d;
   }
-  if (digits === 0 || digits > 5 || port > 65535) {
+  if (digits === 0) throw new BadHostError(`"${value.slice(0, 100)}" has an empty port`);
+  if (digits > 5 || port > 65535) {
     throw new BadHostError(`"${value.slice(0, 100)}" has a port outside 0–65535`);
   }
   return i;
