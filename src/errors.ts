@@ -64,6 +64,22 @@ export class BadRequestError extends CutoverError {
   }
 }
 
+/** A request target Cutover will not route: see src/gateway/request-target.ts. */
+export class BadTargetError extends CutoverError {
+  constructor(message: string) {
+    super('CUTOVER_ERR_BAD_TARGET', message, 400);
+    this.name = 'BadTargetError';
+  }
+}
+
+/** A missing, repeated or malformed Host, or one the absolute-form target contradicts (RFC 9112 §3.2). */
+export class BadHostError extends CutoverError {
+  constructor(message: string) {
+    super('CUTOVER_ERR_BAD_HOST', message, 400);
+    this.name = 'BadHostError';
+  }
+}
+
 export class BodyTooLargeError extends CutoverError {
   constructor(limit: number) {
     super('CUTOVER_ERR_BODY_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`, 413);

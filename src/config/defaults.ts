@@ -22,6 +22,17 @@ export const DEFAULTS = {
   serverKeepAliveTimeout: 75_000,
   /** Whole-request time limit for a client sending its request (Node's default is 300 s). */
   requestTimeout: 300_000,
+  /**
+   * `%2F`, `%5C` and `\` in a path mean a slash to some backends and not to
+   * others: refuse them (Envoy's path_with_escaped_slashes_action
+   * REJECT_REQUEST; its default KEEP_UNCHANGED trusts every backend alike).
+   */
+  escapedSlashes: 'reject',
+  /**
+   * No peer is trusted to report the client's address until one is listed:
+   * nginx's set_real_ip_from is empty by default, Envoy's xff_num_trusted_hops 0.
+   */
+  trustedProxies: [] as readonly string[],
   preserveHost: false,
   backendHeader: true,
   /**

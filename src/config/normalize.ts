@@ -267,6 +267,8 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       shutdownGrace: raw.server?.shutdownGrace ?? DEFAULTS.shutdownGrace,
       keepAliveTimeout: raw.server?.keepAliveTimeout ?? DEFAULTS.serverKeepAliveTimeout,
       requestTimeout: raw.server?.requestTimeout ?? DEFAULTS.requestTimeout,
+      escapedSlashes: raw.server?.escapedSlashes ?? DEFAULTS.escapedSlashes,
+      trustedProxies: Object.freeze(raw.server?.trustedProxies ?? DEFAULTS.trustedProxies),
     }),
     log: Object.freeze({
       level: raw.log?.level ?? DEFAULTS.logLevel,

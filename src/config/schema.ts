@@ -1,5 +1,6 @@
 // The config file's shape, checked once at load (zod). Every default lives in
 // defaults.ts; this file only says what a field may hold.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration, parseListen, parseSize } from './units.ts';
 
@@ -466,6 +467,20 @@ const defaultsSchema = z.strictObject({
   outlier: outlierSchema.optional(),
 });
 
+/** `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`: an address or a CIDR block. */
+const trustedProxy = z.string().refine(
+  (text) => {
+    const slash = text.indexOf('/');
+    const address = slash === -1 ? text : text.slice(0, slash);
+    const family = isIP(address);
+    if (family === 0) return false;
+    if (slash === -1) return true;
+    const bits = text.slice(slash + 1);
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  },
+  { error: (issue) => `expected an IP address or CIDR block, got ${JSON.stringify(issue.input)}` },
+);
+
 export const configSchema = z.strictObject({
   listen: listen.optional(),
   admin: z
@@ -486,6 +501,8 @@ export const configSchema = z.strictObject({
       shutdownGrace: duration.optional(),
       keepAliveTimeout: duration.optional(),
       requestTimeout: duration.optional(),
+      escapedSlashes: z.enum(['reject', 'keep']).optional(),
+      trustedProxies: z.array(trustedProxy).optional(),
     })
     .optional(),
   log: z

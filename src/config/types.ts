@@ -228,6 +228,10 @@ export interface Config {
     readonly shutdownGrace: number;
     readonly keepAliveTimeout: number;
     readonly requestTimeout: number;
+    /** `%2F`, `%5C` and `\` in a path: refused with 400, or forwarded unchanged. */
+    readonly escapedSlashes: 'reject' | 'keep';
+    /** Addresses and CIDR blocks whose forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP) are kept. */
+    readonly trustedProxies: readonly string[];
   };
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };

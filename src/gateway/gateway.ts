@@ -7,14 +7,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Config } from '../config/index.ts';
 import {
-  BadRequestError,
   BodyTooLargeError,
+  CutoverError,
   InvalidArgumentError,
   NoRouteError,
   NotFoundError,
 } from '../errors.ts';
 import { type CircuitBreaker, HealthChecker } from '../guard/index.ts';
-import { problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
+import { type Problem, problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
@@ -23,9 +23,11 @@ import { countBody, keepBodyUpTo, readBody } from './body.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
+import { type RequestTarget, resolveRequestTarget } from './request-target.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
 import { chooseSide, type Side, type SplitInput } from './split.ts';
 import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
+import { plainAddress, TrustedProxies } from './trusted-proxies.ts';
 import { tunnelProtocol, upgradeResponse } from './tunnel.ts';
 import { UpgradeExchange } from './upgrade.ts';
 
@@ -77,20 +79,14 @@ function hostValueIndex(headers: string[]): number {
 /** A client-supplied request id is kept when it is short and printable. */
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
-function clientIp(socket: Socket): string {
-  const ip = socket.remoteAddress ?? '';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-}
-
-/** Host header without port, lower-case; handles [v6]:port. */
-function routingHost(host: string | undefined): string | undefined {
-  if (!host) return undefined;
-  if (host.charCodeAt(0) === 91 /* [ */) {
-    const end = host.indexOf(']');
-    return end === -1 ? host.toLowerCase() : host.slice(0, end + 1).toLowerCase();
+/** The target, or the 400 to answer: resolveRequestTarget throws only CutoverErrors. */
+function targetOf(req: IncomingMessage, config: Config): RequestTarget | CutoverError {
+  try {
+    return resolveRequestTarget(req.url ?? '', req.rawHeaders, config.server.escapedSlashes);
+  } catch (error) {
+    if (error instanceof CutoverError) return error;
+    throw error;
   }
-  const colon = host.indexOf(':');
-  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
 }
 
 export interface RouteFigures {
@@ -115,6 +111,9 @@ export class Gateway {
   #tracing: boolean;
   readonly #hooks: ExchangeHooks;
   readonly #sockets = new Set<Socket>();
+  #trustedProxies: TrustedProxies;
+  /** Sockets whose bytes stopped parsing: closed once their answers in progress are out. */
+  readonly #unparsable = new WeakSet<Socket>();
 
   readonly #guards: GuardRegistry;
   readonly #probeTimer: NodeJS.Timeout;
@@ -148,6 +147,7 @@ export class Gateway {
         ? new AccessLog(this.#logger)
         : undefined;
     this.#tracing = options.config.tracing.enabled;
+    this.#trustedProxies = new TrustedProxies(options.config.server.trustedProxies);
     const gateway = this;
     this.#hooks = {
       get accessLog() {
@@ -210,29 +210,24 @@ export class Gateway {
     });
   }
 
-  #route(req: IncomingMessage, path: string): CompiledRoute | undefined {
-    return this.#table.router.find(req.method!, routingHost(req.headers.host), path, req.headers)
-      ?.route;
+  #route(req: IncomingMessage, target: RequestTarget): CompiledRoute | undefined {
+    return this.#table.router.find(req.method!, target.host, target.path, req.headers)?.route;
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '';
     const headerId = req.headers['x-request-id'];
     const requestId =
       typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
-    if (url.charCodeAt(0) !== 47 /* / */) {
-      this.#refuse(
-        res,
-        new BadRequestError(`request target must start with /, got "${url.slice(0, 100)}"`),
-        requestId,
-      );
+    const target = targetOf(req, this.#table.config);
+    if (target instanceof CutoverError) {
+      // Two Hosts or a path that means another thing upstream is how smuggling
+      // starts: nothing more is read from this connection (nginx closes after a 400 too).
+      this.#refuse(res, target, requestId, true);
       return;
     }
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const route = this.#route(req, path);
+    const route = this.#route(req, target);
     if (!route) {
-      this.#refuse(res, new NoRouteError(req.method ?? '', path), requestId);
+      this.#refuse(res, new NoRouteError(req.method ?? '', target.path), requestId);
       return;
     }
     const cfg = route.config;
@@ -242,10 +237,11 @@ export class Gateway {
       this.#refuse(res, new BodyTooLargeError(cfg.maxBodyBytes), requestId, true);
       return;
     }
+    const peerIp = plainAddress(req.socket.remoteAddress ?? '');
     const input: SplitInput = {
       headers: req.headers,
-      query: q === -1 ? '' : url.slice(q + 1),
-      ip: clientIp(req.socket),
+      query: target.query,
+      ip: this.#trustedProxies.clientIp(peerIp, req.headers['x-forwarded-for']),
     };
     if (!route.guards.admit(input, res, requestId)) {
       this.#metrics.unrouted(res.statusCode);
@@ -261,7 +257,9 @@ export class Gateway {
     let span: ProxySpan | undefined;
     if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
     const headers = upstreamRequestHeaders(req.rawHeaders, {
+      peerIp,
       clientIp: input.ip,
+      trustedPeer: this.#trustedProxies.trusts(peerIp),
       proto: 'http',
       requestId,
       upstreamHost: cfg.preserveHost ? undefined : '',
@@ -286,7 +284,19 @@ export class Gateway {
       shadow = undefined;
     }
     const launch = (body: Buffer | Readable | null) =>
-      this.#launch(req, res, route, side, requestId, span, headers, hostAt, body, shadow);
+      this.#launch(
+        req,
+        res,
+        route,
+        side,
+        requestId,
+        span,
+        target.target,
+        headers,
+        hostAt,
+        body,
+        shadow,
+      );
     if (!chunked && length === 0) {
       launch(null);
       return;
@@ -314,6 +324,7 @@ export class Gateway {
     side: Side,
     requestId: string,
     span: ProxySpan | undefined,
+    target: string,
     headers: string[],
     hostAt: number,
     body: Buffer | Readable | null,
@@ -323,7 +334,7 @@ export class Gateway {
     if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire()) {
       copy = new ShadowCopy(shadow, {
         method: req.method!,
-        url: req.url!,
+        url: target,
         requestHeaders: req.headers,
         headers: headers.slice(),
         hostAt,
@@ -340,6 +351,7 @@ export class Gateway {
       requestId,
       span,
       this.#hooks,
+      target,
       headers,
       hostAt,
       body,
@@ -373,12 +385,7 @@ export class Gateway {
     );
   }
 
-  #refuse(
-    res: ServerResponse,
-    error: BadRequestError | NoRouteError | BodyTooLargeError,
-    requestId: string,
-    close = false,
-  ): void {
+  #refuse(res: ServerResponse, error: CutoverError, requestId: string, close = false): void {
     this.#metrics.unrouted(error.status);
     const headers: Record<string, string> = { 'x-request-id': requestId };
     if (close) headers.connection = 'close';
@@ -390,43 +397,46 @@ export class Gateway {
    * Whether an Upgrade request becomes a tunnel attempt: its route lists the
    * protocol, and no earlier response on the connection is still pending (an
    * upgrade pipelined behind a request would answer out of order; it is
-   * served as a plain request, in turn).
+   * served as a plain request, in turn). A target that does not resolve is
+   * refused by #handle like any request.
    */
   #tunnels(req: IncomingMessage): boolean {
     // `_httpMessage` is the response holding the socket (Node's _http_server.js
     // sets it); tunnelling now would also throw ERR_HTTP_SOCKET_ASSIGNED.
     if ((req.socket as Socket & { _httpMessage?: unknown })._httpMessage) return false;
-    const url = req.url ?? '';
-    if (url.charCodeAt(0) !== 47 /* / */) return false;
-    const q = url.indexOf('?');
-    const route = this.#route(req, q === -1 ? url : url.slice(0, q));
+    const target = targetOf(req, this.#table.config);
+    if (target instanceof CutoverError) return false;
+    const route = this.#route(req, target);
     return route !== undefined && tunnelProtocol(req, route.config.upgrades) !== undefined;
   }
 
   /**
-   * An upgrade goes through what any request goes through (route, admission,
-   * split, X-Forwarded-*, access log) on a response bound to the raw socket.
-   * The bytes after its head (Node's `head`) are dropped: see upgrade.ts.
+   * An upgrade goes through what any request goes through (target, route,
+   * admission, split, X-Forwarded-*, access log) on a response bound to the
+   * raw socket. The bytes after its head (Node's `head`) are dropped: see upgrade.ts.
    */
   #handleUpgrade(req: IncomingMessage, socket: Socket): void {
     const res = upgradeResponse(req, socket);
     const headerId = req.headers['x-request-id'];
     const requestId =
       typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const route = this.#route(req, path);
+    const target = targetOf(req, this.#table.config);
+    if (target instanceof CutoverError) {
+      this.#refuse(res, target, requestId, true);
+      return;
+    }
+    const route = this.#route(req, target);
     const protocol = route && tunnelProtocol(req, route.config.upgrades);
     if (!route || !protocol) {
       // #tunnels said yes on this same table a moment ago; kept for safety.
-      this.#refuse(res, new NoRouteError(req.method ?? '', path), requestId);
+      this.#refuse(res, new NoRouteError(req.method ?? '', target.path), requestId);
       return;
     }
+    const peerIp = plainAddress(socket.remoteAddress ?? '');
     const input: SplitInput = {
       headers: req.headers,
-      query: q === -1 ? '' : url.slice(q + 1),
-      ip: clientIp(socket),
+      query: target.query,
+      ip: this.#trustedProxies.clientIp(peerIp, req.headers['x-forwarded-for']),
     };
     if (!route.guards.admit(input, res, requestId)) {
       this.#metrics.unrouted(res.statusCode);
@@ -441,11 +451,15 @@ export class Gateway {
     );
     const cfg = route.config;
     const headers = upstreamRequestHeaders(req.rawHeaders, {
+      peerIp,
       clientIp: input.ip,
+      trustedPeer: this.#trustedProxies.trusts(peerIp),
       proto: 'http',
       requestId,
       upstreamHost: cfg.preserveHost ? undefined : '',
     });
+    // upgrade.ts forwards and logs req.url: it must be the path that was routed.
+    req.url = target.target;
     const hostAt = cfg.preserveHost ? -1 : hostValueIndex(headers);
     this.#inFlight++;
     this.#metrics.requestStarted();
@@ -467,6 +481,44 @@ export class Gateway {
       socket.destroy();
       return;
     }
+    // The parser stays in error: more bytes from this socket report it again.
+    if (this.#unparsable.has(socket)) return;
+    this.#unparsable.add(socket);
+    const answer = this.#clientErrorAnswer(error);
+    this.#metrics.unrouted(answer.status);
+    this.#closeAfterAnswers(socket, rawProblemResponse(answer));
+  }
+
+  /**
+   * Bytes that do not parse can follow complete requests on one connection
+   * (pipelining, RFC 9112 §9.3.2): those requests are answered first, in
+   * order, and the 400 goes after the last of them, never into the middle of
+   * an answer; then the connection closes, as nginx does. Node keeps the
+   * answer being written as `socket._httpMessage`, and hands the socket to
+   * the next queued answer before the previous one emits `close`.
+   */
+  #closeAfterAnswers(socket: Socket, problem: string): void {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current && !current.req.complete) {
+      // The bytes that failed are this request's own body: it can never be
+      // whole, so its exchange is cut (the 400 only while nothing was answered).
+      if (current.headersSent) socket.destroy();
+      else socket.end(problem);
+      return;
+    }
+    if (current) {
+      // Node detaches a finished answer (and attaches the next queued one) before its `close`.
+      current.once('close', () => this.#closeAfterAnswers(socket, problem));
+      return;
+    }
+    socket.end(problem);
+  }
+
+  #clientErrorAnswer(error: Error & { code?: string }): Problem {
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
     const status = tooLarge ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const detail = tooLarge
@@ -474,8 +526,7 @@ export class Gateway {
       : status === 408
         ? 'the request was not received in time'
         : 'malformed HTTP request';
-    this.#metrics.unrouted(status);
-    socket.end(rawProblemResponse({ status, code: 'CUTOVER_ERR_BAD_REQUEST', detail }));
+    return { status, code: 'CUTOVER_ERR_BAD_REQUEST', detail };
   }
 
   /** Shadowed writes really run on the candidate: say so at every load. */
@@ -560,6 +611,7 @@ export class Gateway {
         ? new AccessLog(this.#logger)
         : undefined;
     this.#tracing = config.tracing.enabled;
+    this.#trustedProxies = new TrustedProxies(config.server.trustedProxies);
     this.#health.update(next.backends.values());
     this.#warnShadowWrites(config);
     if (

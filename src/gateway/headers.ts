@@ -28,8 +28,12 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
 }
 
 export interface ForwardContext {
-  /** The client's address as the listener saw it. */
+  /** The address of the peer, as the listener saw it. */
+  readonly peerIp: string;
+  /** The client's address: the peer's, or through trusted proxies the one they reported (TrustedProxies.clientIp). */
   readonly clientIp: string;
+  /** Whether the peer is in `server.trustedProxies`: only then are its forwarding headers kept. */
+  readonly trustedPeer: boolean;
   /** `http` or `https`, as the client spoke to Cutover. */
   readonly proto: string;
   readonly requestId: string;
@@ -38,51 +42,87 @@ export interface ForwardContext {
 }
 
 /**
+ * Request headers only Cutover may set: `x-cutover-shadow` tells a backend
+ * its request is a shadow copy (src/gateway/shadow.ts), so a client-sent one
+ * would pass a real request off as a copy. All of the prefix is reserved.
+ */
+const CUTOVER_PREFIX = 'x-cutover-';
+
+/** Every Connection field's tokens: a second Connection header counts too (RFC 9110 §7.6.1). */
+function namedByConnection(rawHeaders: readonly string[]): Set<string> | undefined {
+  let joined: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].length === 10 && rawHeaders[i].toLowerCase() === 'connection') {
+      joined = joined === undefined ? rawHeaders[i + 1] : `${joined},${rawHeaders[i + 1]}`;
+    }
+  }
+  return connectionTokens(joined);
+}
+
+/**
  * The header list (flat name/value pairs, as undici takes them) for the
- * upstream request: hop-by-hop removed, X-Forwarded-* set, Host and
- * x-request-id decided. Works on rawHeaders to keep duplicates and order.
+ * upstream request: hop-by-hop removed, `x-cutover-*` removed, forwarding
+ * headers set, Host and x-request-id decided. Works on rawHeaders to keep
+ * duplicates and order.
+ *
+ * Forwarding headers follow `server.trustedProxies` (nginx's realip module,
+ * Envoy's xff_num_trusted_hops): from an untrusted peer, X-Forwarded-For,
+ * -Proto, -Host, Forwarded (RFC 7239) and X-Real-IP are the client's own
+ * claims and are replaced by what Cutover saw; from a trusted peer they are
+ * kept, and the peer is appended to X-Forwarded-For. X-Real-IP is always the
+ * client address Cutover settled on, as nginx's `proxy_set_header X-Real-IP
+ * $remote_addr` after realip.
  */
 export function upstreamRequestHeaders(
   rawHeaders: readonly string[],
   ctx: ForwardContext,
 ): string[] {
   const out: string[] = [];
-  let connection: Set<string> | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i].length === 10 && rawHeaders[i].toLowerCase() === 'connection') {
-      connection = connectionTokens(rawHeaders[i + 1]);
-      break;
-    }
-  }
+  const connection = namedByConnection(rawHeaders);
+  const trusted = ctx.trustedPeer;
   let forwardedFor: string | undefined;
+  let forwardedProto: string | undefined;
+  let forwardedHost: string | undefined;
   let host: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || connection?.has(lower)) continue;
+    if (lower.length > CUTOVER_PREFIX.length && lower.startsWith(CUTOVER_PREFIX)) continue;
+    const value = rawHeaders[i + 1];
     switch (lower) {
       case 'host':
-        host = rawHeaders[i + 1];
+        host = value;
         continue;
       case 'x-forwarded-for':
-        forwardedFor =
-          forwardedFor === undefined ? rawHeaders[i + 1] : `${forwardedFor}, ${rawHeaders[i + 1]}`;
+        if (trusted)
+          forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
         continue;
       case 'x-forwarded-proto':
+        if (trusted) forwardedProto ??= value;
+        continue;
       case 'x-forwarded-host':
+        if (trusted) forwardedHost ??= value;
+        continue;
+      case 'forwarded':
+        if (trusted) break;
+        continue;
+      case 'x-real-ip':
       case 'x-request-id':
         continue;
     }
-    out.push(name, rawHeaders[i + 1]);
+    out.push(name, value);
   }
   const sendHost = ctx.upstreamHost ?? host;
   if (sendHost !== undefined) out.push('host', sendHost);
   out.push(
     'x-forwarded-for',
-    forwardedFor === undefined ? ctx.clientIp : `${forwardedFor}, ${ctx.clientIp}`,
+    forwardedFor === undefined ? ctx.peerIp : `${forwardedFor}, ${ctx.peerIp}`,
   );
-  out.push('x-forwarded-proto', ctx.proto);
-  if (host !== undefined) out.push('x-forwarded-host', host);
+  out.push('x-forwarded-proto', forwardedProto ?? ctx.proto);
+  const xfHost = forwardedHost ?? host;
+  if (xfHost !== undefined) out.push('x-forwarded-host', xfHost);
+  out.push('x-real-ip', ctx.clientIp);
   out.push('x-request-id', ctx.requestId);
   return out;
 }

@@ -83,6 +83,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   readonly #requestId: string;
   readonly #start: number;
   readonly #span: ProxySpan | undefined;
+  /** The normalised path and original query (src/gateway/request-target.ts): forwarded and logged. */
+  readonly #target: string;
   readonly #headers: string[];
   /** Index in #headers of the Host value, rewritten per instance; -1 with preserveHost. */
   readonly #hostAt: number;
@@ -121,6 +123,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     requestId: string,
     span: ProxySpan | undefined,
     hooks: ExchangeHooks,
+    target: string,
     headers: string[],
     hostAt: number,
     body: Buffer | Readable | null,
@@ -133,6 +136,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#requestId = requestId;
     this.#start = performance.now();
     this.#span = span;
+    this.#target = target;
     this.#headers = headers;
     this.#hostAt = hostAt;
     this.#body = body;
@@ -233,7 +237,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (precise) this.#headersTimer = setTimeout(onHeadersTimeout, timeout, this);
     instance.pool.dispatch(
       {
-        path: instance.basePath + this.#req.url,
+        path: instance.basePath + this.#target,
         method: this.#req.method as 'GET',
         headers: this.#headers,
         body,
@@ -508,7 +512,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
           ? this.#route.candidateLogFragment
           : this.#route.legacyLogFragment,
         this.#req.method!,
-        this.#req.url!,
+        this.#target,
         this.#status,
         Math.round(seconds * 1e4) / 10,
         this.#bytesOut,

@@ -574,6 +574,8 @@ routes:
       shutdownGrace: 10000,
       keepAliveTimeout: 75000,
       requestTimeout: 300000,
+      escapedSlashes: 'reject',
+      trustedProxies: [],
     },
     log: { level: 'info', access: true },
     tracing: { enabled: false },
@@ -913,5 +915,27 @@ test('YAML anchors and merge keys (<<) share settings between routes', () => {
   );
   assert.deepEqual(problems(`${yaml}    tiemout: 2s\n`), [
     'cutover.yaml:9:5 routes[1].tiemout: unknown field "tiemout"; did you mean "timeout"?',
+  ]);
+});
+
+test('server.trustedProxies takes addresses and CIDR blocks; anything else names the entry', () => {
+  const yaml = (list: string) => `server: { trustedProxies: ${list}, escapedSlashes: keep }
+backends:
+  legacy: { url: "http://127.0.0.1:9001" }
+routes:
+  - name: r
+    match: { path: /r }
+    legacy: legacy
+`;
+  const config = parseConfigText(
+    yaml('[10.0.0.1, 10.0.0.0/8, "::1", "fd00::/8"]'),
+    CONFIG_FILE,
+    {},
+  );
+  assert.deepEqual(config.server.trustedProxies, ['10.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+  assert.equal(config.server.escapedSlashes, 'keep');
+  assert.deepEqual(problems(yaml('[10.0.0.0/33, lb.internal]')), [
+    'cutover.yaml:1:28 server.trustedProxies[0]: expected an IP address or CIDR block, got "10.0.0.0/33"',
+    'cutover.yaml:1:41 server.trustedProxies[1]: expected an IP address or CIDR block, got "lb.internal"',
   ]);
 });
