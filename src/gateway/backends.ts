@@ -4,6 +4,7 @@ import { Pool } from 'undici';
 import type { BackendConfig } from '../config/index.ts';
 import { ConcurrencyLimiter, OutlierDetector } from '../guard/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import { upstreamClient } from './upstream-client.ts';
 
 export class BackendInstance {
   readonly url: string;
@@ -34,6 +35,7 @@ export class BackendInstance {
       headersTimeout: 0,
       bodyTimeout: 0,
       pipelining: 1,
+      factory: upstreamClient,
     });
   }
 }

@@ -20,6 +20,7 @@ import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/ind
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { countBody, keepBodyUpTo, readBody } from './body.ts';
+import { askForBody, holdBody } from './continue.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
@@ -165,8 +166,13 @@ export class Gateway {
         keepAliveTimeout: options.config.server.keepAliveTimeout,
         requestTimeout: options.config.server.requestTimeout,
       },
-      (req, res) => this.#handle(req, res),
+      (req, res) => this.#handle(req, res, false),
     );
+    // Expect: 100-continue is answered once the request is admitted (continue.ts).
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      holdBody(res);
+      this.#handle(req, res, true);
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#handleUpgrade(req, socket, head),
     );
@@ -212,7 +218,7 @@ export class Gateway {
       ?.route;
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
+  #handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const url = req.url ?? '';
     const headerId = req.headers['x-request-id'];
     const requestId =
@@ -285,12 +291,14 @@ export class Gateway {
     const launch = (body: Buffer | Readable | null) =>
       this.#launch(req, res, route, side, requestId, span, headers, hostAt, body, shadow);
     if (!chunked && length === 0) {
+      if (expectsContinue) askForBody(res);
       launch(null);
       return;
     }
     const keep = Math.max(keepBodyUpTo(route, req), shadow ? shadow.config.maxBodyBytes : -1);
     if (!chunked && length <= keep) {
       // A small body that may be sent twice (fallback, retry, shadow copy): keep it.
+      if (expectsContinue) askForBody(res);
       readBody(req, length).then(launch, () => {
         // The client went away while sending its body; nothing was sent upstream.
         this.#inFlight--;
@@ -301,6 +309,8 @@ export class Gateway {
     }
     const stream = chunked ? new PassThrough() : req;
     const exchange = launch(stream);
+    // After start(): a breaker or backend cap that refused has answered already.
+    if (expectsContinue) askForBody(res);
     if (chunked) countBody(req, stream as PassThrough, cfg.maxBodyBytes, exchange);
   }
 

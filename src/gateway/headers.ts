@@ -71,6 +71,10 @@ export function upstreamRequestHeaders(
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
       case 'x-request-id':
+      // Cutover answers Expect: 100-continue itself (continue.ts), as Envoy
+      // does with proxy_100_continue off and nginx always does; forwarding it
+      // would also make undici refuse the whole request (NotSupportedError).
+      case 'expect':
         continue;
     }
     out.push(name, rawHeaders[i + 1]);
