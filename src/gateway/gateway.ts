@@ -157,6 +157,7 @@ export class Gateway {
         this.#inFlight--;
         this.#metrics.requestFinished();
       },
+      answeredItself: (status: number) => this.#metrics.unrouted(status),
     };
     this.#health = new HealthChecker(this.#metrics, this.#logger);
     this.#health.update(this.#table.backends.values());
