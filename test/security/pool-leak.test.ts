@@ -5,7 +5,10 @@
 // caused must not count against the backend (breaker, 5xx figures); the
 // backend's own failures (reset, timeout) still must.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { BackendInstance } from '../../src/gateway/backends.ts';
@@ -242,5 +245,62 @@ routes:
 
   test('the gateway still shuts down', async () => {
     assert.equal(gw.running.gateway.inFlight, 0);
+  });
+});
+
+describe('a failure the gateway caused itself', () => {
+  test('a retry refused by a pool that a reload closed answers 500 and counts against no backend', async () => {
+    // First request: 503 asking for a retry in 3 s; the retry would get a 200.
+    const seen: IncomingMessage[] = [];
+    const arrivedOnce = Promise.withResolvers<void>();
+    const backend = createServer((req, res) => {
+      seen.push(req);
+      req.resume();
+      if (seen.length === 1) {
+        res.writeHead(503, { 'retry-after': '3', 'content-length': 0 }).end();
+        arrivedOnce.resolve();
+      } else res.writeHead(200, { 'content-length': 2 }).end('ok');
+    });
+    backend.listen(0, '127.0.0.1');
+    await once(backend, 'listening');
+    const url = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+    const yaml = (connections: number) => `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: memory
+backends:
+  legacy: { url: ${url}, connections: ${connections} }
+routes:
+  - name: main
+    match: { path: /* }
+    legacy: legacy
+    retry: { attempts: 2, maxBackoff: 5s }
+`;
+    const gw = await startGateway(yaml(4));
+    try {
+      const answer = request(`${gw.url}/retried`, { signal: AbortSignal.timeout(10_000) });
+      await arrivedOnce.promise;
+      // New pool settings: the old pool is closed while the retry waits.
+      writeFileSync(gw.file, yaml(8));
+      assert.equal(await gw.running.reload(), true);
+      const res = await answer;
+      const problem = (await res.body.json()) as { code: string };
+      assert.equal(res.statusCode, 500);
+      assert.equal(problem.code, 'CUTOVER_ERR_FORWARD_REFUSED');
+      assert.equal(seen.length, 1, 'the refused retry never reached the backend');
+      // The backend's 503 counts; the gateway's own 500 only as an answer it made itself.
+      assert.equal(
+        await metricOf(gw, 'cutover_requests_total', {
+          route: 'main',
+          side: 'legacy',
+          class: '5xx',
+        }),
+        1,
+      );
+      assert.equal(await metricOf(gw, 'cutover_unrouted_requests_total', { status: '500' }), 1);
+    } finally {
+      await gw.close();
+      backend.closeAllConnections();
+      backend.close();
+    }
   });
 });
