@@ -127,7 +127,7 @@ routes:
       const p = path('waiting');
       const socket = rawSend(
         gw.url,
-        `GET ${p} HTTP/1.1\r\nHost: a\r\nX-Test-Behavior: hang\r\n\r\n`,
+        `GET ${p} HTTP/1.1\r\nHost: a\r\nX-Test-Behavior: hang\r\nConnection: close\r\n\r\n`,
       );
       const rec = await arrived(p);
       socket.destroy();
@@ -142,7 +142,10 @@ routes:
       // Both connections busy with requests the backend holds...
       const holders = [path('holder'), path('holder')];
       const held = holders.map((p) =>
-        rawSend(gw.url, `GET ${p} HTTP/1.1\r\nHost: a\r\nX-Test-Behavior: hang\r\n\r\n`),
+        rawSend(
+          gw.url,
+          `GET ${p} HTTP/1.1\r\nHost: a\r\nX-Test-Behavior: hang\r\nConnection: close\r\n\r\n`,
+        ),
       );
       const recs = await Promise.all(holders.map((p) => arrived(p)));
       // ...so this one queues in the pool; its client leaves, then the holders'.
@@ -301,6 +304,71 @@ routes:
       await gw.close();
       backend.closeAllConnections();
       backend.close();
+    }
+  });
+});
+
+describe('a half-open breaker and clients that leave', () => {
+  test('a probe whose client left gives its permit back: the next request probes and closes the breaker', async () => {
+    const legacy = await startUpstream({ name: 'legacy' });
+    const gw = await startGateway(`listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: memory
+backends:
+  legacy: { url: ${legacy.url}, breaker: { minRequests: 2, errorRatio: 0.5, openFor: 1s, probes: 1 } }
+routes:
+  - name: main
+    match: { path: /* }
+    legacy: legacy
+`);
+    const breaker = () =>
+      (gw.running.gateway.routeDetail('main') as { breakers: { legacy: { state: string } } })
+        .breakers.legacy.state;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const res = await request(`${gw.url}/fail/${i}`, {
+          headers: { 'x-test-behavior': 'status:500' },
+        });
+        await res.body.dump();
+      }
+      assert.equal(breaker(), 'open');
+      // Knock until a request is let through as the probe; its client then leaves.
+      let n = 0;
+      let probe: RecordedRequest | undefined;
+      await eventually('the breaker lets a probe through', async () => {
+        const p = `/probe/${++n}`;
+        const socket = rawSend(
+          gw.url,
+          `GET ${p} HTTP/1.1\r\nHost: a\r\nX-Test-Behavior: hang\r\nConnection: close\r\n\r\n`,
+        );
+        let answered = false;
+        const answer = answerOf(socket).then(() => {
+          answered = true;
+          return false;
+        });
+        // Refused (a 503 that closes the connection) or let through to the backend.
+        const reached = new Promise<boolean>((resolve) => {
+          const poll = () => {
+            if (legacy.requests.some((r) => r.url === p)) resolve(true);
+            else if (!answered) setTimeout(poll, 5);
+          };
+          poll();
+        });
+        const through = await Promise.race([answer, reached]);
+        if (!through) return false;
+        probe = legacy.requests.find((r) => r.url === p);
+        socket.destroy();
+        return true;
+      });
+      await probe!.closed;
+      assert.equal(breaker(), 'half-open');
+      const res = await request(`${gw.url}/after-probe`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(res.statusCode, 200, 'the permit of the probe whose client left is free again');
+      await res.body.dump();
+      assert.equal(breaker(), 'closed');
+    } finally {
+      await gw.close();
+      await legacy.close();
     }
   });
 });
