@@ -84,6 +84,39 @@ describe('Expect: 100-continue', () => {
     );
   });
 
+  test('uploads sent to the candidate reach it and count as its successes (no false rollback)', async () => {
+    for (let i = 0; i < POOL * 3; i++) {
+      const answer = await expectContinue(
+        gw.url,
+        uploadHead(`/canary-upload/${i}`, 1024, 'X-Release-Stage: canary\r\n'),
+        Buffer.alloc(1024),
+      );
+      assert.equal(answer.status, 200, answer.raw.slice(0, 600));
+      assert.equal(answer.headers['x-cutover-backend'], 'candidate');
+      assert.equal(JSON.parse(answer.body).upstream, 'rewrite');
+    }
+    assert.equal(
+      rewrite.requests.filter((r) => r.url.startsWith('/canary-upload/')).length,
+      POOL * 3,
+    );
+    assert.equal(
+      await metricOf(gw, 'cutover_requests_total', {
+        route: 'main',
+        side: 'candidate',
+        class: '2xx',
+      }),
+      POOL * 3,
+    );
+    assert.equal(
+      await metricOf(gw, 'cutover_requests_total', {
+        route: 'main',
+        side: 'candidate',
+        class: '5xx',
+      }),
+      undefined,
+    );
+  });
+
   test('an upload over maxBodyBytes is refused before its body is sent, and the connection closes', async () => {
     const before = legacy.requests.length;
     const big = 5 * 1024 * 1024;
@@ -112,6 +145,23 @@ describe('Expect: 100-continue', () => {
       `a 100 came before the refusal:\n${answer.raw.slice(0, 300)}`,
     );
     assert.equal(answer.headers.connection, 'close');
+  });
+
+  test('an upload to a backend whose breaker is open is refused before its body is sent', async () => {
+    await gw.running.gateway.forceBreaker('legacy', 'open');
+    try {
+      const answer = await expectContinue(gw.url, uploadHead('/breaker', UPLOAD.length), UPLOAD);
+      assert.equal(answer.status, 503);
+      assert.equal(JSON.parse(answer.body).code, 'CUTOVER_ERR_BREAKER_OPEN');
+      assert.equal(
+        answer.continued,
+        false,
+        `a 100 came before the refusal:\n${answer.raw.slice(0, 300)}`,
+      );
+      assert.equal(answer.headers.connection, 'close');
+    } finally {
+      await gw.running.gateway.forceBreaker('legacy', undefined);
+    }
   });
 
   test('a small upload the gateway keeps (Idempotency-Key, for a fallback) gets its 100 too', async () => {
