@@ -353,8 +353,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#tooLarge) {
+      const failure = new BodyTooLargeError(this.#route.config.maxBodyBytes);
+      // The client's fault: recorded as its 413 (a status of 0 would count as a backend 5xx).
+      this.#status = failure.status;
       this.#attemptOver(undefined);
-      this.#fail(new BodyTooLargeError(this.#route.config.maxBodyBytes));
+      this.#fail(failure);
       return;
     }
     const [failure, kind] = this.#classify(error);

@@ -86,6 +86,7 @@ routes:
   - name: main
     match: { path: /* }
     legacy: legacy
+    maxBodyBytes: 200KiB
 `);
   });
   after(async () => {
@@ -180,6 +181,26 @@ routes:
       await rec.closed;
     }
     await stillServes('short');
+  });
+
+  test('chunked request body over maxBodyBytes', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 0x63);
+    const framed = Buffer.concat([
+      Buffer.from(`${chunk.length.toString(16)}\r\n`),
+      chunk,
+      Buffer.from('\r\n'),
+    ]);
+    for (let i = 0; i < TIMES; i++) {
+      const p = path('chunked-too-large');
+      const socket = rawSend(
+        gw.url,
+        `POST ${p} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      const answer = answerOf(socket);
+      for (let c = 0; c < 4; c++) socket.write(framed);
+      assert.equal(statusOf(await answer), 413);
+    }
+    await stillServes('chunked-too-large');
   });
 
   test('failures that were not the backend never count against it', async () => {
