@@ -10,19 +10,12 @@
 import type { ServerResponse } from 'node:http';
 
 /**
- * Called from the server's `checkContinue` event. Until the client is told to
- * send its body, a final answer leaves that body unsent or unread on the
- * connection; RFC 9110 §10.1.1 asks the server to say whether it closes the
- * connection or reads on, and reading would parse a body the client may never
- * send as the next request. So every early answer closes.
+ * The request is admitted: ask the client for its body (no-op once an answer
+ * started). Until then an answer leaves the body unsent or unread on the
+ * connection, so Node closes the connection after any final answer sent
+ * without a 100 (lib/_http_server.js writeHead: "they may put extra bytes on
+ * the wire"), as RFC 9110 §10.1.1 allows.
  */
-export function holdBody(res: ServerResponse): void {
-  res.setHeader('connection', 'close');
-}
-
-/** The request is admitted: ask the client for its body (no-op once an answer started). */
 export function askForBody(res: ServerResponse): void {
-  if (res.headersSent) return;
-  res.removeHeader('connection');
-  res.writeContinue();
+  if (!res.headersSent) res.writeContinue();
 }

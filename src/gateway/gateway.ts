@@ -20,7 +20,7 @@ import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/ind
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { countBody, keepBodyUpTo, readBody } from './body.ts';
-import { askForBody, holdBody } from './continue.ts';
+import { askForBody } from './continue.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
@@ -170,10 +170,9 @@ export class Gateway {
       (req, res) => this.#handle(req, res, false),
     );
     // Expect: 100-continue is answered once the request is admitted (continue.ts).
-    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-      holdBody(res);
-      this.#handle(req, res, true);
-    });
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
+      this.#handle(req, res, true),
+    );
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#handleUpgrade(req, socket, head),
     );
@@ -292,7 +291,6 @@ export class Gateway {
     const launch = (body: Buffer | Readable | null) =>
       this.#launch(req, res, route, side, requestId, span, headers, hostAt, body, shadow);
     if (!chunked && length === 0) {
-      if (expectsContinue) askForBody(res);
       launch(null);
       return;
     }

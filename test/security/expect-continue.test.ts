@@ -164,6 +164,17 @@ describe('Expect: 100-continue', () => {
     }
   });
 
+  test('a request without content gets no 100 and its answer', async () => {
+    const answer = await expectContinue(
+      gw.url,
+      'GET /no-content HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+      Buffer.alloc(0),
+    );
+    assert.equal(answer.continued, false);
+    assert.equal(answer.status, 200, answer.raw.slice(0, 600));
+    assert.equal(JSON.parse(answer.body).path, '/no-content');
+  });
+
   test('a small upload the gateway keeps (Idempotency-Key, for a fallback) gets its 100 too', async () => {
     const answer = await expectContinue(
       gw.url,
