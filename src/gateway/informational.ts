@@ -5,8 +5,8 @@
 // Expect: 100-continue on its own (continue.ts) and never forwards Expect. So
 // it forwards only 103 Early Hints (RFC 8297), whose Link fields let a browser
 // preload while the final answer is made, and swallows the rest (102
-// Processing, a stray 100), as Apache's mod_proxy_http2 filters every 1xx the
-// client did not ask for. The final answer that follows is proxied as usual.
+// Processing, a stray 100; Apache's mod_proxy_http2 likewise forwards a 100
+// only to a client that expects one). The final answer is proxied as usual.
 // A 100 never reaches this code: undici refuses it at the parser
 // (lib/dispatcher/client-h1.js onHeadersComplete); interim-filter.ts removes
 // it from the upstream's bytes first.
