@@ -135,6 +135,23 @@ export class UpgradeMismatchError extends CutoverError {
   }
 }
 
+/**
+ * The HTTP client refused to send a request upstream (undici's own checks,
+ * or a pool closed by a config reload): nothing reached the backend, so the
+ * failure is the gateway's and never counts against the backend.
+ */
+export class ForwardRefusedError extends CutoverError {
+  constructor(route: string, backend: string, reason: string, options?: ErrorOptions) {
+    super(
+      'CUTOVER_ERR_FORWARD_REFUSED',
+      `route ${route}: the gateway could not send the request to backend ${backend}: ${reason}`,
+      500,
+      options,
+    );
+    this.name = 'ForwardRefusedError';
+  }
+}
+
 export class UnauthorizedError extends CutoverError {
   constructor() {
     super('CUTOVER_ERR_UNAUTHORIZED', 'a valid bearer token is required', 401);

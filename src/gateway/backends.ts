@@ -4,6 +4,8 @@ import { Pool } from 'undici';
 import type { BackendConfig } from '../config/index.ts';
 import { ConcurrencyLimiter, OutlierDetector } from '../guard/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import { interimFilteringConnector } from './interim-filter.ts';
+import { upstreamClient } from './upstream-client.ts';
 
 export class BackendInstance {
   readonly url: string;
@@ -28,12 +30,13 @@ export class BackendInstance {
     this.host = u.host;
     this.pool = new Pool(u.origin, {
       connections: config.connections,
-      connectTimeout: config.connectTimeout,
+      connect: interimFilteringConnector({ timeout: config.connectTimeout }),
       keepAliveTimeout: config.keepAliveTimeout,
       // Timeouts per request are set on each dispatch (route settings).
       headersTimeout: 0,
       bodyTimeout: 0,
       pipelining: 1,
+      factory: upstreamClient,
     });
   }
 }

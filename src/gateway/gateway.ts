@@ -20,6 +20,7 @@ import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/ind
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { countBody, keepBodyUpTo, readBody } from './body.ts';
+import { askForBody } from './continue.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
@@ -157,6 +158,7 @@ export class Gateway {
         this.#inFlight--;
         this.#metrics.requestFinished();
       },
+      answeredItself: (status: number) => this.#metrics.unrouted(status),
     };
     this.#health = new HealthChecker(this.#metrics, this.#logger);
     this.#health.update(this.#table.backends.values());
@@ -168,7 +170,11 @@ export class Gateway {
         // Only an upgrade its route tunnels becomes an 'upgrade' event; any other is a plain request.
         shouldUpgradeCallback: (req: IncomingMessage) => this.#tunnels(req),
       },
-      (req, res) => this.#handle(req, res),
+      (req, res) => this.#handle(req, res, false),
+    );
+    // Expect: 100-continue is answered once the request is admitted (continue.ts).
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
+      this.#handle(req, res, true),
     );
     server.on('upgrade', (req: IncomingMessage, socket: Socket) =>
       this.#handleUpgrade(req, socket),
@@ -214,7 +220,7 @@ export class Gateway {
     return this.#table.router.find(req.method!, target.host, target.path, req.headers)?.route;
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
+  #handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const headerId = req.headers['x-request-id'];
     const requestId =
       typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
@@ -304,6 +310,7 @@ export class Gateway {
     const keep = Math.max(keepBodyUpTo(route, req), shadow ? shadow.config.maxBodyBytes : -1);
     if (!chunked && length <= keep) {
       // A small body that may be sent twice (fallback, retry, shadow copy): keep it.
+      if (expectsContinue) askForBody(res);
       readBody(req, length).then(launch, () => {
         // The client went away while sending its body; nothing was sent upstream.
         this.#inFlight--;
@@ -314,6 +321,8 @@ export class Gateway {
     }
     const stream = chunked ? new PassThrough() : req;
     const exchange = launch(stream);
+    // After start(): a breaker or backend cap that refused has answered already.
+    if (expectsContinue) askForBody(res);
     if (chunked) countBody(req, stream as PassThrough, cfg.maxBodyBytes, exchange);
   }
 

@@ -109,6 +109,10 @@ export function upstreamRequestHeaders(
         continue;
       case 'x-real-ip':
       case 'x-request-id':
+      // Cutover answers Expect: 100-continue itself (continue.ts), as Envoy
+      // does with proxy_100_continue off and nginx always does; forwarding it
+      // would also make undici refuse the whole request (NotSupportedError).
+      case 'expect':
         continue;
     }
     out.push(name, value);

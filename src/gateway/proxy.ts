@@ -12,6 +12,7 @@ import {
   BodyTooLargeError,
   BreakerOpenError,
   type CutoverError,
+  ForwardRefusedError,
   OverloadedError,
   UpstreamConnectError,
   UpstreamResetError,
@@ -25,6 +26,7 @@ import { endProxySpan } from '../telemetry/index.ts';
 import type { Backend, BackendInstance } from './backends.ts';
 import { isResendable } from './body.ts';
 import { clientResponseHeaders } from './headers.ts';
+import { forwardInformational } from './informational.ts';
 import type { ShadowCopy } from './shadow.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
@@ -73,6 +75,8 @@ type FailureKind = FallbackReason | undefined;
 export interface ExchangeHooks {
   readonly accessLog: AccessLog | undefined;
   finished(): void;
+  /** A failure the gateway caused itself (counted apart from every backend's figures). */
+  answeredItself(status: number): void;
 }
 
 export class ProxyExchange implements Dispatcher.DispatchHandler {
@@ -275,6 +279,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
+    if (statusCode < 200) {
+      // Interim: the final answer (and the route timeout, which waits for it) is still to come.
+      if (!this.#clientGone && this.#discard === undefined) {
+        forwardInformational(this.#res, statusCode, headers);
+      }
+      return;
+    }
     this.#clearHeadersTimer();
     if (this.#clientGone) return;
     this.#status = statusCode;
@@ -346,14 +357,20 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#tooLarge) {
+      const failure = new BodyTooLargeError(this.#route.config.maxBodyBytes);
+      // The client's fault: recorded as its 413 (a status of 0 would count as a backend 5xx).
+      this.#status = failure.status;
       this.#attemptOver(undefined);
-      this.#fail(new BodyTooLargeError(this.#route.config.maxBodyBytes));
+      this.#fail(failure);
       return;
     }
     const [failure, kind] = this.#classify(error);
     this.#status = failure.status;
-    // A request body shorter than its Content-Length is the client's fault, not the backend's.
-    this.#attemptOver(failure.status < 500 ? undefined : false);
+    // A request body shorter than its Content-Length is the client's fault, and
+    // a request the HTTP client refused never left the gateway: neither is the backend's.
+    this.#attemptOver(
+      failure.status < 500 || failure instanceof ForwardRefusedError ? undefined : false,
+    );
     const next = kind === undefined ? undefined : this.#recovery(kind);
     if (next !== undefined) {
       this.#recover(next);
@@ -415,13 +432,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (ok !== undefined) {
       this.#breaker?.record(ok, ms);
       if (this.#instance) this.#backend.recordOutcome(this.#instance, ok);
-    }
+    } else this.#breaker?.release();
     this.#breaker = undefined;
     if (this.#cap) {
       this.#cap.release(ms, ok !== false);
       this.#cap = undefined;
     }
     this.#endRetry();
+    if (ok === undefined && this.#status >= 500) {
+      // The gateway's own failure: kept out of the side figures the rollout gates read.
+      this.#hooks.answeredItself(this.#status);
+      return;
+    }
     this.#metrics.observe(ok === false && this.#status < 500 ? 502 : this.#status, ms / 1000);
   }
 
@@ -455,6 +477,16 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
         return [
           new BadRequestError('request body length does not match Content-Length'),
+          undefined,
+        ];
+      // Refused by undici before anything was sent: its own argument checks
+      // (lib/core/request.js), or a pool a config reload closed meanwhile.
+      case 'UND_ERR_INVALID_ARG':
+      case 'UND_ERR_NOT_SUPPORTED':
+      case 'UND_ERR_CLOSED':
+      case 'UND_ERR_DESTROYED':
+        return [
+          new ForwardRefusedError(route, backend, error.message, { cause: error }),
           undefined,
         ];
       case 'ECONNREFUSED':

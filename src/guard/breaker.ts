@@ -9,7 +9,8 @@
 // - call tryAcquire() before sending; send only when it returns true;
 // - call record() exactly once for every request that tryAcquire() admitted,
 //   and never for one it refused: the breaker's own rejections are not
-//   failures of the backend;
+//   failures of the backend; call release() instead when the request ended
+//   saying nothing of the backend (client gone, refused by the gateway);
 // - ok is false for 5xx, connect errors, resets and timeouts; 4xx is ok.
 import type { BreakerConfig } from '../config/index.ts';
 
@@ -173,6 +174,20 @@ export class CircuitBreaker {
       const reason = this.#tripReason();
       if (reason !== '') this.#open(now, reason);
     } else this.#probeReported(ok, slow, now);
+  }
+
+  /**
+   * A request tryAcquire() admitted ended with no news of the backend (the
+   * client went away, the gateway itself could not send it): instead of
+   * record(). A half-open probe permit it held goes back, so such requests can
+   * neither close nor keep the breaker half-open.
+   */
+  release(): void {
+    if (this.#forced !== AUTOMATIC || this.#state !== HALF_OPEN || this.#probesInFlight === 0) {
+      return;
+    }
+    this.#probesInFlight--;
+    this.#permitsLeft++;
   }
 
   /**
