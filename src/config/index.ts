@@ -29,3 +29,4 @@ export type {
 export { parseDuration, parseListen, parseSize } from './units.ts';
 export type { ConfigWatcher } from './watch.ts';
 export { watchConfig } from './watch.ts';
+export { hasAtMostTwoDecimals, isWeight } from './weight.ts';

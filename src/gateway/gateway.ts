@@ -5,7 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Config } from '../config/index.ts';
+import { type Config, isWeight } from '../config/index.ts';
 import {
   BadRequestError,
   BodyTooLargeError,
@@ -622,12 +622,7 @@ export class Gateway {
   async setWeight(name: string, weight: number): Promise<RouteStatus> {
     const r = this.#table.routes.get(name);
     if (!r) throw new NotFoundError(`route "${name}"`);
-    if (
-      !Number.isFinite(weight) ||
-      weight < 0 ||
-      weight > 100 ||
-      Math.round(weight * 100) !== weight * 100
-    ) {
+    if (!isWeight(weight)) {
       throw new InvalidArgumentError(
         `weight must be a number from 0 to 100 with at most two decimals, got ${weight}`,
       );
