@@ -22,6 +22,22 @@ export const DEFAULTS = {
   serverKeepAliveTimeout: 75_000,
   /** Whole-request time limit for a client sending its request (Node's default is 300 s). */
   requestTimeout: 300_000,
+  /**
+   * Time to send a complete request head, from the connection's start or the
+   * request's first byte. nginx's client_header_timeout is 60 s and a
+   * slowloris held sockets that long; Apache's shipped mod_reqtimeout config
+   * gives 10 s (header=10-20) and HAProxy's anti-DoS example 5 s
+   * (timeout http-request). 10 s still fits a slow mobile client.
+   */
+  headersTimeout: 10_000,
+  /**
+   * Client connections at once, per process. Measured (docs/decisions.md): an
+   * idle client connection costs the gateway 12–16 KiB of RSS, so 10,000 cost
+   * about 160 MiB, which fits a 512 MiB container beside the heap and the
+   * upstream pools. Same order as HAProxy's anti-DoS example (maxconn 20000,
+   * "about 1 GB per 20000 connections") and nginx's worker_connections × workers.
+   */
+  maxConnections: 10_000,
   preserveHost: false,
   backendHeader: true,
   /** DESIGN.md: `x-release-stage: canary` → candidate, `stable` → legacy. */

@@ -468,6 +468,8 @@ export const configSchema = z.strictObject({
       shutdownGrace: duration.optional(),
       keepAliveTimeout: duration.optional(),
       requestTimeout: duration.optional(),
+      headersTimeout: duration.optional(),
+      maxConnections: z.number().int().min(1).optional(),
     })
     .optional(),
   log: z

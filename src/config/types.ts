@@ -224,6 +224,10 @@ export interface Config {
     readonly shutdownGrace: number;
     readonly keepAliveTimeout: number;
     readonly requestTimeout: number;
+    /** Longest time from a connection's start (or a request's first byte) to its complete head, ms. */
+    readonly headersTimeout: number;
+    /** Client connections open at once; connections past it are closed at once. */
+    readonly maxConnections: number;
   };
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };

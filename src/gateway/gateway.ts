@@ -19,6 +19,7 @@ import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
+import { checkingInterval } from './connection-checks.ts';
 import { countBody, keepBodyUpTo, readBody } from './body.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
@@ -159,14 +160,27 @@ export class Gateway {
     };
     this.#health = new HealthChecker(this.#metrics, this.#logger);
     this.#health.update(this.#table.backends.values());
+    const limits = options.config.server;
     const server = createServer(
       {
-        maxHeaderSize: options.config.server.maxHeaderBytes,
-        keepAliveTimeout: options.config.server.keepAliveTimeout,
-        requestTimeout: options.config.server.requestTimeout,
+        maxHeaderSize: limits.maxHeaderBytes,
+        keepAliveTimeout: limits.keepAliveTimeout,
+        requestTimeout: limits.requestTimeout,
+        // A connection that has not sent a complete head by then gets a 408
+        // and is closed, including one that sends nothing at all (nginx
+        // client_header_timeout). Node only looks every
+        // connectionsCheckingInterval (30 s by default, which let a slowloris
+        // hold a socket for 83 s), so the interval follows the timeout.
+        headersTimeout: limits.headersTimeout,
+        connectionsCheckingInterval: checkingInterval(limits.headersTimeout, limits.requestTimeout),
       },
       (req, res) => this.#handle(req, res),
     );
+    // Past maxConnections Node closes a new connection as soon as it is
+    // accepted, as Envoy's listener connection limit does (nginx and HAProxy
+    // leave it in the kernel's backlog instead); the 'drop' event counts it.
+    server.maxConnections = limits.maxConnections;
+    server.on('drop', () => this.#metrics.connectionRefused());
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#handleUpgrade(req, socket, head),
     );

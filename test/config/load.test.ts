@@ -409,6 +409,15 @@ routes: []
     ],
   },
   {
+    name: 'a headersTimeout above requestTimeout',
+    yaml: `${BACKENDS}routes: []
+server: { requestTimeout: 5s, headersTimeout: 6s }
+`,
+    expected: [
+      'cutover.yaml:5:47 server.headersTimeout: expected at most server.requestTimeout (5000 ms), got 6000 ms',
+    ],
+  },
+  {
     name: 'a key given twice',
     yaml: `${BACKENDS}routes: []
 backends: {}
@@ -574,6 +583,8 @@ routes:
       shutdownGrace: 10000,
       keepAliveTimeout: 75000,
       requestTimeout: 300000,
+      headersTimeout: 10000,
+      maxConnections: 10000,
     },
     log: { level: 'info', access: true },
     tracing: { enabled: false },

@@ -80,9 +80,9 @@ describe('security: admin API input', () => {
     );
   });
   after(async () => {
-    await gw.close();
-    await legacy.close();
-    await rewrite.close();
+    await gw?.close();
+    await legacy?.close();
+    await rewrite?.close();
   });
   const auth = `Bearer ${TOKEN}`;
 
