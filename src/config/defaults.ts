@@ -38,6 +38,20 @@ export const DEFAULTS = {
    * "about 1 GB per 20000 connections") and nginx's worker_connections × workers.
    */
   maxConnections: 10_000,
+  /**
+   * Largest config file read (CUTOVER_CONFIG_MAX_BYTES). The largest real
+   * configs we know are a few hundred routes, well under 1 MiB; 10 MiB leaves
+   * room and still parses in a few seconds (a 50 MB file hung the gateway; issue 9).
+   */
+  configMaxBytes: 10 * 1024 * 1024,
+  /**
+   * Longest a config load (worker start, parse, checks) may take
+   * (CUTOVER_CONFIG_TIMEOUT). The same as shutdownGrace: a reload never
+   * outlasts what a shutdown would wait for; a 10 MiB file takes a few seconds.
+   */
+  configTimeout: 10_000,
+  /** Heap of the worker that parses a config; past it the load is refused, the process unharmed. */
+  configWorkerHeapMb: 1024,
   preserveHost: false,
   backendHeader: true,
   /** DESIGN.md: `x-release-stage: canary` → candidate, `stable` → legacy. */
