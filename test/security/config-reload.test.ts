@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfigFile } from '../../src/config/index.ts';
 import { ConfigTimeoutError } from '../../src/errors.ts';
-import { childEnv, MAIN, ROOT } from '../helpers/cli.ts';
+import { childEnv, cli, MAIN, ROOT } from '../helpers/cli.ts';
 import { startGateway, type TestGateway, tempDir, twoBackendYaml } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -212,6 +212,24 @@ describe('security: config reloads never stall traffic', () => {
       },
     );
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('security: cutover validate goes through the same reader', () => {
+  test('a FIFO given to cutover validate is refused at once, not read forever', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'cutover.yaml');
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const r = await cli(['validate', '-c', fifo], { timeout: 30_000 });
+      assert.equal(r.signal, null, 'validate had to be killed');
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /cannot read config .*cutover\.yaml: it is a FIFO/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
