@@ -50,6 +50,24 @@ export class ConfigFileError extends CutoverError {
   }
 }
 
+export class ConfigTooLargeError extends CutoverError {
+  constructor(file: string, reason: string) {
+    super('CUTOVER_ERR_CONFIG_TOO_LARGE', `config ${file} refused: ${reason}`, 400);
+    this.name = 'ConfigTooLargeError';
+  }
+}
+
+export class ConfigTimeoutError extends CutoverError {
+  constructor(file: string, limitMs: number) {
+    super(
+      'CUTOVER_ERR_CONFIG_TIMEOUT',
+      `config ${file} refused: reading and checking it took longer than ${limitMs} ms (CUTOVER_CONFIG_TIMEOUT)`,
+      400,
+    );
+    this.name = 'ConfigTimeoutError';
+  }
+}
+
 export class NoRouteError extends CutoverError {
   constructor(method: string, path: string) {
     super('CUTOVER_ERR_NO_ROUTE', `no route matches ${method} ${path}`, 404);

@@ -53,6 +53,30 @@ function sendText(
   res.end(text);
 }
 
+/**
+ * A name from a path segment. A segment that is not valid percent-encoding
+ * (`%ZZ`, a lone `%`, bytes that are not UTF-8) is the client's mistake: 400,
+ * not a URIError that would surface as a 500 (RFC 3986 §2.1 defines `%` HEX HEX).
+ */
+function nameFromSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(segment)} in the path is not valid percent-encoding (RFC 3986 §2.1)`,
+    );
+  }
+}
+
+/** The request target as a URL; a target Node accepted but WHATWG URL refuses is a 400 too. */
+function targetOf(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://admin');
+  } catch {
+    throw new InvalidArgumentError('the request target is not a valid URL path');
+  }
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -117,7 +141,7 @@ export class AdminServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { gateway, rollouts, metrics, token } = this.#options;
-    const url = new URL(req.url ?? '/', 'http://admin');
+    const url = targetOf(req);
     const path = url.pathname;
     const method = req.method ?? 'GET';
     // Probes stay open so that orchestrators need no secret; everything else is behind the token.
@@ -154,7 +178,7 @@ export class AdminServer {
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
         throw new InvalidArgumentError('limit must be a whole number above 0');
       }
-      const name = decodeURIComponent(h[1]);
+      const name = nameFromSegment(h[1]);
       sendJson(res, 200, { route: name, history: await rollouts.history(name, limit) });
       return;
     }
@@ -165,17 +189,17 @@ export class AdminServer {
         throw new NotFoundError(`rollout action "${r[2]}" (one of ${ROLLOUT_ACTIONS.join(', ')})`);
       }
       const full = url.searchParams.get('full') === 'true' || url.searchParams.get('full') === '1';
-      sendJson(res, 200, await rollouts.act(decodeURIComponent(r[1]), action, 'api', { full }));
+      sendJson(res, 200, await rollouts.act(nameFromSegment(r[1]), action, 'api', { full }));
       return;
     }
     const d = /^\/api\/routes\/([^/]+)\/diffs$/.exec(path);
     if (d && method === 'GET') {
-      sendJson(res, 200, gateway.routeDiffs(decodeURIComponent(d[1])));
+      sendJson(res, 200, gateway.routeDiffs(nameFromSegment(d[1])));
       return;
     }
     const m = /^\/api\/routes\/([^/]+)(\/weight)?$/.exec(path);
     if (m) {
-      const name = decodeURIComponent(m[1]);
+      const name = nameFromSegment(m[1]);
       if (!m[2] && method === 'GET') {
         sendJson(res, 200, {
           ...gateway.routeDetail(name),
@@ -203,7 +227,7 @@ export class AdminServer {
     }
     const b = /^\/api\/backends\/([^/]+)\/breaker$/.exec(path);
     if (b) {
-      const backend = decodeURIComponent(b[1]);
+      const backend = nameFromSegment(b[1]);
       if (method === 'GET') {
         sendJson(res, 200, gateway.backendBreakers(backend));
         return;

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import type { ShadowResultsJSON } from '../compare/index.ts';
-import { loadConfigFile } from '../config/index.ts';
+import { DEFAULTS, loadConfigFile } from '../config/index.ts';
 import { ConfigError, CutoverError } from '../errors.ts';
 import {
   type LedgerEntry,
@@ -15,7 +15,7 @@ import { adminCall, resolveAdmin } from './client.ts';
 import { demoBanner, startDemo } from './demo.ts';
 import { formatDiffs, table } from './diffs-format.ts';
 import { formatHistory, formatRollout, formatRollouts } from './rollout-format.ts';
-import { startCutover } from './run.ts';
+import { type Running, startCutover } from './run.ts';
 
 /** Usage errors (unknown flag, missing file) exit 2; failures of the operation exit 1. */
 const EXIT_USAGE = 2;
@@ -57,12 +57,39 @@ function routeTable(routes: RouteView[]): string {
   return table(rows);
 }
 
-function onSignals(stop: () => Promise<void>): void {
+/** After shutdownGrace, this much more for the rest of shutdown (state store, logs) before a hard exit. */
+const HARD_EXIT_AFTER_GRACE_MS = 1_000;
+
+/** What still holds the process open, for the hard-exit message: `TCPSocketWrap×3, Timeout×1`. */
+function openResources(): string {
+  const counts = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return [...counts].map(([r, n]) => `${r}×${n}`).join(', ') || 'nothing';
+}
+
+/**
+ * SIGTERM and SIGINT stop gracefully; whatever happens, the process ends
+ * within shutdownGrace + 1 s (an unref'd timer, so it never delays a clean
+ * exit), and a second signal ends it at once. A process that ignores SIGTERM
+ * only gets SIGKILLed later by its supervisor (issue 9).
+ */
+function onSignals(running: Running | undefined, stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write(`received ${signal} again, exiting now\n`);
+      process.exit(EXIT_FAILURE);
+    }
     stopping = true;
     process.stderr.write(`received ${signal}, finishing requests in flight\n`);
+    const graceMs = running?.gateway.config.server.shutdownGrace ?? DEFAULTS.shutdownGrace;
+    setTimeout(() => {
+      process.stderr.write(
+        `cutover: shutdown took longer than server.shutdownGrace (${graceMs} ms) + ${HARD_EXIT_AFTER_GRACE_MS} ms; ` +
+          `exiting with ${running?.gateway.inFlight ?? 0} requests in flight; still open: ${openResources()}\n`,
+      );
+      process.exit(EXIT_FAILURE);
+    }, graceMs + HARD_EXIT_AFTER_GRACE_MS).unref();
     stop().then(
       () => process.exit(0),
       (e: unknown) => {
@@ -98,7 +125,7 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'config file', 'cutover.yaml')
     .action(async (o: { config: string }) => {
       const running = await startCutover(requireFile(o.config));
-      onSignals(() => running.close());
+      onSignals(running, () => running.close());
     });
 
   program
@@ -141,7 +168,7 @@ export function buildProgram(): Command {
       async (o: { port: number; adminPort: number; legacyPort: number; rewritePort: number }) => {
         const demo = await startDemo(o);
         process.stderr.write(demoBanner(demo));
-        onSignals(() => demo.close());
+        onSignals(demo.cutover, () => demo.close());
       },
     );
 

@@ -133,7 +133,14 @@ export async function startCutover(configFile: string, options: RunOptions = {})
       );
     } else logger.error({ err: error.message }, 'config rejected; keeping the running config');
   };
-  const watcher = options.watch === false ? undefined : watchConfig(configFile, apply, reject, env);
+  // Aborts a load in progress (its worker is terminated) when the process shuts down.
+  const stopping = new AbortController();
+  const watcher =
+    options.watch === false
+      ? undefined
+      : watchConfig(configFile, apply, reject, env, {
+          onLoadStart: (bytes) => logger.info({ bytes }, 'config reload started'),
+        });
 
   let closing: Promise<void> | undefined;
   return {
@@ -145,7 +152,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     logger,
     async reload() {
       try {
-        apply(await loadConfigFile(configFile, env));
+        apply(await loadConfigFile(configFile, env, { signal: stopping.signal }));
         return true;
       } catch (error) {
         reject(error as Error);
@@ -155,6 +162,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     close() {
       closing ??= (async () => {
         watcher?.close();
+        stopping.abort(new Error('shutting down'));
         logger.info(
           { inFlight: gateway.inFlight, graceMs: gateway.config.server.shutdownGrace },
           'shutting down',

@@ -33,6 +33,43 @@ export const DEFAULTS = {
    * nginx's set_real_ip_from is empty by default, Envoy's xff_num_trusted_hops 0.
    */
   trustedProxies: [] as readonly string[],
+  /**
+   * Time to send a complete request head, from the connection's start or the
+   * request's first byte. nginx's client_header_timeout is 60 s and a
+   * slowloris held sockets that long; Apache's shipped mod_reqtimeout config
+   * gives 10 s (header=10-20) and HAProxy's anti-DoS example 5 s
+   * (timeout http-request). 10 s still fits a slow mobile client.
+   */
+  headersTimeout: 10_000,
+  /**
+   * Client connections at once, per process. Measured (docs/decisions.md): an
+   * idle client connection costs the gateway 12–16 KiB of RSS, so 10,000 cost
+   * about 160 MiB, which fits a 512 MiB container beside the heap and the
+   * upstream pools. Same order as HAProxy's anti-DoS example (maxconn 20000,
+   * "about 1 GB per 20000 connections") and nginx's worker_connections × workers.
+   */
+  maxConnections: 10_000,
+  /**
+   * Largest config file read (CUTOVER_CONFIG_MAX_BYTES). Real configs of a few
+   * hundred routes are well under 1 MiB; 10 MiB leaves room (issue 9 suggests
+   * it) and refuses the 50 MB file that hung the gateway before reading it.
+   */
+  configMaxBytes: 10 * 1024 * 1024,
+  /**
+   * Longest a config load (worker start, parse, checks) may take
+   * (CUTOVER_CONFIG_TIMEOUT). The same as shutdownGrace: a reload never
+   * outlasts what a shutdown would wait for. Measured here: a config of a few
+   * hundred routes takes under a second, 40,000 keys about 2–3 s, a 10 MiB
+   * file of tiny keys 10–20 s on a busy two-core machine (then this limit is
+   * the one that applies).
+   */
+  configTimeout: 10_000,
+  /**
+   * Heap of the worker that parses a config: parsing a 10 MiB file of tiny
+   * keys peaked at about 870 MiB of RSS here. Past it the load is refused and
+   * the process is unharmed.
+   */
+  configWorkerHeapMb: 1024,
   preserveHost: false,
   backendHeader: true,
   /**

@@ -1,7 +1,10 @@
 export { DEFAULTS } from './defaults.ts';
-export { loadConfigFile, parseConfigText } from './load.ts';
+export { parseConfigText } from './load.ts';
+export type { LoadLimits, LoadOptions } from './load-file.ts';
+export { loadConfigFile, loadLimits } from './load-file.ts';
 export type { FieldPath, PathIssue } from './normalize.ts';
 export { checkPathPattern, normalizeConfig } from './normalize.ts';
+export { readConfigBytes } from './read.ts';
 export type { KeyPart, RawConfig } from './schema.ts';
 export { configSchema, parseKeySpec } from './schema.ts';
 export type {
@@ -29,3 +32,4 @@ export type {
 export { parseDuration, parseListen, parseSize } from './units.ts';
 export type { ConfigWatcher } from './watch.ts';
 export { watchConfig } from './watch.ts';
+export { hasAtMostTwoDecimals, isWeight } from './weight.ts';

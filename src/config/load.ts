@@ -1,10 +1,11 @@
-// Reads a config file: YAML with positions, ${ENV} interpolation, the schema,
+// Parses a config text: YAML with positions, ${ENV} interpolation, the schema,
 // then the whole-file checks of normalizeConfig. Every problem found is
-// reported at once, each with file:line:column and the field's path.
-import { readFile } from 'node:fs/promises';
+// reported at once, each with file:line:column and the field's path. Every
+// step is linear in the size of the file; load-file.ts runs it in a worker.
 import { resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
-import { ConfigError, ConfigFileError, type ConfigIssue } from '../errors.ts';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { DUPLICATE_KEY_MESSAGE, duplicateKeyOffsets } from './duplicate-keys.ts';
 import { type Env, interpolateDocument } from './interpolate.ts';
 import { configErrorMap, describeValue, schemaIssues } from './messages.ts';
 import { type FieldPath, normalizeConfig } from './normalize.ts';
@@ -19,10 +20,17 @@ function byPosition(a: ConfigIssue, b: ConfigIssue): number {
   return a.line - b.line || a.column - b.column;
 }
 
-/** A problem inside a field whose ${VAR} could not be filled would only repeat that problem. */
+/**
+ * A problem inside a field whose ${VAR} could not be filled would only repeat
+ * that problem. Looks up each prefix of `path` (cut before a `.` or `[`)
+ * rather than scanning every unfilled field, which was quadratic.
+ */
 function isWithin(path: string, prefixes: ReadonlySet<string>): boolean {
-  for (const p of prefixes) {
-    if (path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`)) return true;
+  if (prefixes.size === 0) return false;
+  if (prefixes.has(path)) return true;
+  for (let i = 1; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if ((c === 46 /* . */ || c === 91) /* [ */ && prefixes.has(path.slice(0, i))) return true;
   }
   return false;
 }
@@ -34,7 +42,13 @@ function sourceName(file: string): string {
 
 export function parseConfigText(text: string, file: string, env: Env = process.env): Config {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
+  // uniqueKeys: false — yaml's own check is quadratic; duplicateKeyOffsets does it in one pass.
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    merge: true,
+    uniqueKeys: false,
+  });
   const positions = new SourcePositions(doc, lines);
   const issueAt = (path: FieldPath, message: string, atKey = false): ConfigIssue => ({
     file,
@@ -43,14 +57,20 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
     message,
   });
 
-  if (doc.errors.length > 0) {
+  const yamlErrors = [
+    ...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message })),
+    ...duplicateKeyOffsets(doc).map((offset) => ({ offset, message: DUPLICATE_KEY_MESSAGE })),
+  ];
+  if (yamlErrors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => ({
-        file,
-        ...positions.at(e.pos[0]),
-        path: '',
-        message: `invalid YAML: ${e.message}`,
-      })),
+      yamlErrors
+        .sort((a, b) => a.offset - b.offset)
+        .map((e) => ({
+          file,
+          ...positions.at(e.offset),
+          path: '',
+          message: `invalid YAML: ${e.message}`,
+        })),
     );
   }
   if (doc.contents === null) {
@@ -95,25 +115,4 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
     if (config && issues.length === 0) return config;
   }
   throw new ConfigError(issues.sort(byPosition));
-}
-
-function readProblem(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'it is a directory';
-  return (err as Error).message;
-}
-
-/** Reads the file as UTF-8; `file` is named in messages exactly as given. */
-export async function readConfigText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigFileError(file, readProblem(err), { cause: err });
-  }
-}
-
-export async function loadConfigFile(file: string, env: Env = process.env): Promise<Config> {
-  return parseConfigText(await readConfigText(file), file, env);
 }

@@ -252,6 +252,21 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
     routes.push(route);
   });
 
+  const requestTimeout = raw.server?.requestTimeout ?? DEFAULTS.requestTimeout;
+  // Node refuses a headersTimeout above requestTimeout (the head is part of
+  // the request); the default yields to a shorter requestTimeout.
+  const headersTimeout =
+    raw.server?.headersTimeout ??
+    (requestTimeout > 0
+      ? Math.min(DEFAULTS.headersTimeout, requestTimeout)
+      : DEFAULTS.headersTimeout);
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+    issues.push({
+      path: ['server', 'headersTimeout'],
+      message: `expected at most server.requestTimeout (${requestTimeout} ms), got ${headersTimeout} ms`,
+    });
+  }
+
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;
   const config: Config = Object.freeze({
@@ -266,7 +281,9 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       maxHeaderBytes: raw.server?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes,
       shutdownGrace: raw.server?.shutdownGrace ?? DEFAULTS.shutdownGrace,
       keepAliveTimeout: raw.server?.keepAliveTimeout ?? DEFAULTS.serverKeepAliveTimeout,
-      requestTimeout: raw.server?.requestTimeout ?? DEFAULTS.requestTimeout,
+      requestTimeout,
+      headersTimeout,
+      maxConnections: raw.server?.maxConnections ?? DEFAULTS.maxConnections,
       escapedSlashes: raw.server?.escapedSlashes ?? DEFAULTS.escapedSlashes,
       trustedProxies: Object.freeze(raw.server?.trustedProxies ?? DEFAULTS.trustedProxies),
     }),

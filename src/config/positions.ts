@@ -1,7 +1,17 @@
 // Where a field sits in the YAML source, so every message can name
 // file:line:column. Paths are the ones zod and normalizeConfig report
 // (['routes', 1, 'split', 'stickyKey']).
-import { type Document, isAlias, isMap, isNode, isScalar, isSeq, type LineCounter } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 import type { FieldPath } from './normalize.ts';
 
 export interface Position {
@@ -42,10 +52,31 @@ function isEmptyValue(node: unknown): boolean {
 export class SourcePositions {
   readonly #doc: Document.Parsed;
   readonly #lines: LineCounter;
+  /**
+   * Each mapping's pairs by key, built the first time an issue points into
+   * it. Scanning `items` per issue made a file of n unknown keys cost n²
+   * (20,000 keys: seconds; issue 9).
+   */
+  readonly #pairs: WeakMap<YAMLMap, Map<string, Pair>>;
 
   constructor(doc: Document.Parsed, lines: LineCounter) {
     this.#doc = doc;
     this.#lines = lines;
+    this.#pairs = new WeakMap();
+  }
+
+  #pairOf(map: YAMLMap, key: string): Pair | undefined {
+    let byKey = this.#pairs.get(map);
+    if (!byKey) {
+      byKey = new Map();
+      for (const pair of map.items) {
+        const text = keyText(pair.key);
+        // The first pair wins, as `items.find` did; a repeated key is refused anyway.
+        if (text !== undefined && !byKey.has(text)) byKey.set(text, pair);
+      }
+      this.#pairs.set(map, byKey);
+    }
+    return byKey.get(key);
   }
 
   at(offset: number): Position {
@@ -66,7 +97,7 @@ export class SourcePositions {
       let next: unknown;
       let keyNode: unknown;
       if (isMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(seg));
+        const pair = this.#pairOf(node, String(seg));
         if (pair) {
           next = pair.value;
           keyNode = pair.key;

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration, parseListen, parseSize } from './units.ts';
+import { hasAtMostTwoDecimals } from './weight.ts';
 
 /** Also used for a duration or size of the wrong type (messages.ts), so both read alike. */
 export function durationMessage(value: unknown): string {
@@ -344,8 +345,7 @@ export const rolloutSchema = z.strictObject({
     .refine(
       (s) =>
         s.every(
-          (w, i) =>
-            w > 0 && w <= 100 && Math.round(w * 100) === w * 100 && (i === 0 || w > s[i - 1]),
+          (w, i) => w > 0 && w <= 100 && hasAtMostTwoDecimals(w) && (i === 0 || w > s[i - 1]),
         ),
       { error: (issue) => `${stepsMessage}, got ${JSON.stringify(issue.input)}` },
     )
@@ -398,7 +398,7 @@ const weight = z
   .number({ error: weightRange })
   .min(0, { error: weightRange })
   .max(100, { error: weightRange })
-  .refine((w) => Math.round(w * 100) === w * 100, {
+  .refine(hasAtMostTwoDecimals, {
     error: (issue) => `expected at most two decimals, got ${String(issue.input)}`,
   });
 
@@ -503,6 +503,8 @@ export const configSchema = z.strictObject({
       requestTimeout: duration.optional(),
       escapedSlashes: z.enum(['reject', 'keep']).optional(),
       trustedProxies: z.array(trustedProxy).optional(),
+      headersTimeout: duration.optional(),
+      maxConnections: z.number().int().min(1).optional(),
     })
     .optional(),
   log: z

@@ -232,6 +232,10 @@ export interface Config {
     readonly escapedSlashes: 'reject' | 'keep';
     /** Addresses and CIDR blocks whose forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP) are kept. */
     readonly trustedProxies: readonly string[];
+    /** Longest time from a connection's start (or a request's first byte) to its complete head, ms. */
+    readonly headersTimeout: number;
+    /** Client connections open at once; connections past it are closed at once. */
+    readonly maxConnections: number;
   };
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };

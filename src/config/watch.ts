@@ -1,13 +1,25 @@
 // Hot reload: a change to the file or a SIGHUP loads the file again; a valid
 // config is handed over, an invalid one is reported and the running one kept.
+// Reading and parsing never block the event loop (read.ts, load-file.ts), and
+// a path that is not a readable regular file is reported without ending the
+// watch: the next good save reloads.
 import { createHash } from 'node:crypto';
-import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { parseConfigText, readConfigText } from './load.ts';
+import type { Env } from './interpolate.ts';
+import { type LoadLimits, loadLimits, parseConfigOffThread } from './load-file.ts';
+import { readConfigBytes, readConfigBytesSync } from './read.ts';
 import type { Config } from './types.ts';
 
 export interface ConfigWatcher {
   close(): void;
+}
+
+export interface WatchOptions {
+  /** Called when a changed file starts being parsed and checked, with its size. */
+  readonly onLoadStart?: (bytes: number) => void;
+  /** Instead of the limits from the environment. */
+  readonly limits?: LoadLimits;
 }
 
 /** Editors save in bursts (write, chmod, rename); one reload per burst. */
@@ -15,8 +27,8 @@ const DEBOUNCE_MS = 100;
 /** A file replaced by rename is briefly absent; look again this many times before reporting it. */
 const ABSENT_RETRIES = 10;
 
-function hashOf(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+function hashOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function isAbsent(err: unknown): boolean {
@@ -30,12 +42,20 @@ export function watchConfig(
   file: string,
   onConfig: (config: Config) => void,
   onError: (error: Error) => void,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: Env = process.env,
+  options: WatchOptions = {},
 ): ConfigWatcher {
+  const stopping = new AbortController();
+  let limits: LoadLimits | undefined = options.limits;
+  const limitsNow = (): LoadLimits => {
+    limits ??= loadLimits(file, env);
+    return limits;
+  };
   // The content the caller loaded before watching counts as the last load.
+  // Read before returning: a change made right after this call must count as one.
   let lastHash: string | undefined;
   try {
-    lastHash = hashOf(readFileSync(file, 'utf8'));
+    lastHash = hashOf(readConfigBytesSync(file, limitsNow().maxBytes));
   } catch {
     lastHash = undefined;
   }
@@ -57,9 +77,9 @@ export function watchConfig(
   };
 
   const reload = async (forced: boolean): Promise<void> => {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readConfigText(file);
+      bytes = await readConfigBytes(file, limitsNow().maxBytes);
     } catch (err) {
       if (closed) return;
       if (isAbsent(err) && absentTries < ABSENT_RETRIES) {
@@ -71,21 +91,27 @@ export function watchConfig(
       // A file that stays absent is reported once; its return is a change like any other.
       if (!isAbsent(err) || !absentReported) onError(err as Error);
       absentReported = isAbsent(err);
+      // A refused file (a FIFO, a directory, too large) is not a load: fixing it reloads.
+      lastHash = undefined;
       return;
     }
     absentTries = 0;
     absentReported = false;
-    const hash = hashOf(text);
+    const hash = hashOf(bytes);
     if (closed || (!forced && hash === lastHash)) return;
     lastHash = hash;
+    options.onLoadStart?.(bytes.length);
     let config: Config;
     try {
-      config = parseConfigText(text, file, env);
+      config = await parseConfigOffThread(bytes, file, env, {
+        limits: limitsNow(),
+        signal: stopping.signal,
+      });
     } catch (err) {
-      onError(err as Error);
+      if (!closed) onError(err as Error);
       return;
     }
-    onConfig(config);
+    if (!closed) onConfig(config);
   };
 
   // One reload at a time; requests that arrive meanwhile fold into one more run.
@@ -137,6 +163,8 @@ export function watchConfig(
       clearTimeout(timer);
       watcher.close();
       process.off('SIGHUP', onSighup);
+      // A parse in progress is stopped: shutdown never waits for a config.
+      stopping.abort(new Error('the config watcher was closed'));
     },
   };
 }

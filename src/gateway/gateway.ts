@@ -5,7 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Config } from '../config/index.ts';
+import { type Config, isWeight } from '../config/index.ts';
 import {
   BodyTooLargeError,
   CutoverError,
@@ -20,6 +20,7 @@ import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/ind
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { countBody, keepBodyUpTo, readBody } from './body.ts';
+import { checkingInterval } from './connection-checks.ts';
 import { askForBody } from './continue.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
@@ -162,16 +163,29 @@ export class Gateway {
     };
     this.#health = new HealthChecker(this.#metrics, this.#logger);
     this.#health.update(this.#table.backends.values());
+    const limits = options.config.server;
     const server = createServer(
       {
-        maxHeaderSize: options.config.server.maxHeaderBytes,
-        keepAliveTimeout: options.config.server.keepAliveTimeout,
-        requestTimeout: options.config.server.requestTimeout,
+        maxHeaderSize: limits.maxHeaderBytes,
+        keepAliveTimeout: limits.keepAliveTimeout,
+        requestTimeout: limits.requestTimeout,
+        // A connection that has not sent a complete head by then gets a 408
+        // and is closed, including one that sends nothing at all (nginx
+        // client_header_timeout). Node only looks every
+        // connectionsCheckingInterval (30 s by default, which let a slowloris
+        // hold a socket for 83 s), so the interval follows the timeout.
+        headersTimeout: limits.headersTimeout,
+        connectionsCheckingInterval: checkingInterval(limits.headersTimeout, limits.requestTimeout),
         // Only an upgrade its route tunnels becomes an 'upgrade' event; any other is a plain request.
         shouldUpgradeCallback: (req: IncomingMessage) => this.#tunnels(req),
       },
       (req, res) => this.#handle(req, res, false),
     );
+    // Past maxConnections Node closes a new connection as soon as it is
+    // accepted, as Envoy's listener connection limit does (nginx and HAProxy
+    // leave it in the kernel's backlog instead); the 'drop' event counts it.
+    server.maxConnections = limits.maxConnections;
+    server.on('drop', () => this.#metrics.connectionRefused());
     // Expect: 100-continue is answered once the request is admitted (continue.ts).
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
       this.#handle(req, res, true),
@@ -729,12 +743,7 @@ export class Gateway {
   async setWeight(name: string, weight: number): Promise<RouteStatus> {
     const r = this.#table.routes.get(name);
     if (!r) throw new NotFoundError(`route "${name}"`);
-    if (
-      !Number.isFinite(weight) ||
-      weight < 0 ||
-      weight > 100 ||
-      Math.round(weight * 100) !== weight * 100
-    ) {
+    if (!isWeight(weight)) {
       throw new InvalidArgumentError(
         `weight must be a number from 0 to 100 with at most two decimals, got ${weight}`,
       );

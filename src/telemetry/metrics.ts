@@ -42,6 +42,7 @@ export class Metrics {
   readonly #requests: RequestStats;
   #inFlight = 0;
   readonly #reloads: Counter<'result'>;
+  readonly #connectionsRefused: Counter;
   readonly #backendUp: Gauge<'backend' | 'instance'>;
   readonly #unrouted: Counter<'status'>;
   readonly #breakerState: Gauge<'backend' | 'route'>;
@@ -72,6 +73,11 @@ export class Metrics {
       name: 'cutover_config_reloads_total',
       help: 'Config reloads by result (ok|failed)',
       labelNames: ['result'],
+      registers,
+    });
+    this.#connectionsRefused = new Counter({
+      name: 'cutover_connections_refused_total',
+      help: 'Client connections closed on arrival because server.maxConnections were open',
       registers,
     });
     this.#backendUp = new Gauge({
@@ -237,6 +243,10 @@ export class Metrics {
 
   reload(ok: boolean): void {
     this.#reloads.inc({ result: ok ? 'ok' : 'failed' });
+  }
+
+  connectionRefused(): void {
+    this.#connectionsRefused.inc();
   }
 
   backendUp(backend: string, instance: string, up: boolean): void {

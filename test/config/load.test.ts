@@ -1,7 +1,7 @@
 // The loader as a user meets it: a YAML text in, a frozen Config or the exact
 // file:line:column messages out.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -409,6 +409,15 @@ routes: []
     ],
   },
   {
+    name: 'a headersTimeout above requestTimeout',
+    yaml: `${BACKENDS}routes: []
+server: { requestTimeout: 5s, headersTimeout: 6s }
+`,
+    expected: [
+      'cutover.yaml:5:47 server.headersTimeout: expected at most server.requestTimeout (5000 ms), got 6000 ms',
+    ],
+  },
+  {
     name: 'a key given twice',
     yaml: `${BACKENDS}routes: []
 backends: {}
@@ -576,6 +585,8 @@ routes:
       requestTimeout: 300000,
       escapedSlashes: 'reject',
       trustedProxies: [],
+      headersTimeout: 10000,
+      maxConnections: 10000,
     },
     log: { level: 'info', access: true },
     tracing: { enabled: false },
@@ -860,6 +871,24 @@ test('the example config shipped in the fixtures loads from a file', async () =>
       ['orders', 0],
     ],
   );
+});
+
+test('loadConfigFile (parsed in a worker thread) gives the same Config as parseConfigText, frozen', async () => {
+  const file = fileURLToPath(new URL('../fixtures/config/cutover.yaml', import.meta.url));
+  const env = { CUTOVER_ADMIN_TOKEN: 'fixture-token' };
+  const here = parseConfigText(await readFile(file, 'utf8'), file, env);
+  const loaded = await loadConfigFile(file, env);
+  assert.deepStrictEqual(loaded, here);
+  const unfrozen: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if (value === null || typeof value !== 'object') return;
+    if (!(value instanceof Map) && !(value instanceof Set) && !Object.isFrozen(value))
+      unfrozen.push(path);
+    const entries = value instanceof Map ? [...value] : Object.entries(value);
+    if (!(value instanceof Set)) for (const [k, v] of entries) walk(v, `${path}.${String(k)}`);
+  };
+  walk(loaded, 'config');
+  assert.deepEqual(unfrozen, []);
 });
 
 test('loadConfigFile names the file as given in every issue', async () => {
