@@ -15,7 +15,9 @@ export async function resolveAdmin(opts: {
 }): Promise<AdminTarget> {
   if (opts.admin)
     return { url: opts.admin.replace(/\/$/, ''), token: process.env.CUTOVER_ADMIN_TOKEN };
-  const config = await loadConfigFile(opts.config ?? 'cutover.yaml');
+  const config = await loadConfigFile(opts.config ?? 'cutover.yaml', process.env, {
+    inThread: true,
+  });
   const { host, port } = config.admin.listen;
   const h =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

@@ -73,7 +73,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   };
   let cutover: Running;
   try {
-    await resetDemoState((await loadConfigFile(DEMO_CONFIG, env)).state);
+    await resetDemoState((await loadConfigFile(DEMO_CONFIG, env, { inThread: true })).state);
     cutover = await startCutover(DEMO_CONFIG, { env, logger: o.logger });
   } catch (error) {
     await backends.close();

@@ -135,7 +135,9 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       try {
-        const config = await loadConfigFile(requireFile(o.config));
+        const config = await loadConfigFile(requireFile(o.config), process.env, {
+          inThread: true,
+        });
         print(
           !!o.json,
           { valid: true, routes: config.routes.length, backends: config.backends.size },

@@ -39,7 +39,7 @@ function urlOf(host: string, port: number): string {
 
 export async function startCutover(configFile: string, options: RunOptions = {}): Promise<Running> {
   const env = options.env ?? process.env;
-  const config = await loadConfigFile(configFile, env);
+  const config = await loadConfigFile(configFile, env, { inThread: true });
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const metrics = new Metrics();
   const store = openStateStore(config.state);
