@@ -374,6 +374,8 @@ export const backendSchema = z.strictObject({
   connectTimeout: duration.optional(),
   connections: z.number().int().min(1).max(10_000).optional(),
   keepAliveTimeout: duration.optional(),
+  maxQueued: z.number().int().min(0).optional(),
+  queueTimeout: duration.optional(),
   breaker: breakerSchema.optional(),
   outlier: outlierSchema.optional(),
   concurrency: concurrencySchema.optional(),
@@ -468,6 +470,11 @@ export const configSchema = z.strictObject({
       shutdownGrace: duration.optional(),
       keepAliveTimeout: duration.optional(),
       requestTimeout: duration.optional(),
+      requestBuffer: size.optional(),
+      responseBuffer: size.optional(),
+      bufferMemory: size.optional(),
+      clientBodyTimeout: duration.optional(),
+      sendTimeout: duration.optional(),
     })
     .optional(),
   log: z

@@ -8,9 +8,11 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { FallbackReason } from '../config/index.ts';
 import {
+  BackendBusyError,
   BadRequestError,
-  BodyTooLargeError,
+  type BodyTooLargeError,
   BreakerOpenError,
+  type ClientTimeoutError,
   type CutoverError,
   OverloadedError,
   UpstreamConnectError,
@@ -25,9 +27,11 @@ import { endProxySpan } from '../telemetry/index.ts';
 import type { Backend, BackendInstance } from './backends.ts';
 import { isResendable } from './body.ts';
 import { clientResponseHeaders } from './headers.ts';
+import { type ResponseBuffering, SlowClient, type UpstreamValve } from './response-buffer.ts';
 import type { ShadowCopy } from './shadow.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
+import type { QueuedAttempt, UpstreamQueue } from './upstream-queue.ts';
 
 /** Status logged when the client went away before the answer (NGINX's convention). */
 const CLIENT_CLOSED = 499;
@@ -72,10 +76,11 @@ type FailureKind = FallbackReason | undefined;
 /** What the exchange needs from the gateway. */
 export interface ExchangeHooks {
   readonly accessLog: AccessLog | undefined;
+  readonly buffering: ResponseBuffering;
   finished(): void;
 }
 
-export class ProxyExchange implements Dispatcher.DispatchHandler {
+export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt, UpstreamValve {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #route: CompiledRoute;
@@ -104,14 +109,20 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #bytesOut: number;
   #done: boolean;
   #clientGone: boolean;
-  #tooLarge: boolean;
+  /** The client's request body failed while streaming (too large, too slow): answered as the client's fault. */
+  #bodyError: BodyTooLargeError | ClientTimeoutError | undefined;
+  /** The instance connection this attempt holds, released when the attempt ends. */
+  #slot: UpstreamQueue | undefined;
+  /** The instance queue this attempt waits in for a connection. */
+  #queued: UpstreamQueue | undefined;
+  /** Created when the client first falls behind the upstream. */
+  #slow: SlowClient | undefined;
   /** A failed attempt's response being drained before the next attempt. */
   #discard: FailureKind | 'retry';
   #retryAfter: number | undefined;
   #retryActive: boolean;
   #headersTimer: NodeJS.Timeout | undefined;
   #timedOut: boolean;
-  #onDrain: (() => void) | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -151,13 +162,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#bytesOut = 0;
     this.#done = false;
     this.#clientGone = false;
-    this.#tooLarge = false;
+    this.#bodyError = undefined;
+    this.#slot = undefined;
+    this.#queued = undefined;
+    this.#slow = undefined;
     this.#discard = undefined;
     this.#retryAfter = undefined;
     this.#retryActive = false;
     this.#headersTimer = undefined;
     this.#timedOut = false;
-    this.#onDrain = undefined;
     (res as ExchangeResponse)[EXCHANGE] = this;
     res.on('close', onResponseClose);
   }
@@ -166,6 +179,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   clientClosed(): void {
     if (this.#done) return;
     this.#clientGone = true;
+    if (this.#queued !== undefined) {
+      this.#queued.leave(this);
+      this.#queued = undefined;
+      this.#status = CLIENT_CLOSED;
+      this.#attemptOver(undefined);
+      this.#finish(undefined);
+      return;
+    }
     this.#controller?.abort(new ClientGoneError());
     if (this.#controller === null && this.#attempts > 0) this.#finish(undefined);
   }
@@ -218,6 +239,47 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#breaker = breaker;
     const instance = this.#backend.pick();
     this.#instance = instance;
+    this.#attemptStart = performance.now();
+    const queue = instance.queue;
+    if (queue.tryTake()) {
+      this.#slot = queue;
+      this.#send(instance);
+    } else {
+      this.#queued = queue;
+      queue.wait(this);
+    }
+  }
+
+  /** A connection of the instance came free for this queued attempt. */
+  admitted(): void {
+    this.#slot = this.#queued;
+    this.#queued = undefined;
+    this.#send(this.#instance!);
+  }
+
+  /**
+   * No connection came free (queue full, or queueTimeout passed). Nothing was
+   * sent, so nothing is recorded against the backend: a candidate's request
+   * goes to legacy when the route falls back, as when shedding; else 503.
+   */
+  refused(reason: 'full' | 'timeout'): void {
+    this.#queued = undefined;
+    // The wait is latency the adaptive concurrency limit should see; not a success.
+    this.#cap?.release(performance.now() - this.#attemptStart, false);
+    this.#cap = undefined;
+    this.#breaker = undefined;
+    if (this.#side === 'candidate' && this.#route.config.fallback) {
+      this.#switchToLegacy(reason === 'full' ? 'queue-full' : 'queue-timeout');
+      this.#dispatch();
+    } else this.#fail(new BackendBusyError(this.#route.name, this.#backend.name, reason));
+  }
+
+  /** The client drained what was held: let the upstream answer flow again. */
+  resumeUpstream(): void {
+    this.#controller?.resume();
+  }
+
+  #send(instance: BackendInstance): void {
     if (this.#hostAt !== -1) this.#headers[this.#hostAt] = instance.host;
     this.#attempts++;
     this.#controller = null;
@@ -225,7 +287,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#status = 0;
     this.#discard = undefined;
     this.#retryAfter = undefined;
-    this.#attemptStart = performance.now();
     const body = this.#body;
     if (this.#attempts > 1) this.#route.guards.retried();
     const timeout = this.#route.config.timeout;
@@ -306,11 +367,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#discard !== undefined) return;
     if (this.#shadow !== undefined) this.#shadow.legacyData(chunk);
     this.#bytesOut += chunk.length;
-    if (!this.#res.write(chunk)) {
-      controller.pause();
-      this.#onDrain ??= () => this.#controller?.resume();
-      this.#res.once('drain', this.#onDrain);
-    }
+    if (this.#res.write(chunk)) return;
+    // The client is slower than the upstream: hold the answer in memory up to
+    // the response buffer, and pause the upstream only past it.
+    this.#slow ??= new SlowClient(this.#res, this.#hooks.buffering, this);
+    if (!this.#slow.hold(chunk.length)) controller.pause();
   }
 
   onResponseEnd(): void {
@@ -341,9 +402,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.#finish(error);
       return;
     }
-    if (this.#tooLarge) {
+    if (this.#bodyError !== undefined) {
       this.#attemptOver(undefined);
-      this.#fail(new BodyTooLargeError(this.#route.config.maxBodyBytes));
+      this.#fail(this.#bodyError);
       return;
     }
     const [failure, kind] = this.#classify(error);
@@ -417,6 +478,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.#cap.release(ms, ok !== false);
       this.#cap = undefined;
     }
+    if (this.#slot) {
+      this.#slot.release();
+      this.#slot = undefined;
+    }
     this.#endRetry();
     this.#metrics.observe(ok === false && this.#status < 500 ? 502 : this.#status, ms / 1000);
   }
@@ -470,8 +535,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const headers: Record<string, string> = { 'x-request-id': this.#requestId };
     if (this.#route.config.backendHeader) headers['x-cutover-backend'] = this.#side;
     if (this.#fallback !== undefined) headers['x-cutover-fallback'] = this.#fallback;
-    if (failure instanceof BodyTooLargeError) headers.connection = 'close';
-    if (failure instanceof BreakerOpenError || failure instanceof OverloadedError) {
+    // The rest of the client's body is unread: the connection cannot carry another request.
+    if (failure === this.#bodyError) headers.connection = 'close';
+    if (
+      failure instanceof BreakerOpenError ||
+      failure instanceof OverloadedError ||
+      failure instanceof BackendBusyError
+    ) {
       headers['retry-after'] = '1';
     }
     sendProblem(
@@ -486,9 +556,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#finish(failure);
   }
 
-  /** Mark the body as over the limit; the stream reading it throws next. */
-  bodyTooLarge(): void {
-    this.#tooLarge = true;
+  /** The client's streamed body failed (over maxBodyBytes, or too slow); the stream feeding undici throws next. */
+  requestBodyFailed(error: BodyTooLargeError | ClientTimeoutError): void {
+    this.#bodyError = error;
   }
 
   #finish(error: Error | undefined): void {
