@@ -25,7 +25,7 @@ import { problemFromError, sendProblem } from '../problem.ts';
 import type { AccessLog, ProxySpan, RouteSideMetrics } from '../telemetry/index.ts';
 import { endProxySpan } from '../telemetry/index.ts';
 import type { Backend, BackendInstance } from './backends.ts';
-import { isResendable } from './body.ts';
+import { isResendable, keepBodyUpTo } from './body.ts';
 import { clientResponseHeaders } from './headers.ts';
 import { type ResponseBuffering, SlowClient, type UpstreamValve } from './response-buffer.ts';
 import type { ShadowCopy } from './shadow.ts';
@@ -440,9 +440,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt,
     return undefined;
   }
 
-  /** Safe to send again: a method the route lists (or an Idempotency-Key) and a body we kept. */
+  /**
+   * Safe to send again: a method the route lists (or an Idempotency-Key) and
+   * a body kept for that (a body buffered only against slow uploads, over
+   * fallback.maxBodyBytes, is not).
+   */
   #resendable(): boolean {
-    if (this.#body !== null && !Buffer.isBuffer(this.#body)) return false;
+    const body = this.#body;
+    if (
+      body !== null &&
+      !(Buffer.isBuffer(body) && body.length <= keepBodyUpTo(this.#route, this.#req))
+    )
+      return false;
     return isResendable(this.#route, this.#req);
   }
 
