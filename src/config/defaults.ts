@@ -58,12 +58,14 @@ export const DEFAULTS = {
   /**
    * Requests waiting for a free connection of a backend instance: at most
    * 1024 (Envoy's circuit-breaker max_pending_requests default), each for at
-   * most 1 s (nginx's upstream `queue` waits 60 s; a request that waited a
-   * second has lost a third of the 3 s route timeout: better a fast 503 or a
-   * fallback than a slow 504).
+   * most 3 s, the default route timeout (DESIGN.md `defaults.timeout: 3s`):
+   * Envoy bounds a pending request only by its route timeout, nginx's
+   * upstream `queue` waits 60 s. Shorter turns a brief backend stall into
+   * 503s that a slightly slower answer would have avoided (seen in the bench
+   * with 1 s on a loaded machine).
    */
   maxQueued: 1024,
-  queueTimeout: 1_000,
+  queueTimeout: 3_000,
   /** Idle upstream keep-alive; below the common 5 s server default (Node's keepAliveTimeout) to avoid races. */
   upstreamKeepAlive: 4_000,
   health: { path: '/healthz', interval: 5_000, timeout: 1_000, healthy: 2, unhealthy: 3 },

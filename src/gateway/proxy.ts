@@ -239,6 +239,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt,
     this.#breaker = breaker;
     const instance = this.#backend.pick();
     this.#instance = instance;
+    // Until #send, this times the wait for a connection (refused() reports it).
     this.#attemptStart = performance.now();
     const queue = instance.queue;
     if (queue.tryTake()) {
@@ -281,6 +282,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt,
 
   #send(instance: BackendInstance): void {
     if (this.#hostAt !== -1) this.#headers[this.#hostAt] = instance.host;
+    // The attempt's latency (breaker slow calls, per-side stats) starts now: time
+    // spent queued for a connection is bounded by queueTimeout and is not the backend's.
+    this.#attemptStart = performance.now();
     this.#attempts++;
     this.#controller = null;
     this.#timedOut = false;
@@ -397,7 +401,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt,
     }
     if (this.#res.headersSent) {
       // Part of the answer is already with the client: the only honest signal left is a cut connection.
-      this.#attemptOver(false);
+      // The backend is blamed unless the client's own body failed (too slow, too large).
+      this.#attemptOver(this.#bodyError === undefined ? false : undefined);
       this.#res.destroy(error);
       this.#finish(error);
       return;

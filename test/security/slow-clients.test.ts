@@ -96,7 +96,7 @@ describe('clients that never read a large answer', () => {
   before(async () => {
     up = await startUpstream({ name: 'up' });
     // A long queueTimeout: on a busy machine, 40 answers of 6 MiB through 4
-    // connections may keep a request waiting for more than the default 1 s.
+    // connections may keep a request waiting for more than the default 3 s.
     gw = await startGateway(
       singleBackend(
         up.url,
@@ -281,6 +281,27 @@ describe('client body timeout', () => {
     assert.equal(breaker.state, 'closed');
     assert.equal(breaker.failures, 0);
   });
+  test('an upload that stalls after the upstream began answering is cut; the backend is not blamed', async () => {
+    const timeoutsBefore = await metricOf(gw, 'cutover_client_timeouts_total', { kind: 'body' });
+    const s = await rawClient(
+      portOf(gw),
+      'POST /echo HTTP/1.1\r\nhost: test\r\nx-test-behavior: echo\r\ncontent-length: 1000000\r\n\r\n',
+      'x'.repeat(100_000),
+    );
+    sockets.push(s);
+    // The echo upstream answers (200, streaming) before the body is over: no 408 can
+    // be sent any more, so the client sees its answer cut.
+    const answer = await answerOf(s);
+    assert.equal(answer.status, 200);
+    assert.ok(answer.body.length < 1_000_000, `got ${answer.body.length} bytes`);
+    assert.equal(
+      await metricOf(gw, 'cutover_client_timeouts_total', { kind: 'body' }),
+      (timeoutsBefore ?? 0) + 1,
+    );
+    const breaker = await legacyBreaker(gw);
+    assert.equal(breaker.state, 'closed');
+    assert.equal(breaker.failures, 0);
+  });
 });
 
 describe('a backend whose connections are all busy', () => {
@@ -358,5 +379,65 @@ describe('a backend whose connections are all busy', () => {
     const breaker = await legacyBreaker(gw);
     assert.equal(breaker.state, 'closed');
     assert.equal(breaker.failures, 0);
+  });
+});
+
+describe('a candidate whose connections are all busy', () => {
+  let legacy: Upstream;
+  let candidate: Upstream;
+  let gw: TestGateway;
+  const hanging: Promise<unknown>[] = [];
+
+  before(async () => {
+    legacy = await startUpstream({ name: 'legacy' });
+    candidate = await startUpstream({ name: 'candidate', behavior: 'hang' });
+    gw = await startGateway(`listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: memory
+backends:
+  legacy: { url: ${legacy.url} }
+  rewrite: { url: ${candidate.url}, connections: 1, queueTimeout: 300ms }
+routes:
+  - name: main
+    match: { path: /* }
+    legacy: legacy
+    candidate: rewrite
+    weight: 100
+    timeout: 60s
+    fallback: {}
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await legacy.close();
+    await candidate.close();
+    await Promise.allSettled(hanging);
+  });
+
+  test('a request that waited queueTimeout goes to legacy (fallback), not to a 503', async () => {
+    hanging.push(
+      request(`${gw.url}/hang`).then(
+        (r) => r.body.dump(),
+        () => undefined,
+      ),
+    );
+    await waitFor(
+      'the candidate’s one connection is busy',
+      10_000,
+      async () => candidate.requests.length,
+      (n) => n === 1,
+    );
+    const res = await request(`${gw.url}/second`, { headersTimeout: 10_000 });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['x-cutover-fallback'], 'queue-timeout');
+    assert.equal(((await res.body.json()) as Json).upstream, 'legacy');
+    assert.equal(candidate.requests.length, 1, 'the candidate never got the second request');
+    assert.equal(
+      await metricOf(gw, 'cutover_backend_queue_rejected_total', {
+        backend: 'rewrite',
+        reason: 'timeout',
+      }),
+      1,
+    );
   });
 });
