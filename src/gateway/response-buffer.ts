@@ -92,14 +92,11 @@ export class SlowClient {
     return false;
   }
 
+  /** Gives back what was held; the timer is left to lapse (it checks #waiting) and is refreshed by the next hold. */
   #release(): void {
     this.#settings.budget.give(this.#held);
     this.#held = 0;
     this.#waiting = false;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
   }
 
   #drained(): void {
@@ -116,10 +113,16 @@ export class SlowClient {
     this.#res.off('finish', this.#onDone);
     this.#res.off('close', this.#onDone);
     this.#release();
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
   }
 
   /** The client took nothing for sendTimeout: close its connection (its 'close' aborts the upstream request, if still running). */
   timedOut(): void {
+    // A timer left over from a drained stretch: the client kept up.
+    if (!this.#waiting) return;
     this.#timer = undefined;
     this.#settings.sendTimedOut(this.#res);
     this.#res.destroy();
