@@ -1,7 +1,8 @@
 // The fallback load generator when wrk is not installed: autocannon in its own
 // process (pinned like wrk would be), x-user-id varied per request, latency kept
 // in microseconds (autocannon's own histogram rounds to whole milliseconds).
-// Env: URL, SECONDS, CONNECTIONS. Prints one JSON LoadResult line on stdout.
+// Env: URL, SECONDS, CONNECTIONS, BENCH_BODY_BYTES (N > 0: POST with an N-byte
+// body). Prints one JSON LoadResult line on stdout.
 import { createRequire } from 'node:module';
 import { createHistogram } from 'node:perf_hooks';
 import type { LoadResult } from './lib/load.ts';
@@ -30,8 +31,10 @@ let next = 0;
 const histogram = createHistogram();
 let completed = 0;
 
+const bodyBytes = Number(process.env.BENCH_BODY_BYTES ?? 0);
 const instance = autocannon({
   url: process.env.URL,
+  ...(bodyBytes > 0 ? { method: 'POST', body: 'x'.repeat(bodyBytes) } : {}),
   duration: Number(process.env.SECONDS ?? 10),
   connections: Number(process.env.CONNECTIONS ?? 50),
   timeout: 5,

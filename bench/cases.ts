@@ -211,6 +211,11 @@ export function allCases(): BenchCase[] {
       join(BENCH_DIR, 'cutover-shadow.yaml'),
       'Cutover with every request also copied to the candidate and compared (shadow 100%)',
     ),
+    cutoverCase(
+      'cutover+streaming',
+      join(BENCH_DIR, 'cutover-streaming.yaml'),
+      'Cutover as `cutover` with request and response buffering off (requestBuffer 0, responseBuffer 0): bodies stream as before issue 9',
+    ),
     nodeServerCase(
       'plain',
       'node:http + undici Pool.stream, ~30 lines (bench/plain-proxy.ts)',

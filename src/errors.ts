@@ -105,6 +105,28 @@ export class BodyTooLargeError extends CutoverError {
   }
 }
 
+export class ClientTimeoutError extends CutoverError {
+  constructor(timeoutMs: number) {
+    super(
+      'CUTOVER_ERR_CLIENT_TIMEOUT',
+      `the client sent nothing of its request body for ${timeoutMs} ms`,
+      408,
+    );
+    this.name = 'ClientTimeoutError';
+  }
+}
+
+export class ClientSendTimeoutError extends CutoverError {
+  constructor(timeoutMs: number) {
+    super(
+      'CUTOVER_ERR_CLIENT_SEND_TIMEOUT',
+      `the client read nothing of the answer for ${timeoutMs} ms`,
+      499,
+    );
+    this.name = 'ClientSendTimeoutError';
+  }
+}
+
 export class UpstreamConnectError extends CutoverError {
   constructor(route: string, backend: string, options?: ErrorOptions) {
     super(
@@ -242,6 +264,19 @@ export class OverloadedError extends CutoverError {
       503,
     );
     this.name = 'OverloadedError';
+  }
+}
+
+export class BackendBusyError extends CutoverError {
+  constructor(route: string, backend: string, reason: 'full' | 'timeout') {
+    super(
+      'CUTOVER_ERR_BACKEND_BUSY',
+      reason === 'full'
+        ? `route ${route}: every connection to backend ${backend} is busy and its queue is full`
+        : `route ${route}: no connection to backend ${backend} came free within its queueTimeout`,
+      503,
+    );
+    this.name = 'BackendBusyError';
   }
 }
 

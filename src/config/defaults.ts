@@ -70,6 +70,30 @@ export const DEFAULTS = {
    * the process is unharmed.
    */
   configWorkerHeapMb: 1024,
+  /**
+   * Request bodies up to this size are read whole before the upstream is
+   * contacted, so a slow upload holds no upstream connection (nginx
+   * proxy_request_buffering on; 1 MiB is nginx's client_max_body_size and
+   * Envoy's per_connection_buffer_limit_bytes). Larger bodies stream.
+   */
+  requestBuffer: 1024 * 1024,
+  /**
+   * Response bytes kept in memory per request for a client slower than the
+   * upstream before the upstream is paused (nginx proxy_buffering on; nginx
+   * buffers up to proxy_max_temp_file_size 1 GiB on disk, Envoy 1 MiB per
+   * connection in memory: we take Envoy's, there is no disk spill).
+   */
+  responseBuffer: 1024 * 1024,
+  /**
+   * Process-wide cap on buffered request and response bytes: 256 fully
+   * buffered answers at the 1 MiB default, a quarter of a 1 GiB container.
+   * Past it, bodies stream as with buffers of 0 (nginx spills to disk instead).
+   */
+  bufferMemory: 256 * 1024 * 1024,
+  /** Longest gap between two reads of a request body; 408 past it (nginx client_body_timeout 60 s). */
+  clientBodyTimeout: 60_000,
+  /** Longest a client may leave buffered response bytes unread; then the connection is closed (nginx send_timeout 60 s). */
+  sendTimeout: 60_000,
   preserveHost: false,
   backendHeader: true,
   /**
@@ -92,6 +116,17 @@ export const DEFAULTS = {
   weight: 0,
   /** Connections per backend instance; undici's Pool is unbounded by default, which hides overload. */
   connections: 256,
+  /**
+   * Requests waiting for a free connection of a backend instance: at most
+   * 1024 (Envoy's circuit-breaker max_pending_requests default), each for at
+   * most 3 s, the default route timeout (DESIGN.md `defaults.timeout: 3s`):
+   * Envoy bounds a pending request only by its route timeout, nginx's
+   * upstream `queue` waits 60 s. Shorter turns a brief backend stall into
+   * 503s that a slightly slower answer would have avoided (seen in the bench
+   * with 1 s on a loaded machine).
+   */
+  maxQueued: 1024,
+  queueTimeout: 3_000,
   /** Idle upstream keep-alive; below the common 5 s server default (Node's keepAliveTimeout) to avoid races. */
   upstreamKeepAlive: 4_000,
   health: { path: '/healthz', interval: 5_000, timeout: 1_000, healthy: 2, unhealthy: 3 },

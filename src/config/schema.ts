@@ -375,6 +375,8 @@ export const backendSchema = z.strictObject({
   connectTimeout: duration.optional(),
   connections: z.number().int().min(1).max(10_000).optional(),
   keepAliveTimeout: duration.optional(),
+  maxQueued: z.number().int().min(0).optional(),
+  queueTimeout: duration.optional(),
   breaker: breakerSchema.optional(),
   outlier: outlierSchema.optional(),
   concurrency: concurrencySchema.optional(),
@@ -505,6 +507,11 @@ export const configSchema = z.strictObject({
       trustedProxies: z.array(trustedProxy).optional(),
       headersTimeout: duration.optional(),
       maxConnections: z.number().int().min(1).optional(),
+      requestBuffer: size.optional(),
+      responseBuffer: size.optional(),
+      bufferMemory: size.optional(),
+      clientBodyTimeout: duration.optional(),
+      sendTimeout: duration.optional(),
     })
     .optional(),
   log: z

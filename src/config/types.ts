@@ -161,6 +161,10 @@ export interface BackendConfig {
   readonly connectTimeout: number;
   readonly connections: number;
   readonly keepAliveTimeout: number;
+  /** Requests per instance that may wait for a free connection; past it, 503 (or fallback). */
+  readonly maxQueued: number;
+  /** Longest wait for a free connection, ms; past it, 503 (or fallback). */
+  readonly queueTimeout: number;
   /** Undefined when `breaker: false`. */
   readonly breaker: BreakerConfig | undefined;
   /** Undefined when `outlier: false`. */
@@ -236,6 +240,16 @@ export interface Config {
     readonly headersTimeout: number;
     /** Client connections open at once; connections past it are closed at once. */
     readonly maxConnections: number;
+    /** Bodies up to this many bytes are read whole before the upstream is contacted; 0: always stream. */
+    readonly requestBuffer: number;
+    /** Response bytes held per request for a slow client before the upstream is paused; 0: pause at once. */
+    readonly responseBuffer: number;
+    /** All buffered request and response bytes of the process, at most. */
+    readonly bufferMemory: number;
+    /** Longest gap between two reads of a request body, ms (408). */
+    readonly clientBodyTimeout: number;
+    /** Longest a client may leave buffered answer bytes unread, ms (connection closed). */
+    readonly sendTimeout: number;
   };
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };

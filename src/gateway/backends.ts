@@ -6,6 +6,7 @@ import { ConcurrencyLimiter, OutlierDetector } from '../guard/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { interimFilteringConnector } from './interim-filter.ts';
 import { upstreamClient } from './upstream-client.ts';
+import { UpstreamQueue } from './upstream-queue.ts';
 
 export class BackendInstance {
   readonly url: string;
@@ -16,12 +17,14 @@ export class BackendInstance {
   /** Host header value for this instance (host[:port]). */
   readonly host: string;
   readonly pool: Pool;
+  /** The pool's connections as the gateway counts them, and the requests waiting for one. */
+  readonly queue: UpstreamQueue;
   /** Position in the backend's list, for outlier ejection. */
   readonly index: number;
   /** False while active health checks say the instance is down. */
   healthy = true;
 
-  constructor(url: string, config: BackendConfig, index: number) {
+  constructor(url: string, config: BackendConfig, index: number, metrics: Metrics) {
     const u = new URL(url);
     this.index = index;
     this.url = url;
@@ -38,6 +41,12 @@ export class BackendInstance {
       pipelining: 1,
       factory: upstreamClient,
     });
+    this.queue = new UpstreamQueue(
+      config.connections,
+      config.maxQueued,
+      config.queueTimeout,
+      metrics.forBackendQueue(config.name),
+    );
   }
 }
 
@@ -63,7 +72,9 @@ export class Backend {
       const old = reuse?.instances.find(
         (i) => i.index === index && poolKey(reuse.config, i.url) === poolKey(config, url),
       );
-      return old ?? new BackendInstance(url, config, index);
+      if (!old) return new BackendInstance(url, config, index, metrics);
+      old.queue.configure(config.maxQueued, config.queueTimeout);
+      return old;
     });
     const sameSet =
       reuse !== undefined &&

@@ -8,6 +8,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import { type Config, isWeight } from '../config/index.ts';
 import {
   BodyTooLargeError,
+  ClientSendTimeoutError,
+  ClientTimeoutError,
   CutoverError,
   InvalidArgumentError,
   NoRouteError,
@@ -19,13 +21,15 @@ import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
-import { countBody, keepBodyUpTo, readBody } from './body.ts';
+import { type BodyOverflow, bufferChunkedBody, keepBodyUpTo, readBody, watchBody } from './body.ts';
+import { BufferBudget } from './buffer-budget.ts';
 import { checkingInterval } from './connection-checks.ts';
 import { askForBody } from './continue.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
 import { type RequestTarget, resolveRequestTarget } from './request-target.ts';
+import type { ResponseBuffering } from './response-buffer.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
 import { chooseSide, type Side, type SplitInput } from './split.ts';
 import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
@@ -116,6 +120,9 @@ export class Gateway {
   #trustedProxies: TrustedProxies;
   /** Sockets whose bytes stopped parsing: closed once their answers in progress are out. */
   readonly #unparsable = new WeakSet<Socket>();
+  /** Buffered body bytes of the whole process (server.bufferMemory). */
+  readonly #budget: BufferBudget;
+  #buffering: ResponseBuffering;
 
   readonly #guards: GuardRegistry;
   readonly #probeTimer: NodeJS.Timeout;
@@ -150,10 +157,15 @@ export class Gateway {
         : undefined;
     this.#tracing = options.config.tracing.enabled;
     this.#trustedProxies = new TrustedProxies(options.config.server.trustedProxies);
+    this.#budget = new BufferBudget(options.config.server.bufferMemory);
+    this.#buffering = this.#responseBuffering(options.config);
     const gateway = this;
     this.#hooks = {
       get accessLog() {
         return gateway.#accessLog;
+      },
+      get buffering() {
+        return gateway.#buffering;
       },
       finished: () => {
         this.#inFlight--;
@@ -209,6 +221,23 @@ export class Gateway {
     const forced = await options.store.list<ForcedState>(BREAKER_NAMESPACE);
     const samples = await options.store.list<unknown[]>(SAMPLES_NAMESPACE);
     return new Gateway(options, persisted, forced, samples);
+  }
+
+  #responseBuffering(config: Config): ResponseBuffering {
+    const { responseBuffer, sendTimeout } = config.server;
+    return {
+      responseBuffer,
+      sendTimeout,
+      budget: this.#budget,
+      sendTimedOut: (res) => {
+        this.#metrics.clientTimeout('send');
+        const e = new ClientSendTimeoutError(sendTimeout);
+        this.#logger.info(
+          { code: e.code, method: res.req.method, url: res.req.url },
+          `${e.message}; connection closed`,
+        );
+      },
+    };
   }
 
   get config(): Config {
@@ -321,23 +350,110 @@ export class Gateway {
       launch(null);
       return;
     }
+    const server = this.#table.config.server;
+    const gap = server.clientBodyTimeout;
+    const budget = this.#budget;
     const keep = Math.max(keepBodyUpTo(route, req), shadow ? shadow.config.maxBodyBytes : -1);
-    if (!chunked && length <= keep) {
-      // A small body that may be sent twice (fallback, retry, shadow copy): keep it.
-      if (expectsContinue) askForBody(res);
-      readBody(req, length).then(launch, () => {
-        // The client went away while sending its body; nothing was sent upstream.
-        this.#inFlight--;
-        this.#metrics.requestFinished();
-        route.guards.finished(0, true);
-      });
+    const failed = (e: Error) => {
+      this.#bodyFailed(req, res, route, requestId, e);
+    };
+    // Expect: 100-continue is answered once the request is admitted (continue.ts).
+    const continueRes = expectsContinue ? res : undefined;
+    if (!chunked) {
+      // Read whole: a small body that may be sent twice (fallback, retry,
+      // shadow copy), or one that fits the request buffer, so a slow upload
+      // holds no upstream connection.
+      const charged = length <= Math.max(keep, server.requestBuffer) && budget.tryTake(length);
+      if (length <= keep || charged) {
+        if (expectsContinue) askForBody(res);
+        readBody(req, length, gap).then(
+          (body) => {
+            if (charged) budget.give(length);
+            launch(body);
+          },
+          (e: Error) => {
+            if (charged) budget.give(length);
+            failed(e);
+          },
+        );
+        return;
+      }
+      this.#stream(req, 0, route, launch, continueRes);
       return;
     }
-    const stream = chunked ? new PassThrough() : req;
+    const upTo = Math.min(Math.max(keep, server.requestBuffer), cfg.maxBodyBytes);
+    if (upTo <= 0) {
+      this.#stream(req, 0, route, launch, continueRes);
+      return;
+    }
+    if (continueRes) askForBody(continueRes);
+    const { body, release } = bufferChunkedBody(req, upTo, cfg.maxBodyBytes, gap, budget);
+    body.then(
+      (read) => {
+        release();
+        if (Buffer.isBuffer(read)) launch(read);
+        else this.#stream(req, read.read, route, launch, undefined, read);
+      },
+      (e: Error) => {
+        release();
+        failed(e);
+      },
+    );
+  }
+
+  /**
+   * Streams a body too large to buffer, timed and counted as it goes;
+   * `continueRes`: the client waits for a 100 Continue before sending it.
+   */
+  #stream(
+    req: IncomingMessage,
+    read: number,
+    route: CompiledRoute,
+    launch: (body: Readable) => ProxyExchange,
+    continueRes?: ServerResponse,
+    overflow?: BodyOverflow,
+  ): void {
+    const stream = overflow?.stream ?? new PassThrough();
     const exchange = launch(stream);
     // After start(): a breaker or backend cap that refused has answered already.
-    if (expectsContinue) askForBody(res);
-    if (chunked) countBody(req, stream as PassThrough, cfg.maxBodyBytes, exchange);
+    if (continueRes) askForBody(continueRes);
+    const server = this.#table.config.server;
+    watchBody(
+      req,
+      stream,
+      read,
+      route.config.maxBodyBytes,
+      server.clientBodyTimeout,
+      exchange,
+      () => this.#metrics.clientTimeout('body'),
+    );
+  }
+
+  /**
+   * Reading a body to buffer failed before anything was sent upstream: the
+   * client went away (nothing to answer), was too slow (408) or sent too
+   * much (413). Never a backend's outcome.
+   */
+  #bodyFailed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: CompiledRoute,
+    requestId: string,
+    error: Error,
+  ): void {
+    this.#inFlight--;
+    this.#metrics.requestFinished();
+    route.guards.finished(0, true);
+    if (error instanceof ClientTimeoutError) this.#metrics.clientTimeout('body');
+    if (!(error instanceof ClientTimeoutError || error instanceof BodyTooLargeError)) return;
+    if (res.headersSent || res.destroyed) return;
+    this.#metrics.unrouted(error.status);
+    // The rest of the body is unread: the connection cannot carry another request.
+    sendProblem(res, problemFromError(error, { route: route.name, requestId }), {
+      'x-request-id': requestId,
+      connection: 'close',
+    });
+    this.#logAnswered(req, requestId, route.name, error.status, error.code);
   }
 
   #launch(
@@ -635,6 +751,8 @@ export class Gateway {
         : undefined;
     this.#tracing = config.tracing.enabled;
     this.#trustedProxies = new TrustedProxies(config.server.trustedProxies);
+    this.#budget.limit = config.server.bufferMemory;
+    this.#buffering = this.#responseBuffering(config);
     this.#health.update(next.backends.values());
     this.#warnShadowWrites(config);
     if (

@@ -8,9 +8,11 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { FallbackReason } from '../config/index.ts';
 import {
+  BackendBusyError,
   BadRequestError,
-  BodyTooLargeError,
+  type BodyTooLargeError,
   BreakerOpenError,
+  type ClientTimeoutError,
   type CutoverError,
   ForwardRefusedError,
   OverloadedError,
@@ -24,12 +26,14 @@ import { problemFromError, sendProblem } from '../problem.ts';
 import type { AccessLog, ProxySpan, RouteSideMetrics } from '../telemetry/index.ts';
 import { endProxySpan } from '../telemetry/index.ts';
 import type { Backend, BackendInstance } from './backends.ts';
-import { isResendable } from './body.ts';
+import { isResendable, keepBodyUpTo } from './body.ts';
 import { clientResponseHeaders } from './headers.ts';
 import { forwardInformational } from './informational.ts';
+import { type ResponseBuffering, SlowClient, type UpstreamValve } from './response-buffer.ts';
 import type { ShadowCopy } from './shadow.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
+import type { QueuedAttempt, UpstreamQueue } from './upstream-queue.ts';
 
 /** Status logged when the client went away before the answer (NGINX's convention). */
 const CLIENT_CLOSED = 499;
@@ -74,12 +78,13 @@ type FailureKind = FallbackReason | undefined;
 /** What the exchange needs from the gateway. */
 export interface ExchangeHooks {
   readonly accessLog: AccessLog | undefined;
+  readonly buffering: ResponseBuffering;
   finished(): void;
   /** A failure the gateway caused itself (counted apart from every backend's figures). */
   answeredItself(status: number): void;
 }
 
-export class ProxyExchange implements Dispatcher.DispatchHandler {
+export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt, UpstreamValve {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #route: CompiledRoute;
@@ -110,14 +115,20 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #bytesOut: number;
   #done: boolean;
   #clientGone: boolean;
-  #tooLarge: boolean;
+  /** The client's request body failed while streaming (too large, too slow): answered as the client's fault. */
+  #bodyError: BodyTooLargeError | ClientTimeoutError | undefined;
+  /** The instance connection this attempt holds, released when the attempt ends. */
+  #slot: UpstreamQueue | undefined;
+  /** The instance queue this attempt waits in for a connection. */
+  #queued: UpstreamQueue | undefined;
+  /** Created when the client first falls behind the upstream. */
+  #slow: SlowClient | undefined;
   /** A failed attempt's response being drained before the next attempt. */
   #discard: FailureKind | 'retry';
   #retryAfter: number | undefined;
   #retryActive: boolean;
   #headersTimer: NodeJS.Timeout | undefined;
   #timedOut: boolean;
-  #onDrain: (() => void) | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -159,13 +170,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#bytesOut = 0;
     this.#done = false;
     this.#clientGone = false;
-    this.#tooLarge = false;
+    this.#bodyError = undefined;
+    this.#slot = undefined;
+    this.#queued = undefined;
+    this.#slow = undefined;
     this.#discard = undefined;
     this.#retryAfter = undefined;
     this.#retryActive = false;
     this.#headersTimer = undefined;
     this.#timedOut = false;
-    this.#onDrain = undefined;
     (res as ExchangeResponse)[EXCHANGE] = this;
     res.on('close', onResponseClose);
   }
@@ -174,6 +187,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   clientClosed(): void {
     if (this.#done) return;
     this.#clientGone = true;
+    if (this.#queued !== undefined) {
+      this.#queued.leave(this);
+      this.#queued = undefined;
+      this.#status = CLIENT_CLOSED;
+      this.#attemptOver(undefined);
+      this.#finish(undefined);
+      return;
+    }
     this.#controller?.abort(new ClientGoneError());
     if (this.#controller === null && this.#attempts > 0) this.#finish(undefined);
   }
@@ -226,14 +247,58 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#breaker = breaker;
     const instance = this.#backend.pick();
     this.#instance = instance;
+    // Until #send, this times the wait for a connection (refused() reports it).
+    this.#attemptStart = performance.now();
+    const queue = instance.queue;
+    if (queue.tryTake()) {
+      this.#slot = queue;
+      this.#send(instance);
+    } else {
+      this.#queued = queue;
+      queue.wait(this);
+    }
+  }
+
+  /** A connection of the instance came free for this queued attempt. */
+  admitted(): void {
+    this.#slot = this.#queued;
+    this.#queued = undefined;
+    this.#send(this.#instance!);
+  }
+
+  /**
+   * No connection came free (queue full, or queueTimeout passed). Nothing was
+   * sent, so nothing is recorded against the backend: a candidate's request
+   * goes to legacy when the route falls back, as when shedding; else 503.
+   */
+  refused(reason: 'full' | 'timeout'): void {
+    this.#queued = undefined;
+    // The wait is latency the adaptive concurrency limit should see; not a success.
+    this.#cap?.release(performance.now() - this.#attemptStart, false);
+    this.#cap = undefined;
+    this.#breaker = undefined;
+    if (this.#side === 'candidate' && this.#route.config.fallback) {
+      this.#switchToLegacy(reason === 'full' ? 'queue-full' : 'queue-timeout');
+      this.#dispatch();
+    } else this.#fail(new BackendBusyError(this.#route.name, this.#backend.name, reason));
+  }
+
+  /** The client drained what was held: let the upstream answer flow again. */
+  resumeUpstream(): void {
+    this.#controller?.resume();
+  }
+
+  #send(instance: BackendInstance): void {
     if (this.#hostAt !== -1) this.#headers[this.#hostAt] = instance.host;
+    // The attempt's latency (breaker slow calls, per-side stats) starts now: time
+    // spent queued for a connection is bounded by queueTimeout and is not the backend's.
+    this.#attemptStart = performance.now();
     this.#attempts++;
     this.#controller = null;
     this.#timedOut = false;
     this.#status = 0;
     this.#discard = undefined;
     this.#retryAfter = undefined;
-    this.#attemptStart = performance.now();
     const body = this.#body;
     if (this.#attempts > 1) this.#route.guards.retried();
     const timeout = this.#route.config.timeout;
@@ -321,11 +386,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#discard !== undefined) return;
     if (this.#shadow !== undefined) this.#shadow.legacyData(chunk);
     this.#bytesOut += chunk.length;
-    if (!this.#res.write(chunk)) {
-      controller.pause();
-      this.#onDrain ??= () => this.#controller?.resume();
-      this.#res.once('drain', this.#onDrain);
-    }
+    if (this.#res.write(chunk)) return;
+    // The client is slower than the upstream: hold the answer in memory up to
+    // the response buffer, and pause the upstream only past it.
+    this.#slow ??= new SlowClient(this.#res, this.#hooks.buffering, this);
+    if (!this.#slow.hold(chunk.length)) controller.pause();
   }
 
   onResponseEnd(): void {
@@ -351,17 +416,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     if (this.#res.headersSent) {
       // Part of the answer is already with the client: the only honest signal left is a cut connection.
-      this.#attemptOver(false);
+      // The backend is blamed unless the client's own body failed (too slow, too large).
+      this.#attemptOver(this.#bodyError === undefined ? false : undefined);
       this.#res.destroy(error);
       this.#finish(error);
       return;
     }
-    if (this.#tooLarge) {
-      const failure = new BodyTooLargeError(this.#route.config.maxBodyBytes);
-      // The client's fault: recorded as its 413 (a status of 0 would count as a backend 5xx).
-      this.#status = failure.status;
+    if (this.#bodyError !== undefined) {
+      // The client's fault (too large, too slow): recorded as its own status
+      // (a status of 0 would count as a backend 5xx).
+      this.#status = this.#bodyError.status;
       this.#attemptOver(undefined);
-      this.#fail(failure);
+      this.#fail(this.#bodyError);
       return;
     }
     const [failure, kind] = this.#classify(error);
@@ -400,9 +466,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     return undefined;
   }
 
-  /** Safe to send again: a method the route lists (or an Idempotency-Key) and a body we kept. */
+  /**
+   * Safe to send again: a method the route lists (or an Idempotency-Key) and
+   * a body kept for that (a body buffered only against slow uploads, over
+   * fallback.maxBodyBytes, is not).
+   */
   #resendable(): boolean {
-    if (this.#body !== null && !Buffer.isBuffer(this.#body)) return false;
+    const body = this.#body;
+    if (
+      body !== null &&
+      !(Buffer.isBuffer(body) && body.length <= keepBodyUpTo(this.#route, this.#req))
+    )
+      return false;
     return isResendable(this.#route, this.#req);
   }
 
@@ -437,6 +512,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#cap) {
       this.#cap.release(ms, ok !== false);
       this.#cap = undefined;
+    }
+    if (this.#slot) {
+      this.#slot.release();
+      this.#slot = undefined;
     }
     this.#endRetry();
     if (ok === undefined && this.#status >= 500) {
@@ -506,8 +585,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const headers: Record<string, string> = { 'x-request-id': this.#requestId };
     if (this.#route.config.backendHeader) headers['x-cutover-backend'] = this.#side;
     if (this.#fallback !== undefined) headers['x-cutover-fallback'] = this.#fallback;
-    if (failure instanceof BodyTooLargeError) headers.connection = 'close';
-    if (failure instanceof BreakerOpenError || failure instanceof OverloadedError) {
+    // The rest of the client's body is unread: the connection cannot carry another request.
+    if (failure === this.#bodyError) headers.connection = 'close';
+    if (
+      failure instanceof BreakerOpenError ||
+      failure instanceof OverloadedError ||
+      failure instanceof BackendBusyError
+    ) {
       headers['retry-after'] = '1';
     }
     sendProblem(
@@ -522,9 +606,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#finish(failure);
   }
 
-  /** Mark the body as over the limit; the stream reading it throws next. */
-  bodyTooLarge(): void {
-    this.#tooLarge = true;
+  /** The client's streamed body failed (over maxBodyBytes, or too slow); the stream feeding undici throws next. */
+  requestBodyFailed(error: BodyTooLargeError | ClientTimeoutError): void {
+    this.#bodyError = error;
   }
 
   #finish(error: Error | undefined): void {

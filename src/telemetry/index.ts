@@ -3,6 +3,7 @@ export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
 export { createLogger, flushLogger } from './log.ts';
 export type {
+  BackendQueueMetrics,
   RouteGuardMetrics,
   RouteShadowMetrics,
   RouteSideMetrics,

@@ -16,6 +16,13 @@ export interface RouteGuardMetrics {
   retry(): void;
 }
 
+/** Pre-bound series of one backend's connection queue. */
+export interface BackendQueueMetrics {
+  /** Requests now waiting for a connection: +1 when one starts waiting, −1 when it stops. */
+  waiting(delta: 1 | -1): void;
+  rejected(reason: 'full' | 'timeout'): void;
+}
+
 export interface RouteShadowMetrics {
   compared(match: boolean, mismatchRatio: number): void;
   skipped(reason: string): void;
@@ -56,6 +63,9 @@ export class Metrics {
   readonly #shadowRatio: Gauge<'route'>;
   readonly #tunnelsOpen: Gauge<'route'>;
   readonly #tunnelsClosed: Counter<'route' | 'reason'>;
+  readonly #queued: Gauge<'backend'>;
+  readonly #queueRejected: Counter<'backend' | 'reason'>;
+  readonly #clientTimeouts: Counter<'kind'>;
 
   constructor() {
     const registers = [this.registry];
@@ -158,6 +168,24 @@ export class Metrics {
       labelNames: ['route', 'reason'],
       registers,
     });
+    this.#queued = new Gauge({
+      name: 'cutover_backend_queued',
+      help: 'Requests waiting for a free connection to a backend (all its instances)',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.#queueRejected = new Counter({
+      name: 'cutover_backend_queue_rejected_total',
+      help: 'Requests that got no connection to a backend: queue full or queueTimeout passed (503 or fallback)',
+      labelNames: ['backend', 'reason'],
+      registers,
+    });
+    this.#clientTimeouts = new Counter({
+      name: 'cutover_client_timeouts_total',
+      help: 'Client connections closed for slowness: body (request body gap over clientBodyTimeout, 408) or send (answer unread for sendTimeout)',
+      labelNames: ['kind'],
+      registers,
+    });
     this.#reloads.inc({ result: 'ok' }, 0);
     this.#reloads.inc({ result: 'failed' }, 0);
   }
@@ -223,6 +251,22 @@ export class Metrics {
         closed[reason].inc();
       },
     };
+  }
+
+  /** Pre-bound queue series of a backend; the gauge shows 0 from the start. */
+  forBackendQueue(backend: string): BackendQueueMetrics {
+    const queued = this.#queued.labels(backend);
+    queued.inc(0);
+    const full = this.#queueRejected.labels(backend, 'full');
+    const timeout = this.#queueRejected.labels(backend, 'timeout');
+    return {
+      waiting: (delta) => queued.inc(delta),
+      rejected: (reason) => (reason === 'full' ? full : timeout).inc(),
+    };
+  }
+
+  clientTimeout(kind: 'body' | 'send'): void {
+    this.#clientTimeouts.inc({ kind });
   }
 
   ejected(backend: string, instance: string): void {

@@ -277,7 +277,9 @@ describe('reload: on request', () => {
     const legacy = await startUpstream({ name: 'legacy' });
     const rewriteA = await startUpstream({ name: 'rewrite-a' });
     const rewriteB = await startUpstream({ name: 'rewrite-b' });
-    const gw = await startGateway(twoBackendYaml(legacy.url, rewriteA.url, { weight: 100 }));
+    // requestBuffer 0: the upload streams (a buffered one would reach no backend before its end).
+    const top = 'server: { requestBuffer: 0 }';
+    const gw = await startGateway(twoBackendYaml(legacy.url, rewriteA.url, { weight: 100, top }));
     try {
       // One answer held back by the upstream, one upload still streaming its body.
       const slow = get(`${gw.url}/slow`, { 'x-test-behavior': 'slow:300' });
@@ -298,7 +300,7 @@ describe('reload: on request', () => {
       });
       const uploadSeen = await rewriteA.nextRequest();
 
-      writeFileSync(gw.file, twoBackendYaml(legacy.url, rewriteB.url, { weight: 100 }));
+      writeFileSync(gw.file, twoBackendYaml(legacy.url, rewriteB.url, { weight: 100, top }));
       assert.equal(await gw.running.reload(), true);
       assert.equal((await get(`${gw.url}/new`)).upstream, 'rewrite-b', 'new requests use B');
       release();

@@ -12,6 +12,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { BackendInstance } from '../../src/gateway/backends.ts';
+import { Metrics } from '../../src/telemetry/index.ts';
 import { expectContinue } from '../helpers/expect-client.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { metricOf } from '../helpers/metrics.ts';
@@ -73,9 +74,12 @@ describe('the pool never leaks a connection slot', () => {
 
   before(async () => {
     legacy = await startUpstream({ name: 'legacy' });
+    // requestBuffer 0: bodies stream, so a client can leave with its request
+    // already upstream (a buffered body would never reach the backend).
     gw = await startGateway(`listen: 127.0.0.1:0
 admin: { listen: 127.0.0.1:0 }
 state: memory
+server: { requestBuffer: 0 }
 backends:
   legacy: { url: ${legacy.url}, connections: ${POOL}, breaker: { minRequests: 1000 } }
 routes:
@@ -242,6 +246,7 @@ routes:
       legacy.url,
       gw.running.gateway.config.backends.get('legacy')!,
       0,
+      new Metrics(),
     );
     try {
       for (let i = 0; i < TIMES; i++) {
