@@ -262,6 +262,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       shutdownGrace: raw.server?.shutdownGrace ?? DEFAULTS.shutdownGrace,
       keepAliveTimeout: raw.server?.keepAliveTimeout ?? DEFAULTS.serverKeepAliveTimeout,
       requestTimeout: raw.server?.requestTimeout ?? DEFAULTS.requestTimeout,
+      shadowMemory: raw.server?.shadowMemory ?? DEFAULTS.shadowMemory,
     }),
     log: Object.freeze({
       level: raw.log?.level ?? DEFAULTS.logLevel,

@@ -468,6 +468,7 @@ export const configSchema = z.strictObject({
       shutdownGrace: duration.optional(),
       keepAliveTimeout: duration.optional(),
       requestTimeout: duration.optional(),
+      shadowMemory: size.optional(),
     })
     .optional(),
   log: z

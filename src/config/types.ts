@@ -224,6 +224,8 @@ export interface Config {
     readonly shutdownGrace: number;
     readonly keepAliveTimeout: number;
     readonly requestTimeout: number;
+    /** Bytes all shadow copies together may hold (bodies, answers, compare queue). */
+    readonly shadowMemory: number;
   };
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };

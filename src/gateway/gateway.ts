@@ -24,6 +24,7 @@ import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-regi
 import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
+import { ShadowMemory } from './shadow-memory.ts';
 import { chooseSide, type Side, type SplitInput } from './split.ts';
 import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
 import { proxyUpgrade } from './upgrade.ts';
@@ -116,6 +117,8 @@ export class Gateway {
   readonly #sockets = new Set<Socket>();
 
   readonly #guards: GuardRegistry;
+  /** Bytes all shadow copies may hold; one for the process, resized on reload. */
+  readonly #shadowMemory: ShadowMemory;
   readonly #probeTimer: NodeJS.Timeout;
 
   private constructor(
@@ -131,7 +134,15 @@ export class Gateway {
       const rc = options.config.routes.find((r) => r.name === name);
       if (rc) this.#weights.set(name, new WeightCell(rc.weight, w));
     }
-    this.#guards = new GuardRegistry(this.#metrics, this.#logger, forced, this.#store, samples);
+    this.#shadowMemory = new ShadowMemory(options.config.server.shadowMemory, this.#metrics);
+    this.#guards = new GuardRegistry(
+      this.#metrics,
+      this.#logger,
+      forced,
+      this.#shadowMemory,
+      this.#store,
+      samples,
+    );
     this.#table = new RouteTable(
       options.config,
       this.#weights,
@@ -317,7 +328,7 @@ export class Gateway {
     shadow: RouteShadow | undefined,
   ): ProxyExchange {
     let copy: ShadowCopy | undefined;
-    if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire()) {
+    if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire(body?.length ?? 0)) {
       copy = new ShadowCopy(shadow, {
         method: req.method!,
         url: req.url!,
@@ -506,6 +517,7 @@ export class Gateway {
       old,
     );
     this.#table = next;
+    this.#shadowMemory.resize(config.server.shadowMemory);
     // Weight cells of removed routes stay: a route that comes back gets its
     // persisted runtime weight again, as it would after a restart.
     this.#logger.level = config.log.level;

@@ -2,7 +2,12 @@ export { AccessLog } from './access-log.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
 export { createLogger, flushLogger } from './log.ts';
-export type { RouteGuardMetrics, RouteShadowMetrics, RouteSideMetrics } from './metrics.ts';
+export type {
+  RouteGuardMetrics,
+  RouteShadowMetrics,
+  RouteSideMetrics,
+  ShadowMemoryFigures,
+} from './metrics.ts';
 export { BREAKER_STATE_VALUE, Metrics } from './metrics.ts';
 export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';

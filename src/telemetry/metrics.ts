@@ -21,6 +21,13 @@ export interface RouteShadowMetrics {
   skipped(reason: string): void;
 }
 
+/** What the shadow memory budget shows (read at scrape time). */
+export interface ShadowMemoryFigures {
+  readonly held: number;
+  readonly limit: number;
+  readonly peak: number;
+}
+
 /** 0 closed, 1 half-open, 2 open — the order of severity, so max() over routes means something. */
 export const BREAKER_STATE_VALUE: Readonly<Record<string, number>> = {
   closed: 0,
@@ -44,6 +51,7 @@ export class Metrics {
   readonly #ejections: Counter<'backend' | 'instance'>;
   readonly #shadow: Counter<'route' | 'result'>;
   readonly #shadowRatio: Gauge<'route'>;
+  #shadowMemory: ShadowMemoryFigures | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -129,6 +137,31 @@ export class Metrics {
       labelNames: ['route'],
       registers,
     });
+    this.#shadowMemory = undefined;
+    new Gauge({
+      name: 'cutover_shadow_buffered_bytes',
+      help: 'Bytes held by shadow copies now (bodies and answers kept for comparison), all routes',
+      registers,
+      collect() {
+        this.set(metrics.#shadowMemory?.held ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'cutover_shadow_buffered_bytes_max',
+      help: 'Most bytes held by shadow copies at once since start',
+      registers,
+      collect() {
+        this.set(metrics.#shadowMemory?.peak ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'cutover_shadow_memory_limit_bytes',
+      help: 'The shadow memory budget (server.shadowMemory)',
+      registers,
+      collect() {
+        this.set(metrics.#shadowMemory?.limit ?? 0);
+      },
+    });
     this.#reloads.inc({ result: 'ok' }, 0);
     this.#reloads.inc({ result: 'failed' }, 0);
   }
@@ -177,6 +210,11 @@ export class Metrics {
       },
       skipped: (reason) => counter.inc({ route, result: `skipped_${reason}` }),
     };
+  }
+
+  /** The budget whose figures the shadow memory gauges show. */
+  shadowMemory(figures: ShadowMemoryFigures): void {
+    this.#shadowMemory = figures;
   }
 
   ejected(backend: string, instance: string): void {

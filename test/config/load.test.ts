@@ -574,6 +574,7 @@ routes:
       shutdownGrace: 10000,
       keepAliveTimeout: 75000,
       requestTimeout: 300000,
+      shadowMemory: 64 * 1024 * 1024,
     },
     log: { level: 'info', access: true },
     tracing: { enabled: false },
