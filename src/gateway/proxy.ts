@@ -453,6 +453,17 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
           new BadRequestError('request body length does not match Content-Length'),
           undefined,
         ];
+      case 'UND_ERR_INVALID_ARG':
+      case 'UND_ERR_NOT_SUPPORTED':
+        // undici would not write the request as the client framed it (an Expect
+        // field, a header value or target it refuses): nothing reached the
+        // backend, so it is the client's 400 and never a failure of the backend
+        // (it counted as a reset: a few such requests opened a healthy backend's
+        // breaker, issue 9's parser fuzz pass).
+        return [
+          new BadRequestError(`the request cannot be forwarded: ${error.message}`),
+          undefined,
+        ];
       case 'ECONNREFUSED':
       case 'ENOTFOUND':
       case 'EHOSTUNREACH':
