@@ -72,6 +72,13 @@ export function upstreamRequestHeaders(
       case 'x-forwarded-host':
       case 'x-request-id':
         continue;
+      case 'expect':
+        // Node's server already answered the expectation on this hop (100
+        // Continue, or 417); RFC 9110 §10.1.1 has HTTP/1.0 ones ignored. Envoy
+        // does the same by default (proxy_100_continue off: it sends 100 itself
+        // and strips Expect). undici refuses the field, and each refused
+        // request left a pool connection busy for good (issue 9's fuzz pass).
+        continue;
     }
     out.push(name, rawHeaders[i + 1]);
   }

@@ -21,8 +21,16 @@ export interface RawResponse {
   readonly body: Buffer;
 }
 
-/** Parses one HTTP/1.1 response (head, then a Content-Length, chunked or close-delimited body). */
+/**
+ * Parses one HTTP/1.1 response (head, then a Content-Length, chunked or
+ * close-delimited body); interim 1xx answers before it (100 Continue) are skipped.
+ */
 export function parseResponse(raw: Buffer): RawResponse {
+  while (/^HTTP\/1\.[01] 1(?!01)\d\d/.test(raw.subarray(0, 12).toString('latin1'))) {
+    const interim = raw.indexOf('\r\n\r\n');
+    if (interim === -1) break;
+    raw = raw.subarray(interim + 4);
+  }
   const end = raw.indexOf('\r\n\r\n');
   if (end === -1) throw new Error(`no complete response head in ${raw.length} bytes`);
   const lines = raw.subarray(0, end).toString('latin1').split('\r\n');

@@ -1,9 +1,10 @@
 // Found by the parser fuzz pass (issue 9): a request Node's parser accepts but
-// undici will not write (here an Expect field, which undici refuses) failed
-// as if the backend had reset the connection: a 502 blamed on a healthy
-// backend, recorded by its breaker. Twenty such requests from one client
-// opened the breaker and every other user got 503s. Nothing was sent, so it
-// is the client's fault and must never count against the backend.
+// undici will not write (an Expect field, which undici refuses) failed as if
+// the backend had reset the connection: a 502 blamed on a healthy backend,
+// recorded by its breaker. Twenty such requests from one client opened the
+// breaker and every other user got 503s. Worse, each refused request left
+// one of the backend's pool connections busy for good: as many requests as
+// `connections` and the gateway never reached that backend again.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startGateway, twoBackendYaml } from '../helpers/gateway.ts';
@@ -34,4 +35,30 @@ test('requests undici will not send never count against a healthy backend (its b
     await rawExchange(port, 'GET /orders HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n'),
   );
   assert.equal(normal.status, 200, 'other users still reach the backend');
+});
+
+test('Expect never wedges a backend’s connection pool', { timeout: 60_000 }, async (t) => {
+  const legacy = await startUpstream({ name: 'legacy' });
+  t.after(() => legacy.close());
+  const yaml = twoBackendYaml(legacy.url, legacy.url).replace(
+    `legacy: { url: ${legacy.url} }`,
+    `legacy: { url: ${legacy.url}, connections: 2 }`,
+  );
+  assert.ok(yaml.includes('connections: 2'));
+  const gw = await startGateway(yaml);
+  t.after(() => gw.close());
+  const port = Number(new URL(gw.url).port);
+
+  // Before the fix the third of these waited for a pool connection forever.
+  for (const expect of ['100-continue', '100-continue', '100-continue', '100-CONTINUE']) {
+    const res = parseResponse(
+      await rawExchange(
+        port,
+        `GET /orders HTTP/1.1\r\nHost: shop.test\r\nExpect: ${expect}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    assert.equal(res.status, 200);
+  }
+  const forwarded = legacy.requests.at(-1);
+  assert.equal(forwarded?.headers.expect, undefined, 'Expect is answered here, not forwarded');
 });
