@@ -36,7 +36,7 @@ const SEED = Number(process.env.CUTOVER_FUZZ_SEED ?? Math.floor(Math.random() * 
 
 // The timeout only turns a wedged gateway into a failure instead of a hang.
 test(`fuzz: ${CASES} mutated requests never reach the backend in a form the gateway did not send`, {
-  timeout: 600_000,
+  timeout: 300_000,
 }, async (t) => {
   t.diagnostic(`seed ${SEED} (replay with CUTOVER_FUZZ_SEED=${SEED})`);
   const uncaught: unknown[] = [];
