@@ -4,7 +4,8 @@
 // parser is what a backend would make of the bytes the gateway sends). The
 // clients and the backend run in a worker (fuzz-worker.ts), the gateway here. The
 // cases are deterministic for a seed, printed at the start; set
-// CUTOVER_FUZZ_SEED to replay a run, CUTOVER_FUZZ_CASES to change its size.
+// CUTOVER_FUZZ_SEED to replay a run, CUTOVER_FUZZ_CASES to change its size,
+// CUTOVER_FUZZ_FIRST to start at a case, CUTOVER_FUZZ_PROGRESS=1 to watch it.
 //
 // Invariants: no upstream request has a smuggled path, and the upstream's
 // parser never fails on what the gateway sent; every request the upstream
