@@ -18,7 +18,8 @@ export type SkipReason =
   | 'dropped' // the shadow queue was full
   | 'candidate_error' // the shadow request failed (connect, reset, timeout)
   | 'legacy_error' // the legacy answer did not complete
-  | 'method'; // a write not shadowed (writes: false) — counted, never sent
+  | 'method' // a write not shadowed (writes: false) — counted, never sent
+  | 'memory'; // the shadow memory budget (server.shadowMemory) was full
 
 /** One compared pair, as the gateway hands it over. */
 export interface ShadowPair {
@@ -125,6 +126,7 @@ const SKIP_REASONS: readonly SkipReason[] = [
   'candidate_error',
   'legacy_error',
   'method',
+  'memory',
 ];
 
 /** A window of the last `size` numbers, with percentiles computed on demand. */

@@ -175,10 +175,17 @@ export const DEFAULTS = {
   concurrency: { max: 500, adaptive: false, minLimit: 10, tolerance: 2 },
   /**
    * Shadow copies: 1 MiB covers typical JSON answers (issue 4); 256 copies in
-   * flight bound the memory (256 × 2 × 1 MiB worst case); the newest 20
-   * mismatch samples are enough to see a pattern.
+   * flight per route bound the work (their bytes are bounded by shadowMemory
+   * below); the newest 20 mismatch samples are enough to see a pattern.
    */
   shadow: { percent: 100, writes: false, maxBodyBytes: 1024 * 1024, maxInFlight: 256, samples: 20 },
+  /**
+   * Bytes all shadow copies of the process may hold at once (issue 9: 400
+   * copies of 1 MiB answers reached 700+ MiB RSS). 64 MiB holds 32 pairs of
+   * two full 1 MiB answers, or thousands of typical few-KiB pairs, and stays
+   * an eighth of a 512 MiB container; the compare pool's queue is 64 pairs.
+   */
+  shadowMemory: 64 * 1024 * 1024,
   /** `learnNoise: true`: 1% of shadowed safe requests asked of legacy twice (issue 4's "small sample"). */
   learnNoiseSample: 0.01,
   /**

@@ -293,6 +293,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       bufferMemory: raw.server?.bufferMemory ?? DEFAULTS.bufferMemory,
       clientBodyTimeout: raw.server?.clientBodyTimeout ?? DEFAULTS.clientBodyTimeout,
       sendTimeout: raw.server?.sendTimeout ?? DEFAULTS.sendTimeout,
+      shadowMemory: raw.server?.shadowMemory ?? DEFAULTS.shadowMemory,
     }),
     log: Object.freeze({
       level: raw.log?.level ?? DEFAULTS.logLevel,

@@ -512,6 +512,7 @@ export const configSchema = z.strictObject({
       bufferMemory: size.optional(),
       clientBodyTimeout: duration.optional(),
       sendTimeout: duration.optional(),
+      shadowMemory: size.optional(),
     })
     .optional(),
   log: z

@@ -250,6 +250,8 @@ export interface Config {
     readonly clientBodyTimeout: number;
     /** Longest a client may leave buffered answer bytes unread, ms (connection closed). */
     readonly sendTimeout: number;
+    /** Bytes all shadow copies together may hold (bodies, answers, compare queue). */
+    readonly shadowMemory: number;
   };
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };

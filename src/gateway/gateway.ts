@@ -31,6 +31,7 @@ import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
 import { type RequestTarget, resolveRequestTarget } from './request-target.ts';
 import type { ResponseBuffering } from './response-buffer.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
+import { ShadowMemory } from './shadow-memory.ts';
 import { chooseSide, type Side, type SplitInput } from './split.ts';
 import { type CompiledRoute, RouteTable, WeightCell } from './table.ts';
 import { plainAddress, TrustedProxies } from './trusted-proxies.ts';
@@ -125,6 +126,8 @@ export class Gateway {
   #buffering: ResponseBuffering;
 
   readonly #guards: GuardRegistry;
+  /** Bytes all shadow copies may hold; one for the process, resized on reload. */
+  readonly #shadowMemory: ShadowMemory;
   readonly #probeTimer: NodeJS.Timeout;
 
   private constructor(
@@ -140,7 +143,15 @@ export class Gateway {
       const rc = options.config.routes.find((r) => r.name === name);
       if (rc) this.#weights.set(name, new WeightCell(rc.weight, w));
     }
-    this.#guards = new GuardRegistry(this.#metrics, this.#logger, forced, this.#store, samples);
+    this.#shadowMemory = new ShadowMemory(options.config.server.shadowMemory, this.#metrics);
+    this.#guards = new GuardRegistry(
+      this.#metrics,
+      this.#logger,
+      forced,
+      this.#shadowMemory,
+      this.#store,
+      samples,
+    );
     this.#table = new RouteTable(
       options.config,
       this.#weights,
@@ -470,7 +481,7 @@ export class Gateway {
     shadow: RouteShadow | undefined,
   ): ProxyExchange {
     let copy: ShadowCopy | undefined;
-    if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire()) {
+    if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire(body?.length ?? 0)) {
       copy = new ShadowCopy(shadow, {
         method: req.method!,
         url: target,
@@ -742,6 +753,7 @@ export class Gateway {
       old,
     );
     this.#table = next;
+    this.#shadowMemory.resize(config.server.shadowMemory);
     // Weight cells of removed routes stay: a route that comes back gets its
     // persisted runtime weight again, as it would after a restart.
     this.#logger.level = config.log.level;

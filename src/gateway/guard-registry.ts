@@ -7,6 +7,7 @@ import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { guardKey, RouteGuards } from './route-guards.ts';
 import { RouteShadow } from './shadow.ts';
+import type { ShadowMemory } from './shadow-memory.ts';
 
 export type ForcedState = 'open' | 'closed';
 
@@ -28,6 +29,8 @@ export class GuardRegistry {
   /** Told of every breaker that opens (a rollout's hard trip listens here). */
   readonly breakerOpened = new Set<(route: string, backend: string) => void>();
   readonly #forced: Map<string, ForcedState>;
+  /** Handed to every RouteShadow, old and new: the budget is the process's, not a config's. */
+  readonly #shadowMemory: ShadowMemory;
 
   readonly #store: StateStore | undefined;
   readonly #restoredSamples: Map<string, unknown[]>;
@@ -36,12 +39,14 @@ export class GuardRegistry {
     metrics: Metrics,
     logger: Logger,
     forced: Map<string, ForcedState>,
+    shadowMemory: ShadowMemory,
     store?: StateStore,
     restoredSamples: Map<string, unknown[]> = new Map(),
   ) {
     this.#metrics = metrics;
     this.#logger = logger;
     this.#forced = forced;
+    this.#shadowMemory = shadowMemory;
     this.#store = store;
     this.#restoredSamples = restoredSamples;
   }
@@ -66,6 +71,7 @@ export class GuardRegistry {
       rc.name,
       rc.shadow,
       this.#metrics,
+      this.#shadowMemory,
       old,
       store ? (samples) => store.set(SAMPLES_NAMESPACE, rc.name, samples) : undefined,
       this.#restoredSamples.get(rc.name),

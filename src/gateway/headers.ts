@@ -112,6 +112,7 @@ export function upstreamRequestHeaders(
       // Cutover answers Expect: 100-continue itself (continue.ts), as Envoy
       // does with proxy_100_continue off and nginx always does; forwarding it
       // would also make undici refuse the whole request (NotSupportedError).
+      // An HTTP/1.0 request's Expect is for this hop to ignore (RFC 9110 §10.1.1).
       case 'expect':
         continue;
     }

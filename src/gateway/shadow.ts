@@ -4,6 +4,9 @@
 // shadow.maxBodyBytes) and compared when both are complete. A slow or dead
 // candidate costs the client nothing: the copy runs beside the request, and
 // copies beyond shadow.maxInFlight are dropped and counted, never queued.
+// Every byte a copy keeps is reserved from one process-wide budget
+// (server.shadowMemory, shadow-memory.ts); a copy that does not fit is
+// abandoned and counted as `skipped_memory`.
 import type { Dispatcher } from 'undici';
 import {
   ComparePool,
@@ -21,6 +24,7 @@ import type { ShadowConfig } from '../config/index.ts';
 import type { Metrics, RouteShadowMetrics } from '../telemetry/index.ts';
 import type { Backend } from './backends.ts';
 import { SAFE_METHODS } from './body.ts';
+import type { ShadowMemory } from './shadow-memory.ts';
 
 export const SHADOW_HEADER = 'x-cutover-shadow';
 
@@ -49,6 +53,8 @@ export class RouteShadow {
   /** Fields that differ between two legacy answers to the same request (learnNoise). */
   readonly noise: NoiseTracker;
   readonly #metrics: RouteShadowMetrics;
+  /** The process-wide budget, shared by every route and kept across reloads. */
+  readonly memory: ShadowMemory;
   #inFlight = 0;
   #compared = 0;
   #mismatched = 0;
@@ -62,11 +68,13 @@ export class RouteShadow {
     route: string,
     config: ShadowConfig,
     metrics: Metrics,
+    memory: ShadowMemory,
     previous?: RouteShadow,
     persist?: (samples: unknown[]) => Promise<void>,
     restored: readonly unknown[] = [],
   ) {
     this.#persist = persist;
+    this.memory = memory;
     this.restored = previous?.restored ?? restored;
     this.key = JSON.stringify(config);
     this.config = config;
@@ -118,10 +126,17 @@ export class RouteShadow {
     return true;
   }
 
-  /** A slot for one more copy in flight, or false (dropped and counted). */
-  acquire(): boolean {
+  /**
+   * A slot for one more copy in flight, with its kept request body reserved
+   * from the shadow memory budget; or false (counted as dropped or memory).
+   */
+  acquire(bodyBytes: number): boolean {
     if (this.#inFlight >= this.config.maxInFlight) {
       this.recordSkip('dropped');
+      return false;
+    }
+    if (!this.memory.tryReserve(bodyBytes)) {
+      this.recordSkip('memory');
       return false;
     }
     this.#inFlight++;
@@ -171,7 +186,17 @@ export class RouteShadow {
   }
 }
 
-/** One answer being collected, up to a size. */
+/** Who a Collected asks before it keeps a chunk: the copy, which holds the budget. */
+interface Keeper {
+  /** Reserve `bytes` of the shadow memory budget; false abandons the copy. */
+  keep(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+const OVER_MAX_BODY = 'shadow answer over maxBodyBytes';
+const OVER_BUDGET = 'shadow memory budget (server.shadowMemory) exhausted';
+
+/** One answer being collected, up to a size and within the shadow memory budget. */
 class Collected implements Dispatcher.DispatchHandler {
   state: 'pending' | 'done' | 'failed' = 'pending';
   controller: Dispatcher.DispatchController | null = null;
@@ -183,27 +208,57 @@ class Collected implements Dispatcher.DispatchHandler {
   readonly chunks: Buffer[] = [];
   size = 0;
   tooLarge = false;
+  /** Kept chunks were let go (too large, or the copy was abandoned); nothing more is kept. */
+  dropped = false;
+  /** Bytes of `chunks` reserved from the budget. */
+  kept = 0;
+  /** Cancel the request as soon as it starts (abandoned while queued for a connection). */
+  #abortReason: string | undefined = undefined;
   ms = 0;
+  readonly #keeper: Keeper;
+
+  constructor(keeper: Keeper) {
+    this.#keeper = keeper;
+  }
 
   add(chunk: Buffer, max: number): void {
-    if (this.tooLarge) return;
+    if (this.dropped) return;
     this.size += chunk.length;
     if (this.size > max) {
       this.tooLarge = true;
-      this.chunks.length = 0;
-    } else this.chunks.push(chunk);
+      this.drop();
+    } else if (this.#keeper.keep(chunk.length)) {
+      this.chunks.push(chunk);
+      this.kept += chunk.length;
+    }
+  }
+
+  /** Let the kept chunks go and give their bytes back; nothing more is kept. */
+  drop(): void {
+    this.dropped = true;
+    this.chunks.length = 0;
+    this.#keeper.release(this.kept);
+    this.kept = 0;
+  }
+
+  /** Stop reading this answer (its request is cancelled, now or when it starts). */
+  abort(reason: string): void {
+    if (this.state !== 'pending') return;
+    if (this.controller) this.controller.abort(new Error(reason));
+    else this.#abortReason = reason;
   }
 
   sample(): ResponseSample {
-    return {
-      status: this.status,
-      headers: this.headers,
-      body: Buffer.concat(this.chunks, this.size),
-    };
+    const body = Buffer.concat(this.chunks, this.size);
+    // One buffer from now on: the chunks and their copy are never held together.
+    this.chunks.length = 0;
+    this.chunks.push(body);
+    return { status: this.status, headers: this.headers, body };
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    if (this.#abortReason !== undefined) controller.abort(new Error(this.#abortReason));
   }
 
   onResponseStart(
@@ -217,8 +272,8 @@ class Collected implements Dispatcher.DispatchHandler {
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     this.add(chunk, this.max);
-    // Past the limit the pair will not be compared: stop reading.
-    if (this.tooLarge) this.controller?.abort(new Error('shadow answer over maxBodyBytes'));
+    // Past the limit (or the budget) the pair will not be compared: stop reading.
+    if (this.dropped) this.abort(this.tooLarge ? OVER_MAX_BODY : OVER_BUDGET);
   }
 
   onResponseEnd(): void {
@@ -270,14 +325,21 @@ export interface ShadowRequest {
 }
 
 /** The candidate's copy of one request, and the pairing with legacy's answer. */
-export class ShadowCopy {
+export class ShadowCopy implements Keeper {
   readonly #shadow: RouteShadow;
   readonly #request: ShadowRequest;
   readonly #start: number;
   readonly #max: number;
+  readonly #memory: ShadowMemory;
+  /** The kept request body's bytes, reserved by `RouteShadow.acquire` until the copy is over. */
+  #bodyBytes: number;
+  /** The budget ran out for this copy: everything it kept is let go, it will not be compared. */
+  #abandoned: boolean;
+  /** The pair is over (compared or skipped); only a late noise probe may still need legacy's answer. */
+  #settled: boolean;
   /** Legacy's answer, filled by the client's exchange (the tee). */
-  readonly legacy = new Collected();
-  readonly #candidate = new Collected();
+  readonly legacy: Collected;
+  readonly #candidate: Collected;
   /** Legacy asked a second time, to learn noise; undefined for most copies. */
   #legacyAgain: Collected | undefined;
 
@@ -286,14 +348,51 @@ export class ShadowCopy {
     this.#request = request;
     this.#start = performance.now();
     this.#max = shadow.config.maxBodyBytes;
+    this.#memory = shadow.memory;
+    this.#bodyBytes = request.body?.length ?? 0;
+    this.#abandoned = false;
+    this.#settled = false;
+    this.legacy = new Collected(this);
+    this.#candidate = new Collected(this);
     this.#candidate.max = this.#max;
     this.#candidate.onDone = () => this.#settle();
+    this.#legacyAgain = undefined;
+  }
+
+  keep(bytes: number): boolean {
+    if (this.#abandoned) return false;
+    if (this.#memory.tryReserve(bytes)) return true;
+    this.#abandon();
+    return false;
+  }
+
+  release(bytes: number): void {
+    this.#memory.release(bytes);
+  }
+
+  /** Out of budget: give back every byte now and cancel the copy's own requests. */
+  #abandon(): void {
+    this.#abandoned = true;
+    this.#releaseBody();
+    this.legacy.drop();
+    this.#candidate.drop();
+    this.#candidate.abort(OVER_BUDGET);
+    const again = this.#legacyAgain;
+    if (again) {
+      again.drop();
+      again.abort(OVER_BUDGET);
+    }
+  }
+
+  #releaseBody(): void {
+    this.#memory.release(this.#bodyBytes);
+    this.#bodyBytes = 0;
   }
 
   /** Send the copy to the candidate (and, when learning noise, a second one to legacy). */
   send(candidate: Backend, legacy: Backend): void {
     if (this.#shadow.wantsNoiseProbe(this.#request.method)) {
-      const again = new Collected();
+      const again = new Collected(this);
       again.max = this.#max;
       again.onDone = () => this.#learn();
       this.#legacyAgain = again;
@@ -325,17 +424,21 @@ export class ShadowCopy {
     const again = this.#legacyAgain;
     if (!again || again.state === 'pending' || this.legacy.state === 'pending') return;
     this.#legacyAgain = undefined;
-    if (again.state !== 'done' || this.legacy.state !== 'done') return;
-    if (again.tooLarge || this.legacy.tooLarge) return;
-    this.#shadow.noise.observe(this.legacy.sample(), again.sample());
+    if (again.state === 'done' && this.legacy.state === 'done' && !again.dropped) {
+      if (!this.legacy.dropped) this.#shadow.noise.observe(this.legacy.sample(), again.sample());
+    }
+    again.drop();
+    if (this.#settled) this.legacy.drop();
   }
 
   #settle(): void {
     if (this.legacy.state === 'pending' || this.#candidate.state === 'pending') return;
     const shadow = this.#shadow;
     shadow.release();
-    const skipped: SkipReason | undefined =
-      this.legacy.state === 'failed'
+    this.#releaseBody();
+    const skipped: SkipReason | undefined = this.#abandoned
+      ? 'memory'
+      : this.legacy.state === 'failed'
         ? 'legacy_error'
         : this.#candidate.state === 'failed'
           ? 'candidate_error'
@@ -343,29 +446,56 @@ export class ShadowCopy {
             ? 'too_large'
             : undefined;
     if (skipped !== undefined) {
+      this.#letGo();
       shadow.recordSkip(skipped);
       return;
     }
     const legacy = this.legacy.sample();
     const candidate = this.#candidate.sample();
     const noisy = shadow.noise.noisyPatterns();
-    if (legacy.body.length + candidate.body.length <= WORKER_ABOVE_BYTES) {
-      this.#record(
-        legacy,
-        candidate,
-        compareResponses(legacy, candidate, shadow.compiled, { noisy }),
-      );
+    const bytes = legacy.body.length + candidate.body.length;
+    if (bytes <= WORKER_ABOVE_BYTES) {
+      const result = compareResponses(legacy, candidate, shadow.compiled, { noisy });
+      this.#letGo();
+      this.#record(legacy, candidate, result);
+      return;
+    }
+    // The pool copies both bodies for its worker (transfer: false): those bytes count too.
+    if (!this.#memory.tryReserve(bytes)) {
+      this.#letGo();
+      shadow.recordSkip('memory');
       return;
     }
     const pending = comparePool().compare(legacy, candidate, shadow.config.compare, noisy);
     if (!pending) {
+      this.#memory.release(bytes);
+      this.#letGo();
       shadow.recordSkip('dropped');
       return;
     }
     pending.then(
-      (result) => this.#record(legacy, candidate, result),
-      () => shadow.recordSkip('dropped'),
+      (result) => {
+        this.#memory.release(bytes);
+        this.#letGo();
+        this.#record(legacy, candidate, result);
+      },
+      () => {
+        this.#memory.release(bytes);
+        this.#letGo();
+        shadow.recordSkip('dropped');
+      },
     );
+  }
+
+  /**
+   * The pair is over: its answers leave the budget. A mismatch kept as a
+   * sample still references them; those are bounded by `shadow.samples`.
+   */
+  #letGo(): void {
+    this.#settled = true;
+    // A noise probe still on its way compares against legacy's answer: kept until it is back.
+    if (this.#legacyAgain === undefined) this.legacy.drop();
+    this.#candidate.drop();
   }
 
   #record(legacy: ResponseSample, candidate: ResponseSample, result: CompareResult): void {

@@ -8,6 +8,7 @@ export type {
   RouteShadowMetrics,
   RouteSideMetrics,
   RouteTunnelMetrics,
+  ShadowMemoryFigures,
   TunnelEnd,
 } from './metrics.ts';
 export { BREAKER_STATE_VALUE, Metrics } from './metrics.ts';

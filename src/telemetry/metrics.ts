@@ -37,6 +37,13 @@ export interface RouteTunnelMetrics {
   closed(reason: TunnelEnd): void;
 }
 
+/** What the shadow memory budget shows (read at scrape time). */
+export interface ShadowMemoryFigures {
+  readonly held: number;
+  readonly limit: number;
+  readonly peak: number;
+}
+
 /** 0 closed, 1 half-open, 2 open — the order of severity, so max() over routes means something. */
 export const BREAKER_STATE_VALUE: Readonly<Record<string, number>> = {
   closed: 0,
@@ -66,6 +73,7 @@ export class Metrics {
   readonly #queued: Gauge<'backend'>;
   readonly #queueRejected: Counter<'backend' | 'reason'>;
   readonly #clientTimeouts: Counter<'kind'>;
+  #shadowMemory: ShadowMemoryFigures | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -186,6 +194,31 @@ export class Metrics {
       labelNames: ['kind'],
       registers,
     });
+    this.#shadowMemory = undefined;
+    new Gauge({
+      name: 'cutover_shadow_buffered_bytes',
+      help: 'Bytes held by shadow copies now (bodies and answers kept for comparison), all routes',
+      registers,
+      collect() {
+        this.set(metrics.#shadowMemory?.held ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'cutover_shadow_buffered_bytes_max',
+      help: 'Most bytes held by shadow copies at once since start',
+      registers,
+      collect() {
+        this.set(metrics.#shadowMemory?.peak ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'cutover_shadow_memory_limit_bytes',
+      help: 'The shadow memory budget (server.shadowMemory)',
+      registers,
+      collect() {
+        this.set(metrics.#shadowMemory?.limit ?? 0);
+      },
+    });
     this.#reloads.inc({ result: 'ok' }, 0);
     this.#reloads.inc({ result: 'failed' }, 0);
   }
@@ -267,6 +300,11 @@ export class Metrics {
 
   clientTimeout(kind: 'body' | 'send'): void {
     this.#clientTimeouts.inc({ kind });
+  }
+
+  /** The budget whose figures the shadow memory gauges show. */
+  shadowMemory(figures: ShadowMemoryFigures): void {
+    this.#shadowMemory = figures;
   }
 
   ejected(backend: string, instance: string): void {

@@ -106,7 +106,14 @@ describe('ShadowResults on the demo services', () => {
       compared: 5,
       matched: 3,
       mismatched: 2,
-      skipped: { too_large: 0, dropped: 0, candidate_error: 0, legacy_error: 0, method: 0 },
+      skipped: {
+        too_large: 0,
+        dropped: 0,
+        candidate_error: 0,
+        legacy_error: 0,
+        method: 0,
+        memory: 0,
+      },
       mismatchRatio: 0.4,
     });
     assert.equal(json.fields[0].pattern, '$.orders[*].total');
@@ -321,6 +328,7 @@ describe('ShadowResults bounds and redaction', () => {
       candidate_error: 0,
       legacy_error: 0,
       method: 1,
+      memory: 0,
     });
     assert.equal(s.compared, 0);
     assert.equal(s.mismatchRatio, 0);

@@ -592,6 +592,7 @@ routes:
       bufferMemory: 268435456,
       clientBodyTimeout: 60000,
       sendTimeout: 60000,
+      shadowMemory: 64 * 1024 * 1024,
     },
     log: { level: 'info', access: true },
     tracing: { enabled: false },
