@@ -16,13 +16,14 @@ import {
   NotFoundError,
 } from '../errors.ts';
 import { type CircuitBreaker, HealthChecker } from '../guard/index.ts';
-import { type Problem, problemFromError, rawProblemResponse, sendProblem } from '../problem.ts';
+import { problemFromError, sendProblem } from '../problem.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { type BodyOverflow, bufferChunkedBody, keepBodyUpTo, readBody, watchBody } from './body.ts';
 import { BufferBudget } from './buffer-budget.ts';
+import { ClientErrors } from './client-errors.ts';
 import { checkingInterval } from './connection-checks.ts';
 import { askForBody } from './continue.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
@@ -104,6 +105,19 @@ export interface RouteFigures {
   readonly candidateBreakerOpen: boolean;
 }
 
+/** A request or upgrade the gateway has decided to send (Gateway.#admit). */
+interface Admitted {
+  readonly requestId: string;
+  readonly target: RequestTarget;
+  readonly route: CompiledRoute;
+  readonly side: Side;
+  /** The upstream header list; its Host value at `hostAt` (-1 with preserveHost). */
+  readonly headers: string[];
+  readonly hostAt: number;
+  /** The protocol an upgrade switches to; undefined for a request. */
+  readonly protocol: string | undefined;
+}
+
 export class Gateway {
   readonly server: Server;
   readonly #logger: Logger;
@@ -119,8 +133,8 @@ export class Gateway {
   readonly #hooks: ExchangeHooks;
   readonly #sockets = new Set<Socket>();
   #trustedProxies: TrustedProxies;
-  /** Sockets whose bytes stopped parsing: closed once their answers in progress are out. */
-  readonly #unparsable = new WeakSet<Socket>();
+  /** Connections whose bytes stopped parsing: answered, then closed. */
+  readonly #clientErrors: ClientErrors;
   /** Buffered body bytes of the whole process (server.bufferMemory). */
   readonly #budget: BufferBudget;
   #buffering: ResponseBuffering;
@@ -168,6 +182,7 @@ export class Gateway {
         : undefined;
     this.#tracing = options.config.tracing.enabled;
     this.#trustedProxies = new TrustedProxies(options.config.server.trustedProxies);
+    this.#clientErrors = new ClientErrors((status) => this.#metrics.unrouted(status));
     this.#budget = new BufferBudget(options.config.server.bufferMemory);
     this.#buffering = this.#responseBuffering(options.config);
     const gateway = this;
@@ -217,7 +232,7 @@ export class Gateway {
       this.#handleUpgrade(req, socket),
     );
     server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
-      this.#clientError(error, socket),
+      this.#clientErrors.handle(error, socket),
     );
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
@@ -274,7 +289,13 @@ export class Gateway {
     return this.#table.router.find(req.method!, target.host, target.path, req.headers)?.route;
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+  /**
+   * What every request and every upgrade goes through before it is sent:
+   * request id, target, route, (for a request) its announced body size, (for
+   * an upgrade) a protocol its route tunnels, admission by the route's guards,
+   * the split and the upstream header list. Undefined when it was answered here.
+   */
+  #admit(req: IncomingMessage, res: ServerResponse, upgrade: boolean): Admitted | undefined {
     const headerId = req.headers['x-request-id'];
     const requestId =
       typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
@@ -283,19 +304,20 @@ export class Gateway {
       // Two Hosts or a path that means another thing upstream is how smuggling
       // starts: nothing more is read from this connection (nginx closes after a 400 too).
       this.#refuse(res, target, requestId, true);
-      return;
+      return undefined;
     }
     const route = this.#route(req, target);
-    if (!route) {
+    // #tunnels said yes for an upgrade on this same table a moment ago; checked again for safety.
+    const protocol = upgrade && route ? tunnelProtocol(req, route.config.upgrades) : undefined;
+    if (!route || (upgrade && !protocol)) {
       this.#refuse(res, new NoRouteError(req.method ?? '', target.path), requestId);
-      return;
+      return undefined;
     }
     const cfg = route.config;
     const lengthHeader = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
     if (lengthHeader !== undefined && Number(lengthHeader) > cfg.maxBodyBytes) {
       this.#refuse(res, new BodyTooLargeError(cfg.maxBodyBytes), requestId, true);
-      return;
+      return undefined;
     }
     const peerIp = plainAddress(req.socket.remoteAddress ?? '');
     const input: SplitInput = {
@@ -306,7 +328,7 @@ export class Gateway {
     if (!route.guards.admit(input, res, requestId)) {
       this.#metrics.unrouted(res.statusCode);
       this.#logAnswered(req, requestId, route.name, res.statusCode, undefined);
-      return;
+      return undefined;
     }
     const side = chooseSide(
       route.split,
@@ -314,8 +336,6 @@ export class Gateway {
       route.weight.candidateBuckets,
       input,
     );
-    let span: ProxySpan | undefined;
-    if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       peerIp,
       clientIp: input.ip,
@@ -325,6 +345,18 @@ export class Gateway {
       upstreamHost: cfg.preserveHost ? undefined : '',
     });
     const hostAt = cfg.preserveHost ? -1 : hostValueIndex(headers);
+    return { requestId, target, route, side, headers, hostAt, protocol };
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    const admitted = this.#admit(req, res, false);
+    if (!admitted) return;
+    const { requestId, target, route, side, headers, hostAt } = admitted;
+    const cfg = route.config;
+    const lengthHeader = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    let span: ProxySpan | undefined;
+    if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
     if (span) {
       const trace: Record<string, string> = {};
       injectTraceHeaders(span, trace);
@@ -567,50 +599,11 @@ export class Gateway {
    */
   #handleUpgrade(req: IncomingMessage, socket: Socket): void {
     const res = upgradeResponse(req, socket);
-    const headerId = req.headers['x-request-id'];
-    const requestId =
-      typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
-    const target = targetOf(req, this.#table.config);
-    if (target instanceof CutoverError) {
-      this.#refuse(res, target, requestId, true);
-      return;
-    }
-    const route = this.#route(req, target);
-    const protocol = route && tunnelProtocol(req, route.config.upgrades);
-    if (!route || !protocol) {
-      // #tunnels said yes on this same table a moment ago; kept for safety.
-      this.#refuse(res, new NoRouteError(req.method ?? '', target.path), requestId);
-      return;
-    }
-    const peerIp = plainAddress(socket.remoteAddress ?? '');
-    const input: SplitInput = {
-      headers: req.headers,
-      query: target.query,
-      ip: this.#trustedProxies.clientIp(peerIp, req.headers['x-forwarded-for']),
-    };
-    if (!route.guards.admit(input, res, requestId)) {
-      this.#metrics.unrouted(res.statusCode);
-      this.#logAnswered(req, requestId, route.name, res.statusCode, undefined);
-      return;
-    }
-    const side = chooseSide(
-      route.split,
-      route.candidate !== undefined,
-      route.weight.candidateBuckets,
-      input,
-    );
-    const cfg = route.config;
-    const headers = upstreamRequestHeaders(req.rawHeaders, {
-      peerIp,
-      clientIp: input.ip,
-      trustedPeer: this.#trustedProxies.trusts(peerIp),
-      proto: 'http',
-      requestId,
-      upstreamHost: cfg.preserveHost ? undefined : '',
-    });
+    const admitted = this.#admit(req, res, true);
+    if (!admitted) return;
+    const { requestId, target, route, side, headers, hostAt, protocol } = admitted;
     // upgrade.ts forwards and logs req.url: it must be the path that was routed.
     req.url = target.target;
-    const hostAt = cfg.preserveHost ? -1 : hostValueIndex(headers);
     this.#inFlight++;
     this.#metrics.requestStarted();
     new UpgradeExchange(
@@ -622,61 +615,8 @@ export class Gateway {
       this.#hooks,
       headers,
       hostAt,
-      protocol,
+      protocol!,
     ).start();
-  }
-
-  #clientError(error: Error & { code?: string }, socket: Socket): void {
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    // The parser stays in error: more bytes from this socket report it again.
-    if (this.#unparsable.has(socket)) return;
-    this.#unparsable.add(socket);
-    const answer = this.#clientErrorAnswer(error);
-    this.#metrics.unrouted(answer.status);
-    this.#closeAfterAnswers(socket, rawProblemResponse(answer));
-  }
-
-  /**
-   * Bytes that do not parse can follow complete requests on one connection
-   * (pipelining, RFC 9112 §9.3.2): those requests are answered first, in
-   * order, and the 400 goes after the last of them, never into the middle of
-   * an answer; then the connection closes, as nginx does. Node keeps the
-   * answer being written as `socket._httpMessage`, and hands the socket to
-   * the next queued answer before the previous one emits `close`.
-   */
-  #closeAfterAnswers(socket: Socket, problem: string): void {
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (current && !current.req.complete) {
-      // The bytes that failed are this request's own body: it can never be
-      // whole, so its exchange is cut (the 400 only while nothing was answered).
-      if (current.headersSent) socket.destroy();
-      else socket.end(problem);
-      return;
-    }
-    if (current) {
-      // Node detaches a finished answer (and attaches the next queued one) before its `close`.
-      current.once('close', () => this.#closeAfterAnswers(socket, problem));
-      return;
-    }
-    socket.end(problem);
-  }
-
-  #clientErrorAnswer(error: Error & { code?: string }): Problem {
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const status = tooLarge ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const detail = tooLarge
-      ? 'request headers are too large'
-      : status === 408
-        ? 'the request was not received in time'
-        : 'malformed HTTP request';
-    return { status, code: 'CUTOVER_ERR_BAD_REQUEST', detail };
   }
 
   /** Shadowed writes really run on the candidate: say so at every load. */
