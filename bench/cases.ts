@@ -69,14 +69,23 @@ function tail(path: string, chars = 3000): string {
  * Cutover from src/cli/main.ts with a YAML template (see bench/cutover.yaml), its JSON
  * access log on and written to a file, ready once the admin /healthz answers 200.
  */
-export function cutoverCase(name: string, templatePath: string, about?: string): BenchCase {
+export function cutoverCase(
+  name: string,
+  templatePath: string,
+  about?: string,
+  root: string = REPO_ROOT,
+): BenchCase {
   return {
     name,
     about:
       about ??
       `Cutover (${templatePath.startsWith(BENCH_DIR) ? `bench/${templatePath.slice(BENCH_DIR.length + 1)}` : templatePath}), access log on`,
     unavailable: () =>
-      existsSync(templatePath) ? undefined : `config template ${templatePath} not found`,
+      !existsSync(join(root, 'src/cli/main.ts'))
+        ? `no Cutover checkout at ${root} (BENCH_BASELINE_ROOT)`
+        : existsSync(templatePath)
+          ? undefined
+          : `config template ${templatePath} not found`,
     async start(ctx) {
       const [port, adminPort] = [await freePort(), await freePort()];
       const config = readFileSync(templatePath, 'utf8')
@@ -93,7 +102,7 @@ export function cutoverCase(name: string, templatePath: string, about?: string):
       const err = openSync(stderrLog, 'w');
       const child = startProcess(ctx.node, ['src/cli/main.ts', 'start', '-c', configPath], {
         cpu: 1,
-        cwd: REPO_ROOT,
+        cwd: root,
         stdio: ['ignore', out, err],
       });
       closeSync(out);
@@ -215,6 +224,14 @@ export function allCases(): BenchCase[] {
       'cutover+streaming',
       join(BENCH_DIR, 'cutover-streaming.yaml'),
       'Cutover as `cutover` with request and response buffering off (requestBuffer 0, responseBuffer 0): bodies stream as before issue 9',
+    ),
+    // Another checkout (say the commit before a change: `git worktree add
+    // ../base <commit>`) run with the same template, for "vs before" in one run.
+    cutoverCase(
+      'cutover@baseline',
+      cutoverTemplate,
+      `Cutover from the checkout in BENCH_BASELINE_ROOT (${process.env.BENCH_BASELINE_ROOT ?? 'unset'}), same config as \`cutover\``,
+      process.env.BENCH_BASELINE_ROOT ?? '/nonexistent',
     ),
     nodeServerCase(
       'plain',
