@@ -703,6 +703,11 @@ export class Gateway {
         : undefined;
     this.#tracing = config.tracing.enabled;
     this.#trustedProxies = new TrustedProxies(config.server.trustedProxies);
+    // Node reads these at every accept and every connection check; only the
+    // check interval, set from the first headersTimeout, stays until a restart.
+    this.server.maxConnections = config.server.maxConnections;
+    this.server.headersTimeout = config.server.headersTimeout;
+    this.server.requestTimeout = config.server.requestTimeout;
     this.#budget.limit = config.server.bufferMemory;
     this.#buffering = this.#responseBuffering(config);
     this.#health.update(next.backends.values());

@@ -3,6 +3,7 @@
 // a raw TCP socket sending raw bytes, as the attacker's would.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startGateway, type TestGateway, twoBackendYaml } from '../helpers/gateway.ts';
@@ -134,6 +135,29 @@ describe('security: server.maxConnections', () => {
     });
     assert.match(again?.received ?? '', /^HTTP\/1\.1 200 /);
   });
+});
+
+test('a reload that lowers server.maxConnections applies to the next connection', {
+  timeout: 20_000,
+}, async (t) => {
+  const legacy = await startUpstream({ name: 'legacy' });
+  const yaml = (max: number) =>
+    twoBackendYaml(legacy.url, legacy.url, { top: `server: { maxConnections: ${max} }` });
+  const gw = await startGateway(yaml(100));
+  const clients: RawClient[] = [];
+  t.after(async () => {
+    for (const c of clients) c.close();
+    await gw.close();
+    await legacy.close();
+  });
+  writeFileSync(gw.file, yaml(2));
+  assert.equal(await gw.running.reload(), true);
+  for (let i = 0; i < 2; i++) clients.push(await idleAfterOneRequest(gw.url));
+  const extra = new RawClient(gw.url);
+  clients.push(extra);
+  extra.socket.on('connect', () => extra.socket.write(REQUEST));
+  await extra.closed;
+  assert.equal(extra.received, '', 'the third connection got an answer under a cap of 2');
 });
 
 describe('security: server.headersTimeout', () => {
