@@ -10,6 +10,7 @@ import { type Env, interpolateDocument } from './interpolate.ts';
 import { configErrorMap, describeValue, schemaIssues } from './messages.ts';
 import { type FieldPath, normalizeConfig } from './normalize.ts';
 import { formatPath, SourcePositions } from './positions.ts';
+import { referenceIssues } from './references.ts';
 import { configSchema } from './schema.ts';
 import type { Config } from './types.ts';
 
@@ -102,9 +103,17 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
   const issues: ConfigIssue[] = [...envIssues];
   const parsed = configSchema.safeParse(data, { error: configErrorMap });
   if (!parsed.success) {
+    const shown = new Set<string>();
     for (const i of schemaIssues(configSchema, parsed.error.issues)) {
       const issue = issueAt(i.path, i.message, i.atKey);
+      shown.add(issue.path);
       if (!isWithin(issue.path, unfilled)) issues.push(issue);
+    }
+    // Cross-references of whatever parsed, so one run lists every problem;
+    // a field the schema refused already has its message.
+    for (const i of referenceIssues(data)) {
+      const issue = issueAt(i.path, i.message);
+      if (!shown.has(issue.path) && !isWithin(issue.path, unfilled)) issues.push(issue);
     }
   } else {
     const { config, issues: found } = normalizeConfig(parsed.data, sourceName(file));

@@ -13,6 +13,7 @@ import {
   resolveRetry,
   resolveShadow,
 } from './guards.ts';
+import { referenceIssues } from './references.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
 import type { BackendConfig, Config, HealthConfig, RouteConfig, RouteMatch } from './types.ts';
@@ -44,22 +45,6 @@ export function checkPathPattern(path: string): string | undefined {
     if (seg.startsWith(':') && !PARAM.test(seg)) return `bad parameter "${seg}"; expected :name`;
   }
   return undefined;
-}
-
-/** Two matches are the same when they accept exactly the same requests. */
-function matchKey(m: RouteMatch): string {
-  const path = m.path
-    .split('/')
-    .map((s) => (s.startsWith(':') ? ':' : s))
-    .join('/');
-  const methods = m.methods ? [...m.methods].sort().join(',') : '*';
-  const headers = m.headers
-    ? Object.entries(m.headers)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([k, v]) => `${k}=${v}`)
-        .join('&')
-    : '';
-  return `${m.host ?? '*'} ${path} ${methods} ${headers}`;
 }
 
 function normalizeBackend(
@@ -107,38 +92,12 @@ function normalizeRoute(
   raw: RawConfig['routes'][number],
   index: number,
   defaults: RawConfig['defaults'],
-  backends: ReadonlyMap<string, BackendConfig>,
   hasPrometheus: boolean,
   issues: PathIssue[],
 ): RouteConfig {
   const at = (...rest: (string | number)[]): FieldPath => ['routes', index, ...rest];
-  const known = [...backends.keys()].join(', ') || 'none';
-  if (!backends.has(raw.legacy)) {
-    issues.push({
-      path: at('legacy'),
-      message: `backend "${raw.legacy}" is not defined (defined: ${known})`,
-    });
-  }
-  if (raw.candidate !== undefined) {
-    if (!backends.has(raw.candidate)) {
-      issues.push({
-        path: at('candidate'),
-        message: `backend "${raw.candidate}" is not defined (defined: ${known})`,
-      });
-    } else if (raw.candidate === raw.legacy) {
-      issues.push({
-        path: at('candidate'),
-        message: 'the candidate must be another backend than legacy',
-      });
-    }
-  }
+  // Its backends and weight are checked with the other cross-references (references.ts).
   const weight = raw.weight ?? DEFAULTS.weight;
-  if (raw.candidate === undefined && weight > 0) {
-    issues.push({
-      path: at('weight'),
-      message: `a weight above 0 needs a candidate backend, got ${weight}`,
-    });
-  }
   // JSON paths in shadow rules are checked here so a bad one names its line.
   const shadow = raw.shadow || undefined;
   const jsonPaths: [(string | number)[], string][] = [
@@ -224,34 +183,10 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   for (const [name, b] of Object.entries(raw.backends)) {
     backends.set(name, normalizeBackend(name, b, raw.defaults, issues));
   }
+  issues.push(...referenceIssues(raw));
   const routes: RouteConfig[] = [];
-  const byName = new Map<string, number>();
-  const byMatch = new Map<string, number>();
   raw.routes.forEach((r, i) => {
-    const route = normalizeRoute(
-      r,
-      i,
-      raw.defaults,
-      backends,
-      raw.rollouts?.prometheus !== undefined,
-      issues,
-    );
-    const sameName = byName.get(r.name);
-    if (sameName !== undefined) {
-      issues.push({
-        path: ['routes', i, 'name'],
-        message: `duplicate route name "${r.name}" (first used at routes[${sameName}])`,
-      });
-    } else byName.set(r.name, i);
-    const key = matchKey(route.match);
-    const sameMatch = byMatch.get(key);
-    if (sameMatch !== undefined) {
-      issues.push({
-        path: ['routes', i, 'match'],
-        message: `same match as routes[${sameMatch}] (${raw.routes[sameMatch].name}); one of them could never be chosen`,
-      });
-    } else byMatch.set(key, i);
-    routes.push(route);
+    routes.push(normalizeRoute(r, i, raw.defaults, raw.rollouts?.prometheus !== undefined, issues));
   });
 
   const requestTimeout = raw.server?.requestTimeout ?? DEFAULTS.requestTimeout;

@@ -460,6 +460,7 @@ routes:
   assert.deepEqual(problems(yaml), [
     'cutover.yaml:1:9 listen: expected host:port such as 127.0.0.1:8080, got "0.0.0.0:80800"',
     'cutover.yaml:3:18 backends.legacy.url: expected an http:// or https:// URL, got "ftp://127.0.0.1:9001"',
+    'cutover.yaml:8:16 routes[0].candidate: backend "rewrite" is not defined (defined: legacy)',
     'cutover.yaml:9:13 routes[0].weight: expected a number from 0 to 100, got 150',
     'cutover.yaml:10:25 routes[0].split.stickyKey: expected header:NAME, cookie:NAME, query:NAME or ip (joined with + for a composite key), got "user"',
     'cutover.yaml:11:5 routes[1].match: required field is missing',
@@ -476,6 +477,23 @@ test('the checks across the file run when the schema passes, and list every prob
     'cutover.yaml:5:45 routes[0].legacy: backend "old" is not defined (defined: legacy, rewrite)',
     'cutover.yaml:6:13 routes[1].name: duplicate route name "a" (first used at routes[0])',
     'cutover.yaml:6:64 routes[1].candidate: the candidate must be another backend than legacy',
+  ]);
+});
+
+test('schema errors and the checks across the file are listed together', () => {
+  // A weight of 140 (schema), an undefined backend, a duplicate name and a
+  // duplicate match: before, only the weight was reported.
+  const yaml = `${BACKENDS}routes:
+  - { name: a, match: { path: /a }, legacy: legacy, candidate: rewrite, weight: 140 }
+  - { name: a, match: { path: /b }, legacy: old }
+  - { name: c, match: { path: /a }, legacy: legacy, timout: 1s }
+`;
+  assert.deepEqual(problems(yaml), [
+    'cutover.yaml:5:81 routes[0].weight: expected a number from 0 to 100, got 140',
+    'cutover.yaml:6:13 routes[1].name: duplicate route name "a" (first used at routes[0])',
+    'cutover.yaml:6:45 routes[1].legacy: backend "old" is not defined (defined: legacy, rewrite)',
+    'cutover.yaml:7:23 routes[2].match: same match as routes[0] (a); one of them could never be chosen',
+    'cutover.yaml:7:53 routes[2].timout: unknown field "timout"; did you mean "timeout"?',
   ]);
 });
 
