@@ -9,22 +9,24 @@ import type { Dispatcher } from 'undici';
 import type { FallbackReason } from '../config/index.ts';
 import {
   BackendBusyError,
-  BadRequestError,
   type BodyTooLargeError,
   BreakerOpenError,
   type ClientTimeoutError,
   type CutoverError,
   ForwardRefusedError,
   OverloadedError,
-  UpstreamConnectError,
-  UpstreamResetError,
-  UpstreamTimeoutError,
 } from '../errors.ts';
 import type { CircuitBreaker, ConcurrencyLimiter } from '../guard/index.ts';
 import { backoffDelay, retryAfterMs } from '../guard/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
 import type { AccessLog, ProxySpan, RouteSideMetrics } from '../telemetry/index.ts';
 import { endProxySpan } from '../telemetry/index.ts';
+import {
+  AttemptTimeoutError,
+  CLIENT_CLOSED,
+  ClientGoneError,
+  classifyAttemptError,
+} from './attempt-errors.ts';
 import type { Backend, BackendInstance } from './backends.ts';
 import { isResendable, keepBodyUpTo } from './body.ts';
 import { clientResponseHeaders } from './headers.ts';
@@ -34,16 +36,6 @@ import type { ShadowCopy } from './shadow.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
 import type { QueuedAttempt, UpstreamQueue } from './upstream-queue.ts';
-
-/** Status logged when the client went away before the answer (NGINX's convention). */
-const CLIENT_CLOSED = 499;
-
-class ClientGoneError extends Error {
-  constructor() {
-    super('client closed the connection');
-    this.name = 'ClientGoneError';
-  }
-}
 
 const EXCHANGE = Symbol('cutover.exchange');
 type ExchangeResponse = ServerResponse & { [EXCHANGE]?: ProxyExchange };
@@ -59,14 +51,6 @@ function onResponseClose(this: ExchangeResponse): void {
  * up to a second late. Below this, each attempt runs a native timer instead.
  */
 const PRECISE_TIMEOUT_BELOW_MS = 2000;
-
-class HeadersTimeoutError extends Error {
-  readonly code = 'UND_ERR_HEADERS_TIMEOUT';
-  constructor() {
-    super('response headers timeout');
-    this.name = 'HeadersTimeoutError';
-  }
-}
 
 function onHeadersTimeout(exchange: ProxyExchange): void {
   exchange.headersTimedOut();
@@ -322,13 +306,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt,
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#clientGone) controller.abort(new ClientGoneError());
-    else if (this.#timedOut) controller.abort(new HeadersTimeoutError());
+    else if (this.#timedOut) controller.abort(new AttemptTimeoutError('headers'));
   }
 
   /** The route's timeout passed with no response headers (precise timer); also while queued for a connection. */
   headersTimedOut(): void {
     this.#headersTimer = undefined;
-    if (this.#controller) this.#controller.abort(new HeadersTimeoutError());
+    if (this.#controller) this.#controller.abort(new AttemptTimeoutError('headers'));
     else this.#timedOut = true;
   }
 
@@ -430,7 +414,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt,
       this.#fail(this.#bodyError);
       return;
     }
-    const [failure, kind] = this.#classify(error);
+    const [failure, kind] = classifyAttemptError(error, this.#route.name, this.#backend.name);
     this.#status = failure.status;
     // A request body shorter than its Content-Length is the client's fault, and
     // a request the HTTP client refused never left the gateway: neither is the backend's.
@@ -530,52 +514,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, QueuedAttempt,
     if (this.#retryActive) {
       this.#retryActive = false;
       this.#route.guards.retryFinished();
-    }
-  }
-
-  /** undici's error codes → what the client is told (502 unreachable/reset, 504 timeout). */
-  #classify(error: Error): [CutoverError, FailureKind] {
-    const code = (error as { code?: string }).code;
-    const route = this.#route.name;
-    const backend = this.#backend.name;
-    switch (code) {
-      case 'UND_ERR_CONNECT_TIMEOUT':
-        return [new UpstreamTimeoutError(route, backend, 'connect', { cause: error }), 'connect'];
-      case 'UND_ERR_HEADERS_TIMEOUT':
-        return [
-          new UpstreamTimeoutError(route, backend, 'waiting for response headers', {
-            cause: error,
-          }),
-          'timeout',
-        ];
-      case 'UND_ERR_BODY_TIMEOUT':
-        return [
-          new UpstreamTimeoutError(route, backend, 'idle response body', { cause: error }),
-          'timeout',
-        ];
-      case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
-        return [
-          new BadRequestError('request body length does not match Content-Length'),
-          undefined,
-        ];
-      // Refused by undici before anything was sent: its own argument checks
-      // (lib/core/request.js), or a pool a config reload closed meanwhile.
-      case 'UND_ERR_INVALID_ARG':
-      case 'UND_ERR_NOT_SUPPORTED':
-      case 'UND_ERR_CLOSED':
-      case 'UND_ERR_DESTROYED':
-        return [
-          new ForwardRefusedError(route, backend, error.message, { cause: error }),
-          undefined,
-        ];
-      case 'ECONNREFUSED':
-      case 'ENOTFOUND':
-      case 'EHOSTUNREACH':
-      case 'ENETUNREACH':
-      case 'EAI_AGAIN':
-        return [new UpstreamConnectError(route, backend, { cause: error }), 'connect'];
-      default:
-        return [new UpstreamResetError(route, backend, { cause: error }), 'reset'];
     }
   }
 

@@ -33,13 +33,17 @@ import {
   type CutoverError,
   OverloadedError,
   UpgradeMismatchError,
-  UpstreamConnectError,
-  UpstreamResetError,
   UpstreamTimeoutError,
 } from '../errors.ts';
 import type { CircuitBreaker, ConcurrencyLimiter } from '../guard/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
 import type { RouteSideMetrics } from '../telemetry/index.ts';
+import {
+  AttemptTimeoutError,
+  CLIENT_CLOSED,
+  ClientGoneError,
+  classifyAttemptError,
+} from './attempt-errors.ts';
 import type { Backend, BackendInstance } from './backends.ts';
 import { isResendable } from './body.ts';
 import { clientResponseHeaders } from './headers.ts';
@@ -47,26 +51,6 @@ import type { ExchangeHooks } from './proxy.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
 import { openTunnel } from './tunnel.ts';
-
-/** Status logged when the client went away before the answer (NGINX's convention). */
-const CLIENT_CLOSED = 499;
-
-class ClientGoneError extends Error {
-  constructor() {
-    super('client closed the connection');
-    this.name = 'ClientGoneError';
-  }
-}
-
-/** Our own timer cut the attempt: connecting, or waiting for the answer's head. */
-class HandshakeTimeoutError extends Error {
-  readonly phase: 'connect' | 'headers';
-  constructor(phase: 'connect' | 'headers') {
-    super(`upgrade ${phase} timeout`);
-    this.name = 'HandshakeTimeoutError';
-    this.phase = phase;
-  }
-}
 
 function onHandshakeTimeout(exchange: UpgradeExchange, phase: 'connect' | 'headers'): void {
   exchange.timedOut(phase);
@@ -258,7 +242,7 @@ export class UpgradeExchange {
   /** Connect or answer-head time ran out. */
   timedOut(phase: 'connect' | 'headers'): void {
     this.#timer = undefined;
-    this.#upstream?.destroy(new HandshakeTimeoutError(phase));
+    this.#upstream?.destroy(new AttemptTimeoutError(phase));
   }
 
   /** The backend agreed: open the tunnel, after the backend's own 101 head. */
@@ -398,10 +382,10 @@ export class UpgradeExchange {
       this.#bodyBroke(error);
       return;
     }
-    const [failure, kind] = this.#classify(error);
+    const [failure, kind] = classifyAttemptError(error, this.#route.name, this.#backend.name);
     this.#status = failure.status;
     this.#attemptOver(false);
-    if (this.#canFallBack(kind)) {
+    if (kind !== undefined && this.#canFallBack(kind)) {
       this.#switchToLegacy(kind);
       this.#dispatch();
       return;
@@ -434,32 +418,6 @@ export class UpgradeExchange {
       fb.on.has(reason) &&
       isResendable(this.#route, this.#req)
     );
-  }
-
-  /** Node's error codes → what the client is told (502 unreachable/reset, 504 timeout). */
-  #classify(error: Error): [CutoverError, FallbackReason] {
-    const route = this.#route.name;
-    const backend = this.#backend.name;
-    if (error instanceof HandshakeTimeoutError) {
-      return error.phase === 'connect'
-        ? [new UpstreamTimeoutError(route, backend, 'connect', { cause: error }), 'connect']
-        : [
-            new UpstreamTimeoutError(route, backend, 'waiting for response headers', {
-              cause: error,
-            }),
-            'timeout',
-          ];
-    }
-    switch ((error as { code?: string }).code) {
-      case 'ECONNREFUSED':
-      case 'ENOTFOUND':
-      case 'EHOSTUNREACH':
-      case 'ENETUNREACH':
-      case 'EAI_AGAIN':
-        return [new UpstreamConnectError(route, backend, { cause: error }), 'connect'];
-      default:
-        return [new UpstreamResetError(route, backend, { cause: error }), 'reset'];
-    }
   }
 
   /**
