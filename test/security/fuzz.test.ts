@@ -21,7 +21,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { startGateway, twoBackendYaml } from '../helpers/gateway.ts';
-import { parseResponse, rawExchange } from '../helpers/raw-bytes.ts';
+import { parseResponse, rawExchange } from '../helpers/raw-exchange.ts';
 import { caseOf, fuzzCase, SMUGGLED } from './fuzz-cases.ts';
 import type { FuzzWorkerData, FuzzWorkerMessage } from './fuzz-worker.ts';
 
@@ -138,7 +138,7 @@ test(`fuzz: ${CASES} mutated requests never reach the backend in a form the gate
 
   const ok = parseResponse(
     await rawExchange(
-      port,
+      gw.url,
       'GET /fuzz/after HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n',
     ),
   );

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { metricValue, scrapeMetrics } from '../helpers/metrics.ts';
-import { parseResponse, rawExchange } from '../helpers/raw-bytes.ts';
+import { parseResponse, rawExchange } from '../helpers/raw-exchange.ts';
 import { eventually, waitFor } from '../helpers/wait.ts';
 
 const MiB = 1024 * 1024;
@@ -116,7 +116,6 @@ test('400 shadowed pairs of 1 MiB stay within server.shadowMemory; the rest is s
   t.after(() => stop(candidate.server));
   const gw = await startGateway(gatewayYaml(legacy.port, candidate.port, BUDGET));
   t.after(() => gw.close());
-  const port = Number(new URL(gw.url).port);
   const metrics = () => memoryFigures(gw);
   assert.equal((await metrics()).limit, BUDGET);
 
@@ -128,7 +127,7 @@ test('400 shadowed pairs of 1 MiB stay within server.shadowMemory; the rest is s
   })();
 
   const answers = await Promise.all(
-    Array.from({ length: CLIENTS }, (_, i) => rawExchange(port, get(`/big/${i}`))),
+    Array.from({ length: CLIENTS }, (_, i) => rawExchange(gw.url, get(`/big/${i}`))),
   );
   running = false;
   await sampler;
@@ -176,7 +175,7 @@ test('400 shadowed pairs of 1 MiB stay within server.shadowMemory; the rest is s
   // The budget is whole again: the next pair is compared (and matches).
   const one = parseResponse(
     await rawExchange(
-      port,
+      gw.url,
       'GET /big/last HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n',
     ),
   );
@@ -198,11 +197,10 @@ test("the budget is the process's: bytes reserved before a reload are given back
   t.after(() => stop(candidate.server));
   const gw = await startGateway(gatewayYaml(legacy.port, candidate.port, 32 * MiB));
   t.after(() => gw.close());
-  const port = Number(new URL(gw.url).port);
 
   // Four legacy answers kept, waiting for the candidate's.
   const answers = await Promise.all(
-    Array.from({ length: 4 }, (_, i) => rawExchange(port, get(`/before/${i}`))),
+    Array.from({ length: 4 }, (_, i) => rawExchange(gw.url, get(`/before/${i}`))),
   );
   for (const raw of answers) assert.equal(parseResponse(raw).body.length, MiB);
   await eventually(

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startGateway, twoBackendYaml } from '../helpers/gateway.ts';
 import { metricOf } from '../helpers/metrics.ts';
-import { parseResponse, rawExchange } from '../helpers/raw-bytes.ts';
+import { parseResponse, rawExchange } from '../helpers/raw-exchange.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
 test('requests undici will not send never count against a healthy backend (its breaker stays closed)', async (t) => {
@@ -17,13 +17,12 @@ test('requests undici will not send never count against a healthy backend (its b
   t.after(() => legacy.close());
   const gw = await startGateway(twoBackendYaml(legacy.url, legacy.url));
   t.after(() => gw.close());
-  const port = Number(new URL(gw.url).port);
 
   // RFC 9110 §10.1.1: an HTTP/1.0 request's Expect is for the server to ignore; Node passes it on.
   const attack =
     'POST /orders HTTP/1.0\r\nHost: shop.test\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi';
   for (let i = 0; i < 40; i++) {
-    const res = parseResponse(await rawExchange(port, attack));
+    const res = parseResponse(await rawExchange(gw.url, attack));
     assert.ok(res.status < 500, `attack ${i}: ${res.status} blames the backend`);
   }
   assert.equal(
@@ -32,7 +31,10 @@ test('requests undici will not send never count against a healthy backend (its b
     'the legacy breaker is closed',
   );
   const normal = parseResponse(
-    await rawExchange(port, 'GET /orders HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n'),
+    await rawExchange(
+      gw.url,
+      'GET /orders HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n',
+    ),
   );
   assert.equal(normal.status, 200, 'other users still reach the backend');
 });
@@ -47,13 +49,12 @@ test('Expect never wedges a backend’s connection pool', { timeout: 60_000 }, a
   assert.ok(yaml.includes('connections: 2'));
   const gw = await startGateway(yaml);
   t.after(() => gw.close());
-  const port = Number(new URL(gw.url).port);
 
   // Before the fix the third of these waited for a pool connection forever.
   for (const expect of ['100-continue', '100-continue', '100-continue', '100-CONTINUE']) {
     const res = parseResponse(
       await rawExchange(
-        port,
+        gw.url,
         `GET /orders HTTP/1.1\r\nHost: shop.test\r\nExpect: ${expect}\r\nConnection: close\r\n\r\n`,
       ),
     );
