@@ -1,4 +1,6 @@
 export { DEFAULTS } from './defaults.ts';
+export type { JsonPathStep } from './json-path.ts';
+export { ANY_STEP, formatJsonPath, parseJsonPath } from './json-path.ts';
 export { parseConfigText } from './load.ts';
 export type { LoadLimits, LoadOptions } from './load-file.ts';
 export { loadConfigFile, loadLimits } from './load-file.ts';
@@ -10,6 +12,7 @@ export { configSchema, parseKeySpec } from './schema.ts';
 export type {
   BackendConfig,
   BreakerConfig,
+  CompareRulesConfig,
   ConcurrencyConfig,
   Config,
   FallbackConfig,

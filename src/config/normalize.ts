@@ -1,7 +1,6 @@
 // Turns a schema-checked file into the frozen Config: defaults applied,
 // references resolved, and the checks that need the whole file at once
 // (unknown backends, duplicate names, duplicate matches, path patterns).
-import { parsePath } from '../compare/index.ts';
 import { DEFAULTS } from './defaults.ts';
 import {
   resolveBackendConcurrency,
@@ -13,6 +12,7 @@ import {
   resolveRetry,
   resolveShadow,
 } from './guards.ts';
+import { parseJsonPath } from './json-path.ts';
 import { referenceIssues } from './references.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
@@ -120,7 +120,7 @@ function normalizeRoute(
   ];
   for (const [field, p] of jsonPaths) {
     try {
-      parsePath(p);
+      parseJsonPath(p);
     } catch (e) {
       issues.push({ path: at('shadow', ...field), message: (e as Error).message });
     }
