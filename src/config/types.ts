@@ -1,7 +1,8 @@
 // The checked, defaulted, frozen config that the rest of Cutover reads.
-import type { HttpMethod, KeyPart } from './schema.ts';
+import type { HttpMethod, KeyPart } from './fields.ts';
+import type { FallbackReason } from './guard-blocks.ts';
 
-export type { HttpMethod, KeyPart };
+export type { FallbackReason, HttpMethod, KeyPart };
 
 export interface ListenAddress {
   readonly host: string;
@@ -36,8 +37,6 @@ export interface CompareRulesConfig {
   /** Round numbers to this many decimal places before comparing. */
   readonly floatPlaces?: number;
 }
-
-export type FallbackReason = 'connect' | 'timeout' | 'reset' | '5xx';
 
 export interface BreakerConfig {
   /** Open when failed / all calls in the window reaches this (0–1). */
