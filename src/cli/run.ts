@@ -140,6 +140,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
       ? undefined
       : watchConfig(configFile, apply, reject, env, {
           onLoadStart: (bytes) => logger.info({ bytes }, 'config reload started'),
+          onUnchanged: () => logger.info('config unchanged; nothing reloaded'),
         });
 
   let closing: Promise<void> | undefined;

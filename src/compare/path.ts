@@ -1,64 +1,15 @@
-// The JSONPath subset that compare rules use: `$`, `.name`, `['name']`,
-// `[N]`, `[*]` and `.*`. Recursive descent (`$..id`) and filters are left
-// out on purpose: every supported path is a plain walk from the root, so all
-// of a route's paths compile into one trie that the differ follows in step
-// with the values, never re-reading a path per comparison.
+// The trie that all of a route's compare paths compile into: the differ
+// follows it in step with the values, never re-reading a path per
+// comparison. The path syntax itself (parse, format) belongs to config
+// (config/json-path.ts), which checks every path at load.
 
-import { InvalidArgumentError } from '../errors.ts';
+import { ANY_STEP, parseJsonPath } from '../config/index.ts';
 
-/** One step of a parsed path: a key or index, or `*` for any key or index. */
-export type PathStep = string | number | typeof ANY;
-
-export const ANY: unique symbol = Symbol('any');
-
-/** Parse `$.items[*].at` into `['items', ANY, 'at']`. Throws on anything else. */
-export function parsePath(path: string): PathStep[] {
-  const bad = (why: string): never => {
-    throw new InvalidArgumentError(`compare path ${JSON.stringify(path)}: ${why}`);
-  };
-  if (path[0] !== '$') bad('must start with $');
-  const steps: PathStep[] = [];
-  let i = 1;
-  while (i < path.length) {
-    const c = path[i];
-    if (c === '.') {
-      if (path[i + 1] === '.') bad('recursive descent (..) is not supported');
-      let end = i + 1;
-      while (end < path.length && path[end] !== '.' && path[end] !== '[') end++;
-      const name = path.slice(i + 1, end);
-      if (name === '') bad(`empty key at offset ${i}`);
-      steps.push(name === '*' ? ANY : name);
-      i = end;
-    } else if (c === '[') {
-      const close = path.indexOf(']', i);
-      if (close < 0) bad(`unclosed [ at offset ${i}`);
-      const inner = path.slice(i + 1, close);
-      if (inner === '*') steps.push(ANY);
-      else if (/^\d+$/.test(inner)) steps.push(Number(inner));
-      else if (/^'[^']*'$|^"[^"]*"$/.test(inner)) steps.push(inner.slice(1, -1));
-      else bad(`expected [N], [*] or ['key'], found [${inner}]`);
-      i = close + 1;
-    } else {
-      bad(`unexpected ${JSON.stringify(c)} at offset ${i}`);
-    }
-  }
-  return steps;
-}
-
-const IDENT = /^[A-Za-z_$][\w$]*$/;
-
-/**
- * Format a concrete path (`$.orders[0].total`). With `pattern` every index is
- * written `[*]`, which is what field statistics and noise learning key on.
- */
-export function formatPath(steps: readonly (string | number)[], pattern = false): string {
-  let out = '$';
-  for (const s of steps) {
-    if (typeof s === 'number') out += pattern ? '[*]' : `[${s}]`;
-    else out += IDENT.test(s) ? `.${s}` : `['${s}']`;
-  }
-  return out;
-}
+export type { JsonPathStep as PathStep } from '../config/index.ts';
+export {
+  formatJsonPath as formatPath,
+  parseJsonPath as parsePath,
+} from '../config/index.ts';
 
 /** What the rules say about one place in a document. */
 export interface PathFlags {
@@ -70,7 +21,7 @@ export interface PathFlags {
 }
 
 /**
- * A trie node. Children of `ANY` steps are merged into the named children at
+ * A trie node. Children of `[*]` steps are merged into the named children at
  * compile time, so a lookup is `children.get(key) ?? any`: one pointer, no
  * list of candidate nodes to carry through the walk.
  */
@@ -96,8 +47,8 @@ export class PathTrieBuilder {
 
   add(path: string, mark: (flags: PathFlags) => void): void {
     let node = this.#root;
-    for (const step of parsePath(path)) {
-      if (step === ANY) {
+    for (const step of parseJsonPath(path)) {
+      if (step === ANY_STEP) {
         node.any ??= newNode();
         node = node.any;
       } else {

@@ -2,28 +2,12 @@
 // parsed into one trie, header names lower-cased, content types put in a set.
 // Comparing then only follows pointers.
 
+import type { CompareRulesConfig } from '../config/index.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { type PathNode, PathTrieBuilder } from './path.ts';
 
-/** Rules as written in the config (all optional). */
-export interface CompareRules {
-  /** Response headers to compare; default `['content-type']`. Volatile ones are never compared. */
-  readonly headers?: readonly string[];
-  /** Content types whose bodies are not compared, e.g. `text/html` or `image/*`. */
-  readonly ignoreContentTypes?: readonly string[];
-  /** JSON paths left out of the comparison, e.g. `$.meta.requestId`, `$.items[*].updatedAt`. */
-  readonly ignore?: readonly string[];
-  /** A key holding null equals a missing key. */
-  readonly nullEqualsMissing?: boolean;
-  /**
-   * Arrays compared as sets: path → key field (`{ '$.items': 'id' }`), or
-   * `null` / `true` / `''` to compare as a multiset of whole values.
-   */
-  readonly unordered?: Readonly<Record<string, string | boolean | null>>;
-  /** JSON paths whose strings are compared as instants. */
-  readonly timestamps?: readonly string[];
-  /** Round numbers to this many decimal places before comparing. */
-  readonly floatPlaces?: number;
+/** Rules as written in the config, plus knobs only code sets. */
+export interface CompareRules extends CompareRulesConfig {
   /** Stop collecting real differences after this many; default 100. */
   readonly maxDifferences?: number;
 }

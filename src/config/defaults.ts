@@ -1,4 +1,6 @@
-// Every default in one place, each with where the number comes from.
+// Every default in one place, each with where the number comes from; a guard
+// block's defaults sit beside its schema (guard-blocks.ts).
+import { GUARD_BLOCKS, LEARN_NOISE_SAMPLE } from './guard-blocks.ts';
 
 export const DEFAULTS = {
   /** DESIGN.md's example listener. */
@@ -129,56 +131,17 @@ export const DEFAULTS = {
   queueTimeout: 3_000,
   /** Idle upstream keep-alive; below the common 5 s server default (Node's keepAliveTimeout) to avoid races. */
   upstreamKeepAlive: 4_000,
-  health: { path: '/healthz', interval: 5_000, timeout: 1_000, healthy: 2, unhealthy: 3 },
-  /**
-   * DESIGN.md: opens at ≥ 50% errors over ≥ 20 requests in a 10 s window,
-   * half-open after 5 s (resilience4j's failureRateThreshold 50 and Envoy's
-   * practice); 3 probes as resilience4j's permittedNumberOfCallsInHalfOpenState
-   * is 10 — fewer, so a recovered candidate closes in one round trip each.
-   * A call slower than 1 s counts as slow; only all-slow trips (resilience4j's
-   * slowCallRateThreshold default is 100%).
-   */
-  breaker: {
-    errorRatio: 0.5,
-    slowCall: 1_000,
-    slowRatio: 1,
-    minRequests: 20,
-    window: 10_000,
-    openFor: 5_000,
-    probes: 3,
-  },
-  /**
-   * Envoy's outlier detection: consecutive_5xx 5, base_ejection_time 30 s,
-   * max_ejection_time 300 s; max share 50% (Envoy's 10% would never eject one
-   * of two instances).
-   */
-  outlier: { consecutiveErrors: 5, ejectFor: 30_000, maxEjectFor: 300_000, maxEjectedPercent: 50 },
-  /** Safe methods of RFC 9110 §9.2.1 resend without harm; 64 KiB keeps typical JSON bodies. */
-  fallback: {
-    on: ['connect', 'timeout', 'reset', '5xx'] as const,
-    methods: ['GET', 'HEAD', 'OPTIONS'] as const,
-    maxBodyBytes: 64 * 1024,
-  },
-  /**
-   * Envoy's retry budget: 20% of active requests, at least 3 concurrent;
-   * backoff with full jitter (AWS architecture blog) from 25 ms (Envoy's base
-   * interval) capped at 250 ms (Envoy's 10 × base).
-   */
-  retry: { attempts: 2, budget: 0.2, minConcurrent: 3, backoff: 25, maxBackoff: 250 },
-  /** DESIGN.md token bucket: 1000 requests/s, burst 1000; at most 10,000 keys kept (LRU). */
-  limit: { rps: 1000, burst: 1000, maxKeys: 10_000 },
-  /**
-   * A cap on requests in flight; adaptive mode (gradient of a minimum-RTT
-   * baseline, as Envoy's adaptive concurrency) never goes below minLimit and
-   * sheds when latency exceeds tolerance × the baseline.
-   */
-  concurrency: { max: 500, adaptive: false, minLimit: 10, tolerance: 2 },
-  /**
-   * Shadow copies: 1 MiB covers typical JSON answers (issue 4); 256 copies in
-   * flight per route bound the work (their bytes are bounded by shadowMemory
-   * below); the newest 20 mismatch samples are enough to see a pattern.
-   */
-  shadow: { percent: 100, writes: false, maxBodyBytes: 1024 * 1024, maxInFlight: 256, samples: 20 },
+  // The guard blocks' defaults live with their schemas, one table
+  // (guard-blocks.ts); these names stay for code that reads a block's defaults.
+  health: GUARD_BLOCKS.health.defaults,
+  breaker: GUARD_BLOCKS.breaker.defaults,
+  outlier: GUARD_BLOCKS.outlier.defaults,
+  fallback: GUARD_BLOCKS.fallback.defaults,
+  retry: GUARD_BLOCKS.retry.defaults,
+  limit: GUARD_BLOCKS.limit.defaults,
+  concurrency: GUARD_BLOCKS.concurrency.defaults,
+  shadow: GUARD_BLOCKS.shadow.defaults,
+  learnNoiseSample: LEARN_NOISE_SAMPLE,
   /**
    * Bytes all shadow copies of the process may hold at once (issue 9: 400
    * copies of 1 MiB answers reached 700+ MiB RSS). 64 MiB holds 32 pairs of
@@ -186,8 +149,6 @@ export const DEFAULTS = {
    * an eighth of a 512 MiB container; the compare pool's queue is 64 pairs.
    */
   shadowMemory: 64 * 1024 * 1024,
-  /** `learnNoise: true`: 1% of shadowed safe requests asked of legacy twice (issue 4's "small sample"). */
-  learnNoiseSample: 0.01,
   /**
    * Rollouts. Steps 1, 5, 25, 50, 100 (DESIGN.md); 30 s per step and 10 min
    * of shadow are Flagger-like short holds; 200 requests before a decision

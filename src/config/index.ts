@@ -1,15 +1,20 @@
 export { DEFAULTS } from './defaults.ts';
+export type { KeyPart } from './fields.ts';
+export { parseKeySpec } from './fields.ts';
+export type { JsonPathStep } from './json-path.ts';
+export { ANY_STEP, formatJsonPath, parseJsonPath } from './json-path.ts';
 export { parseConfigText } from './load.ts';
 export type { LoadLimits, LoadOptions } from './load-file.ts';
 export { loadConfigFile, loadLimits } from './load-file.ts';
 export type { FieldPath, PathIssue } from './normalize.ts';
 export { checkPathPattern, normalizeConfig } from './normalize.ts';
 export { readConfigBytes } from './read.ts';
-export type { KeyPart, RawConfig } from './schema.ts';
-export { configSchema, parseKeySpec } from './schema.ts';
+export type { RawConfig } from './schema.ts';
+export { configSchema } from './schema.ts';
 export type {
   BackendConfig,
   BreakerConfig,
+  CompareRulesConfig,
   ConcurrencyConfig,
   Config,
   FallbackConfig,

@@ -3,8 +3,8 @@
 // into what the field expected and what it got. Messages that schema.ts sets
 // itself take precedence over this map and are kept as they are.
 import { z } from 'zod';
+import { duration, durationMessage, size, sizeMessage } from './fields.ts';
 import type { FieldPath } from './normalize.ts';
-import { duration, durationMessage, size, sizeMessage } from './schema.ts';
 
 export const MISSING = 'required field is missing';
 

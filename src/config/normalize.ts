@@ -1,22 +1,13 @@
 // Turns a schema-checked file into the frozen Config: defaults applied,
 // references resolved, and the checks that need the whole file at once
 // (unknown backends, duplicate names, duplicate matches, path patterns).
-import { parsePath } from '../compare/index.ts';
 import { DEFAULTS } from './defaults.ts';
-import {
-  resolveBackendConcurrency,
-  resolveBreaker,
-  resolveConcurrency,
-  resolveFallback,
-  resolveLimit,
-  resolveOutlier,
-  resolveRetry,
-  resolveShadow,
-} from './guards.ts';
+import { resolveGuard, shadowOnByDefault } from './guards.ts';
+import { parseJsonPath } from './json-path.ts';
 import { referenceIssues } from './references.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
-import type { BackendConfig, Config, HealthConfig, RouteConfig, RouteMatch } from './types.ts';
+import type { BackendConfig, Config, RouteConfig, RouteMatch } from './types.ts';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -62,29 +53,19 @@ function normalizeBackend(
     });
   }
   const urls = raw.urls ?? (raw.url !== undefined ? [raw.url] : []);
-  let health: HealthConfig | undefined;
-  if (raw.health) {
-    const d = DEFAULTS.health;
-    health = Object.freeze({
-      path: raw.health.path ?? d.path,
-      interval: raw.health.interval ?? d.interval,
-      timeout: raw.health.timeout ?? d.timeout,
-      healthy: raw.health.healthy ?? d.healthy,
-      unhealthy: raw.health.unhealthy ?? d.unhealthy,
-    });
-  }
   return Object.freeze({
     name,
     urls: Object.freeze(urls),
-    health,
+    health: resolveGuard('health', raw.health, undefined),
     connectTimeout: raw.connectTimeout ?? defaults?.connectTimeout ?? DEFAULTS.connectTimeout,
     connections: raw.connections ?? DEFAULTS.connections,
     keepAliveTimeout: raw.keepAliveTimeout ?? DEFAULTS.upstreamKeepAlive,
     maxQueued: raw.maxQueued ?? DEFAULTS.maxQueued,
     queueTimeout: raw.queueTimeout ?? DEFAULTS.queueTimeout,
-    breaker: resolveBreaker(raw, defaults),
-    outlier: resolveOutlier(raw, defaults),
-    concurrency: resolveBackendConcurrency(raw),
+    breaker: resolveGuard('breaker', raw.breaker, defaults?.breaker),
+    outlier: resolveGuard('outlier', raw.outlier, defaults?.outlier),
+    // A backend's cap comes from its own block only (`defaults.concurrency` is for routes).
+    concurrency: resolveGuard('concurrency', raw.concurrency, undefined),
   });
 }
 
@@ -120,7 +101,7 @@ function normalizeRoute(
   ];
   for (const [field, p] of jsonPaths) {
     try {
-      parsePath(p);
+      parseJsonPath(p);
     } catch (e) {
       issues.push({ path: at('shadow', ...field), message: (e as Error).message });
     }
@@ -139,6 +120,7 @@ function normalizeRoute(
     methods: raw.match.methods ? Object.freeze([...new Set(raw.match.methods)]) : undefined,
     headers,
   });
+  const hasCandidate = raw.candidate !== undefined;
   const ds = defaults?.split;
   const split = raw.split;
   return Object.freeze({
@@ -168,11 +150,19 @@ function normalizeRoute(
     ),
     tunnelIdleTimeout:
       raw.tunnelIdleTimeout ?? defaults?.tunnelIdleTimeout ?? DEFAULTS.tunnelIdleTimeout,
-    fallback: resolveFallback(raw, defaults),
-    retry: resolveRetry(raw, defaults),
-    limit: resolveLimit(raw, defaults),
-    concurrency: resolveConcurrency(raw, defaults),
-    shadow: resolveShadow(raw, defaults),
+    // Fallback and shadow copies need a candidate to fall back from or copy to.
+    fallback: hasCandidate ? resolveGuard('fallback', raw.fallback, defaults?.fallback) : undefined,
+    retry: resolveGuard('retry', raw.retry, defaults?.retry),
+    limit: resolveGuard('limit', raw.limit, defaults?.limit),
+    concurrency: resolveGuard('concurrency', raw.concurrency, defaults?.concurrency),
+    shadow: hasCandidate
+      ? resolveGuard(
+          'shadow',
+          raw.shadow,
+          defaults?.shadow,
+          shadowOnByDefault(raw, DEFAULTS.rollout.shadowFor),
+        )
+      : undefined,
     rollout: resolveRollout(raw, at, hasPrometheus, issues),
   });
 }

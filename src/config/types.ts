@@ -1,8 +1,8 @@
 // The checked, defaulted, frozen config that the rest of Cutover reads.
-import type { CompareRules } from '../compare/index.ts';
-import type { HttpMethod, KeyPart } from './schema.ts';
+import type { HttpMethod, KeyPart } from './fields.ts';
+import type { FallbackReason } from './guard-blocks.ts';
 
-export type { HttpMethod, KeyPart };
+export type { FallbackReason, HttpMethod, KeyPart };
 
 export interface ListenAddress {
   readonly host: string;
@@ -17,7 +17,26 @@ export interface HealthConfig {
   readonly unhealthy: number;
 }
 
-export type FallbackReason = 'connect' | 'timeout' | 'reset' | '5xx';
+/** A route's `shadow.compare` rules as written (all optional); compare compiles them. */
+export interface CompareRulesConfig {
+  /** Response headers to compare; default `['content-type']`. Volatile ones are never compared. */
+  readonly headers?: readonly string[];
+  /** Content types whose bodies are not compared, e.g. `text/html` or `image/*`. */
+  readonly ignoreContentTypes?: readonly string[];
+  /** JSON paths left out of the comparison, e.g. `$.meta.requestId`, `$.items[*].updatedAt`. */
+  readonly ignore?: readonly string[];
+  /** A key holding null equals a missing key. */
+  readonly nullEqualsMissing?: boolean;
+  /**
+   * Arrays compared as sets: path → key field (`{ '$.items': 'id' }`), or
+   * `null` / `true` / `''` to compare as a multiset of whole values.
+   */
+  readonly unordered?: Readonly<Record<string, string | boolean | null>>;
+  /** JSON paths whose strings are compared as instants. */
+  readonly timestamps?: readonly string[];
+  /** Round numbers to this many decimal places before comparing. */
+  readonly floatPlaces?: number;
+}
 
 export interface BreakerConfig {
   /** Open when failed / all calls in the window reaches this (0–1). */
@@ -86,7 +105,7 @@ export interface ShadowConfig {
   readonly samples: number;
   /** Share (0–1) of shadowed safe requests also sent to legacy a second time to learn noise; 0 = off. */
   readonly learnNoise: number;
-  readonly compare: CompareRules;
+  readonly compare: CompareRulesConfig;
   /** Redacted in kept samples, besides Authorization and Cookie headers. */
   readonly redact: { readonly paths: readonly string[]; readonly headers: readonly string[] };
 }

@@ -18,6 +18,12 @@ export interface ConfigWatcher {
 export interface WatchOptions {
   /** Called when a changed file starts being parsed and checked, with its size. */
   readonly onLoadStart?: (bytes: number) => void;
+  /**
+   * Called when a change was looked at and the file holds what was loaded
+   * last, so nothing is loaded: the end of a quiet period that a caller (or
+   * a test) can wait for instead of sleeping.
+   */
+  readonly onUnchanged?: () => void;
   /** Instead of the limits from the environment. */
   readonly limits?: LoadLimits;
 }
@@ -98,7 +104,11 @@ export function watchConfig(
     absentTries = 0;
     absentReported = false;
     const hash = hashOf(bytes);
-    if (closed || (!forced && hash === lastHash)) return;
+    if (closed) return;
+    if (!forced && hash === lastHash) {
+      options.onUnchanged?.();
+      return;
+    }
     lastHash = hash;
     options.onLoadStart?.(bytes.length);
     let config: Config;

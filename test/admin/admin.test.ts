@@ -510,6 +510,7 @@ describe('admin: a non-loopback listener needs a token', () => {
     const dir = tempDir();
     const file = join(dir, 'cutover.yaml');
     const { writeFileSync } = await import('node:fs');
+    let control: TestGateway | undefined;
     writeFileSync(
       file,
       `listen: 127.0.0.1:${port}
@@ -539,12 +540,30 @@ routes:
         },
       );
       assert.equal(await accepts(port), false, 'the gateway port is not listening');
-      // Nothing keeps working for a gateway that never started: no health checks go on.
-      await new Promise((r) => setTimeout(r, 300));
-      const seen = legacy.requests.length;
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(legacy.requests.length, seen, 'health checks stopped');
+      // Nothing keeps working for a gateway that never started: no health checks
+      // go on. The quiet period is counted in the checks of a gateway that did
+      // start, on the same interval and event loop: had the failed one's checker
+      // survived, it would have checked as often (a sleep proves nothing when
+      // one check takes longer than the sleep).
+      control = await startGateway(`listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: memory
+backends:
+  legacy: { url: ${legacy.url}, health: { path: /control-healthz, interval: 100ms } }
+routes:
+  - { name: main, match: { path: /* }, legacy: legacy }
+`);
+      const checks = (path: string) => legacy.requests.filter((r) => r.url === path).length;
+      await eventually('the control checked twice', () => checks('/control-healthz') >= 2);
+      const seen = checks('/healthz');
+      const controlSeen = checks('/control-healthz');
+      await eventually(
+        'the control checked five more times',
+        () => checks('/control-healthz') >= controlSeen + 5,
+      );
+      assert.equal(checks('/healthz'), seen, 'health checks stopped');
     } finally {
+      await control?.close();
       await legacy.close();
     }
   });

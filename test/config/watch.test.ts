@@ -5,7 +5,6 @@ import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, type ConfigWatcher, watchConfig } from '../../src/config/index.ts';
 import { ConfigError, ConfigFileError, formatConfigIssue } from '../../src/errors.ts';
 
@@ -39,6 +38,36 @@ class Events {
   }
 }
 
+/** Counts the watcher's "looked, and nothing changed" reports; a test awaits the next one. */
+class Unchanged {
+  #count = 0;
+  #waiters: { after: number; resolve: () => void }[] = [];
+  readonly #signal: AbortSignal;
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+  }
+  get count(): number {
+    return this.#count;
+  }
+  report(): void {
+    this.#count++;
+    this.#waiters = this.#waiters.filter((w) => {
+      if (this.#count <= w.after) return true;
+      w.resolve();
+      return false;
+    });
+  }
+  /** Resolves once a report beyond `after` has come. */
+  after(after: number): Promise<void> {
+    if (this.#count > after) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#signal.throwIfAborted();
+      this.#signal.addEventListener('abort', () => reject(this.#signal.reason), { once: true });
+      this.#waiters.push({ after, resolve });
+    });
+  }
+}
+
 function configText(weight: number, extra = ''): string {
   return `backends:
   legacy: { url: "http://127.0.0.1:9001" }
@@ -54,19 +83,27 @@ ${extra}`;
 
 async function withWatchedFile(
   t: TestContext,
-  body: (file: string, events: Events, watcher: ConfigWatcher) => Promise<void>,
+  body: (
+    file: string,
+    events: Events,
+    watcher: ConfigWatcher,
+    unchanged: Unchanged,
+  ) => Promise<void>,
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'cutover-watch-'));
   const file = join(dir, 'cutover.yaml');
   await writeFile(file, configText(5));
   const events = new Events(t.signal);
+  const unchanged = new Unchanged(t.signal);
   const watcher = watchConfig(
     file,
     (config) => events.push({ kind: 'config', config }),
     (error) => events.push({ kind: 'error', error }),
+    process.env,
+    { onUnchanged: () => unchanged.report() },
   );
   try {
-    await body(file, events, watcher);
+    await body(file, events, watcher, unchanged);
   } finally {
     watcher.close();
     await rm(dir, { recursive: true, force: true });
@@ -84,7 +121,7 @@ test(
   'edits in place and saves by rename are loaded; invalid edits are reported',
   LIMIT,
   async (t) => {
-    await withWatchedFile(t, async (file, events) => {
+    await withWatchedFile(t, async (file, events, _watcher, unchanged) => {
       await writeFile(file, configText(20));
       assert.equal(weightOf(await events.next()), 20);
 
@@ -102,9 +139,11 @@ test(
         `${file}:9:13 routes[0].weight: expected a number from 0 to 100, got 250`,
       ]);
 
-      // Saving the same invalid content again is not a new load (no second error) …
+      // Saving the same invalid content again is not a new load (no second
+      // error): the watcher says it looked and found it unchanged …
+      const seen = unchanged.count;
       await writeFile(file, configText(250));
-      await sleep(300);
+      await unchanged.after(seen);
       // … and the next valid edit is.
       await writeFile(file, configText(40));
       assert.equal(weightOf(await events.next()), 40);
@@ -112,6 +151,17 @@ test(
     });
   },
 );
+
+test('saving the content already loaded is looked at, and nothing is loaded', LIMIT, async (t) => {
+  await withWatchedFile(t, async (file, events, _watcher, unchanged) => {
+    const seen = unchanged.count;
+    await writeFile(file, configText(5));
+    await unchanged.after(seen);
+    assert.equal(events.pending, 0, 'no load and no error for the same content');
+    await writeFile(file, configText(6));
+    assert.equal(weightOf(await events.next()), 6);
+  });
+});
 
 test(
   'SIGHUP reloads even when the file is unchanged, reading the environment again',

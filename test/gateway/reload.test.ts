@@ -12,8 +12,6 @@ import { startGateway, type TestGateway, tempDir, twoBackendYaml } from '../help
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { eventually } from '../helpers/wait.ts';
 
-/** Longest wait for a file change to take effect; the watcher debounces for 100 ms. */
-
 async function reloadCount(gw: TestGateway, result: 'ok' | 'failed'): Promise<number> {
   const res = await request(`${gw.adminUrl}/metrics`);
   assert.equal(res.statusCode, 200);
@@ -119,9 +117,12 @@ describe('reload: watching the file', () => {
       const gw = await startGateway(text, { watch: true });
       try {
         const okBefore = await reloadCount(gw, 'ok');
+        const unchanged = () =>
+          gw.logs().filter((l) => l.msg === 'config unchanged; nothing reloaded').length;
+        const unchangedBefore = unchanged();
         saveByRename(gw.file, text);
-        // Let the watcher see that save on its own before the real change.
-        await sleep(500);
+        // The watcher saw that save on its own, and said so, before the real change.
+        await eventually('the same-content save looked at', () => unchanged() > unchangedBefore);
         saveByRename(gw.file, twoBackendYaml(legacy.url, rewrite.url, { weight: 100 }));
         await eventually('the changed file applied', async () => {
           return (await get(`${gw.url}/x`, { 'x-user-id': 'u-1' })).side === 'candidate';
