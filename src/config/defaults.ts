@@ -189,6 +189,14 @@ export const DEFAULTS = {
   /** `learnNoise: true`: 1% of shadowed safe requests asked of legacy twice (issue 4's "small sample"). */
   learnNoiseSample: 0.01,
   /**
+   * …after asking twice for the first 50 copies (issue 10): at 1% alone the
+   * second noise pair comes after ~200 requests, and until then a per-answer
+   * id makes every pair a mismatch. Two pairs mark a field that differs in
+   * every answer; 50 measure the 20% share rule of noise.ts to about ±6%
+   * (one binomial standard deviation at 20% over 50 pairs).
+   */
+  learnNoiseFirst: 50,
+  /**
    * Rollouts. Steps 1, 5, 25, 50, 100 (DESIGN.md); 30 s per step and 10 min
    * of shadow are Flagger-like short holds; 200 requests before a decision
    * keep a 0.3% error bound meaningful (one error in 200 is 0.5%).

@@ -146,6 +146,10 @@ export function resolveShadow(
         : sh.learnNoise === true
           ? DEFAULTS.learnNoiseSample
           : (sh.learnNoise.sample ?? DEFAULTS.learnNoiseSample),
+    learnFirst:
+      sh.learnNoise === undefined || sh.learnNoise === false
+        ? 0
+        : ((sh.learnNoise === true ? undefined : sh.learnNoise.first) ?? DEFAULTS.learnNoiseFirst),
     compare: Object.freeze({ ...(sh.compare ?? {}) }),
     redact: Object.freeze({
       paths: Object.freeze([...(sh.redact?.paths ?? [])]),

@@ -271,7 +271,10 @@ export const shadowSchema = z.union([
     learnNoise: z
       .union([
         z.boolean(),
-        z.strictObject({ sample: z.number().gt(0, 'expected a share above 0').max(1).optional() }),
+        z.strictObject({
+          sample: z.number().gt(0, 'expected a share above 0').max(1).optional(),
+          first: z.number().int().min(0).max(100_000).optional(),
+        }),
       ])
       .optional(),
     compare: compareRulesSchema.optional(),

@@ -4,6 +4,7 @@ import { formatDiffs } from '../../src/cli/diffs-format.ts';
 import {
   compareResponses,
   compileCompareRules,
+  fixedNoise,
   type ResponseSample,
   type ShadowPair,
   ShadowResults,
@@ -43,8 +44,13 @@ function pair(
 
 /** 8 pairs: 4 with the demo's total bug, 4 matching; requestId is noise throughout. */
 function demoResults(): ShadowResults {
-  const results = new ShadowResults({ route: 'orders', samples: 10, compiled: rules });
   const noisy = new Set(['$.meta.requestId']);
+  const results = new ShadowResults({
+    route: 'orders',
+    samples: 10,
+    compiled: rules,
+    noise: fixedNoise(noisy),
+  });
   for (let i = 1; i <= 8; i++) {
     const p =
       i % 2 === 0
