@@ -137,8 +137,10 @@ export class PatternSetCounts {
     this.#refresh();
     this.#compared++;
     this.#tally = undefined;
-    // JSON text: a key may hold any character, so no separator is safe.
-    const key = patterns.length === 0 ? '' : JSON.stringify(patterns);
+    // JSON text: a key may hold any character, so no separator is safe. One
+    // pattern is its own key: patterns never start with '[' as JSON arrays do.
+    const key =
+      patterns.length === 0 ? '' : patterns.length === 1 ? patterns[0] : JSON.stringify(patterns);
     let i = this.#index.get(key);
     if (i === undefined) {
       if (this.#sets.length >= MAX_PATTERN_SETS) {

@@ -111,6 +111,8 @@ const SKIP_REASONS: readonly SkipReason[] = [
 interface FieldEntry {
   /** Pairs in which the pattern differed. */
   pairs: number;
+  /** The pair that counted last, so that a pattern counts once per pair. */
+  lastPair: number;
   kinds: Partial<Record<DifferenceKind, number>>;
   lastLegacy: unknown;
   lastCandidate: unknown;
@@ -129,7 +131,7 @@ interface SampleEntry {
 /** The distinct patterns a pair differed in, ascending; a cut list adds UNLISTED_DIFFERENCES. */
 function patternsOf(result: CompareResult): readonly string[] {
   const ds = result.differences;
-  if (ds.length === 0 && !result.truncated) return [];
+  if (!result.truncated && ds.length <= 1) return ds.length === 0 ? [] : [ds[0].pattern];
   const set = new Set<string>();
   for (const d of ds) set.add(d.pattern);
   if (result.truncated) set.add(UNLISTED_DIFFERENCES);
@@ -166,6 +168,8 @@ export class ShadowResults {
   readonly #legacyMs: NumberWindow;
   readonly #candidateMs: NumberWindow;
   readonly #ratio: NumberWindow;
+  /** Pairs recorded with differences, numbering them for the field table. */
+  #recorded = 0;
 
   constructor(options: ShadowResultsConstruction) {
     const samples = options.samples;
@@ -212,11 +216,11 @@ export class ShadowResults {
     }
     if (patterns.length === 0) return;
     // A pattern counts once per pair, however many indexes of it differed.
-    const counted = new Set<FieldEntry>();
+    const pairNo = ++this.#recorded;
     for (const d of result.differences) {
       const f = this.#field(d.pattern);
-      if (!counted.has(f)) {
-        counted.add(f);
+      if (f.lastPair !== pairNo) {
+        f.lastPair = pairNo;
         f.pairs++;
       }
       f.kinds[d.kind] = (f.kinds[d.kind] ?? 0) + 1;
@@ -314,7 +318,7 @@ export class ShadowResults {
       const key = this.#fields.size < MAX_FIELDS ? pattern : OTHER_FIELDS;
       f = this.#fields.get(key);
       if (f === undefined) {
-        f = { pairs: 0, kinds: {}, lastLegacy: undefined, lastCandidate: undefined };
+        f = { pairs: 0, lastPair: 0, kinds: {}, lastLegacy: undefined, lastCandidate: undefined };
         this.#fields.set(key, f);
       }
     }

@@ -130,3 +130,18 @@ describe('formatDiffs', () => {
     );
   });
 });
+
+describe('formatDiffs while noise is learned', () => {
+  test('says the ratio may still fall until the figures are settled, and counts overflowed pairs', () => {
+    const json = demoResults().toJSON();
+    const unsettled = formatDiffs({
+      ...json,
+      summary: { ...json.summary, settled: false, overflowPairs: 3 },
+    });
+    assert.deepEqual(unsettled.split('\n').slice(1, 3), [
+      'noise still being learned: the ratio may still fall',
+      '3 mismatched pairs past the field sets kept (always counted)',
+    ]);
+    assert.doesNotMatch(formatDiffs(json), /still being learned|past the field sets/);
+  });
+});

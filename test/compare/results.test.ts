@@ -9,6 +9,7 @@ import {
   REDACTED,
   Redactor,
   type ResponseSample,
+  restoredSamples,
   type ShadowPair,
   ShadowResults,
 } from '../../src/compare/index.ts';
@@ -403,5 +404,18 @@ describe('ShadowResults paired latency', () => {
     assert.equal(latency.pairs, 2);
     assert.deepEqual(latency.ratio, { p50: 0.5, p95: 0.5, p99: 0.5 });
     assert.deepEqual(latency.candidate, { p50: 2, p95: 5, p99: 5 });
+  });
+});
+
+describe('restoredSamples', () => {
+  test('keeps what has the shape of a sample, drops the rest (the state store is an edge)', () => {
+    const results = new ShadowResults({ route: 'r', samples: 1, compiled: rules });
+    const a = jsonSample({ v: 1 });
+    const b = jsonSample({ v: 2 });
+    results.record(pairOf('/x', a, b), compareResponses(a, b, rules));
+    const [good] = results.samples();
+    assert.deepEqual(restoredSamples([good, { at: 'x' }, null, 'text']), [good]);
+    assert.deepEqual(restoredSamples({ not: 'a list' }), []);
+    assert.deepEqual(restoredSamples(undefined), []);
   });
 });
