@@ -5,20 +5,12 @@ import {
   compareResponses,
   compileCompareRules,
   fixedNoise,
-  type ResponseSample,
   type ShadowPair,
   ShadowResults,
 } from '../../src/compare/index.ts';
+import { jsonSample } from '../helpers/samples.ts';
 
 const rules = compileCompareRules();
-
-function jsonSample(body: unknown): ResponseSample {
-  return {
-    status: 200,
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify(body)),
-  };
-}
 
 const orders = (total: unknown, requestId: string) => ({
   orders: [{ id: 'ord-1', total }],

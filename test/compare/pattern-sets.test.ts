@@ -8,13 +8,13 @@ import {
   MAX_PATTERN_SETS,
   NoiseTracker,
   type NoiseVerdicts,
-  type ResponseSample,
   SETTLE_PAIRS,
   type ShadowPair,
   ShadowResults,
   UNLISTED_DIFFERENCES,
 } from '../../src/compare/index.ts';
 import { PatternSetCounts } from '../../src/compare/pattern-sets.ts';
+import { jsonSample } from '../helpers/samples.ts';
 
 /** Noise verdicts a test sets by hand: a new set object on each change, as NoiseTracker does. */
 class HandNoise implements NoiseVerdicts {
@@ -129,13 +129,7 @@ function pick(t: { compared: number; mismatched: number }) {
 
 const rules = compileCompareRules();
 
-function json(body: unknown): ResponseSample {
-  return {
-    status: 200,
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify(body)),
-  };
-}
+const json = jsonSample;
 
 function pairOf(i: number, price: number): ShadowPair {
   return {

@@ -13,6 +13,7 @@ import {
   type ShadowPair,
   ShadowResults,
 } from '../../src/compare/index.ts';
+import { jsonSample } from '../helpers/samples.ts';
 
 const rules = compileCompareRules();
 /** The demo's per-answer noise, as noise learning would find it. */
@@ -53,14 +54,6 @@ async function demoPair(path: string, legacyMs = 30, candidateMs = 5): Promise<S
     candidate,
     legacyMs,
     candidateMs,
-  };
-}
-
-function jsonSample(body: unknown, status = 200): ResponseSample {
-  return {
-    status,
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify(body)),
   };
 }
 

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, type TestGateway, twoBackendYaml } from '../helpers/gateway.ts';
 import { metricValue, scrapeMetrics } from '../helpers/metrics.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -51,21 +51,12 @@ describe('shadow figures on a route with a request id in every answer (issue 10)
   before(async () => {
     legacy = await itemService(() => 10);
     rewrite = await itemService((n) => (n % 10 === 0 ? 11 : 10));
-    gw = await startGateway(`listen: 127.0.0.1:0
-admin: { listen: 127.0.0.1:0 }
-state: memory
-backends:
-  legacy: { url: ${legacy.url} }
-  rewrite: { url: ${rewrite.url} }
-routes:
-  - name: items
-    match: { path: /items/* }
-    legacy: legacy
-    candidate: rewrite
-    weight: 0
-    shadow: { learnNoise: true }
-    rollout: { shadowFor: 1h, minRequests: 50, gates: { mismatchRate: 15% } }
-`);
+    gw = await startGateway(
+      twoBackendYaml(legacy.url, rewrite.url, {
+        route: `    shadow: { learnNoise: true }
+    rollout: { shadowFor: 1h, minRequests: 50, gates: { mismatchRate: 15% } }`,
+      }),
+    );
     // The gate counts the pairs after the rollout's first check: let it happen first.
     await waitFor('the first rollout check', 10_000, mismatchGate, (g) => g !== undefined);
   });
@@ -79,12 +70,12 @@ routes:
     const res = await request(`${gw.adminUrl}/api/rollouts`);
     const body = (await res.body.json()) as { rollouts: { route: string; gates: Gate[] }[] };
     return body.rollouts
-      .find((r) => r.route === 'items')
+      .find((r) => r.route === 'main')
       ?.gates.find((g) => g.name === 'mismatchRate');
   };
 
   const diffs = async (): Promise<Diffs> => {
-    const res = await request(`${gw.adminUrl}/api/routes/items/diffs`);
+    const res = await request(`${gw.adminUrl}/api/routes/main/diffs`);
     assert.equal(res.statusCode, 200);
     return (await res.body.json()) as Diffs;
   };
@@ -118,7 +109,7 @@ routes:
     assert.equal(d.summary.mismatchRatio, REAL_SHARE);
     assert.equal(d.noise.fastStart, false);
     const gauge = metricValue(await scrapeMetrics(gw), 'cutover_shadow_mismatch_ratio', {
-      route: 'items',
+      route: 'main',
     });
     assert.equal(gauge, d.summary.mismatchRatio);
     // The controller checks every second; its gate covers the pairs since shadow began.
