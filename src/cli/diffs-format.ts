@@ -39,11 +39,16 @@ function summaryLine(s: ShadowResultsJSON['summary']): string {
   const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0);
   const total = skipped.reduce((sum, [, n]) => sum + n, 0);
   const reasons = skipped.map(([r, n]) => `${r} ${n}`).join(', ');
-  return (
+  const line =
     `route ${s.route}: compared ${s.compared}, matched ${s.matched}, ` +
     `mismatched ${s.mismatched} (${percent(s.mismatchRatio)}), ` +
-    `skipped ${total}${reasons === '' ? '' : ` (${reasons})`}`
-  );
+    `skipped ${total}${reasons === '' ? '' : ` (${reasons})`}`;
+  const notes: string[] = [];
+  if (!s.settled) notes.push('noise still being learned: the ratio may still fall');
+  if (s.overflowPairs > 0) {
+    notes.push(`${s.overflowPairs} mismatched pairs past the field sets kept (always counted)`);
+  }
+  return notes.length === 0 ? line : `${line}\n${notes.join('\n')}`;
 }
 
 function latencyTable(l: ShadowResultsJSON['latency']): string {

@@ -4,9 +4,12 @@ export type {
   DifferenceKind,
 } from './json-diff.ts';
 export { canonicalize, normalizedJsonText } from './json-diff.ts';
-export type { NoiseEntry, NoiseOptions } from './noise.ts';
-export { NoiseTracker } from './noise.ts';
+export type { LatencyPercentiles } from './latency.ts';
+export type { NoiseEntry, NoiseOptions, NoiseVerdicts } from './noise.ts';
+export { fixedNoise, NoiseTracker } from './noise.ts';
 export { parsePath } from './path.ts';
+export type { ShadowTally } from './pattern-sets.ts';
+export { MAX_PATTERN_SETS, SETTLE_PAIRS, UNLISTED_DIFFERENCES } from './pattern-sets.ts';
 export type { ComparePoolOptions, ComparePoolStats } from './pool.ts';
 export { ComparePool } from './pool.ts';
 export type { RedactionRules } from './redact.ts';
@@ -14,18 +17,19 @@ export { REDACTED, Redactor } from './redact.ts';
 export type { CompareOptions, ResponseHeaders, ResponseSample } from './response.ts';
 export { compareResponses, isJsonMediaType, parseJsonBody } from './response.ts';
 export type {
-  LatencyPercentiles,
   ShadowFieldStats,
   ShadowLatency,
   ShadowPair,
+  ShadowResultsConstruction,
   ShadowResultsJSON,
   ShadowResultsOptions,
-  ShadowSample,
   ShadowSummary,
   SkipReason,
 } from './results.ts';
 export { ShadowResults } from './results.ts';
 export type { CompareRules, CompiledCompareRules } from './rules.ts';
 export { compileCompareRules, DEFAULT_COMPARED_HEADERS, VOLATILE_HEADERS } from './rules.ts';
+export type { ShadowSample } from './shadow-view.ts';
+export { restoredSamples, ShadowView } from './shadow-view.ts';
 export { canonicalInstant } from './timestamp.ts';
 export { unifiedDiff } from './unified-diff.ts';

@@ -3,7 +3,13 @@
 // clock, a random order). Counted per pattern (indices as [*]) over many
 // pairs; a pattern that differs often enough is reported but never fails a
 // comparison of legacy against candidate.
+//
+// Learning starts fast (issue 10): the first `learnFirst` probes are asked
+// for every copied safe request, then only a `sample` of them. Until those
+// first probes are back the verdicts are still moving, and `learning` says so
+// (the rollout's mismatchRate gate waits on it).
 
+import { InvalidArgumentError } from '../errors.ts';
 import { childNode, formatPath, type PathNode } from './path.ts';
 import { compareDetailed, type ResponseSample } from './response.ts';
 import type { CompiledCompareRules } from './rules.ts';
@@ -13,6 +19,22 @@ export interface NoiseOptions {
   readonly minDiffered?: number;
   /** …and in at least this share of the pairs where it was present; default 0.2. */
   readonly minShare?: number;
+  /** Probes asked for every copy before falling back to the sample; default 0 (sample only). */
+  readonly learnFirst?: number;
+}
+
+/** What the shadow counts read of noise learning (NoiseTracker, or a fixed set). */
+export interface NoiseVerdicts {
+  /** The patterns judged noise now: the same object until a verdict changes. */
+  noisyPatterns(): ReadonlySet<string>;
+  /** True while verdicts are still expected to move (the first probes are not all back). */
+  readonly learning: boolean;
+}
+
+/** Verdicts that never change: a fixed set of noise patterns (tests, pinned noise). */
+export function fixedNoise(patterns: Iterable<string> = []): NoiseVerdicts {
+  const set: ReadonlySet<string> = new Set(patterns);
+  return { noisyPatterns: () => set, learning: false };
 }
 
 export interface NoiseEntry {
@@ -29,24 +51,71 @@ interface Counts {
   present: number;
 }
 
-export class NoiseTracker {
+const NOTHING_NOISY: ReadonlySet<string> = new Set();
+
+export class NoiseTracker implements NoiseVerdicts {
   readonly #rules: CompiledCompareRules;
   readonly #minDiffered: number;
   readonly #minShare: number;
+  /** Probes sent by which the fast phase is over (`learnFirst` from the start). */
+  #fastUntil: number;
   readonly #counts = new Map<string, Counts>();
   #pairs = 0;
-  #noisy: ReadonlySet<string> | undefined;
+  /** Probes sent, and probes whose answers are back (observed or failed). */
+  #probes = 0;
+  #probesEnded = 0;
+  /** Replaced only when a verdict changes, so its identity says "changed". */
+  #noisy: ReadonlySet<string> = NOTHING_NOISY;
 
   constructor(rules: CompiledCompareRules, options: NoiseOptions = {}) {
     // Learning must see every differing field, not the first hundred.
     this.#rules = { ...rules, maxDifferences: Number.MAX_SAFE_INTEGER };
     this.#minDiffered = options.minDiffered ?? 2;
     this.#minShare = options.minShare ?? 0.2;
+    const first = options.learnFirst ?? 0;
+    if (!(Number.isInteger(first) && first >= 0)) {
+      throw new InvalidArgumentError(`noise learnFirst: expected an integer ≥ 0, got ${first}`);
+    }
+    this.#fastUntil = first;
   }
 
   /** Number of pairs observed. */
   get pairs(): number {
     return this.#pairs;
+  }
+
+  /**
+   * True from the first probe until the first `learnFirst` probes are back:
+   * verdicts are still moving. A route that never had a probe (only writes
+   * copied, or learning off) learns nothing, so nothing moves.
+   */
+  get learning(): boolean {
+    return this.#probes > 0 && this.#probesEnded < this.#fastUntil;
+  }
+
+  /**
+   * A fast phase of `first` probes from now (learning turned on by a reload),
+   * or none (`0`: turned off; probes already sent still count when back).
+   */
+  startFastPhase(first: number): void {
+    this.#fastUntil = this.#probes + first;
+  }
+
+  /**
+   * Whether to ask legacy a second time for this copy: always for the first
+   * `learnFirst`, then when `roll` (uniform in [0, 1)) falls below `sample`.
+   * A true answer must be followed by one `probeEnded`.
+   */
+  wantsProbe(sample: number, roll: number): boolean {
+    if (this.#probes >= this.#fastUntil && !(roll < sample)) return false;
+    this.#probes++;
+    return true;
+  }
+
+  /** A probe is back: both legacy answers when it succeeded, nothing when either failed. */
+  probeEnded(first?: ResponseSample, second?: ResponseSample): void {
+    this.#probesEnded++;
+    if (first !== undefined && second !== undefined) this.observe(first, second);
   }
 
   /** Feed two legacy answers to the same request. */
@@ -73,7 +142,19 @@ export class NoiseTracker {
       if (differed.has(p)) c.differed++;
     }
     this.#pairs++;
-    this.#noisy = undefined;
+    this.#updateVerdicts(present);
+  }
+
+  /** Only the patterns this pair touched can change their verdict. */
+  #updateVerdicts(touched: Iterable<string>): void {
+    let next: Set<string> | undefined;
+    for (const p of touched) {
+      if (this.isNoisy(p) === this.#noisy.has(p)) continue;
+      next ??= new Set(this.#noisy);
+      if (next.has(p)) next.delete(p);
+      else next.add(p);
+    }
+    if (next !== undefined) this.#noisy = next;
   }
 
   isNoisy(pattern: string): boolean {
@@ -83,13 +164,11 @@ export class NoiseTracker {
     );
   }
 
-  /** The noisy patterns, to pass as `compareResponses(…, { noisy })`; cached until the next pair. */
+  /**
+   * The noisy patterns, to pass as `compareResponses(…, { noisy })`. The same
+   * object until a verdict changes; never changed in place.
+   */
   noisyPatterns(): ReadonlySet<string> {
-    if (this.#noisy === undefined) {
-      const set = new Set<string>();
-      for (const p of this.#counts.keys()) if (this.isNoisy(p)) set.add(p);
-      this.#noisy = set;
-    }
     return this.#noisy;
   }
 

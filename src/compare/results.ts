@@ -1,17 +1,17 @@
-// What the gateway reports about shadow pairs,
-// and what the admin API and CLI read back. One ShadowResults per route.
+// What the gateway reports about shadow pairs, and what the admin API, the
+// CLI, the metrics and the rollout gate read back: the one count of a route's
+// pairs (issue 10). Pairs are counted by the set of patterns in which they
+// differed (pattern-sets.ts), so every figure follows the noise known now;
+// how values and samples are shown is shadow-view.ts's job.
 import { InvalidArgumentError } from '../errors.ts';
-import {
-  type CompareResult,
-  type Difference,
-  type DifferenceKind,
-  normalizedJsonText,
-} from './json-diff.ts';
-import { type PathStep, parsePath } from './path.ts';
-import { REDACTED, Redactor } from './redact.ts';
-import { isJsonMediaType, mediaType, parseJsonBody, type ResponseSample } from './response.ts';
-import type { CompiledCompareRules } from './rules.ts';
-import { unifiedDiff } from './unified-diff.ts';
+import type { CompareResult, Difference, DifferenceKind } from './json-diff.ts';
+import { type LatencyPercentiles, NumberWindow } from './latency.ts';
+import { fixedNoise, type NoiseVerdicts } from './noise.ts';
+import { PatternSetCounts, type ShadowTally, UNLISTED_DIFFERENCES } from './pattern-sets.ts';
+import type { Redactor } from './redact.ts';
+import type { ResponseSample } from './response.ts';
+import { type CompiledCompareRules, compileCompareRules } from './rules.ts';
+import { type ShadowSample, ShadowView } from './shadow-view.ts';
 
 export type SkipReason =
   | 'too_large' // a body over shadow.maxBodyBytes: not compared
@@ -40,52 +40,35 @@ export interface ShadowResultsOptions {
   readonly samples: number;
 }
 
+/** Counts of compared pairs, judged by the noise known now. */
 export interface ShadowSummary {
   readonly route: string;
   readonly compared: number;
   readonly matched: number;
   readonly mismatched: number;
-  readonly skipped: Readonly<Record<string, number>>;
+  readonly skipped: Readonly<Record<SkipReason, number>>;
   readonly mismatchRatio: number;
+  /** False while noise is still being learned: the ratio may still fall (the gate waits). */
+  readonly settled: boolean;
+  /** Pairs whose set of differing fields came past the 1,000 a route keeps: always mismatched. */
+  readonly overflowPairs: number;
 }
 
-/** Per field pattern: how often it differed, and the last values seen there. */
+/** Per field pattern: in how many pairs it differed, and the last values seen there. */
 export interface ShadowFieldStats {
   readonly pattern: string;
-  /** Real differences: they failed the match. */
+  /** Pairs in which it differed while it is not noise: they fail the match. */
   readonly raw: number;
-  /** Differences on patterns known as noise: reported, never failing. */
+  /** Pairs in which it differed, now that it is known as noise: reported, never failing. */
   readonly noise: number;
+  /** Differences by kind (an array field may differ at several indexes of one pair). */
   readonly kinds: Readonly<Partial<Record<DifferenceKind, number>>>;
   /** Redacted and cut to FIELD_VALUE_CHARS; absent when that side had no value. */
   readonly lastLegacy?: unknown;
   readonly lastCandidate?: unknown;
 }
 
-/** One kept mismatch, as shown to people: redacted and size-bounded. */
-export interface ShadowSample {
-  /** ISO 8601 time of `record()`. */
-  readonly at: string;
-  readonly method: string;
-  readonly url: string;
-  readonly legacyStatus: number;
-  readonly candidateStatus: number;
-  /** The first SAMPLE_DIFFERENCES differences, values redacted and cut. */
-  readonly differences: readonly Difference[];
-  /** Unified diff of the normalised JSON bodies, or a note on non-JSON bodies; '' when equal. */
-  readonly diff: string;
-  readonly requestHeaders: Readonly<Record<string, string | string[] | number>>;
-  readonly legacyMs: number;
-  readonly candidateMs: number;
-}
-
-/** Nearest-rank percentiles; null while no value was recorded. */
-export interface LatencyPercentiles {
-  readonly p50: number | null;
-  readonly p95: number | null;
-  readonly p99: number | null;
-}
-
+/** The paired latency of compared pairs. */
 export interface ShadowLatency {
   /** Compared pairs whose latency is in the window (at most the window size). */
   readonly pairs: number;
@@ -100,17 +83,13 @@ export interface ShadowResultsJSON {
   readonly summary: ShadowSummary;
   /** Sorted by raw count, most first, then by pattern. */
   readonly fields: readonly ShadowFieldStats[];
-  /** Newest first. */
+  /** Newest first; only pairs that are still mismatches. */
   readonly samples: readonly ShadowSample[];
   readonly latency: ShadowLatency;
 }
 
-/** Longest JSON text of a value kept in field statistics and samples. */
-const FIELD_VALUE_CHARS = 200;
 /** Differences kept per sample. */
 const SAMPLE_DIFFERENCES = 20;
-/** Longest sample diff text. */
-const SAMPLE_DIFF_CHARS = 4000;
 /** Latency values kept per series: enough for a steady p99, 80 kB per series. */
 const DEFAULT_LATENCY_WINDOW = 10_000;
 /**
@@ -129,74 +108,59 @@ const SKIP_REASONS: readonly SkipReason[] = [
   'memory',
 ];
 
-/** A window of the last `size` numbers, with percentiles computed on demand. */
-class NumberWindow {
-  readonly #values: Float64Array;
-  #next = 0;
-  #count = 0;
-
-  constructor(size: number) {
-    this.#values = new Float64Array(size);
-  }
-
-  get count(): number {
-    return this.#count;
-  }
-
-  add(value: number): void {
-    this.#values[this.#next] = value;
-    this.#next = (this.#next + 1) % this.#values.length;
-    if (this.#count < this.#values.length) this.#count++;
-  }
-
-  percentiles(): LatencyPercentiles {
-    const n = this.#count;
-    if (n === 0) return { p50: null, p95: null, p99: null };
-    const sorted = this.#values.slice(0, n).sort();
-    const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * n) - 1)];
-    return { p50: rank(50), p95: rank(95), p99: rank(99) };
-  }
-}
-
 interface FieldEntry {
-  raw: number;
-  noise: number;
+  /** Pairs in which the pattern differed. */
+  pairs: number;
+  /** The pair that counted last, so that a pattern counts once per pair. */
+  lastPair: number;
   kinds: Partial<Record<DifferenceKind, number>>;
   lastLegacy: unknown;
   lastCandidate: unknown;
 }
 
-/** A kept mismatch; its view (redaction, diff) is built once, when first read. */
+/** A kept mismatch; its view is built when first read, again after the view changes. */
 interface SampleEntry {
   readonly at: number;
   readonly pair: ShadowPair;
   readonly differences: readonly Difference[];
-  view: ShadowSample | undefined;
+  readonly patterns: readonly string[];
+  shown: ShadowSample | undefined;
+  shownBy: ShadowView | undefined;
 }
 
-/** A value small enough to show and store: cut JSON text past `FIELD_VALUE_CHARS`. */
-function smallValue(value: unknown): unknown {
-  if (value === undefined || value === null || typeof value === 'number') return value;
-  if (typeof value === 'boolean') return value;
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  if (text === undefined) return undefined;
-  if (text.length <= FIELD_VALUE_CHARS) return value;
-  return `${text.slice(0, FIELD_VALUE_CHARS - 1)}…`;
+/** The distinct patterns a pair differed in, ascending; a cut list adds UNLISTED_DIFFERENCES. */
+function patternsOf(result: CompareResult): readonly string[] {
+  const ds = result.differences;
+  if (!result.truncated && ds.length <= 1) return ds.length === 0 ? [] : [ds[0].pattern];
+  const set = new Set<string>();
+  for (const d of ds) set.add(d.pattern);
+  if (result.truncated) set.add(UNLISTED_DIFFERENCES);
+  return [...set].sort();
+}
+
+export interface ShadowResultsConstruction extends ShadowResultsOptions {
+  /** How values and samples are shown; default: one made of `compiled` and `redactor`. */
+  readonly view?: ShadowView;
+  /** The route's rules, for sample diffs; default: the default rules. */
+  readonly compiled?: CompiledCompareRules;
+  readonly redactor?: Redactor;
+  /** What is noise now; default: nothing (every difference fails). */
+  readonly noise?: NoiseVerdicts;
+  /** Latency values kept per series; default 10,000. */
+  readonly latencyWindow?: number;
 }
 
 /**
- * The shadow comparison results of one route: counts, per-field statistics,
- * the newest mismatch samples and paired latency, all bounded in memory.
- * `record()` runs once per compared pair, so it only counts and keeps
- * references; redaction and diff text are built when someone reads a sample.
+ * The shadow comparison results of one route: counts by pattern set,
+ * per-field statistics, the newest mismatch samples and paired latency, all
+ * bounded in memory. `record()` runs once per compared pair, so it only
+ * counts and keeps references; samples are shown when someone reads them.
  * The pair handed to `record()` must not change afterwards.
  */
 export class ShadowResults {
   readonly route: string;
-  readonly #redactor: Redactor;
-  readonly #compiled: CompiledCompareRules;
-  /** Whether the redactor has JSON path rules (it returns its input untouched otherwise). */
-  readonly #redactsJson: boolean;
+  #view: ShadowView;
+  readonly #counts: PatternSetCounts;
   readonly #fields = new Map<string, FieldEntry>();
   readonly #samples: (SampleEntry | undefined)[];
   #nextSample = 0;
@@ -204,17 +168,10 @@ export class ShadowResults {
   readonly #legacyMs: NumberWindow;
   readonly #candidateMs: NumberWindow;
   readonly #ratio: NumberWindow;
-  #compared = 0;
-  #matched = 0;
+  /** Pairs recorded with differences, numbering them for the field table. */
+  #recorded = 0;
 
-  constructor(
-    options: ShadowResultsOptions & {
-      redactor?: Redactor;
-      compiled: CompiledCompareRules;
-      /** Latency values kept per series; default 10,000. */
-      latencyWindow?: number;
-    },
-  ) {
+  constructor(options: ShadowResultsConstruction) {
     const samples = options.samples;
     if (!(Number.isInteger(samples) && samples >= 0)) {
       throw new InvalidArgumentError(`shadow samples: expected an integer ≥ 0, got ${samples}`);
@@ -226,10 +183,9 @@ export class ShadowResults {
       );
     }
     this.route = options.route;
-    this.#redactor = options.redactor ?? new Redactor();
-    this.#compiled = options.compiled;
-    const probe = {};
-    this.#redactsJson = this.#redactor.json(probe) !== probe;
+    this.#view =
+      options.view ?? new ShadowView(options.compiled ?? compileCompareRules(), options.redactor);
+    this.#counts = new PatternSetCounts(options.noise ?? fixedNoise());
     this.#samples = new Array<SampleEntry | undefined>(samples).fill(undefined);
     this.#skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<
       SkipReason,
@@ -240,69 +196,78 @@ export class ShadowResults {
     this.#ratio = new NumberWindow(window);
   }
 
+  /**
+   * Show values and samples with other rules (a reload changed the route's
+   * redaction or compare rules). Values already kept in the field table
+   * were redacted by the rules of their time.
+   */
+  useView(view: ShadowView): void {
+    this.#view = view;
+  }
+
   record(pair: ShadowPair, result: CompareResult): void {
-    this.#compared++;
-    if (result.match) this.#matched++;
+    const patterns = patternsOf(result);
+    this.#counts.add(patterns);
     const { legacyMs, candidateMs } = pair;
     if (Number.isFinite(legacyMs) && Number.isFinite(candidateMs)) {
       this.#legacyMs.add(legacyMs);
       this.#candidateMs.add(candidateMs);
       if (legacyMs > 0) this.#ratio.add(candidateMs / legacyMs);
     }
-    for (const d of result.differences) this.#count(d);
-    if (!result.match && this.#samples.length > 0) {
+    if (patterns.length === 0) return;
+    // A pattern counts once per pair, however many indexes of it differed.
+    const pairNo = ++this.#recorded;
+    for (const d of result.differences) {
+      const f = this.#field(d.pattern);
+      if (f.lastPair !== pairNo) {
+        f.lastPair = pairNo;
+        f.pairs++;
+      }
+      f.kinds[d.kind] = (f.kinds[d.kind] ?? 0) + 1;
+      f.lastLegacy = this.#view.fieldValue(d.path, d.legacy);
+      f.lastCandidate = this.#view.fieldValue(d.path, d.candidate);
+    }
+    if (this.#samples.length > 0 && this.#counts.isMismatch(patterns)) {
       this.#samples[this.#nextSample] = {
         at: Date.now(),
         pair,
         differences: result.differences.slice(0, SAMPLE_DIFFERENCES),
-        view: undefined,
+        patterns,
+        shown: undefined,
+        shownBy: undefined,
       };
       this.#nextSample = (this.#nextSample + 1) % this.#samples.length;
     }
   }
 
   recordSkip(reason: SkipReason): void {
-    this.#skipped[reason] = (this.#skipped[reason] ?? 0) + 1;
+    this.#skipped[reason]++;
+  }
+
+  /** The figures the rollout gate and the mismatch gauge read; see ShadowTally. */
+  tally(): ShadowTally {
+    return this.#counts.tally();
   }
 
   summary(): ShadowSummary {
-    const compared = this.#compared;
-    const mismatched = compared - this.#matched;
+    const t = this.#counts.tally();
     return {
       route: this.route,
-      compared,
-      matched: this.#matched,
-      mismatched,
+      compared: t.compared,
+      matched: t.compared - t.mismatched,
+      mismatched: t.mismatched,
       skipped: { ...this.#skipped },
-      mismatchRatio: compared === 0 ? 0 : mismatched / compared,
+      mismatchRatio: t.compared === 0 ? 0 : t.mismatched / t.compared,
+      settled: t.settled,
+      overflowPairs: this.#counts.overflow,
     };
   }
 
   toJSON(): ShadowResultsJSON {
-    const fields: ShadowFieldStats[] = [];
-    for (const [pattern, f] of this.#fields) {
-      fields.push({
-        pattern,
-        raw: f.raw,
-        noise: f.noise,
-        kinds: { ...f.kinds },
-        lastLegacy: f.lastLegacy,
-        lastCandidate: f.lastCandidate,
-      });
-    }
-    fields.sort((a, b) => b.raw - a.raw || (a.pattern < b.pattern ? -1 : 1));
-    const samples: ShadowSample[] = [];
-    const n = this.#samples.length;
-    for (let k = 1; k <= n; k++) {
-      const entry = this.#samples[(this.#nextSample - k + n) % n];
-      if (entry === undefined) break;
-      entry.view ??= this.#sampleView(entry);
-      samples.push(entry.view);
-    }
     return {
       summary: this.summary(),
-      fields,
-      samples,
+      fields: this.#fieldStats(),
+      samples: this.samples(),
       latency: {
         pairs: this.#legacyMs.count,
         legacy: this.#legacyMs.percentiles(),
@@ -312,117 +277,51 @@ export class ShadowResults {
     };
   }
 
-  #count(d: Difference): void {
-    let f = this.#fields.get(d.pattern);
+  /** The kept mismatches that are still mismatches now, newest first, as shown to people. */
+  samples(): ShadowSample[] {
+    const out: ShadowSample[] = [];
+    const n = this.#samples.length;
+    const view = this.#view;
+    for (let k = 1; k <= n; k++) {
+      const entry = this.#samples[(this.#nextSample - k + n) % n];
+      if (entry === undefined) break;
+      if (!this.#counts.isMismatch(entry.patterns)) continue;
+      if (entry.shownBy !== view) {
+        entry.shown = view.sample(entry.at, entry.pair, entry.differences);
+        entry.shownBy = view;
+      }
+      out.push(entry.shown as ShadowSample);
+    }
+    return out;
+  }
+
+  #fieldStats(): ShadowFieldStats[] {
+    const noisy = this.#counts.noisy();
+    const fields: ShadowFieldStats[] = [];
+    for (const [pattern, f] of this.#fields) {
+      const noise = noisy.has(pattern);
+      fields.push({
+        pattern,
+        raw: noise ? 0 : f.pairs,
+        noise: noise ? f.pairs : 0,
+        kinds: { ...f.kinds },
+        lastLegacy: f.lastLegacy,
+        lastCandidate: f.lastCandidate,
+      });
+    }
+    return fields.sort((a, b) => b.raw - a.raw || (a.pattern < b.pattern ? -1 : 1));
+  }
+
+  #field(pattern: string): FieldEntry {
+    let f = this.#fields.get(pattern);
     if (f === undefined) {
-      const pattern = this.#fields.size < MAX_FIELDS ? d.pattern : OTHER_FIELDS;
-      f = this.#fields.get(pattern);
+      const key = this.#fields.size < MAX_FIELDS ? pattern : OTHER_FIELDS;
+      f = this.#fields.get(key);
       if (f === undefined) {
-        f = { raw: 0, noise: 0, kinds: {}, lastLegacy: undefined, lastCandidate: undefined };
-        this.#fields.set(pattern, f);
+        f = { pairs: 0, lastPair: 0, kinds: {}, lastLegacy: undefined, lastCandidate: undefined };
+        this.#fields.set(key, f);
       }
     }
-    if (d.noise) f.noise++;
-    else f.raw++;
-    f.kinds[d.kind] = (f.kinds[d.kind] ?? 0) + 1;
-    f.lastLegacy = this.#shownValue(d.path, d.legacy);
-    f.lastCandidate = this.#shownValue(d.path, d.candidate);
-  }
-
-  /** A difference's value as shown: redacted when its path or header is, then cut. */
-  #shownValue(path: string, value: unknown): unknown {
-    if (value === undefined) return undefined;
-    if (path.startsWith('header:')) {
-      const name = path.slice('header:'.length);
-      return smallValue(this.#redactor.headers({ [name]: value as string })[name]);
-    }
-    if (path[0] === '$' && this.#redactsJson) return smallValue(this.#redactAt(path, value));
-    return smallValue(value);
-  }
-
-  /**
-   * Redact a value found at `path` of a body: wrap it in a skeleton document
-   * with the same path, so the redactor's path rules apply to it as they
-   * would to the whole body.
-   */
-  #redactAt(path: string, value: unknown): unknown {
-    let steps: PathStep[];
-    try {
-      steps = parsePath(path);
-    } catch {
-      // A key that path syntax cannot spell back (a quote in it): hide rather than leak.
-      return REDACTED;
-    }
-    let doc = value;
-    for (let i = steps.length - 1; i >= 0; i--) {
-      const step = steps[i];
-      if (typeof step === 'number') {
-        const arr: unknown[] = [];
-        arr[step] = doc;
-        doc = arr;
-      } else {
-        doc = { [step as string]: doc };
-      }
-    }
-    let out = this.#redactor.json(doc);
-    for (const step of steps) out = (out as Record<string | number, unknown>)[step as string];
-    return out;
-  }
-
-  #sampleView(entry: SampleEntry): ShadowSample {
-    const { pair } = entry;
-    const headers: Record<string, string | string[] | number> = {};
-    for (const [name, v] of Object.entries(this.#redactor.headers(pair.requestHeaders))) {
-      if (v !== undefined) headers[name] = v;
-    }
-    return {
-      at: new Date(entry.at).toISOString(),
-      method: pair.method,
-      url: pair.url,
-      legacyStatus: pair.legacy.status,
-      candidateStatus: pair.candidate.status,
-      differences: entry.differences.map((d) => this.#shownDifference(d)),
-      diff: this.#bodyDiff(pair.legacy, pair.candidate),
-      requestHeaders: headers,
-      legacyMs: pair.legacyMs,
-      candidateMs: pair.candidateMs,
-    };
-  }
-
-  #shownDifference(d: Difference): Difference {
-    const legacy = this.#shownValue(d.path, d.legacy);
-    const candidate = this.#shownValue(d.path, d.candidate);
-    const out: { -readonly [K in keyof Difference]: Difference[K] } = {
-      path: d.path,
-      pattern: d.pattern,
-      kind: d.kind,
-    };
-    if (legacy !== undefined) out.legacy = legacy;
-    if (candidate !== undefined) out.candidate = candidate;
-    if (d.noise) out.noise = true;
-    return out;
-  }
-
-  /** Diff of the normalised, redacted JSON bodies; a size note when either is not JSON. */
-  #bodyDiff(legacy: ResponseSample, candidate: ResponseSample): string {
-    const type = mediaType(legacy.headers) || mediaType(candidate.headers);
-    const a = isJsonMediaType(type) ? parseJsonBody(legacy.body) : undefined;
-    const b = a === undefined ? undefined : parseJsonBody(candidate.body);
-    if (a === undefined || b === undefined) {
-      if (
-        Buffer.from(legacy.body.buffer, legacy.body.byteOffset, legacy.body.byteLength).equals(
-          candidate.body,
-        )
-      ) {
-        return '';
-      }
-      return `body not compared as JSON (${type || 'no content type'}): legacy ${legacy.body.byteLength} bytes, candidate ${candidate.body.byteLength} bytes`;
-    }
-    const rules = this.#compiled;
-    return unifiedDiff(
-      normalizedJsonText(this.#redactor.json(a.value), rules),
-      normalizedJsonText(this.#redactor.json(b.value), rules),
-      SAMPLE_DIFF_CHARS,
-    );
+    return f;
   }
 }

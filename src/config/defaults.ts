@@ -1,6 +1,6 @@
 // Every default in one place, each with where the number comes from; a guard
 // block's defaults sit beside its schema (guard-blocks.ts).
-import { GUARD_BLOCKS, LEARN_NOISE_SAMPLE } from './guard-blocks.ts';
+import { GUARD_BLOCKS, LEARN_NOISE_FIRST, LEARN_NOISE_SAMPLE } from './guard-blocks.ts';
 
 export const DEFAULTS = {
   /** DESIGN.md's example listener. */
@@ -149,6 +149,7 @@ export const DEFAULTS = {
    * an eighth of a 512 MiB container; the compare pool's queue is 64 pairs.
    */
   shadowMemory: 64 * 1024 * 1024,
+  learnNoiseFirst: LEARN_NOISE_FIRST,
   /**
    * Rollouts. Steps 1, 5, 25, 50, 100 (DESIGN.md); 30 s per step and 10 min
    * of shadow are Flagger-like short holds; 200 requests before a decision

@@ -23,6 +23,15 @@ export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 /** `learnNoise: true`: 1% of shadowed safe requests asked of legacy twice (issue 4's "small sample"). */
 export const LEARN_NOISE_SAMPLE = 0.01;
 
+/**
+ * …after asking twice for the first 50 copies (issue 10): at 1% alone the
+ * second noise pair comes after ~200 requests, and until then a per-answer
+ * id makes every pair a mismatch. Two pairs mark a field that differs in
+ * every answer; 50 measure the 20% share rule of noise.ts to about ±6%
+ * (one binomial standard deviation at 20% over 50 pairs).
+ */
+export const LEARN_NOISE_FIRST = 50;
+
 /** The settings a block's mapping holds (its schema's output without `false`). */
 export type BlockFields<S extends z.ZodType> = Exclude<z.output<S>, false | undefined>;
 
@@ -215,6 +224,7 @@ export const GUARD_BLOCKS = {
             z.boolean(),
             z.strictObject({
               sample: z.number().gt(0, 'expected a share above 0').max(1).optional(),
+              first: z.number().int().min(0).max(100_000).optional(),
             }),
           ])
           .optional(),
@@ -257,6 +267,10 @@ export const GUARD_BLOCKS = {
           : m.learnNoise === true
             ? LEARN_NOISE_SAMPLE
             : (m.learnNoise.sample ?? LEARN_NOISE_SAMPLE),
+      learnFirst:
+        m.learnNoise === false
+          ? 0
+          : ((m.learnNoise === true ? undefined : m.learnNoise.first) ?? LEARN_NOISE_FIRST),
       compare: Object.freeze({ ...m.compare }),
       redact: Object.freeze({
         paths: Object.freeze([...(m.redact.paths ?? [])]),

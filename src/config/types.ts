@@ -105,6 +105,8 @@ export interface ShadowConfig {
   readonly samples: number;
   /** Share (0–1) of shadowed safe requests also sent to legacy a second time to learn noise; 0 = off. */
   readonly learnNoise: number;
+  /** Copies asked of legacy twice before falling back to `learnNoise` (the fast start); 0 with learning off. */
+  readonly learnFirst: number;
   readonly compare: CompareRulesConfig;
   /** Redacted in kept samples, besides Authorization and Cookie headers. */
   readonly redact: { readonly paths: readonly string[]; readonly headers: readonly string[] };

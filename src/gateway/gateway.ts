@@ -5,6 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
+import type { ShadowTally } from '../compare/index.ts';
 import { type Config, isWeight } from '../config/index.ts';
 import {
   BodyTooLargeError,
@@ -31,6 +32,7 @@ import { upstreamRequestHeaders } from './headers.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
 import { type RequestTarget, resolveRequestTarget } from './request-target.ts';
 import type { ResponseBuffering } from './response-buffer.ts';
+import type { RouteDiffs } from './route-shadow.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
 import { ShadowMemory } from './shadow-memory.ts';
 import { chooseSide, type Side, type SplitInput } from './split.ts';
@@ -101,7 +103,7 @@ export interface RouteFigures {
   readonly legacy: SlidingWindow;
   readonly candidate: SlidingWindow;
   readonly candidateCount: number;
-  readonly shadow: { readonly compared: number; readonly mismatched: number } | undefined;
+  readonly shadow: ShadowTally | undefined;
   readonly candidateBreakerOpen: boolean;
 }
 
@@ -148,7 +150,7 @@ export class Gateway {
     options: GatewayOptions,
     runtimeWeights: Map<string, number>,
     forced: Map<string, ForcedState>,
-    samples: Map<string, unknown[]>,
+    samples: Map<string, unknown>,
   ) {
     this.#logger = options.logger;
     this.#metrics = options.metrics;
@@ -245,7 +247,7 @@ export class Gateway {
   static async create(options: GatewayOptions): Promise<Gateway> {
     const persisted = await options.store.list<number>(WEIGHT_NAMESPACE);
     const forced = await options.store.list<ForcedState>(BREAKER_NAMESPACE);
-    const samples = await options.store.list<unknown[]>(SAMPLES_NAMESPACE);
+    const samples = await options.store.list<unknown>(SAMPLES_NAMESPACE);
     return new Gateway(options, persisted, forced, samples);
   }
 
@@ -741,16 +743,12 @@ export class Gateway {
   }
 
   /** Shadow comparison results of a route (GET /api/routes/NAME/diffs). */
-  routeDiffs(name: string): unknown {
+  routeDiffs(name: string): RouteDiffs {
     const r = this.#table.routes.get(name);
     if (!r) throw new NotFoundError(`route "${name}"`);
     if (!r.shadow)
       throw new NotFoundError(`shadow results of route "${name}" (no shadow configured)`);
-    return {
-      ...r.shadow.results.toJSON(),
-      samples: r.shadow.samples(),
-      noise: r.shadow.noiseReport(),
-    };
+    return r.shadow.diffs();
   }
 
   /** One route in detail: its status plus breakers, limits and shedding figures. */
@@ -785,12 +783,11 @@ export class Gateway {
     const seconds = windowMs / 1000 + 1;
     const legacy = this.#metrics.sideStats(name, 'legacy', r.config.legacy);
     const candidate = this.#metrics.sideStats(name, 'candidate', r.candidate.name);
-    const shadow = r.shadow?.results.summary();
     return {
       legacy: legacy.window(seconds),
       candidate: candidate.window(seconds),
       candidateCount: candidate.count,
-      shadow: shadow ? { compared: shadow.compared, mismatched: shadow.mismatched } : undefined,
+      shadow: r.shadow?.results.tally(),
       candidateBreakerOpen: r.candidateBreaker?.state === 'open',
     };
   }

@@ -33,7 +33,8 @@ export class GuardRegistry {
   readonly #shadowMemory: ShadowMemory;
 
   readonly #store: StateStore | undefined;
-  readonly #restoredSamples: Map<string, unknown[]>;
+  /** As read from the state store; RouteShadow checks their shape. */
+  readonly #restoredSamples: Map<string, unknown>;
 
   constructor(
     metrics: Metrics,
@@ -41,7 +42,7 @@ export class GuardRegistry {
     forced: Map<string, ForcedState>,
     shadowMemory: ShadowMemory,
     store?: StateStore,
-    restoredSamples: Map<string, unknown[]> = new Map(),
+    restoredSamples: Map<string, unknown> = new Map(),
   ) {
     this.#metrics = metrics;
     this.#logger = logger;

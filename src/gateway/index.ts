@@ -8,6 +8,7 @@ export type {
 } from './gateway.ts';
 export { Gateway } from './gateway.ts';
 export type { ForcedState } from './guard-registry.ts';
+export type { NoiseReport, RouteDiffs } from './route-shadow.ts';
 export type { RouteHit } from './router.ts';
 export { Router } from './router.ts';
 export type { Side, SplitInput } from './split.ts';

@@ -11,20 +11,15 @@ import type { Dispatcher } from 'undici';
 import {
   ComparePool,
   type CompareResult,
-  type CompiledCompareRules,
   compareResponses,
-  compileCompareRules,
-  NoiseTracker,
-  Redactor,
   type ResponseSample,
-  ShadowResults,
   type SkipReason,
 } from '../compare/index.ts';
-import type { ShadowConfig } from '../config/index.ts';
-import type { Metrics, RouteShadowMetrics } from '../telemetry/index.ts';
 import type { Backend } from './backends.ts';
-import { SAFE_METHODS } from './body.ts';
+import type { RouteShadow } from './route-shadow.ts';
 import type { ShadowMemory } from './shadow-memory.ts';
+
+export { RouteShadow } from './route-shadow.ts';
 
 export const SHADOW_HEADER = 'x-cutover-shadow';
 
@@ -42,148 +37,6 @@ function comparePool(): ComparePool {
   // transfer: false — the bodies are still read afterwards (samples, noise learning).
   pool ??= new ComparePool({ size: 1, maxQueue: 64, transfer: false });
   return pool;
-}
-
-/** The shadow settings and results of one route; kept across reloads while its settings do not change. */
-export class RouteShadow {
-  readonly key: string;
-  readonly config: ShadowConfig;
-  readonly compiled: CompiledCompareRules;
-  readonly results: ShadowResults;
-  /** Fields that differ between two legacy answers to the same request (learnNoise). */
-  readonly noise: NoiseTracker;
-  readonly #metrics: RouteShadowMetrics;
-  /** The process-wide budget, shared by every route and kept across reloads. */
-  readonly memory: ShadowMemory;
-  #inFlight = 0;
-  #compared = 0;
-  #mismatched = 0;
-
-  /** Samples kept in the state store before this process started (shown until new ones replace them). */
-  readonly restored: readonly unknown[];
-  readonly #persist: ((samples: unknown[]) => Promise<void>) | undefined;
-  #persistTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    route: string,
-    config: ShadowConfig,
-    metrics: Metrics,
-    memory: ShadowMemory,
-    previous?: RouteShadow,
-    persist?: (samples: unknown[]) => Promise<void>,
-    restored: readonly unknown[] = [],
-  ) {
-    this.#persist = persist;
-    this.memory = memory;
-    this.restored = previous?.restored ?? restored;
-    this.key = JSON.stringify(config);
-    this.config = config;
-    this.#metrics = metrics.forRouteShadow(route);
-    this.compiled = compileCompareRules(config.compare);
-    this.results =
-      previous?.results ??
-      new ShadowResults({
-        route,
-        samples: config.samples,
-        compiled: this.compiled,
-        redactor: new Redactor({ paths: config.redact.paths, headers: config.redact.headers }),
-      });
-    this.noise = previous?.noise ?? new NoiseTracker(this.compiled);
-    // Results outlive a change of settings: the ratio goes on from their counts.
-    const soFar = this.results.summary();
-    this.#compared = soFar.compared;
-    this.#mismatched = soFar.mismatched;
-  }
-
-  /** Whether this copy also asks legacy a second time (safe methods only: never a write twice). */
-  wantsNoiseProbe(method: string): boolean {
-    return (
-      this.config.learnNoise > 0 &&
-      SAFE_METHODS.has(method) &&
-      Math.random() < this.config.learnNoise
-    );
-  }
-
-  /** Learned noise as the admin API shows it, with the lines to pin it into the config. */
-  noiseReport(): unknown {
-    const noisy = [...this.noise.noisyPatterns()].sort();
-    return {
-      learning: this.config.learnNoise > 0,
-      sample: this.config.learnNoise,
-      pairs: this.noise.pairs,
-      fields: this.noise.snapshot(),
-      pin: { compare: { ignore: noisy } },
-    };
-  }
-
-  /** Whether this request gets a shadow copy; counts the ones refused for their method. */
-  wants(method: string): boolean {
-    if (this.config.percent < 100 && Math.random() * 100 >= this.config.percent) return false;
-    if (!this.config.writes && !SAFE_METHODS.has(method)) {
-      this.recordSkip('method');
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * A slot for one more copy in flight, with its kept request body reserved
-   * from the shadow memory budget; or false (counted as dropped or memory).
-   */
-  acquire(bodyBytes: number): boolean {
-    if (this.#inFlight >= this.config.maxInFlight) {
-      this.recordSkip('dropped');
-      return false;
-    }
-    if (!this.memory.tryReserve(bodyBytes)) {
-      this.recordSkip('memory');
-      return false;
-    }
-    this.#inFlight++;
-    return true;
-  }
-
-  release(): void {
-    this.#inFlight--;
-  }
-
-  recordSkip(reason: SkipReason): void {
-    this.results.recordSkip(reason);
-    this.#metrics.skipped(reason);
-  }
-
-  compared(match: boolean): void {
-    this.#compared++;
-    if (!match) {
-      this.#mismatched++;
-      this.#schedulePersist();
-    }
-    this.#metrics.compared(match, this.#mismatched / this.#compared);
-  }
-
-  /** The newest samples go to the state store at most once a second (redacted, bounded). */
-  #schedulePersist(): void {
-    if (!this.#persist || this.#persistTimer !== undefined) return;
-    this.#persistTimer = setTimeout(() => {
-      this.#persistTimer = undefined;
-      void this.flush();
-    }, 1000);
-    this.#persistTimer.unref();
-  }
-
-  /** Write the current samples now (shutdown). */
-  async flush(): Promise<void> {
-    clearTimeout(this.#persistTimer);
-    this.#persistTimer = undefined;
-    const samples = this.results.toJSON().samples as unknown[];
-    if (this.#persist && samples.length > 0) await this.#persist(samples).catch(() => {});
-  }
-
-  /** Live samples first, then those restored from the state store, newest `samples` in all. */
-  samples(): unknown[] {
-    const live = this.results.toJSON().samples as unknown[];
-    return [...live, ...this.restored].slice(0, this.config.samples);
-  }
 }
 
 /** Who a Collected asks before it keeps a chunk: the copy, which holds the budget. */
@@ -424,8 +277,16 @@ export class ShadowCopy implements Keeper {
     const again = this.#legacyAgain;
     if (!again || again.state === 'pending' || this.legacy.state === 'pending') return;
     this.#legacyAgain = undefined;
-    if (again.state === 'done' && this.legacy.state === 'done' && !again.dropped) {
-      if (!this.legacy.dropped) this.#shadow.noise.observe(this.legacy.sample(), again.sample());
+    const noise = this.#shadow.noise;
+    if (
+      again.state === 'done' &&
+      this.legacy.state === 'done' &&
+      !again.dropped &&
+      !this.legacy.dropped
+    ) {
+      noise.probeEnded(this.legacy.sample(), again.sample());
+    } else {
+      noise.probeEnded();
     }
     again.drop();
     if (this.#settled) this.legacy.drop();

@@ -8,7 +8,7 @@ import { NotFoundError, RolloutConflictError } from '../errors.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { decide } from './decide.ts';
-import { describeGate, evaluateGates, type ShadowFigures, type SideFigures } from './gates.ts';
+import { describeGate, evaluateGates, type SideFigures } from './gates.ts';
 import { RolloutJournal } from './journal.ts';
 import type { Ledger, LedgerEntry } from './ledger.ts';
 import { RolloutMetrics } from './metrics.ts';
@@ -34,7 +34,7 @@ import {
   type RolloutTarget,
   type RouteFigures,
 } from './target.ts';
-import type { Actor, GateResult } from './types.ts';
+import type { Actor, GateResult, ShadowTally } from './types.ts';
 import type { Webhooks } from './webhooks.ts';
 
 export interface ControllerOptions {
@@ -63,7 +63,7 @@ export class RolloutController {
   // Process-local per route, rebuilt after a restart:
   /** Candidate requests and shadow pairs counted when the step / shadow began. */
   readonly #stepBase = new Map<string, number>();
-  readonly #shadowBase = new Map<string, ShadowFigures>();
+  readonly #shadowBase = new Map<string, ShadowTally>();
   readonly #lastGates = new Map<string, readonly GateResult[]>();
   readonly #waiting = new Map<string, string>();
   /** The gate outcomes of the last check, to write only changes to the ledger. */
@@ -221,7 +221,7 @@ export class RolloutController {
         failures: rec.failures,
         heldMs: now - rec.since,
         stepRequests: figures.candidateCount - (this.#stepBase.get(name) as number),
-        shadowCompared: this.#shadowSince(name, figures).compared,
+        shadowCompared: this.#shadowSince(name, figures)?.compared ?? 0,
         candidateBreakerOpen: figures.candidateBreakerOpen,
       },
       gates,
@@ -236,15 +236,20 @@ export class RolloutController {
     else await this.#stepUp(name, rc, this.#journal.get(name) as RolloutRecord, gates, config);
   }
 
-  #shadowSince(name: string, figures: RouteFigures): ShadowFigures {
-    const now = figures.shadow ?? { compared: 0, mismatched: 0 };
+  /**
+   * The shadow pairs since shadow began, judged by the noise known now (a
+   * tally, not a subtraction: mismatches go down as noise is learned). A
+   * route whose shadow was removed and added again counts its new pairs.
+   */
+  #shadowSince(name: string, figures: RouteFigures): ShadowTally | undefined {
+    const now = figures.shadow;
+    if (now === undefined) return undefined;
     let base = this.#shadowBase.get(name);
-    // A reload that changed the shadow settings starts its counts again.
-    if (!base || base.compared > now.compared) {
+    if (base === undefined) {
       base = now;
       this.#shadowBase.set(name, base);
     }
-    return { compared: now.compared - base.compared, mismatched: now.mismatched - base.mismatched };
+    return now.since(base);
   }
 
   /** The gates over the last `window`, never from before the phase began. */

@@ -4,7 +4,7 @@
 // Prometheus query. A gate with too little data is `waiting`, never `passed`;
 // it fails early only when no amount of further good data could make it pass.
 import type { RolloutConfig } from '../config/index.ts';
-import type { GateResult } from './types.ts';
+import type { GateResult, ShadowTally } from './types.ts';
 
 /** What a gate needs of one side's window (telemetry's WindowSnapshot has these). */
 export interface SideFigures {
@@ -14,11 +14,6 @@ export interface SideFigures {
   readonly p99: number;
   /** Requests in the same span slower than `ms`. */
   countAbove(ms: number): number;
-}
-
-export interface ShadowFigures {
-  readonly compared: number;
-  readonly mismatched: number;
 }
 
 /** The last answer of a Prometheus gate's query. */
@@ -31,7 +26,8 @@ export interface QueryFigure {
 export interface GateInput {
   readonly candidate: SideFigures;
   readonly legacy: SideFigures;
-  readonly shadow: ShadowFigures | undefined;
+  /** Shadow pairs since the phase began; undefined without shadow. */
+  readonly shadow: ShadowTally | undefined;
   readonly queries: ReadonlyMap<string, QueryFigure>;
 }
 
@@ -100,20 +96,37 @@ function rateGate(
   return result(name, status, value, threshold, 'ratio', `${bad} of ${n} ${what}${suffix}`);
 }
 
+/**
+ * The shadow gate. While noise is still being learned (the route's first
+ * probes are not all back, or a field changed its noise verdict within the
+ * last pairs) a learned field may still clear mismatches, so the ratio is
+ * shown but the gate neither passes nor fails: it waits.
+ */
+function mismatchGate(shadow: ShadowTally | undefined, min: number, threshold: number): GateResult {
+  const compared = shadow?.compared ?? 0;
+  const mismatched = shadow?.mismatched ?? 0;
+  if (shadow !== undefined && !shadow.settled) {
+    return result(
+      'mismatchRate',
+      'waiting',
+      compared === 0 ? null : mismatched / compared,
+      threshold,
+      'ratio',
+      `${mismatched} of ${compared} compared pairs differ so far; noise still being learned`,
+    );
+  }
+  return rateGate('mismatchRate', mismatched, compared, min, threshold, [
+    'compared pairs',
+    'differ',
+  ]);
+}
+
 export function evaluateGates(config: RolloutConfig, input: GateInput, phase: Phase): GateResult[] {
   const g = config.gates;
   const min = config.minRequests;
   const out: GateResult[] = [];
   if (phase === 'shadow') {
-    if (g.mismatchRate !== undefined) {
-      const s = input.shadow ?? { compared: 0, mismatched: 0 };
-      out.push(
-        rateGate('mismatchRate', s.mismatched, s.compared, min, g.mismatchRate, [
-          'compared pairs',
-          'differ',
-        ]),
-      );
-    }
+    if (g.mismatchRate !== undefined) out.push(mismatchGate(input.shadow, min, g.mismatchRate));
     return out;
   }
   const c = input.candidate;

@@ -2,7 +2,7 @@ export type { ControllerOptions } from './controller.ts';
 export { RolloutController } from './controller.ts';
 export type { CheckFacts, Decision } from './decide.ts';
 export { decide } from './decide.ts';
-export type { GateInput, QueryFigure, ShadowFigures, SideFigures } from './gates.ts';
+export type { GateInput, QueryFigure, SideFigures } from './gates.ts';
 export { describeGate, evaluateGates } from './gates.ts';
 export type { LedgerEntry } from './ledger.ts';
 export { queryPrometheus } from './prometheus.ts';
@@ -22,6 +22,7 @@ export type {
   GateStatus,
   RolloutEvent,
   RolloutStateName,
+  ShadowTally,
   WebhookConfig,
 } from './types.ts';
 export type { ConfirmOutcome } from './webhooks.ts';

@@ -3,8 +3,8 @@
 // writes it makes (weight, back to the file's weight). cli/run.ts adapts the
 // real Gateway to this; `rollout` never imports `gateway`.
 import type { Config } from '../config/index.ts';
-import type { ShadowFigures, SideFigures } from './gates.ts';
-import type { GateResult, RolloutStateName } from './types.ts';
+import type { SideFigures } from './gates.ts';
+import type { GateResult, RolloutStateName, ShadowTally } from './types.ts';
 
 /** A side's sliding window, as telemetry keeps it. */
 export interface WindowView {
@@ -31,8 +31,8 @@ export interface RouteFigures {
   readonly candidate: WindowView;
   /** Candidate requests since the process started (a step counts its own from a base). */
   readonly candidateCount: number;
-  /** Shadow pairs compared since the process started; undefined without shadow. */
-  readonly shadow: ShadowFigures | undefined;
+  /** Shadow pairs compared since the route's shadow began; undefined without shadow. */
+  readonly shadow: ShadowTally | undefined;
   readonly candidateBreakerOpen: boolean;
 }
 

@@ -4,6 +4,23 @@
 /** Where a route's rollout is. `off`: no rollout running (weight is manual). */
 export type RolloutStateName = 'off' | 'shadow' | 'canary' | 'paused' | 'done' | 'rolled-back';
 
+/**
+ * A route's shadow pairs as the gateway counts them (compare's ShadowResults
+ * satisfies this structurally; `rollout` never imports `compare`). Mismatches
+ * are judged by the noise known now, so they can go down when a field is
+ * learned as noise: a phase's figures are `now.since(atStart)`, never a
+ * subtraction of counts.
+ */
+export interface ShadowTally {
+  readonly compared: number;
+  /** Judged by the noise known now. */
+  readonly mismatched: number;
+  /** False while noise is still being learned: the mismatchRate gate waits. */
+  readonly settled: boolean;
+  /** The pairs counted after `earlier`, judged by the noise known now. */
+  since(earlier: ShadowTally): ShadowTally;
+}
+
 /** A gate with too little data is `waiting`, never `passed`. */
 export type GateStatus = 'passed' | 'failed' | 'waiting';
 

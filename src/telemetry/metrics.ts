@@ -24,7 +24,8 @@ export interface BackendQueueMetrics {
 }
 
 export interface RouteShadowMetrics {
-  compared(match: boolean, mismatchRatio: number): void;
+  /** A compared pair, by its verdict when it was compared (the ratio gauge follows later noise). */
+  compared(match: boolean): void;
   skipped(reason: string): void;
 }
 
@@ -67,7 +68,8 @@ export class Metrics {
   readonly #retries: Counter<'route'>;
   readonly #ejections: Counter<'backend' | 'instance'>;
   readonly #shadow: Counter<'route' | 'result'>;
-  readonly #shadowRatio: Gauge<'route'>;
+  /** Read at scrape time: the ratio moves when noise is learned, with no new pair. */
+  readonly #shadowRatios = new Map<string, () => number>();
   readonly #tunnelsOpen: Gauge<'route'>;
   readonly #tunnelsClosed: Counter<'route' | 'reason'>;
   readonly #queued: Gauge<'backend'>;
@@ -158,11 +160,15 @@ export class Metrics {
       labelNames: ['route', 'result'],
       registers,
     });
-    this.#shadowRatio = new Gauge({
+    const ratios = this.#shadowRatios;
+    new Gauge({
       name: 'cutover_shadow_mismatch_ratio',
-      help: 'Mismatched / compared shadow pairs of a route since start',
+      help: 'Mismatched / compared shadow pairs of a route since start, judged by the noise known now',
       labelNames: ['route'],
       registers,
+      collect() {
+        for (const [route, ratio] of ratios) this.set({ route }, ratio());
+      },
     });
     this.#tunnelsOpen = new Gauge({
       name: 'cutover_tunnels_open',
@@ -254,17 +260,17 @@ export class Metrics {
     this.breakerState(backend, route, to);
   }
 
-  /** Pre-bound shadow counters of a route (no label hashing per pair). */
-  forRouteShadow(route: string): RouteShadowMetrics {
+  /**
+   * Pre-bound shadow counters of a route (no label hashing per pair);
+   * `mismatchRatio` is what cutover_shadow_mismatch_ratio shows at each scrape.
+   */
+  forRouteShadow(route: string, mismatchRatio: () => number): RouteShadowMetrics {
     const matched = this.#shadow.labels(route, 'matched');
     const mismatched = this.#shadow.labels(route, 'mismatched');
-    const ratio = this.#shadowRatio.labels(route);
+    this.#shadowRatios.set(route, mismatchRatio);
     const counter = this.#shadow;
     return {
-      compared: (match, mismatchRatio) => {
-        (match ? matched : mismatched).inc();
-        ratio.set(mismatchRatio);
-      },
+      compared: (match) => (match ? matched : mismatched).inc(),
       skipped: (reason) => counter.inc({ route, result: `skipped_${reason}` }),
     };
   }

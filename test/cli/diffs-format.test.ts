@@ -4,20 +4,13 @@ import { formatDiffs } from '../../src/cli/diffs-format.ts';
 import {
   compareResponses,
   compileCompareRules,
-  type ResponseSample,
+  fixedNoise,
   type ShadowPair,
   ShadowResults,
 } from '../../src/compare/index.ts';
+import { jsonSample } from '../helpers/samples.ts';
 
 const rules = compileCompareRules();
-
-function jsonSample(body: unknown): ResponseSample {
-  return {
-    status: 200,
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify(body)),
-  };
-}
 
 const orders = (total: unknown, requestId: string) => ({
   orders: [{ id: 'ord-1', total }],
@@ -43,8 +36,13 @@ function pair(
 
 /** 8 pairs: 4 with the demo's total bug, 4 matching; requestId is noise throughout. */
 function demoResults(): ShadowResults {
-  const results = new ShadowResults({ route: 'orders', samples: 10, compiled: rules });
   const noisy = new Set(['$.meta.requestId']);
+  const results = new ShadowResults({
+    route: 'orders',
+    samples: 10,
+    compiled: rules,
+    noise: fixedNoise(noisy),
+  });
   for (let i = 1; i <= 8; i++) {
     const p =
       i % 2 === 0
@@ -122,5 +120,20 @@ describe('formatDiffs', () => {
         'no field differences',
       ].join('\n'),
     );
+  });
+});
+
+describe('formatDiffs while noise is learned', () => {
+  test('says the ratio may still fall until the figures are settled, and counts overflowed pairs', () => {
+    const json = demoResults().toJSON();
+    const unsettled = formatDiffs({
+      ...json,
+      summary: { ...json.summary, settled: false, overflowPairs: 3 },
+    });
+    assert.deepEqual(unsettled.split('\n').slice(1, 3), [
+      'noise still being learned: the ratio may still fall',
+      '3 mismatched pairs past the field sets kept (always counted)',
+    ]);
+    assert.doesNotMatch(formatDiffs(json), /still being learned|past the field sets/);
   });
 });

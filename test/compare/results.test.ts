@@ -5,12 +5,15 @@ import {
   type CompiledCompareRules,
   compareResponses,
   compileCompareRules,
+  fixedNoise,
   REDACTED,
   Redactor,
   type ResponseSample,
+  restoredSamples,
   type ShadowPair,
   ShadowResults,
 } from '../../src/compare/index.ts';
+import { jsonSample } from '../helpers/samples.ts';
 
 const rules = compileCompareRules();
 /** The demo's per-answer noise, as noise learning would find it. */
@@ -54,14 +57,6 @@ async function demoPair(path: string, legacyMs = 30, candidateMs = 5): Promise<S
   };
 }
 
-function jsonSample(body: unknown, status = 200): ResponseSample {
-  return {
-    status,
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify(body)),
-  };
-}
-
 function pairOf(url: string, legacy: ResponseSample, candidate: ResponseSample): ShadowPair {
   return {
     method: 'GET',
@@ -85,7 +80,12 @@ const ordersOf = (total: unknown) => ({
 
 describe('ShadowResults on the demo services', () => {
   test('counts matches and mismatches; the order total is a type difference, meta is noise', async () => {
-    const results = new ShadowResults({ route: 'orders', samples: 10, compiled: rules });
+    const results = new ShadowResults({
+      route: 'orders',
+      samples: 10,
+      compiled: rules,
+      noise: fixedNoise(noisy),
+    });
     for (const id of ['1', '2', '3']) recordPair(results, await demoPair(`/api/v1/user/${id}`));
     const orderPairs = [
       await demoPair('/api/v1/orders?user=42'),
@@ -115,9 +115,12 @@ describe('ShadowResults on the demo services', () => {
         memory: 0,
       },
       mismatchRatio: 0.4,
+      settled: true,
+      overflowPairs: 0,
     });
     assert.equal(json.fields[0].pattern, '$.orders[*].total');
-    assert.equal(json.fields[0].raw, orderCount);
+    // Counted in pairs (as the mismatches are); kinds count every differing index.
+    assert.equal(json.fields[0].raw, 2);
     assert.equal(json.fields[0].noise, 0);
     assert.deepEqual(json.fields[0].kinds, { type: orderCount });
     assert.equal(typeof json.fields[0].lastLegacy, 'number');
@@ -394,5 +397,18 @@ describe('ShadowResults paired latency', () => {
     assert.equal(latency.pairs, 2);
     assert.deepEqual(latency.ratio, { p50: 0.5, p95: 0.5, p99: 0.5 });
     assert.deepEqual(latency.candidate, { p50: 2, p95: 5, p99: 5 });
+  });
+});
+
+describe('restoredSamples', () => {
+  test('keeps what has the shape of a sample, drops the rest (the state store is an edge)', () => {
+    const results = new ShadowResults({ route: 'r', samples: 1, compiled: rules });
+    const a = jsonSample({ v: 1 });
+    const b = jsonSample({ v: 2 });
+    results.record(pairOf('/x', a, b), compareResponses(a, b, rules));
+    const [good] = results.samples();
+    assert.deepEqual(restoredSamples([good, { at: 'x' }, null, 'text']), [good]);
+    assert.deepEqual(restoredSamples({ not: 'a list' }), []);
+    assert.deepEqual(restoredSamples(undefined), []);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RolloutConfig } from '../../src/config/index.ts';
 import { describeGate, evaluateGates, type SideFigures } from '../../src/rollout/gates.ts';
-import type { GateResult } from '../../src/rollout/types.ts';
+import type { GateResult, ShadowTally } from '../../src/rollout/types.ts';
 import { rolloutOf } from '../helpers/config.ts';
 
 const rolloutConfig = (block = '{}'): RolloutConfig =>
@@ -91,12 +91,23 @@ test('baseline p99: a few slow candidate requests pass, clearly more fail', () =
   );
 });
 
+/** Shadow figures as a gate reads them (`since` is the controller's, not the gate's). */
+function tally(compared: number, mismatched: number, settled = true): ShadowTally {
+  const t: ShadowTally = { compared, mismatched, settled, since: () => t };
+  return t;
+}
+
 test('mismatchRate rules the shadow phase only', () => {
   const config = rolloutConfig('{ minRequests: 100 }');
   const shadow = (compared: number, mismatched: number) =>
     evaluateGates(
       config,
-      { candidate: side(0), legacy: side(0), shadow: { compared, mismatched }, queries: new Map() },
+      {
+        candidate: side(0),
+        legacy: side(0),
+        shadow: tally(compared, mismatched),
+        queries: new Map(),
+      },
       'shadow',
     );
   assert.deepEqual(
@@ -106,6 +117,30 @@ test('mismatchRate rules the shadow phase only', () => {
   assert.equal(gate(shadow(1000, 11), 'mismatchRate').status, 'failed');
   assert.equal(gate(shadow(50, 0), 'mismatchRate').status, 'waiting');
   assert.ok(!canary(side(1000)).some((g) => g.name === 'mismatchRate'));
+});
+
+test('mismatchRate waits while noise is being learned: it neither passes nor fails early', () => {
+  const config = rolloutConfig('{ minRequests: 100 }');
+  const shadow = (t: ShadowTally) =>
+    gate(
+      evaluateGates(
+        config,
+        { candidate: side(0), legacy: side(0), shadow: t, queries: new Map() },
+        'shadow',
+      ),
+      'mismatchRate',
+    );
+  // 90% of 1000 pairs differ, far past 1% of 100: settled, that fails at once…
+  assert.equal(shadow(tally(1000, 900)).status, 'failed');
+  // …but a field still being learned may be noise: waiting, with the ratio shown.
+  const learning = shadow(tally(1000, 900, false));
+  assert.equal(learning.status, 'waiting');
+  assert.equal(learning.value, 0.9);
+  assert.match(
+    learning.detail,
+    /900 of 1000 compared pairs differ so far; noise still being learned/,
+  );
+  assert.equal(shadow(tally(1000, 0, false)).status, 'waiting');
 });
 
 test('Prometheus gates: max, min, and waiting without an answer', () => {
