@@ -1,6 +1,6 @@
 // The terminal report of `cutover diffs ROUTE`: what GET /api/routes/{name}/diffs
 // returned, as plain aligned text (no colours: it is piped and pasted).
-import type { LatencyPercentiles, ShadowResultsJSON } from '../compare/index.ts';
+import type { LatencyPercentiles, ShadowResultsJSON } from '../gateway/index.ts';
 
 /** Samples shown; the API returns more for tools that want them. */
 const SHOWN_SAMPLES = 3;

@@ -2,9 +2,9 @@
 // The `cutover` command.
 import { existsSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import type { ShadowResultsJSON } from '../compare/index.ts';
 import { DEFAULTS, loadConfigFile } from '../config/index.ts';
 import { ConfigError, CutoverError } from '../errors.ts';
+import type { ShadowResultsJSON } from '../gateway/index.ts';
 import {
   type LedgerEntry,
   ROLLOUT_ACTIONS,

@@ -1,3 +1,4 @@
+export type { LatencyPercentiles, ShadowResultsJSON } from '../compare/index.ts';
 export type { Backend, BackendInstance } from './backends.ts';
 export type {
   BackendBreakers,
