@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startGateway, type TestGateway, twoBackendYaml } from '../helpers/gateway.ts';
-import { eventually } from '../helpers/wait.ts';
 import { startUpstream, startWebSocketEcho, type WebSocketEcho } from '../helpers/upstream.ts';
+import { eventually } from '../helpers/wait.ts';
 
 interface Frame {
   data: Buffer;
