@@ -215,7 +215,7 @@ export class RequestPipeline implements RequestHandler {
   request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const admitted = this.#admit(req, res, false);
     if (!admitted) return;
-    const { requestId, target, route, side, headers, hostAt } = admitted;
+    const { requestId, route, side, headers } = admitted;
     const lengthHeader = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
     let span: ProxySpan | undefined;
@@ -238,19 +238,7 @@ export class RequestPipeline implements RequestHandler {
       shadow = undefined;
     }
     const launch = (body: Buffer | Readable | null) =>
-      this.#launch(
-        req,
-        res,
-        route,
-        side,
-        requestId,
-        span,
-        target.target,
-        headers,
-        hostAt,
-        body,
-        shadow,
-      );
+      this.#launch(req, res, admitted, span, body, shadow);
     if (!chunked && length === 0) {
       launch(null);
       return;
@@ -302,16 +290,13 @@ export class RequestPipeline implements RequestHandler {
   #launch(
     req: IncomingMessage,
     res: ServerResponse,
-    route: CompiledRoute,
-    side: Side,
-    requestId: string,
+    admitted: Admitted,
     span: ProxySpan | undefined,
-    target: string,
-    headers: string[],
-    hostAt: number,
     body: Buffer | Readable | null,
     shadow: RouteShadow | undefined,
   ): ProxyExchange {
+    const { requestId, route, side, headers, hostAt } = admitted;
+    const target = admitted.target.target;
     let copy: ShadowCopy | undefined;
     if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire(body?.length ?? 0)) {
       copy = new ShadowCopy(shadow, {
