@@ -7,6 +7,7 @@ import type { Logger, Metrics, RouteSideMetrics, RouteTunnelMetrics } from '../t
 import { AccessLog } from '../telemetry/index.ts';
 import { Backend } from './backends.ts';
 import type { GuardRegistry } from './guard-registry.ts';
+import type { InFlight } from './in-flight.ts';
 import type { RouteGuards } from './route-guards.ts';
 import { Router } from './router.ts';
 import type { RouteShadow } from './shadow.ts';
@@ -56,7 +57,7 @@ export class CompiledRoute {
   readonly legacyMetrics: RouteSideMetrics;
   readonly candidateMetrics: RouteSideMetrics | undefined;
   readonly guards: RouteGuards;
-  /** Open and closed tunnels (upgrades after their 101). */
+  /** Open and closed tunnels (upgrades after their 101), also counted in flight. */
   readonly tunnels: RouteTunnelMetrics;
   /** Shadow copies to the candidate; undefined unless configured. */
   readonly shadow: RouteShadow | undefined;
@@ -72,6 +73,7 @@ export class CompiledRoute {
     weight: WeightCell,
     metrics: Metrics,
     registry: GuardRegistry,
+    inFlight: InFlight,
   ) {
     this.config = config;
     this.name = config.name;
@@ -85,7 +87,7 @@ export class CompiledRoute {
         ? undefined
         : metrics.forRouteSide(config.name, 'candidate', config.candidate);
     this.guards = registry.routeGuards(config);
-    this.tunnels = metrics.forRouteTunnels(config.name);
+    this.tunnels = inFlight.countTunnels(metrics.forRouteTunnels(config.name));
     this.shadow = registry.routeShadow(config);
     this.legacyLogFragment = AccessLog.fragment(config.name, 'legacy', config.legacy);
     this.candidateLogFragment = AccessLog.fragment(
@@ -120,6 +122,7 @@ export class RouteTable {
     metrics: Metrics,
     registry: GuardRegistry,
     logger: Logger,
+    inFlight: InFlight,
     previous?: RouteTable,
   ) {
     this.config = config;
@@ -136,7 +139,7 @@ export class RouteTable {
         cell = new WeightCell(rc.weight, undefined);
         weights.set(rc.name, cell);
       }
-      routes.set(rc.name, new CompiledRoute(rc, backends, cell, metrics, registry));
+      routes.set(rc.name, new CompiledRoute(rc, backends, cell, metrics, registry, inFlight));
     }
     this.routes = routes;
     registry.prune(config.routes);

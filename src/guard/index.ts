@@ -12,6 +12,8 @@ export type { HealthBackend, HealthTarget } from './health.ts';
 export { HealthChecker } from './health.ts';
 export type { OutlierInstanceSnapshot, OutlierOptions, OutlierSnapshot } from './outlier.ts';
 export { OutlierDetector } from './outlier.ts';
+export type { ProbeBackend, ProbedBreaker } from './probe.ts';
+export { BreakerProbes } from './probe.ts';
 export type { LimitDecision, RateLimiter, RateLimiterSnapshot } from './rate-limit.ts';
 export { TokenBucketLimiter } from './rate-limit.ts';
 export { RateLimitHeaders, rateLimitPolicy } from './ratelimit-headers.ts';

@@ -4,6 +4,7 @@ export type { Logger, LoggerOptions } from './log.ts';
 export { createLogger, flushLogger } from './log.ts';
 export type {
   BackendQueueMetrics,
+  InFlightFigures,
   RouteGuardMetrics,
   RouteShadowMetrics,
   RouteSideMetrics,

@@ -38,6 +38,11 @@ export interface RouteTunnelMetrics {
   closed(reason: TunnelEnd): void;
 }
 
+/** What the in-flight gauge shows (read at scrape time). */
+export interface InFlightFigures {
+  readonly requests: number;
+}
+
 /** What the shadow memory budget shows (read at scrape time). */
 export interface ShadowMemoryFigures {
   readonly held: number;
@@ -55,7 +60,8 @@ export const BREAKER_STATE_VALUE: Readonly<Record<string, number>> = {
 export class Metrics {
   readonly registry = new Registry();
   readonly #requests: RequestStats;
-  #inFlight = 0;
+  /** What is in flight, read at scrape time (the gateway's one count). */
+  #inFlight: InFlightFigures | undefined;
   readonly #reloads: Counter<'result'>;
   readonly #connectionsRefused: Counter;
   readonly #backendUp: Gauge<'backend' | 'instance'>;
@@ -86,7 +92,7 @@ export class Metrics {
       help: 'Requests being proxied now',
       registers,
       collect() {
-        this.set(metrics.#inFlight);
+        this.set(metrics.#inFlight?.requests ?? 0);
       },
     });
     this.#reloads = new Counter({
@@ -317,12 +323,9 @@ export class Metrics {
     this.#ejections.inc({ backend, instance });
   }
 
-  requestStarted(): void {
-    this.#inFlight++;
-  }
-
-  requestFinished(): void {
-    this.#inFlight--;
+  /** The count the in-flight gauge shows (read at scrape time, never counted twice). */
+  inFlight(figures: InFlightFigures): void {
+    this.#inFlight = figures;
   }
 
   unrouted(status: number): void {

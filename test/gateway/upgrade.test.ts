@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startGateway, type TestGateway, twoBackendYaml } from '../helpers/gateway.ts';
 import { startUpstream, startWebSocketEcho, type WebSocketEcho } from '../helpers/upstream.ts';
+import { eventually } from '../helpers/wait.ts';
 
 interface Frame {
   data: Buffer;
@@ -337,14 +338,41 @@ describe('upgrade: closing and failures', () => {
     assert.equal((await client.closed).code, 1006);
   });
 
-  test('shutting the gateway down closes open tunnels at both ends', async () => {
-    const gw2 = await startGateway(twoBackendYaml(legacy.url, rewrite.url, { weight: 0 }));
+  test('shutting the gateway down closes open tunnels at both ends once the grace is over', async () => {
+    // The drain waits for tunnels as for requests (in-flight.ts): a short grace keeps this quick.
+    const gw2 = await startGateway(
+      twoBackendYaml(legacy.url, rewrite.url, {
+        weight: 0,
+        top: 'server: { shutdownGrace: 200ms }',
+      }),
+    );
     const client = await connectClient(gw2.url, '/ws');
     const upstream = await legacy.nextConnection();
     assert.equal(await client.roundTrip('ping'), 'legacy:ping');
     await gw2.close();
     assert.equal((await client.closed).code, 1006);
     assert.equal(await upstream.closed, 1006);
+  });
+
+  test('a graceful shutdown lets an open tunnel run, and ends as soon as it closes', async () => {
+    // A grace longer than the test's own timeout: only the tunnel's end can finish the close.
+    const gw2 = await startGateway(
+      twoBackendYaml(legacy.url, rewrite.url, { weight: 0, top: 'server: { shutdownGrace: 1h }' }),
+    );
+    const client = await connectClient(gw2.url, '/ws');
+    const upstream = await legacy.nextConnection();
+    assert.equal(await client.roundTrip('ping'), 'legacy:ping');
+    const gateway = gw2.running.gateway;
+    assert.equal(gateway.inFlight, 1, 'the open tunnel is in flight');
+    const closing = gw2.close();
+    await eventually('the listener to stop accepting', () => !gateway.server.listening);
+    assert.equal(gateway.readiness().ready, false);
+    assert.equal(await client.roundTrip('still here'), 'legacy:still here');
+    client.ws.close(1000, 'done');
+    await closing;
+    assert.equal((await client.closed).code, 1000);
+    assert.equal(await upstream.closed, 1000);
+    assert.equal(gateway.inFlight, 0);
   });
 
   test('a backend that refuses the upgrade: its answer reaches the client', async () => {
