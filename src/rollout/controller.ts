@@ -3,16 +3,24 @@
 // move on (shadow → steps → done), hold, or roll back. Manual actions make
 // the same moves through the same journal, so the ledger and the webhooks see
 // every change whoever made it. One route's actions run one at a time.
+//
+// The controller is a scheduler over runs (run.ts): one RolloutRun per rolling
+// route holds what this process knows of the phase (count bases, the last
+// check's gates, the confirm flow) and is replaced on every move. Reads
+// (status, /metrics, the admin API) serve the last check and never evaluate
+// gates, so they cannot change a decision and cost no window snapshot.
 import type { Config, RolloutConfig, RouteConfig } from '../config/index.ts';
 import { NotFoundError, RolloutConflictError } from '../errors.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import { ConfirmFlow, confirmRequest } from './confirm.ts';
 import { decide } from './decide.ts';
-import { describeGate, evaluateGates, type ShadowFigures, type SideFigures } from './gates.ts';
+import { describeGate } from './gates.ts';
 import { RolloutJournal } from './journal.ts';
 import type { Ledger, LedgerEntry } from './ledger.ts';
 import { RolloutMetrics } from './metrics.ts';
 import { PrometheusQueries } from './queries.ts';
+import { queryMaxAge, RolloutRun } from './run.ts';
 import {
   atStep,
   finished,
@@ -27,15 +35,9 @@ import {
   started,
   stepOfWeight,
 } from './state.ts';
-import {
-  figuresOf,
-  type RolloutAction,
-  type RolloutStatus,
-  type RolloutTarget,
-  type RouteFigures,
-} from './target.ts';
-import type { Actor, GateResult } from './types.ts';
-import type { Webhooks } from './webhooks.ts';
+import type { RolloutAction, RolloutStatus, RolloutTarget } from './target.ts';
+import type { Actor, ConfirmRequest, GateResult } from './types.ts';
+import type { ConfirmOutcome, Webhooks } from './webhooks.ts';
 
 export interface ControllerOptions {
   readonly target: RolloutTarget;
@@ -47,9 +49,19 @@ export interface ControllerOptions {
   readonly clock?: () => number;
 }
 
-const EMPTY: SideFigures = { requests: 0, errors: 0, p95: 0, p99: 0, countAbove: () => 0 };
-
 const isRunning = (s: RolloutRecord['state']): boolean => s === 'shadow' || s === 'canary';
+
+/** Routes by name, indexed once per config object: statusAll stays linear in the routes. */
+const routeIndex = new WeakMap<Config, ReadonlyMap<string, RouteConfig>>();
+
+function routeNamed(config: Config, name: string): RouteConfig | undefined {
+  let index = routeIndex.get(config);
+  if (!index) {
+    index = new Map(config.routes.map((r) => [r.name, r]));
+    routeIndex.set(config, index);
+  }
+  return index.get(name);
+}
 
 export class RolloutController {
   readonly #target: RolloutTarget;
@@ -60,17 +72,8 @@ export class RolloutController {
   readonly #queries: PrometheusQueries;
   readonly #metrics: RolloutMetrics | undefined;
   readonly #locks = new Map<string, Promise<unknown>>();
-  // Process-local per route, rebuilt after a restart:
-  /** Candidate requests and shadow pairs counted when the step / shadow began. */
-  readonly #stepBase = new Map<string, number>();
-  readonly #shadowBase = new Map<string, ShadowFigures>();
-  readonly #lastGates = new Map<string, readonly GateResult[]>();
-  readonly #waiting = new Map<string, string>();
-  /** The gate outcomes of the last check, to write only changes to the ledger. */
-  readonly #gateSig = new Map<string, string>();
-  /** Routes with a confirm request in flight, and when the last one was refused. */
-  readonly #confirming = new Set<string>();
-  readonly #refusedAt = new Map<string, number>();
+  /** The run of each route in shadow, canary or paused; process-local, rebuilt after a restart. */
+  readonly #runs = new Map<string, RolloutRun>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribeTrips: (() => void) | undefined;
   #every = 0;
@@ -119,7 +122,7 @@ export class RolloutController {
       name,
       rec,
       rolledBack('controller', reason, this.#clock()),
-      this.#lastGates.get(name) ?? [],
+      this.#gatesOf(name),
     );
   }
 
@@ -136,7 +139,22 @@ export class RolloutController {
   }
 
   #rollout(route: string): RolloutConfig | undefined {
-    return this.#target.config().routes.find((r) => r.name === route)?.rollout;
+    return routeNamed(this.#target.config(), route)?.rollout;
+  }
+
+  /** The last check's gates of a route ([] without a run or before its first check). */
+  #gatesOf(route: string): readonly GateResult[] {
+    return this.#runs.get(route)?.gates ?? [];
+  }
+
+  /** The route's run, made when a restart found it rolling. */
+  #runOf(route: string): RolloutRun {
+    let run = this.#runs.get(route);
+    if (!run) {
+      run = new RolloutRun(route);
+      this.#runs.set(route, run);
+    }
+    return run;
   }
 
   /** After a load or reload: start new rollouts, follow edited steps, restore weights, reset the timer. */
@@ -189,7 +207,9 @@ export class RolloutController {
         config,
         rolling.map((r) => r.name),
       );
-      for (const route of rolling) {
+      for (const route of config.routes) {
+        const state = this.#journal.get(route.name)?.state;
+        if (!route.rollout || (state !== 'paused' && !isRunning(state ?? 'off'))) continue;
         try {
           await this.#serial(route.name, () => this.#check(route, config));
         } catch (error) {
@@ -204,109 +224,62 @@ export class RolloutController {
     }
   }
 
+  /**
+   * One check of a route: evaluate its gates (the last check every read
+   * serves), note a change of outcomes, and for a running rollout act on what
+   * `decide` says. A paused rollout's gates are kept current, nothing more.
+   */
   async #check(route: RouteConfig, config: Config): Promise<void> {
     const name = route.name;
     const rc = route.rollout as RolloutConfig;
     const rec = this.#journal.get(name);
+    if (!rec || (rec.state !== 'paused' && !isRunning(rec.state))) return;
     const figures = this.#target.figures(name, rc.window);
-    if (!rec || !figures || !isRunning(rec.state)) return;
+    if (!figures) return;
     const now = this.#clock();
-    const gates = this.#gates(name, rc, rec, figures, config, now);
-    await this.#noteGateChange(name, rec, gates);
-    if (!this.#stepBase.has(name)) this.#stepBase.set(name, figures.candidateCount);
-    const decision = decide(
+    const run = this.#runOf(name);
+    const gates = run.evaluate(
       rc,
-      {
-        state: rec.state as 'shadow' | 'canary',
-        failures: rec.failures,
-        heldMs: now - rec.since,
-        stepRequests: figures.candidateCount - (this.#stepBase.get(name) as number),
-        shadowCompared: this.#shadowSince(name, figures).compared,
-        candidateBreakerOpen: figures.candidateBreakerOpen,
-      },
-      gates,
+      rec,
+      figures,
+      this.#queries.figures(name, queryMaxAge(config), now),
+      now,
     );
+    this.#metrics?.checked(name);
+    if (rec.state === 'paused') return;
+    if (run.gatesChanged()) await this.#noteGates(name, rec, gates);
+    const decision = decide(rc, run.facts(rec, figures, now), gates);
     if (decision.kind === 'rollback') {
       await this.#move(name, rec, rolledBack('controller', decision.reason, now), gates);
       return;
     }
     const failures = decision.kind === 'hold' ? decision.failures : 0;
     if (failures !== rec.failures) await this.#journal.save(name, { ...rec, failures });
-    if (decision.kind === 'hold') this.#waiting.set(name, decision.waitingFor);
-    else await this.#stepUp(name, rc, this.#journal.get(name) as RolloutRecord, gates, config);
-  }
-
-  #shadowSince(name: string, figures: RouteFigures): ShadowFigures {
-    const now = figures.shadow ?? { compared: 0, mismatched: 0 };
-    let base = this.#shadowBase.get(name);
-    // A reload that changed the shadow settings starts its counts again.
-    if (!base || base.compared > now.compared) {
-      base = now;
-      this.#shadowBase.set(name, base);
-    }
-    return { compared: now.compared - base.compared, mismatched: now.mismatched - base.mismatched };
-  }
-
-  /** The gates over the last `window`, never from before the phase began. */
-  #gates(
-    name: string,
-    rc: RolloutConfig,
-    rec: RolloutRecord,
-    figures: RouteFigures,
-    config: Config,
-    now: number,
-  ): GateResult[] {
-    const since = Math.max(now - rc.window, rec.dataSince);
-    const inShadow =
-      rec.state === 'shadow' || (rec.state === 'paused' && rec.pausedFrom === 'shadow');
-    // A Prometheus answer older than three checks (or three timeouts) counts as none.
-    const maxAge =
-      3 * Math.max(config.rollouts.checkEvery, config.rollouts.prometheus?.timeoutMs ?? 0);
-    const gates = evaluateGates(
-      rc,
-      {
-        candidate: inShadow ? EMPTY : figuresOf(figures.candidate, since),
-        legacy: inShadow ? EMPTY : figuresOf(figures.legacy, since),
-        shadow: inShadow ? this.#shadowSince(name, figures) : undefined,
-        queries: this.#queries.figures(name, maxAge, now),
-      },
-      inShadow ? 'shadow' : 'canary',
-    );
-    this.#lastGates.set(name, gates);
-    return gates;
+    if (decision.kind === 'hold') run.wait(decision.waitingFor);
+    else await this.#stepUp(run, rc, this.#journal.get(name) as RolloutRecord, gates, config);
   }
 
   /** A check whose gate outcomes differ from the last one goes in the ledger. */
-  async #noteGateChange(
-    name: string,
-    rec: RolloutRecord,
-    gates: readonly GateResult[],
-  ): Promise<void> {
-    const sig = gates.map((g) => `${g.name}:${g.status}`).join(',');
-    if (this.#gateSig.get(name) === sig) return;
-    this.#gateSig.set(name, sig);
+  #noteGates(name: string, rec: RolloutRecord, gates: readonly GateResult[]): Promise<void> {
     const decided = gates.filter((g) => g.status !== 'waiting');
     const reason = decided.map(describeGate).join('; ') || 'gates waiting for data';
-    await this.#journal.note('gates', name, rec, rec, 'controller', reason, gates);
+    return this.#journal.note('gates', name, rec, rec, 'controller', reason, gates);
   }
 
   /** The next step (or shadow → first step, or the end), after any confirm webhook said yes. */
   async #stepUp(
-    name: string,
+    run: RolloutRun,
     rc: RolloutConfig,
     rec: RolloutRecord,
     gates: readonly GateResult[],
     config: Config,
   ): Promise<void> {
+    const name = run.route;
     const now = this.#clock();
     const step = nextStep(rec);
     if (step >= rc.steps.length) {
-      await this.#move(
-        name,
-        rec,
-        finished(rc, rec, 'controller', 'every step passed its gates', now),
-        gates,
-      );
+      const why = 'every step passed its gates';
+      await this.#move(name, rec, finished(rc, rec, 'controller', why, now), gates);
       return;
     }
     const hooks = [...rc.webhooks, ...config.rollouts.webhooks].filter((h) => h.kind === 'confirm');
@@ -314,52 +287,46 @@ export class RolloutController {
       await this.#move(name, rec, atStep(rc, rec, step, 'controller', 'gates passed', now), gates);
       return;
     }
-    if (this.#confirming.has(name)) return;
-    const refused = this.#refusedAt.get(name);
-    if (refused !== undefined && now - refused < rc.interval) {
-      this.#waiting.set(name, 'the confirm webhook said no; asking again after the interval');
-      return;
-    }
-    this.#confirming.add(name);
-    this.#waiting.set(name, 'waiting for the confirm webhook');
-    const toWeight = rc.steps[step];
-    const ask = {
-      type: 'confirm',
-      route: name,
-      step,
-      fromWeight: rec.weight,
-      toWeight,
-      gates,
-      at: new Date(now).toISOString(),
-    } as const;
-    void this.#webhooks
-      .confirm(hooks, ask)
-      .then((outcome) =>
-        this.#serial(name, async () => {
-          this.#confirming.delete(name);
-          const cur = this.#journal.get(name);
-          // The rollout moved (rolled back, paused) while the hook was asked: its answer is moot.
-          if (!cur || cur.state !== rec.state || cur.step !== rec.step || cur.since !== rec.since)
-            return;
-          if (outcome.approved) {
-            this.#refusedAt.delete(name);
-            const by = `confirmed by ${outcome.url ?? 'webhook'}`;
-            await this.#move(name, cur, atStep(rc, cur, step, 'webhook', by, this.#clock()), gates);
-          } else {
-            this.#refusedAt.set(name, this.#clock());
-            this.#waiting.set(name, `the confirm webhook said no: ${outcome.reason}`);
-            const why = `step up to ${toWeight}% refused: ${outcome.reason}`;
-            await this.#journal.note('confirm', name, cur, cur, 'webhook', why, gates);
-          }
+    const flow = run.confirmFlow(
+      () =>
+        new ConfirmFlow({
+          webhooks: this.#webhooks,
+          clock: this.#clock,
+          retryAfterMs: rc.interval,
         }),
-      )
-      .catch((error: Error) => {
-        this.#confirming.delete(name);
-        this.#logger.error({ route: name, err: error.message }, 'confirm webhook handling failed');
-      });
+    );
+    const ask = confirmRequest(name, step, rec.weight, rc.steps[step], gates, now);
+    const { waitingFor, answer } = flow.request(hooks, ask);
+    run.wait(waitingFor);
+    void answer
+      ?.then((outcome) => this.#serial(name, () => this.#confirmed(run, rc, ask, outcome)))
+      .catch((error: Error) =>
+        this.#logger.error({ route: name, err: error.message }, 'confirm webhook handling failed'),
+      );
   }
 
-  /** A move, and what it makes stale here: the step's base counts, the waiting reason, the gate outcomes. */
+  /** The confirm hooks answered: step up, or note the refusal; moot when the run moved meanwhile. */
+  async #confirmed(
+    run: RolloutRun,
+    rc: RolloutConfig,
+    ask: ConfirmRequest,
+    outcome: ConfirmOutcome,
+  ): Promise<void> {
+    const name = run.route;
+    const cur = this.#journal.get(name);
+    if (this.#runs.get(name) !== run || !cur) return;
+    if (outcome.approved) {
+      const by = `confirmed by ${outcome.url ?? 'webhook'}`;
+      const to = atStep(rc, cur, ask.step, 'webhook', by, this.#clock());
+      await this.#move(name, cur, to, ask.gates);
+      return;
+    }
+    run.wait(`the confirm webhook said no: ${outcome.reason}`);
+    const why = `step up to ${ask.toWeight}% refused: ${outcome.reason}`;
+    await this.#journal.note('confirm', name, cur, cur, 'webhook', why, ask.gates);
+  }
+
+  /** A move, and a new run for the new phase (none once the rollout stopped). */
   async #move(
     name: string,
     from: RolloutRecord,
@@ -367,11 +334,12 @@ export class RolloutController {
     gates: readonly GateResult[],
   ): Promise<void> {
     await this.#journal.move(name, from, to, gates);
-    if (!isRunning(to.state) && to.state !== 'paused') this.#target.dropWindows(name);
-    this.#stepBase.delete(name);
-    if (to.state === 'shadow' && from.state !== 'paused') this.#shadowBase.delete(name);
-    this.#waiting.delete(name);
-    this.#gateSig.delete(name);
+    const run = RolloutRun.after(name, this.#runs.get(name), from, to);
+    if (run) this.#runs.set(name, run);
+    else {
+      this.#runs.delete(name);
+      this.#target.dropWindows(name);
+    }
   }
 
   /** A manual action (admin API, CLI). `full`: promote straight to done. */
@@ -381,7 +349,7 @@ export class RolloutController {
     by: Actor = 'api',
     options: { full?: boolean } = {},
   ): Promise<RolloutStatus> {
-    const route = this.#target.config().routes.find((r) => r.name === name);
+    const route = routeNamed(this.#target.config(), name);
     if (!route) throw new NotFoundError(`route "${name}"`);
     const rc = route.rollout;
     if (!rc) throw new RolloutConflictError(`route "${name}" has no rollout block in its config`);
@@ -404,7 +372,7 @@ export class RolloutController {
       );
     };
     const now = this.#clock();
-    const gates = this.#lastGates.get(name) ?? [];
+    const gates = this.#gatesOf(name);
     switch (action) {
       case 'start':
         if (isRunning(s)) conflict('it is already running');
@@ -437,8 +405,8 @@ export class RolloutController {
         await this.#target.resetWeight(name);
         const off = resetTo(this.#target.weight(name) ?? 0, by, now);
         await this.#journal.save(name, off);
+        this.#runs.delete(name);
         this.#target.dropWindows(name);
-        this.#waiting.delete(name);
         await this.#journal.note('transition', name, rec, off, by, off.reason, []);
         return;
       }
@@ -455,20 +423,18 @@ export class RolloutController {
     }
   }
 
-  /** Undefined when the route neither has a rollout block nor a recorded rollout. */
+  /**
+   * Undefined when the route neither has a rollout block nor a recorded
+   * rollout. A read: the last check's gates, no figures read, nothing written.
+   */
   status(name: string): RolloutStatus | undefined {
-    const config = this.#target.config();
-    const route = config.routes.find((r) => r.name === name);
+    const route = routeNamed(this.#target.config(), name);
     const rc = route?.rollout;
     const rec = this.#journal.get(name);
     if (!route || (!rc && !rec)) return undefined;
     const r = rec ?? OFF;
-    const now = this.#clock();
-    const running = isRunning(r.state) || r.state === 'paused';
-    // Gates of a finished or stopped rollout would judge traffic it no longer decides on
-    // (and reading them would keep its sliding windows recording).
-    const figures = rc && running ? this.#target.figures(name, rc.window) : undefined;
-    const gates = rc && figures ? this.#gates(name, rc, r, figures, config, now) : [];
+    // Gates of a finished or stopped rollout would judge traffic it no longer decides on.
+    const run = isRunning(r.state) || r.state === 'paused' ? this.#runs.get(name) : undefined;
     return {
       route: name,
       configured: rc !== undefined,
@@ -477,24 +443,26 @@ export class RolloutController {
       steps: rc?.steps ?? [],
       weight: this.#target.weight(name) ?? r.weight,
       since: r.since > 0 ? new Date(r.since).toISOString() : null,
-      timeInStateMs: r.since > 0 ? now - r.since : 0,
+      timeInStateMs: r.since > 0 ? this.#clock() - r.since : 0,
       failures: r.failures,
       failureLimit: rc?.failureLimit ?? 0,
       reason: r.reason,
-      waitingFor: running ? (this.#waiting.get(name) ?? null) : null,
-      gates,
+      waitingFor: run?.waitingFor ?? null,
+      gates: run?.gates ?? [],
     };
   }
 
   statusAll(): RolloutStatus[] {
-    return this.#target
-      .config()
-      .routes.map((r) => this.status(r.name))
-      .filter((s): s is RolloutStatus => s !== undefined);
+    const out: RolloutStatus[] = [];
+    for (const r of this.#target.config().routes) {
+      const s = this.status(r.name);
+      if (s) out.push(s);
+    }
+    return out;
   }
 
   async history(name: string, limit?: number): Promise<LedgerEntry[]> {
-    if (!this.#target.config().routes.some((r) => r.name === name) && !this.#journal.get(name)) {
+    if (!routeNamed(this.#target.config(), name) && !this.#journal.get(name)) {
       throw new NotFoundError(`route "${name}"`);
     }
     return this.#journal.ledger.history(name, limit);
