@@ -468,6 +468,11 @@ export class RolloutController {
     return this.#journal.ledger.history(name, limit);
   }
 
+  /** Resolves once every action queued on the route so far has run (a check, a hard trip, a confirm answer). */
+  async settled(route: string): Promise<void> {
+    await this.#locks.get(route);
+  }
+
   /** Runs `fn` after every earlier action on the same route. */
   #serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#locks.get(name) ?? Promise.resolve();
