@@ -13,6 +13,7 @@ import type { Config, RolloutConfig, RouteConfig } from '../config/index.ts';
 import { NotFoundError, RolloutConflictError } from '../errors.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import { manualMove } from './actions.ts';
 import { ConfirmFlow, confirmRequest } from './confirm.ts';
 import { decide } from './decide.ts';
 import { describeGate } from './gates.ts';
@@ -20,21 +21,21 @@ import { RolloutJournal } from './journal.ts';
 import type { Ledger, LedgerEntry } from './ledger.ts';
 import { RolloutMetrics } from './metrics.ts';
 import { PrometheusQueries } from './queries.ts';
+import { RouteQueue } from './route-queue.ts';
 import { queryMaxAge, RolloutRun } from './run.ts';
 import {
   atStep,
   finished,
   nextStep,
   OFF,
-  paused,
   ROLLOUT_NAMESPACE,
   type RolloutRecord,
   resetTo,
-  resumed,
   rolledBack,
   started,
   stepOfWeight,
 } from './state.ts';
+import { rolloutStatus, routeNamed } from './status.ts';
 import type { RolloutAction, RolloutStatus, RolloutTarget } from './target.ts';
 import type { Actor, ConfirmRequest, GateResult } from './types.ts';
 import type { ConfirmOutcome, Webhooks } from './webhooks.ts';
@@ -51,18 +52,6 @@ export interface ControllerOptions {
 
 const isRunning = (s: RolloutRecord['state']): boolean => s === 'shadow' || s === 'canary';
 
-/** Routes by name, indexed once per config object: statusAll stays linear in the routes. */
-const routeIndex = new WeakMap<Config, ReadonlyMap<string, RouteConfig>>();
-
-function routeNamed(config: Config, name: string): RouteConfig | undefined {
-  let index = routeIndex.get(config);
-  if (!index) {
-    index = new Map(config.routes.map((r) => [r.name, r]));
-    routeIndex.set(config, index);
-  }
-  return index.get(name);
-}
-
 export class RolloutController {
   readonly #target: RolloutTarget;
   readonly #logger: Logger;
@@ -71,8 +60,8 @@ export class RolloutController {
   readonly #journal: RolloutJournal;
   readonly #queries: PrometheusQueries;
   readonly #metrics: RolloutMetrics | undefined;
-  readonly #locks = new Map<string, Promise<unknown>>();
-  /** The run of each route in shadow, canary or paused; process-local, rebuilt after a restart. */
+  readonly #queue = new RouteQueue();
+  /** A run for each route whose record is in shadow, canary or paused, and for no other. */
   readonly #runs = new Map<string, RolloutRun>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribeTrips: (() => void) | undefined;
@@ -106,10 +95,17 @@ export class RolloutController {
       },
       records,
     );
+    // Process-local: after a restart each rolling route starts a fresh run (its bases reset at its first check).
+    for (const [route, rec] of records) {
+      if (isRunning(rec.state) || rec.state === 'paused')
+        this.#runs.set(route, new RolloutRun(route));
+    }
     this.#unsubscribeTrips = target.onCandidateTrip?.((route) => {
-      void this.#serial(route, () => this.#hardTrip(route)).catch((error: Error) =>
-        this.#logger.error({ route, err: error.message }, 'rollout hard trip failed'),
-      );
+      void this.#queue
+        .run(route, () => this.#hardTrip(route))
+        .catch((error: Error) =>
+          this.#logger.error({ route, err: error.message }, 'rollout hard trip failed'),
+        );
     });
   }
 
@@ -147,23 +143,13 @@ export class RolloutController {
     return this.#runs.get(route)?.gates ?? [];
   }
 
-  /** The route's run, made when a restart found it rolling. */
-  #runOf(route: string): RolloutRun {
-    let run = this.#runs.get(route);
-    if (!run) {
-      run = new RolloutRun(route);
-      this.#runs.set(route, run);
-    }
-    return run;
-  }
-
   /** After a load or reload: start new rollouts, follow edited steps, restore weights, reset the timer. */
   async reconcile(): Promise<void> {
     const config = this.#target.config();
     for (const route of config.routes) {
       const rc = route.rollout;
       if (!rc || !route.candidate) continue;
-      await this.#serial(route.name, async () => {
+      await this.#queue.run(route.name, async () => {
         const rec = this.#journal.get(route.name);
         if (rec) await this.#follow(route.name, rc, rec);
         else if (rc.autoStart)
@@ -200,18 +186,16 @@ export class RolloutController {
     this.#ticking = true;
     try {
       const config = this.#target.config();
-      const rolling = config.routes.filter(
-        (r) => r.rollout && isRunning(this.#journal.get(r.name)?.state ?? 'off'),
-      );
+      // Paused rollouts are checked too (their gates stay current) but ask Prometheus nothing.
+      const checked = config.routes.filter((r) => r.rollout && this.#runs.has(r.name));
+      const running = checked.filter((r) => isRunning(this.#journal.get(r.name)?.state ?? 'off'));
       this.#queries.refresh(
         config,
-        rolling.map((r) => r.name),
+        running.map((r) => r.name),
       );
-      for (const route of config.routes) {
-        const state = this.#journal.get(route.name)?.state;
-        if (!route.rollout || (state !== 'paused' && !isRunning(state ?? 'off'))) continue;
+      for (const route of checked) {
         try {
-          await this.#serial(route.name, () => this.#check(route, config));
+          await this.#queue.run(route.name, () => this.#check(route, config));
         } catch (error) {
           this.#logger.error(
             { route: route.name, err: (error as Error).message },
@@ -233,11 +217,11 @@ export class RolloutController {
     const name = route.name;
     const rc = route.rollout as RolloutConfig;
     const rec = this.#journal.get(name);
-    if (!rec || (rec.state !== 'paused' && !isRunning(rec.state))) return;
+    const run = this.#runs.get(name);
+    if (!rec || !run) return;
     const figures = this.#target.figures(name, rc.window);
     if (!figures) return;
     const now = this.#clock();
-    const run = this.#runOf(name);
     const gates = run.evaluate(
       rc,
       rec,
@@ -299,7 +283,7 @@ export class RolloutController {
     const { waitingFor, answer } = flow.request(hooks, ask);
     run.wait(waitingFor);
     void answer
-      ?.then((outcome) => this.#serial(name, () => this.#confirmed(run, rc, ask, outcome)))
+      ?.then((outcome) => this.#queue.run(name, () => this.#confirmed(run, rc, ask, outcome)))
       .catch((error: Error) =>
         this.#logger.error({ route: name, err: error.message }, 'confirm webhook handling failed'),
       );
@@ -353,7 +337,7 @@ export class RolloutController {
     if (!route) throw new NotFoundError(`route "${name}"`);
     const rc = route.rollout;
     if (!rc) throw new RolloutConflictError(`route "${name}" has no rollout block in its config`);
-    await this.#serial(name, () => this.#act(name, rc, action, by, options.full === true));
+    await this.#queue.run(name, () => this.#act(name, rc, action, by, options.full === true));
     return this.status(name) as RolloutStatus;
   }
 
@@ -365,52 +349,21 @@ export class RolloutController {
     full: boolean,
   ): Promise<void> {
     const rec = this.#journal.get(name) ?? OFF;
-    const s = rec.state;
-    const conflict = (what: string): never => {
-      throw new RolloutConflictError(
-        `cannot ${action} the rollout of "${name}": ${what} (state ${s})`,
-      );
-    };
+    if (action === 'reset') return this.#reset(name, rec, by);
+    const liveWeight = this.#target.weight(name) ?? rec.weight;
     const now = this.#clock();
-    const gates = this.#gatesOf(name);
-    switch (action) {
-      case 'start':
-        if (isRunning(s)) conflict('it is already running');
-        if (s === 'paused') conflict('it is paused; use resume');
-        return this.#move(name, rec, started(rc, by, `by ${by}`, now), []);
-      case 'pause':
-        if (!isRunning(s)) conflict('only a running rollout can be paused');
-        return this.#move(name, rec, paused(rec, by, now), gates);
-      case 'resume': {
-        if (s !== 'paused') conflict('only a paused rollout can be resumed');
-        const weight = this.#target.weight(name) ?? rec.weight;
-        return this.#move(name, rec, resumed(rc, rec, weight, by, now), []);
-      }
-      case 'promote': {
-        if (s === 'off' || s === 'rolled-back' || s === 'done') conflict('start it first');
-        // Promoting a paused rollout moves it on from where it was paused.
-        const from: RolloutRecord =
-          s === 'paused' ? { ...rec, state: rec.pausedFrom ?? 'canary' } : rec;
-        const step = nextStep(from);
-        if (full || step >= rc.steps.length) {
-          const why = full ? `promoted to 100% by ${by}` : `promoted past the last step by ${by}`;
-          return this.#move(name, rec, finished(rc, rec, by, why, now), gates);
-        }
-        return this.#move(name, rec, atStep(rc, from, step, by, `promoted by ${by}`, now), gates);
-      }
-      case 'rollback':
-        if (s === 'off' || s === 'rolled-back') conflict('nothing to roll back');
-        return this.#move(name, rec, rolledBack(by, `rolled back by ${by}`, now), gates);
-      case 'reset': {
-        await this.#target.resetWeight(name);
-        const off = resetTo(this.#target.weight(name) ?? 0, by, now);
-        await this.#journal.save(name, off);
-        this.#runs.delete(name);
-        this.#target.dropWindows(name);
-        await this.#journal.note('transition', name, rec, off, by, off.reason, []);
-        return;
-      }
-    }
+    const move = manualMove({ route: name, action, rc, rec, by, full, liveWeight, now });
+    await this.#move(name, rec, move.to, move.judged ? this.#gatesOf(name) : []);
+  }
+
+  /** Back to `off` at the file's weight: no move of the state machine, but a ledger entry. */
+  async #reset(name: string, rec: RolloutRecord, by: Actor): Promise<void> {
+    await this.#target.resetWeight(name);
+    const off = resetTo(this.#target.weight(name) ?? 0, by, this.#clock());
+    await this.#journal.save(name, off);
+    this.#runs.delete(name);
+    this.#target.dropWindows(name);
+    await this.#journal.note('transition', name, rec, off, by, off.reason, []);
   }
 
   /** Throws when a manual weight would fight the controller (a rollout in shadow or canary). */
@@ -432,24 +385,15 @@ export class RolloutController {
     const rc = route?.rollout;
     const rec = this.#journal.get(name);
     if (!route || (!rc && !rec)) return undefined;
-    const r = rec ?? OFF;
-    // Gates of a finished or stopped rollout would judge traffic it no longer decides on.
-    const run = isRunning(r.state) || r.state === 'paused' ? this.#runs.get(name) : undefined;
-    return {
+    return rolloutStatus({
       route: name,
-      configured: rc !== undefined,
-      state: r.state,
-      step: r.step !== null && r.step >= 0 ? r.step : null,
-      steps: rc?.steps ?? [],
-      weight: this.#target.weight(name) ?? r.weight,
-      since: r.since > 0 ? new Date(r.since).toISOString() : null,
-      timeInStateMs: r.since > 0 ? this.#clock() - r.since : 0,
-      failures: r.failures,
-      failureLimit: rc?.failureLimit ?? 0,
-      reason: r.reason,
-      waitingFor: run?.waitingFor ?? null,
-      gates: run?.gates ?? [],
-    };
+      rc,
+      rec,
+      // A rollout whose block was removed is checked no more: its last gates would be stale.
+      run: rc ? this.#runs.get(name) : undefined,
+      weight: this.#target.weight(name),
+      now: this.#clock(),
+    });
   }
 
   statusAll(): RolloutStatus[] {
@@ -469,27 +413,15 @@ export class RolloutController {
   }
 
   /** Resolves once every action queued on the route so far has run (a check, a hard trip, a confirm answer). */
-  async settled(route: string): Promise<void> {
-    await this.#locks.get(route);
-  }
-
-  /** Runs `fn` after every earlier action on the same route. */
-  #serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(name) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => {});
-    this.#locks.set(name, tail);
-    void tail.then(() => {
-      if (this.#locks.get(name) === tail) this.#locks.delete(name);
-    });
-    return run;
+  settled(route: string): Promise<void> {
+    return this.#queue.settled(route);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#unsubscribeTrips?.();
-    await Promise.allSettled([...this.#locks.values()]);
+    await this.#queue.drain();
     await this.#journal.ledger.flush();
     await this.#webhooks.close();
   }

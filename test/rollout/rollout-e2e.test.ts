@@ -142,7 +142,9 @@ describe('rollouts end to end', () => {
     const load = startLoad(gw.url, 8);
     try {
       const s = await rolloutUntil(gw, 'rolled back', (x) => x.state === 'rolled-back', 20_000);
-      assert.match(s.reason, /p95 1\d\d\.\d ms > 100\.0 ms/);
+      // At least the upstream's 150 ms; a loaded machine may add to it, never take from it.
+      const p95 = Number(/p95 (\d+\.\d) ms > 100\.0 ms/.exec(s.reason)?.[1]);
+      assert.ok(p95 >= 150, s.reason);
     } finally {
       await load.stop();
       await gw.close();
