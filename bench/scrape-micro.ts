@@ -3,7 +3,8 @@
 // side's sliding window filled with 30 s of traffic, timed in-process over
 // `registry.metrics()` (the whole scrape) and `rollouts.statusAll()` (what
 // `cutover status` and GET /api/rollouts cost). No checks run while timing
-// (checkEvery 1h): a scrape's cost is its own. The rollouts are recorded as
+// (checkEvery 1h): a scrape's cost is its own. `rollout gauges` is the part of
+// a scrape that the four rollout gauges cost. The rollouts are recorded as
 // started a minute ago, so the gates read the whole 30 s window. Prints µs per call, median of
 // ROUNDS rounds; each N runs in its own process.
 // ROUTES=1,100,1000 ROUNDS=5 node bench/scrape-micro.ts
@@ -22,7 +23,7 @@ const N = process.env.N === undefined ? undefined : Number(process.env.N);
 
 if (N === undefined) {
   console.log(`node ${process.version}, ${ROUNDS} rounds; µs per call, median (best)`);
-  console.log('routes  scrape (registry.metrics)  statusAll');
+  console.log('routes  whole scrape  rollout gauges  statusAll');
   for (const n of COUNTS) {
     execFileSync(process.execPath, [import.meta.filename], {
       env: { ...process.env, N: String(n) },
@@ -122,9 +123,16 @@ try {
   const metrics = running.metrics;
   const calls = Math.max(5, Math.round(2000 / N));
   const scrape = await timeCalls(calls, () => metrics.render());
+  // The four rollout gauges alone, in the registry's order (state first).
+  const gauges = ['state', 'weight', 'step', 'gate_value'].map((g) => `cutover_rollout_${g}`);
+  const rollout = await timeCalls(calls, async () => {
+    for (const name of gauges) await metrics.registry.getSingleMetricAsString(name);
+  });
   const status = await timeCalls(calls, () => running.rollouts.statusAll());
   const fmt = (r: number[]) => `${median(r).toFixed(0)} (${Math.min(...r).toFixed(0)})`;
-  console.log(`${String(N).padStart(6)}  ${fmt(scrape).padStart(25)}  ${fmt(status).padStart(9)}`);
+  console.log(
+    `${String(N).padStart(6)}  ${fmt(scrape).padStart(12)}  ${fmt(rollout).padStart(14)}  ${fmt(status).padStart(9)}`,
+  );
 } finally {
   await running.close();
 }

@@ -5,29 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { rolloutTarget } from '../../src/cli/rollout-target.ts';
 import type { RolloutTarget } from '../../src/rollout/index.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, type TestGateway, twoBackendYaml } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
-function yaml(legacy: Upstream, rewrite: Upstream): string {
-  return `listen: 127.0.0.1:0
-admin: { listen: 127.0.0.1:0 }
-state: memory
-log: { access: false }
-backends:
-  legacy: { url: ${legacy.url} }
-  rewrite: { url: ${rewrite.url} }
-routes:
-  - name: main
-    match: { path: /main/* }
-    legacy: legacy
-    candidate: rewrite
-    split: { stickyKey: header:x-user-id }
-    weight: 20
-  - name: plain
+/** `main` (legacy and candidate, weight 20) and `plain`, a route without a candidate. */
+const PLAIN = `  - name: plain
     match: { path: /plain/* }
-    legacy: legacy
-`;
-}
+    legacy: legacy`;
 
 describe('rollout target adapter', () => {
   let legacy: Upstream;
@@ -37,7 +21,7 @@ describe('rollout target adapter', () => {
   before(async () => {
     legacy = await startUpstream({ name: 'legacy' });
     rewrite = await startUpstream({ name: 'rewrite' });
-    gw = await startGateway(yaml(legacy, rewrite));
+    gw = await startGateway(twoBackendYaml(legacy.url, rewrite.url, { weight: 20, route: PLAIN }));
     target = rolloutTarget(gw.running.gateway);
   });
   after(async () => {
@@ -48,7 +32,7 @@ describe('rollout target adapter', () => {
 
   const send = async (n: number) => {
     for (let i = 0; i < n; i++) {
-      const res = await request(`${gw.url}/main/x`, { headers: { 'x-user-id': `u${i}` } });
+      const res = await request(`${gw.url}/x`, { headers: { 'x-user-id': `u${i}` } });
       await res.body.dump();
     }
   };
