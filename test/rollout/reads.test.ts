@@ -152,7 +152,18 @@ describe('reading a rollout is free of side effects', () => {
   });
 
   it('a scrape reads each route status once and no window at all', async () => {
-    const gw = await startGateway(yaml());
+    // Three rolling routes; `main` gets the traffic.
+    const more = ['second', 'third']
+      .map(
+        (name) => `  - name: ${name}
+    match: { path: /${name}/* }
+    legacy: legacy
+    candidate: rewrite
+    rollout: { steps: [50, 100], shadowFor: 1h, interval: 1h }`,
+      )
+      .join('\n');
+    const gw = await startGateway(`${yaml()}${more}\n`);
+    const routes = 3;
     try {
       await send(gw, 30);
       await gw.running.rollouts.tick();
@@ -172,19 +183,19 @@ describe('reading a rollout is free of side effects', () => {
         return routeFigures(name, windowMs);
       };
       const checksBefore = metricValue(await scrapeMetrics(gw), 'cutover_rollout_checks_total');
+      assert.equal(checksBefore, routes, 'one check so far, of each route');
       statuses = 0;
       for (let i = 0; i < 100; i++) await scrapeMetrics(gw);
       const text = await scrapeMetrics(gw);
-      assert.equal(statuses, 101, 'one status per route (one route) per scrape');
+      assert.equal(statuses, 101 * routes, 'one status per route per scrape');
       assert.equal(figures, 0, 'no window read by a scrape');
       assert.equal(metricValue(text, 'cutover_rollout_checks_total'), checksBefore);
-      assert.equal(
-        metricValue(text, 'cutover_rollout_state', { route: 'main', state: 'shadow' }),
-        1,
-      );
+      for (const route of ['main', 'second', 'third']) {
+        assert.equal(metricValue(text, 'cutover_rollout_state', { route, state: 'shadow' }), 1);
+      }
       // A check does read them: once per route.
       await rollouts.tick();
-      assert.equal(figures, 1);
+      assert.equal(figures, routes);
     } finally {
       await gw.close();
     }
