@@ -5,9 +5,10 @@ import type { Config } from '../config/index.ts';
 import { loadConfigFile, watchConfig } from '../config/index.ts';
 import { ConfigError, formatConfigIssue } from '../errors.ts';
 import { Gateway } from '../gateway/index.ts';
-import { RolloutController, type RolloutTarget, Webhooks } from '../rollout/index.ts';
+import { RolloutController, Webhooks } from '../rollout/index.ts';
 import { openStateStore } from '../state/index.ts';
 import { createLogger, flushLogger, type Logger, Metrics } from '../telemetry/index.ts';
+import { rolloutTarget } from './rollout-target.ts';
 
 export interface RunOptions {
   /** Environment for ${VAR} interpolation; process.env by default. */
@@ -22,6 +23,8 @@ export interface Running {
   readonly gateway: Gateway;
   readonly rollouts: RolloutController;
   readonly admin: AdminServer;
+  /** The registry behind /metrics. */
+  readonly metrics: Metrics;
   readonly gatewayUrl: string;
   readonly adminUrl: string;
   readonly logger: Logger;
@@ -44,23 +47,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   const metrics = new Metrics();
   const store = openStateStore(config.state);
   const gateway = await Gateway.create({ config, logger, metrics, store });
-  const target: RolloutTarget = {
-    config: () => gateway.config,
-    figures: (route, windowMs) => gateway.routeFigures(route, windowMs),
-    weight: (route) => gateway.routeWeight(route),
-    dropWindows: (route) => gateway.dropRouteWindows(route),
-    setWeight: async (route, weight) => {
-      await gateway.setWeight(route, weight);
-    },
-    resetWeight: async (route) => {
-      await gateway.resetWeight(route);
-    },
-    onCandidateTrip: (listener) =>
-      gateway.onBreakerOpen((route, backend) => {
-        if (gateway.config.routes.find((r) => r.name === route)?.candidate === backend)
-          listener(route);
-      }),
-  };
+  const target = rolloutTarget(gateway);
   const webhooks = new Webhooks(logger);
   let rollouts: RolloutController;
   try {
@@ -148,6 +135,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     gateway,
     rollouts,
     admin,
+    metrics,
     gatewayUrl,
     adminUrl,
     logger,

@@ -3,39 +3,42 @@
 // move on (shadow → steps → done), hold, or roll back. Manual actions make
 // the same moves through the same journal, so the ledger and the webhooks see
 // every change whoever made it. One route's actions run one at a time.
+//
+// The controller is a scheduler over runs (run.ts): one RolloutRun per rolling
+// route holds what this process knows of the phase (count bases, the last
+// check's gates, the confirm flow) and is replaced on every move. Reads
+// (status, /metrics, the admin API) serve the last check and never evaluate
+// gates, so they cannot change a decision and cost no window snapshot.
 import type { Config, RolloutConfig, RouteConfig } from '../config/index.ts';
 import { NotFoundError, RolloutConflictError } from '../errors.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import { manualMove } from './actions.ts';
+import { ConfirmFlow, confirmRequest } from './confirm.ts';
 import { decide } from './decide.ts';
-import { describeGate, evaluateGates, type SideFigures } from './gates.ts';
+import { describeGate } from './gates.ts';
 import { RolloutJournal } from './journal.ts';
 import type { Ledger, LedgerEntry } from './ledger.ts';
 import { RolloutMetrics } from './metrics.ts';
 import { PrometheusQueries } from './queries.ts';
+import { RouteQueue } from './route-queue.ts';
+import { queryMaxAge, RolloutRun } from './run.ts';
 import {
   atStep,
   finished,
   nextStep,
   OFF,
-  paused,
   ROLLOUT_NAMESPACE,
   type RolloutRecord,
   resetTo,
-  resumed,
   rolledBack,
   started,
   stepOfWeight,
 } from './state.ts';
-import {
-  figuresOf,
-  type RolloutAction,
-  type RolloutStatus,
-  type RolloutTarget,
-  type RouteFigures,
-} from './target.ts';
-import type { Actor, GateResult, ShadowTally } from './types.ts';
-import type { Webhooks } from './webhooks.ts';
+import { rolloutStatus, routeNamed } from './status.ts';
+import type { RolloutAction, RolloutStatus, RolloutTarget } from './target.ts';
+import type { Actor, ConfirmRequest, GateResult } from './types.ts';
+import type { ConfirmOutcome, Webhooks } from './webhooks.ts';
 
 export interface ControllerOptions {
   readonly target: RolloutTarget;
@@ -47,8 +50,6 @@ export interface ControllerOptions {
   readonly clock?: () => number;
 }
 
-const EMPTY: SideFigures = { requests: 0, errors: 0, p95: 0, p99: 0, countAbove: () => 0 };
-
 const isRunning = (s: RolloutRecord['state']): boolean => s === 'shadow' || s === 'canary';
 
 export class RolloutController {
@@ -59,18 +60,9 @@ export class RolloutController {
   readonly #journal: RolloutJournal;
   readonly #queries: PrometheusQueries;
   readonly #metrics: RolloutMetrics | undefined;
-  readonly #locks = new Map<string, Promise<unknown>>();
-  // Process-local per route, rebuilt after a restart:
-  /** Candidate requests and shadow pairs counted when the step / shadow began. */
-  readonly #stepBase = new Map<string, number>();
-  readonly #shadowBase = new Map<string, ShadowTally>();
-  readonly #lastGates = new Map<string, readonly GateResult[]>();
-  readonly #waiting = new Map<string, string>();
-  /** The gate outcomes of the last check, to write only changes to the ledger. */
-  readonly #gateSig = new Map<string, string>();
-  /** Routes with a confirm request in flight, and when the last one was refused. */
-  readonly #confirming = new Set<string>();
-  readonly #refusedAt = new Map<string, number>();
+  readonly #queue = new RouteQueue();
+  /** A run for each route whose record is in shadow, canary or paused, and for no other. */
+  readonly #runs = new Map<string, RolloutRun>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribeTrips: (() => void) | undefined;
   #every = 0;
@@ -103,10 +95,17 @@ export class RolloutController {
       },
       records,
     );
+    // Process-local: after a restart each rolling route starts a fresh run (its bases reset at its first check).
+    for (const [route, rec] of records) {
+      if (isRunning(rec.state) || rec.state === 'paused')
+        this.#runs.set(route, new RolloutRun(route));
+    }
     this.#unsubscribeTrips = target.onCandidateTrip?.((route) => {
-      void this.#serial(route, () => this.#hardTrip(route)).catch((error: Error) =>
-        this.#logger.error({ route, err: error.message }, 'rollout hard trip failed'),
-      );
+      void this.#queue
+        .run(route, () => this.#hardTrip(route))
+        .catch((error: Error) =>
+          this.#logger.error({ route, err: error.message }, 'rollout hard trip failed'),
+        );
     });
   }
 
@@ -119,7 +118,7 @@ export class RolloutController {
       name,
       rec,
       rolledBack('controller', reason, this.#clock()),
-      this.#lastGates.get(name) ?? [],
+      this.#gatesOf(name),
     );
   }
 
@@ -136,7 +135,12 @@ export class RolloutController {
   }
 
   #rollout(route: string): RolloutConfig | undefined {
-    return this.#target.config().routes.find((r) => r.name === route)?.rollout;
+    return routeNamed(this.#target.config(), route)?.rollout;
+  }
+
+  /** The last check's gates of a route ([] without a run or before its first check). */
+  #gatesOf(route: string): readonly GateResult[] {
+    return this.#runs.get(route)?.gates ?? [];
   }
 
   /** After a load or reload: start new rollouts, follow edited steps, restore weights, reset the timer. */
@@ -145,7 +149,7 @@ export class RolloutController {
     for (const route of config.routes) {
       const rc = route.rollout;
       if (!rc || !route.candidate) continue;
-      await this.#serial(route.name, async () => {
+      await this.#queue.run(route.name, async () => {
         const rec = this.#journal.get(route.name);
         if (rec) await this.#follow(route.name, rc, rec);
         else if (rc.autoStart)
@@ -182,16 +186,16 @@ export class RolloutController {
     this.#ticking = true;
     try {
       const config = this.#target.config();
-      const rolling = config.routes.filter(
-        (r) => r.rollout && isRunning(this.#journal.get(r.name)?.state ?? 'off'),
-      );
+      // Paused rollouts are checked too (their gates stay current) but ask Prometheus nothing.
+      const checked = config.routes.filter((r) => r.rollout && this.#runs.has(r.name));
+      const running = checked.filter((r) => isRunning(this.#journal.get(r.name)?.state ?? 'off'));
       this.#queries.refresh(
         config,
-        rolling.map((r) => r.name),
+        running.map((r) => r.name),
       );
-      for (const route of rolling) {
+      for (const route of checked) {
         try {
-          await this.#serial(route.name, () => this.#check(route, config));
+          await this.#queue.run(route.name, () => this.#check(route, config));
         } catch (error) {
           this.#logger.error(
             { route: route.name, err: (error as Error).message },
@@ -204,114 +208,62 @@ export class RolloutController {
     }
   }
 
+  /**
+   * One check of a route: evaluate its gates (the last check every read
+   * serves), note a change of outcomes, and for a running rollout act on what
+   * `decide` says. A paused rollout's gates are kept current, nothing more.
+   */
   async #check(route: RouteConfig, config: Config): Promise<void> {
     const name = route.name;
     const rc = route.rollout as RolloutConfig;
     const rec = this.#journal.get(name);
+    const run = this.#runs.get(name);
+    if (!rec || !run) return;
     const figures = this.#target.figures(name, rc.window);
-    if (!rec || !figures || !isRunning(rec.state)) return;
+    if (!figures) return;
     const now = this.#clock();
-    const gates = this.#gates(name, rc, rec, figures, config, now);
-    await this.#noteGateChange(name, rec, gates);
-    if (!this.#stepBase.has(name)) this.#stepBase.set(name, figures.candidateCount);
-    const decision = decide(
+    const gates = run.evaluate(
       rc,
-      {
-        state: rec.state as 'shadow' | 'canary',
-        failures: rec.failures,
-        heldMs: now - rec.since,
-        stepRequests: figures.candidateCount - (this.#stepBase.get(name) as number),
-        shadowCompared: this.#shadowSince(name, figures)?.compared ?? 0,
-        candidateBreakerOpen: figures.candidateBreakerOpen,
-      },
-      gates,
+      rec,
+      figures,
+      this.#queries.figures(name, queryMaxAge(config), now),
+      now,
     );
+    this.#metrics?.checked(name);
+    if (rec.state === 'paused') return;
+    if (run.gatesChanged()) await this.#noteGates(name, rec, gates);
+    const decision = decide(rc, run.facts(rec, figures, now), gates);
     if (decision.kind === 'rollback') {
       await this.#move(name, rec, rolledBack('controller', decision.reason, now), gates);
       return;
     }
     const failures = decision.kind === 'hold' ? decision.failures : 0;
     if (failures !== rec.failures) await this.#journal.save(name, { ...rec, failures });
-    if (decision.kind === 'hold') this.#waiting.set(name, decision.waitingFor);
-    else await this.#stepUp(name, rc, this.#journal.get(name) as RolloutRecord, gates, config);
-  }
-
-  /**
-   * The shadow pairs since shadow began, judged by the noise known now (a
-   * tally, not a subtraction: mismatches go down as noise is learned). A
-   * route whose shadow was removed and added again counts its new pairs.
-   */
-  #shadowSince(name: string, figures: RouteFigures): ShadowTally | undefined {
-    const now = figures.shadow;
-    if (now === undefined) return undefined;
-    let base = this.#shadowBase.get(name);
-    if (base === undefined) {
-      base = now;
-      this.#shadowBase.set(name, base);
-    }
-    return now.since(base);
-  }
-
-  /** The gates over the last `window`, never from before the phase began. */
-  #gates(
-    name: string,
-    rc: RolloutConfig,
-    rec: RolloutRecord,
-    figures: RouteFigures,
-    config: Config,
-    now: number,
-  ): GateResult[] {
-    const since = Math.max(now - rc.window, rec.dataSince);
-    const inShadow =
-      rec.state === 'shadow' || (rec.state === 'paused' && rec.pausedFrom === 'shadow');
-    // A Prometheus answer older than three checks (or three timeouts) counts as none.
-    const maxAge =
-      3 * Math.max(config.rollouts.checkEvery, config.rollouts.prometheus?.timeoutMs ?? 0);
-    const gates = evaluateGates(
-      rc,
-      {
-        candidate: inShadow ? EMPTY : figuresOf(figures.candidate, since),
-        legacy: inShadow ? EMPTY : figuresOf(figures.legacy, since),
-        shadow: inShadow ? this.#shadowSince(name, figures) : undefined,
-        queries: this.#queries.figures(name, maxAge, now),
-      },
-      inShadow ? 'shadow' : 'canary',
-    );
-    this.#lastGates.set(name, gates);
-    return gates;
+    if (decision.kind === 'hold') run.wait(decision.waitingFor);
+    else await this.#stepUp(run, rc, this.#journal.get(name) as RolloutRecord, gates, config);
   }
 
   /** A check whose gate outcomes differ from the last one goes in the ledger. */
-  async #noteGateChange(
-    name: string,
-    rec: RolloutRecord,
-    gates: readonly GateResult[],
-  ): Promise<void> {
-    const sig = gates.map((g) => `${g.name}:${g.status}`).join(',');
-    if (this.#gateSig.get(name) === sig) return;
-    this.#gateSig.set(name, sig);
+  #noteGates(name: string, rec: RolloutRecord, gates: readonly GateResult[]): Promise<void> {
     const decided = gates.filter((g) => g.status !== 'waiting');
     const reason = decided.map(describeGate).join('; ') || 'gates waiting for data';
-    await this.#journal.note('gates', name, rec, rec, 'controller', reason, gates);
+    return this.#journal.note('gates', name, rec, rec, 'controller', reason, gates);
   }
 
   /** The next step (or shadow → first step, or the end), after any confirm webhook said yes. */
   async #stepUp(
-    name: string,
+    run: RolloutRun,
     rc: RolloutConfig,
     rec: RolloutRecord,
     gates: readonly GateResult[],
     config: Config,
   ): Promise<void> {
+    const name = run.route;
     const now = this.#clock();
     const step = nextStep(rec);
     if (step >= rc.steps.length) {
-      await this.#move(
-        name,
-        rec,
-        finished(rc, rec, 'controller', 'every step passed its gates', now),
-        gates,
-      );
+      const why = 'every step passed its gates';
+      await this.#move(name, rec, finished(rc, rec, 'controller', why, now), gates);
       return;
     }
     const hooks = [...rc.webhooks, ...config.rollouts.webhooks].filter((h) => h.kind === 'confirm');
@@ -319,52 +271,46 @@ export class RolloutController {
       await this.#move(name, rec, atStep(rc, rec, step, 'controller', 'gates passed', now), gates);
       return;
     }
-    if (this.#confirming.has(name)) return;
-    const refused = this.#refusedAt.get(name);
-    if (refused !== undefined && now - refused < rc.interval) {
-      this.#waiting.set(name, 'the confirm webhook said no; asking again after the interval');
-      return;
-    }
-    this.#confirming.add(name);
-    this.#waiting.set(name, 'waiting for the confirm webhook');
-    const toWeight = rc.steps[step];
-    const ask = {
-      type: 'confirm',
-      route: name,
-      step,
-      fromWeight: rec.weight,
-      toWeight,
-      gates,
-      at: new Date(now).toISOString(),
-    } as const;
-    void this.#webhooks
-      .confirm(hooks, ask)
-      .then((outcome) =>
-        this.#serial(name, async () => {
-          this.#confirming.delete(name);
-          const cur = this.#journal.get(name);
-          // The rollout moved (rolled back, paused) while the hook was asked: its answer is moot.
-          if (!cur || cur.state !== rec.state || cur.step !== rec.step || cur.since !== rec.since)
-            return;
-          if (outcome.approved) {
-            this.#refusedAt.delete(name);
-            const by = `confirmed by ${outcome.url ?? 'webhook'}`;
-            await this.#move(name, cur, atStep(rc, cur, step, 'webhook', by, this.#clock()), gates);
-          } else {
-            this.#refusedAt.set(name, this.#clock());
-            this.#waiting.set(name, `the confirm webhook said no: ${outcome.reason}`);
-            const why = `step up to ${toWeight}% refused: ${outcome.reason}`;
-            await this.#journal.note('confirm', name, cur, cur, 'webhook', why, gates);
-          }
+    const flow = run.confirmFlow(
+      () =>
+        new ConfirmFlow({
+          webhooks: this.#webhooks,
+          clock: this.#clock,
+          retryAfterMs: rc.interval,
         }),
-      )
-      .catch((error: Error) => {
-        this.#confirming.delete(name);
-        this.#logger.error({ route: name, err: error.message }, 'confirm webhook handling failed');
-      });
+    );
+    const ask = confirmRequest(name, step, rec.weight, rc.steps[step], gates, now);
+    const { waitingFor, answer } = flow.request(hooks, ask);
+    run.wait(waitingFor);
+    void answer
+      ?.then((outcome) => this.#queue.run(name, () => this.#confirmed(run, rc, ask, outcome)))
+      .catch((error: Error) =>
+        this.#logger.error({ route: name, err: error.message }, 'confirm webhook handling failed'),
+      );
   }
 
-  /** A move, and what it makes stale here: the step's base counts, the waiting reason, the gate outcomes. */
+  /** The confirm hooks answered: step up, or note the refusal; moot when the run moved meanwhile. */
+  async #confirmed(
+    run: RolloutRun,
+    rc: RolloutConfig,
+    ask: ConfirmRequest,
+    outcome: ConfirmOutcome,
+  ): Promise<void> {
+    const name = run.route;
+    const cur = this.#journal.get(name);
+    if (this.#runs.get(name) !== run || !cur) return;
+    if (outcome.approved) {
+      const by = `confirmed by ${outcome.url ?? 'webhook'}`;
+      const to = atStep(rc, cur, ask.step, 'webhook', by, this.#clock());
+      await this.#move(name, cur, to, ask.gates);
+      return;
+    }
+    run.wait(`the confirm webhook said no: ${outcome.reason}`);
+    const why = `step up to ${ask.toWeight}% refused: ${outcome.reason}`;
+    await this.#journal.note('confirm', name, cur, cur, 'webhook', why, ask.gates);
+  }
+
+  /** A move, and a new run for the new phase (none once the rollout stopped). */
   async #move(
     name: string,
     from: RolloutRecord,
@@ -372,11 +318,12 @@ export class RolloutController {
     gates: readonly GateResult[],
   ): Promise<void> {
     await this.#journal.move(name, from, to, gates);
-    if (!isRunning(to.state) && to.state !== 'paused') this.#target.dropWindows(name);
-    this.#stepBase.delete(name);
-    if (to.state === 'shadow' && from.state !== 'paused') this.#shadowBase.delete(name);
-    this.#waiting.delete(name);
-    this.#gateSig.delete(name);
+    const run = RolloutRun.after(name, this.#runs.get(name), from, to);
+    if (run) this.#runs.set(name, run);
+    else {
+      this.#runs.delete(name);
+      this.#target.dropWindows(name);
+    }
   }
 
   /** A manual action (admin API, CLI). `full`: promote straight to done. */
@@ -386,11 +333,11 @@ export class RolloutController {
     by: Actor = 'api',
     options: { full?: boolean } = {},
   ): Promise<RolloutStatus> {
-    const route = this.#target.config().routes.find((r) => r.name === name);
+    const route = routeNamed(this.#target.config(), name);
     if (!route) throw new NotFoundError(`route "${name}"`);
     const rc = route.rollout;
     if (!rc) throw new RolloutConflictError(`route "${name}" has no rollout block in its config`);
-    await this.#serial(name, () => this.#act(name, rc, action, by, options.full === true));
+    await this.#queue.run(name, () => this.#act(name, rc, action, by, options.full === true));
     return this.status(name) as RolloutStatus;
   }
 
@@ -402,52 +349,21 @@ export class RolloutController {
     full: boolean,
   ): Promise<void> {
     const rec = this.#journal.get(name) ?? OFF;
-    const s = rec.state;
-    const conflict = (what: string): never => {
-      throw new RolloutConflictError(
-        `cannot ${action} the rollout of "${name}": ${what} (state ${s})`,
-      );
-    };
+    if (action === 'reset') return this.#reset(name, rec, by);
+    const liveWeight = this.#target.weight(name) ?? rec.weight;
     const now = this.#clock();
-    const gates = this.#lastGates.get(name) ?? [];
-    switch (action) {
-      case 'start':
-        if (isRunning(s)) conflict('it is already running');
-        if (s === 'paused') conflict('it is paused; use resume');
-        return this.#move(name, rec, started(rc, by, `by ${by}`, now), []);
-      case 'pause':
-        if (!isRunning(s)) conflict('only a running rollout can be paused');
-        return this.#move(name, rec, paused(rec, by, now), gates);
-      case 'resume': {
-        if (s !== 'paused') conflict('only a paused rollout can be resumed');
-        const weight = this.#target.weight(name) ?? rec.weight;
-        return this.#move(name, rec, resumed(rc, rec, weight, by, now), []);
-      }
-      case 'promote': {
-        if (s === 'off' || s === 'rolled-back' || s === 'done') conflict('start it first');
-        // Promoting a paused rollout moves it on from where it was paused.
-        const from: RolloutRecord =
-          s === 'paused' ? { ...rec, state: rec.pausedFrom ?? 'canary' } : rec;
-        const step = nextStep(from);
-        if (full || step >= rc.steps.length) {
-          const why = full ? `promoted to 100% by ${by}` : `promoted past the last step by ${by}`;
-          return this.#move(name, rec, finished(rc, rec, by, why, now), gates);
-        }
-        return this.#move(name, rec, atStep(rc, from, step, by, `promoted by ${by}`, now), gates);
-      }
-      case 'rollback':
-        if (s === 'off' || s === 'rolled-back') conflict('nothing to roll back');
-        return this.#move(name, rec, rolledBack(by, `rolled back by ${by}`, now), gates);
-      case 'reset': {
-        await this.#target.resetWeight(name);
-        const off = resetTo(this.#target.weight(name) ?? 0, by, now);
-        await this.#journal.save(name, off);
-        this.#target.dropWindows(name);
-        this.#waiting.delete(name);
-        await this.#journal.note('transition', name, rec, off, by, off.reason, []);
-        return;
-      }
-    }
+    const move = manualMove({ route: name, action, rc, rec, by, full, liveWeight, now });
+    await this.#move(name, rec, move.to, move.judged ? this.#gatesOf(name) : []);
+  }
+
+  /** Back to `off` at the file's weight: no move of the state machine, but a ledger entry. */
+  async #reset(name: string, rec: RolloutRecord, by: Actor): Promise<void> {
+    await this.#target.resetWeight(name);
+    const off = resetTo(this.#target.weight(name) ?? 0, by, this.#clock());
+    await this.#journal.save(name, off);
+    this.#runs.delete(name);
+    this.#target.dropWindows(name);
+    await this.#journal.note('transition', name, rec, off, by, off.reason, []);
   }
 
   /** Throws when a manual weight would fight the controller (a rollout in shadow or canary). */
@@ -460,68 +376,52 @@ export class RolloutController {
     }
   }
 
-  /** Undefined when the route neither has a rollout block nor a recorded rollout. */
+  /**
+   * Undefined when the route neither has a rollout block nor a recorded
+   * rollout. A read: the last check's gates, no figures read, nothing written.
+   */
   status(name: string): RolloutStatus | undefined {
-    const config = this.#target.config();
-    const route = config.routes.find((r) => r.name === name);
+    const route = routeNamed(this.#target.config(), name);
     const rc = route?.rollout;
     const rec = this.#journal.get(name);
     if (!route || (!rc && !rec)) return undefined;
-    const r = rec ?? OFF;
-    const now = this.#clock();
-    const running = isRunning(r.state) || r.state === 'paused';
-    // Gates of a finished or stopped rollout would judge traffic it no longer decides on
-    // (and reading them would keep its sliding windows recording).
-    const figures = rc && running ? this.#target.figures(name, rc.window) : undefined;
-    const gates = rc && figures ? this.#gates(name, rc, r, figures, config, now) : [];
-    return {
+    return rolloutStatus({
       route: name,
-      configured: rc !== undefined,
-      state: r.state,
-      step: r.step !== null && r.step >= 0 ? r.step : null,
-      steps: rc?.steps ?? [],
-      weight: this.#target.weight(name) ?? r.weight,
-      since: r.since > 0 ? new Date(r.since).toISOString() : null,
-      timeInStateMs: r.since > 0 ? now - r.since : 0,
-      failures: r.failures,
-      failureLimit: rc?.failureLimit ?? 0,
-      reason: r.reason,
-      waitingFor: running ? (this.#waiting.get(name) ?? null) : null,
-      gates,
-    };
+      rc,
+      rec,
+      // A rollout whose block was removed is checked no more: its last gates would be stale.
+      run: rc ? this.#runs.get(name) : undefined,
+      weight: this.#target.weight(name),
+      now: this.#clock(),
+    });
   }
 
   statusAll(): RolloutStatus[] {
-    return this.#target
-      .config()
-      .routes.map((r) => this.status(r.name))
-      .filter((s): s is RolloutStatus => s !== undefined);
+    const out: RolloutStatus[] = [];
+    for (const r of this.#target.config().routes) {
+      const s = this.status(r.name);
+      if (s) out.push(s);
+    }
+    return out;
   }
 
   async history(name: string, limit?: number): Promise<LedgerEntry[]> {
-    if (!this.#target.config().routes.some((r) => r.name === name) && !this.#journal.get(name)) {
+    if (!routeNamed(this.#target.config(), name) && !this.#journal.get(name)) {
       throw new NotFoundError(`route "${name}"`);
     }
     return this.#journal.ledger.history(name, limit);
   }
 
-  /** Runs `fn` after every earlier action on the same route. */
-  #serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(name) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => {});
-    this.#locks.set(name, tail);
-    void tail.then(() => {
-      if (this.#locks.get(name) === tail) this.#locks.delete(name);
-    });
-    return run;
+  /** Resolves once every action queued on the route so far has run (a check, a hard trip, a confirm answer). */
+  settled(route: string): Promise<void> {
+    return this.#queue.settled(route);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#unsubscribeTrips?.();
-    await Promise.allSettled([...this.#locks.values()]);
+    await this.#queue.drain();
     await this.#journal.ledger.flush();
     await this.#webhooks.close();
   }

@@ -75,7 +75,8 @@ export interface RolloutStatus {
   readonly failures: number;
   readonly failureLimit: number;
   readonly reason: string;
-  /** What the rollout waits for before it moves on; null when it is not waiting. */
+  /** What the rollout waits for before it moves on, as of the last check; null when it is not waiting. */
   readonly waitingFor: string | null;
+  /** The gates of the last check ([] before a phase's first check, and once the rollout stopped). */
   readonly gates: readonly GateResult[];
 }

@@ -19,6 +19,7 @@ export interface Status {
   step: number | null;
   steps: number[];
   weight: number;
+  timeInStateMs: number;
   reason: string;
   waitingFor: string | null;
   gates: Gate[];

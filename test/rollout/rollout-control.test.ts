@@ -325,7 +325,9 @@ describe('rollout control', () => {
         body: JSON.stringify({ state: 'open' }),
       });
       await legacyForced.body.dump();
-      await new Promise((r) => setTimeout(r, 200));
+      // A breaker's listeners run as it opens, before the POST answers: a hard trip would
+      // be queued on the route by now, and settled() waits for it.
+      await gw.running.rollouts.settled('main');
       assert.equal((await rollout(gw)).state, 'canary');
     } finally {
       await gw.close();

@@ -1,0 +1,38 @@
+// The running gateway as the rollout controller sees it (rollout's
+// RolloutTarget): `rollout` never imports `gateway`, so the process that owns
+// both joins them here. Only what the controller needs of the gateway is named,
+// so the gateway's own shape can change behind it.
+import type { Config } from '../config/index.ts';
+import type { RolloutTarget, RouteFigures } from '../rollout/index.ts';
+
+/** What the adapter uses of the gateway. */
+export interface RolloutGateway {
+  readonly config: Config;
+  routeFigures(route: string, windowMs: number): RouteFigures | undefined;
+  dropRouteWindows(route: string): void;
+  routeWeight(route: string): number | undefined;
+  setWeight(route: string, weight: number): Promise<unknown>;
+  resetWeight(route: string): Promise<unknown>;
+  onBreakerOpen(listener: (route: string, backend: string) => void): () => void;
+}
+
+export function rolloutTarget(gateway: RolloutGateway): RolloutTarget {
+  return {
+    config: () => gateway.config,
+    figures: (route, windowMs) => gateway.routeFigures(route, windowMs),
+    weight: (route) => gateway.routeWeight(route),
+    dropWindows: (route) => gateway.dropRouteWindows(route),
+    setWeight: async (route, weight) => {
+      await gateway.setWeight(route, weight);
+    },
+    resetWeight: async (route) => {
+      await gateway.resetWeight(route);
+    },
+    // A breaker opens per route and backend; only the candidate's is a hard trip.
+    onCandidateTrip: (listener) =>
+      gateway.onBreakerOpen((route, backend) => {
+        if (gateway.config.routes.find((r) => r.name === route)?.candidate === backend)
+          listener(route);
+      }),
+  };
+}
