@@ -19,7 +19,12 @@ import { type CircuitBreaker, HealthChecker } from '../guard/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics, ProxySpan, SlidingWindow } from '../telemetry/index.ts';
-import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
+import {
+  AccessLog,
+  classifyOutcome,
+  injectTraceHeaders,
+  startProxySpan,
+} from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { type BodyOverflow, bufferChunkedBody, keepBodyUpTo, readBody, watchBody } from './body.ts';
 import { BufferBudget } from './buffer-budget.ts';
@@ -526,18 +531,8 @@ export class Gateway {
       });
     }
     const exchange = new ProxyExchange(
-      req,
-      res,
-      route,
-      side,
-      requestId,
-      span,
+      { req, res, route, side, requestId, span, target, headers, hostAt, body, shadow: copy },
       this.#hooks,
-      target,
-      headers,
-      hostAt,
-      body,
-      copy,
     );
     exchange.start();
     // After the legacy request is on its way: the client never waits for the copy.
@@ -607,15 +602,19 @@ export class Gateway {
     this.#inFlight++;
     this.#metrics.requestStarted();
     new UpgradeExchange(
-      req,
-      res,
-      route,
-      side,
-      requestId,
+      {
+        req,
+        res,
+        route,
+        side,
+        requestId,
+        span: undefined,
+        target: target.target,
+        headers,
+        hostAt,
+        protocol: protocol!,
+      },
       this.#hooks,
-      headers,
-      hostAt,
-      protocol!,
     ).start();
   }
 
@@ -656,7 +655,10 @@ export class Gateway {
         .then(
           async (res) => {
             await res.body.dump();
-            breaker.probeResult(res.statusCode < 500);
+            breaker.probeResult(
+              classifyOutcome(res.statusCode, undefined, res.headers, res.trailers).kind ===
+                'success',
+            );
           },
           () => breaker.probeResult(false),
         )
