@@ -62,7 +62,8 @@ function fill(window: SlidingWindow, now: number): void {
   for (let s = 0; s < 30; s++) {
     for (let i = 0; i < 40; i++) {
       const k = s * 40 + i;
-      window.record(k % 200 === 0 ? 500 : 200, k % 50 === 0 ? 250 : 5 + (k % 17), now - s * 1000);
+      const failed = k % 200 === 0;
+      window.record(failed ? 500 : 200, k % 50 === 0 ? 250 : 5 + (k % 17), failed, now - s * 1000);
     }
   }
 }

@@ -72,7 +72,8 @@ async function time(label: string, ops: number, unit: 'ns' | 'µs', loop: () => 
 async function recordDateNow(): Promise<void> {
   const window = new SlidingWindow({ retainSeconds: RETAIN });
   await time('record (Date.now clock)', N, 'ns', () => {
-    for (let i = 0; i < N; i++) window.record(STATUSES[i % 10], LATENCIES[i & 4095]);
+    for (let i = 0; i < N; i++)
+      window.record(STATUSES[i % 10], LATENCIES[i & 4095], STATUSES[i % 10] >= 500);
     return N;
   });
   const snap = window.snapshot(Date.now() - RETAIN * 1000);
@@ -89,7 +90,7 @@ async function recordInjectedClock(): Promise<void> {
   await time('record (injected clock, new second per 1M)', N, 'ns', () => {
     for (let i = 0; i < N; i++) {
       tick += i & 1023 ? 0 : 1; // one "ms" per 1,024 calls: a new slot every ~1M calls
-      window.record(STATUSES[i % 10], LATENCIES[i & 4095]);
+      window.record(STATUSES[i % 10], LATENCIES[i & 4095], STATUSES[i % 10] >= 500);
     }
     return N;
   });
@@ -101,7 +102,7 @@ async function snapshot(): Promise<void> {
   // Every slot in use, 2,000 requests a second.
   for (let s = 0; s <= RETAIN; s++) {
     for (let i = 0; i < 2_000; i++)
-      window.record(STATUSES[i % 10], LATENCIES[(s * 2_000 + i) & 4095]);
+      window.record(STATUSES[i % 10], LATENCIES[(s * 2_000 + i) & 4095], STATUSES[i % 10] >= 500);
     if (s < RETAIN) now += 1000;
   }
   const since = now - RETAIN * 1000;

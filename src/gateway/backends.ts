@@ -124,7 +124,7 @@ export class Backend {
     return list[this.#next++ % n];
   }
 
-  /** Feed passive outlier detection with an attempt's outcome (5xx and connect errors are not ok). */
+  /** Feed passive outlier detection with an attempt's outcome (telemetry/outcome.ts: backendOk). */
   recordOutcome(instance: BackendInstance, ok: boolean): void {
     this.outlier?.record(instance.index, ok);
   }

@@ -311,18 +311,8 @@ export class RequestPipeline implements RequestHandler {
       });
     }
     const exchange = new ProxyExchange(
-      req,
-      res,
-      route,
-      side,
-      requestId,
-      span,
+      { req, res, route, side, requestId, span, target, headers, hostAt, body, shadow: copy },
       this.#hooks,
-      target,
-      headers,
-      hostAt,
-      body,
-      copy,
     );
     exchange.start();
     // After the legacy request is on its way: the client never waits for the copy.
@@ -391,15 +381,19 @@ export class RequestPipeline implements RequestHandler {
     req.url = target.target;
     this.#inFlight.requestStarted();
     new UpgradeExchange(
-      req,
-      res,
-      route,
-      side,
-      requestId,
+      {
+        req,
+        res,
+        route,
+        side,
+        requestId,
+        span: undefined,
+        target: target.target,
+        headers,
+        hostAt,
+        protocol: protocol!,
+      },
       this.#hooks,
-      headers,
-      hostAt,
-      protocol!,
     ).start();
   }
 }

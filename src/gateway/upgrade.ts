@@ -23,117 +23,52 @@ import {
   request as httpRequest,
   type IncomingMessage,
   type RequestOptions,
-  type ServerResponse,
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import type { FallbackReason } from '../config/index.ts';
-import {
-  BreakerOpenError,
-  type CutoverError,
-  OverloadedError,
-  UpgradeMismatchError,
-  UpstreamTimeoutError,
-} from '../errors.ts';
-import type { CircuitBreaker, ConcurrencyLimiter } from '../guard/index.ts';
-import { problemFromError, sendProblem } from '../problem.ts';
-import type { RouteSideMetrics } from '../telemetry/index.ts';
-import {
-  AttemptTimeoutError,
-  CLIENT_CLOSED,
-  ClientGoneError,
-  classifyAttemptError,
-} from './attempt-errors.ts';
-import type { Backend, BackendInstance } from './backends.ts';
+import { UpgradeMismatchError, UpstreamTimeoutError } from '../errors.ts';
+import { CLIENT_GONE, classifyOutcome } from '../telemetry/index.ts';
+import type { Attempt } from './attempt.ts';
+import { AttemptTimeoutError, CLIENT_CLOSED, ClientGoneError } from './attempt-errors.ts';
 import { isResendable } from './body.ts';
+import { Exchange, type ExchangeHooks } from './exchange.ts';
+import type { UpgradeRequest } from './forward-request.ts';
 import { clientResponseHeaders } from './headers.ts';
-import type { ExchangeHooks } from './proxy.ts';
-import type { Side } from './split.ts';
-import type { CompiledRoute } from './table.ts';
 import { openTunnel } from './tunnel.ts';
 
-function onHandshakeTimeout(exchange: UpgradeExchange, phase: 'connect' | 'headers'): void {
-  exchange.timedOut(phase);
+function onConnectTimeout(exchange: UpgradeExchange): void {
+  exchange.timedOut('connect');
+}
+
+function onHeadersTimeout(exchange: UpgradeExchange): void {
+  exchange.timedOut('headers');
 }
 
 /** Where one upgrade stands; events of an earlier state are ignored. */
 type Phase = 'waiting' | 'relaying' | 'done';
 
 /**
- * One upgrade request: the same guards as ProxyExchange (breakers, backend
- * concurrency cap held during the handshake, fallback to legacy), one
- * attempt per side, then a tunnel or a relayed answer, and one access line.
+ * One upgrade request: the exchange pipeline of any request (breakers, the
+ * backend's concurrency cap held during the handshake, fallback to legacy)
+ * over node:http, one attempt per side (no retries), then a tunnel or a
+ * relayed answer, and one access line.
  */
-export class UpgradeExchange {
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+export class UpgradeExchange extends Exchange {
   readonly #client: Socket;
-  readonly #route: CompiledRoute;
-  readonly #hooks: ExchangeHooks;
-  readonly #requestId: string;
-  readonly #headers: string[];
-  /** Index in #headers of the Host value, rewritten per instance; -1 with preserveHost. */
-  readonly #hostAt: number;
   /** The protocol asked for, lower-cased. */
   readonly #protocol: string;
-  readonly #start: number;
   readonly #onClientGone: () => void;
-  #side: Side;
-  #backend: Backend;
-  #instance: BackendInstance | undefined;
-  #metrics: RouteSideMetrics;
-  #breaker: CircuitBreaker | undefined;
-  #cap: ConcurrencyLimiter | undefined;
   #upstream: ClientRequest | undefined;
   #answer: IncomingMessage | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #attemptOpen: boolean;
-  #attemptStart: number;
-  #attempts: number;
-  #fallback: string | undefined;
-  #status: number;
-  #bytesOut: number;
-  #clientGone: boolean;
   #phase: Phase;
 
-  constructor(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: CompiledRoute,
-    side: Side,
-    requestId: string,
-    hooks: ExchangeHooks,
-    headers: string[],
-    hostAt: number,
-    protocol: string,
-  ) {
-    this.#req = req;
-    this.#res = res;
-    this.#client = req.socket;
-    this.#route = route;
-    this.#hooks = hooks;
-    this.#requestId = requestId;
-    this.#headers = headers;
-    this.#hostAt = hostAt;
-    this.#protocol = protocol;
-    this.#start = performance.now();
+  constructor(request: UpgradeRequest, hooks: ExchangeHooks) {
+    super(request, hooks);
+    this.#client = request.req.socket;
+    this.#protocol = request.protocol;
     this.#onClientGone = () => this.#clientClosed();
-    this.#side = side;
-    this.#backend = side === 'candidate' ? route.candidate! : route.legacy;
-    this.#instance = undefined;
-    this.#metrics = side === 'candidate' ? route.candidateMetrics! : route.legacyMetrics;
-    this.#breaker = undefined;
-    this.#cap = undefined;
     this.#upstream = undefined;
     this.#answer = undefined;
-    this.#timer = undefined;
-    this.#attemptOpen = false;
-    this.#attemptStart = 0;
-    this.#attempts = 0;
-    this.#fallback = undefined;
-    this.#status = 0;
-    this.#bytesOut = 0;
-    this.#clientGone = false;
     this.#phase = 'waiting';
     // A client that closes or half-closes before the answer has given up
     // (nginx: "client prematurely closed connection", 499).
@@ -141,75 +76,30 @@ export class UpgradeExchange {
     this.#client.once('close', this.#onClientGone);
   }
 
-  /** Send the attempt to the side the split chose (legacy when the candidate's breaker is open). */
-  start(): void {
-    const breaker = this.#side === 'candidate' ? this.#route.candidateBreaker : undefined;
-    if (breaker && !breaker.tryAcquire()) {
-      if (!this.#route.config.fallback) {
-        this.#fail(new BreakerOpenError(this.#route.name, this.#backend.name));
-        return;
-      }
-      // Nothing reached the candidate, so the handshake may go to legacy.
-      this.#switchToLegacy('breaker-open');
-    }
-    this.#dispatch();
-  }
-
-  #switchToLegacy(reason: string): void {
-    this.#fallback = reason;
-    this.#side = 'legacy';
-    this.#backend = this.#route.legacy;
-    this.#metrics = this.#route.legacyMetrics;
-    this.#route.guards.fallback(reason);
-  }
-
-  #dispatch(): void {
-    if (this.#clientGone) {
-      this.#status = CLIENT_CLOSED;
-      this.#finish(undefined);
-      return;
-    }
-    const breaker =
-      this.#side === 'candidate' ? this.#route.candidateBreaker : this.#route.legacyBreaker;
-    if (breaker && !(this.#attempts === 0 && this.#side === 'candidate') && !breaker.tryAcquire()) {
-      this.#fail(new BreakerOpenError(this.#route.name, this.#backend.name));
-      return;
-    }
-    const cap = this.#backend.concurrency;
-    if (cap && !cap.tryAcquire()) {
-      this.#route.guards.shed();
-      if (this.#side === 'candidate' && this.#route.config.fallback) {
-        this.#switchToLegacy('shed');
-        this.#dispatch();
-      } else this.#fail(new OverloadedError(this.#route.name, cap.limit));
-      return;
-    }
-    this.#cap = cap;
-    this.#breaker = breaker;
-    const instance = this.#backend.pick();
-    this.#instance = instance;
-    if (this.#hostAt !== -1) this.#headers[this.#hostAt] = instance.host;
-    this.#attempts++;
-    this.#attemptOpen = true;
-    this.#attemptStart = performance.now();
-    this.#status = 0;
+  protected override send(attempt: Attempt): void {
+    const { req, headers, hostAt, target } = this.request;
+    const instance = attempt.instance;
+    if (hostAt !== -1) headers[hostAt] = instance.host;
+    attempt.sent();
+    this.attempts++;
+    this.status = 0;
     const url = new URL(instance.origin);
     const tls = url.protocol === 'https:';
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const options: RequestOptions & { servername?: string } = {
       host: hostname,
       port: Number(url.port || (tls ? 443 : 80)),
-      method: this.#req.method,
-      path: instance.basePath + this.#req.url,
+      method: req.method,
+      path: instance.basePath + target,
       // Hop-by-hop fields were dropped with the rest; these two are this hop's own.
-      headers: [...this.#headers, 'connection', 'upgrade', 'upgrade', this.#req.headers.upgrade!],
+      headers: [...headers, 'connection', 'upgrade', 'upgrade', req.headers.upgrade!],
       agent: false,
       setHost: false,
     };
     if (tls) options.servername = hostname;
     const upstream = (tls ? httpsRequest : httpRequest)(options);
     this.#upstream = upstream;
-    this.#arm('connect', this.#backend.config.connectTimeout);
+    attempt.arm(onConnectTimeout, attempt.backend.config.connectTimeout, this);
     upstream.once('socket', (socket: Socket) => {
       if (!socket.connecting) this.#connected(upstream);
       else socket.once(tls ? 'secureConnect' : 'connect', () => this.#connected(upstream));
@@ -222,26 +112,13 @@ export class UpgradeExchange {
     upstream.end();
   }
 
-  #arm(phase: 'connect' | 'headers', ms: number): void {
-    this.#disarm();
-    this.#timer = setTimeout(onHandshakeTimeout, ms, this, phase);
-  }
-
-  #disarm(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-  }
-
   #connected(upstream: ClientRequest): void {
     if (upstream !== this.#upstream || this.#phase !== 'waiting') return;
-    this.#arm('headers', this.#route.config.timeout);
+    this.attempt!.arm(onHeadersTimeout, this.request.route.config.timeout, this);
   }
 
   /** Connect or answer-head time ran out. */
   timedOut(phase: 'connect' | 'headers'): void {
-    this.#timer = undefined;
     this.#upstream?.destroy(new AttemptTimeoutError(phase));
   }
 
@@ -251,12 +128,10 @@ export class UpgradeExchange {
       socket.destroy();
       return;
     }
-    this.#disarm();
-    if (this.#clientGone) {
+    this.attempt!.disarm();
+    if (this.clientGone) {
       socket.destroy();
-      this.#status = CLIENT_CLOSED;
-      this.#attemptOver(undefined);
-      this.#finish(undefined);
+      this.#gone();
       return;
     }
     const got = (res.headers.upgrade ?? '').trim().toLowerCase();
@@ -266,27 +141,31 @@ export class UpgradeExchange {
       this.#mismatch(got);
       return;
     }
-    this.#status = 101;
-    this.#attemptOver(true);
+    this.status = 101;
+    this.attemptOver(classifyOutcome(101, undefined, res.headers, undefined));
     this.#client.off('end', this.#onClientGone);
     this.#client.off('close', this.#onClientGone);
-    openTunnel(this.#res, res, socket, head, this.#answerFields(), {
-      route: this.#route,
-      requestId: this.#requestId,
-      logFragment:
-        this.#side === 'candidate'
-          ? this.#route.candidateLogFragment
-          : this.#route.legacyLogFragment,
-      hooks: this.#hooks,
+    const fields: Record<string, string> = {};
+    this.markAnswer(fields);
+    const route = this.request.route;
+    openTunnel(this.request.res, res, socket, head, fields, {
+      route,
+      requestId: this.request.requestId,
+      logFragment: this.side === 'candidate' ? route.candidateLogFragment : route.legacyLogFragment,
+      hooks: this.hooks,
     });
-    this.#finish(undefined);
+    this.finish(undefined);
   }
 
   /** A 101 for another protocol, or for none: not tunnelled. */
   #mismatch(got: string): void {
-    this.#status = 502;
-    this.#attemptOver(false);
-    this.#fail(new UpgradeMismatchError(this.#route.name, this.#backend.name, this.#protocol, got));
+    this.status = 502;
+    const outcome = classifyOutcome(502, 'protocol', undefined, undefined);
+    this.attemptOver(outcome);
+    if (this.recover(outcome)) return;
+    this.fail(
+      new UpgradeMismatchError(this.request.route.name, this.backend.name, this.#protocol, got),
+    );
   }
 
   /** The backend answered without switching: relay the answer, then close. */
@@ -295,12 +174,10 @@ export class UpgradeExchange {
       res.destroy();
       return;
     }
-    this.#disarm();
-    if (this.#clientGone) {
+    this.attempt!.disarm();
+    if (this.clientGone) {
       upstream.destroy();
-      this.#status = CLIENT_CLOSED;
-      this.#attemptOver(undefined);
-      this.#finish(undefined);
+      this.#gone();
       return;
     }
     const status = res.statusCode ?? 0;
@@ -310,28 +187,34 @@ export class UpgradeExchange {
       this.#mismatch('');
       return;
     }
-    this.#status = status;
-    if (status >= 500 && this.#canFallBack('5xx')) {
-      upstream.destroy();
-      this.#attemptOver(false);
-      this.#switchToLegacy('5xx');
-      this.#dispatch();
-      return;
+    this.status = status;
+    const outcome = classifyOutcome(status, undefined, res.headers, undefined);
+    if (outcome.kind === 'failure') {
+      const next = this.decide(outcome);
+      if (next !== 'give-up') {
+        upstream.destroy();
+        this.attemptOver(outcome);
+        this.act(next, outcome.cause!);
+        return;
+      }
     }
+    this.#relay(res, status);
+  }
+
+  #relay(res: IncomingMessage, status: number): void {
     this.#phase = 'relaying';
     this.#answer = res;
     const out = clientResponseHeaders(res.headers);
-    Object.assign(out, this.#answerFields());
-    const client = this.#res;
+    this.markAnswer(out);
+    const client = this.request.res;
     client.writeHead(status, out);
     // The longest pause between two body chunks, as for any answer (idleTimeout).
-    res.socket.setTimeout(this.#route.config.idleTimeout, () =>
-      res.destroy(
-        new UpstreamTimeoutError(this.#route.name, this.#backend.name, 'idle response body'),
-      ),
+    const route = this.request.route;
+    res.socket.setTimeout(route.config.idleTimeout, () =>
+      res.destroy(new UpstreamTimeoutError(route.name, this.backend.name, 'idle response body')),
     );
     res.on('data', (chunk: Buffer) => {
-      this.#bytesOut += chunk.length;
+      this.bytesOut += chunk.length;
       if (!client.write(chunk)) {
         res.pause();
         client.once('drain', () => res.resume());
@@ -340,8 +223,8 @@ export class UpgradeExchange {
     res.once('end', () => {
       if (this.#phase !== 'relaying') return;
       client.end();
-      this.#attemptOver(status < 500);
-      this.#finish(undefined);
+      this.attemptOver(classifyOutcome(status, undefined, res.headers, res.trailers));
+      this.finish(undefined);
     });
     // With a listener, a broken body is reported here rather than thrown; 'close' handles it.
     res.on('error', () => {});
@@ -354,137 +237,56 @@ export class UpgradeExchange {
 
   /** The answer broke off after its head went out: the only honest signal left is a cut connection. */
   #bodyBroke(error: Error): void {
-    this.#res.destroy(error);
-    this.#attemptOver(false);
-    this.#finish(error);
-  }
-
-  /** x-request-id and the split's markers, as on every proxied answer. */
-  #answerFields(): Record<string, string> {
-    const out: Record<string, string> = {};
-    if (this.#route.config.backendHeader) out['x-cutover-backend'] = this.#side;
-    if (this.#fallback !== undefined) out['x-cutover-fallback'] = this.#fallback;
-    out['x-request-id'] = this.#requestId;
-    return out;
+    this.request.res.destroy(error);
+    this.attemptOver(classifyOutcome(this.status, 'reset', undefined, undefined));
+    this.finish(error);
   }
 
   #failed(upstream: ClientRequest, error: Error): void {
     if (upstream !== this.#upstream || this.#phase === 'done') return;
-    this.#disarm();
-    if (this.#clientGone || error instanceof ClientGoneError) {
+    this.attempt!.disarm();
+    if (this.clientGone || error instanceof ClientGoneError) {
       // A cancel says nothing about the backend: no breaker or outlier record.
-      this.#status = CLIENT_CLOSED;
-      this.#attemptOver(undefined);
-      this.#finish(undefined);
+      this.#gone();
       return;
     }
     if (this.#phase === 'relaying') {
       this.#bodyBroke(error);
       return;
     }
-    const [failure, kind] = classifyAttemptError(error, this.#route.name, this.#backend.name);
-    this.#status = failure.status;
-    this.#attemptOver(false);
-    if (kind !== undefined && this.#canFallBack(kind)) {
-      this.#switchToLegacy(kind);
-      this.#dispatch();
-      return;
-    }
-    this.#fail(failure);
+    this.attemptBroke(error);
+  }
+
+  /** The client left: the attempt ends saying nothing of the backend. */
+  #gone(): void {
+    this.status = CLIENT_CLOSED;
+    this.attemptOver(CLIENT_GONE);
+    this.finish(undefined);
   }
 
   /** The client connection ended before the tunnel opened. */
   #clientClosed(): void {
-    if (this.#clientGone || this.#phase === 'done') return;
-    this.#clientGone = true;
+    if (this.clientGone || this.#phase === 'done') return;
+    this.clientGone = true;
     if (this.#phase === 'relaying') {
       this.#answer?.destroy();
       this.#upstream?.destroy();
-      this.#status = CLIENT_CLOSED;
-      this.#attemptOver(undefined);
-      this.#finish(undefined);
+      this.#gone();
       return;
     }
     // Waiting: the request's 'error' handler finishes the exchange.
     this.#upstream?.destroy(new ClientGoneError());
   }
 
-  /** Fall back to legacy after a failed candidate attempt, for a handshake safe to resend. */
-  #canFallBack(reason: FallbackReason): boolean {
-    const fb = this.#route.config.fallback;
-    return (
-      this.#side === 'candidate' &&
-      fb !== undefined &&
-      fb.on.has(reason) &&
-      isResendable(this.#route, this.#req)
-    );
+  /** A handshake has no body: safe to resend when its method is. */
+  protected override resendable(): boolean {
+    return isResendable(this.request.route, this.request.req);
   }
 
-  /**
-   * Account for the attempt that just ended (once): breaker, outlier
-   * ejection, the backend's concurrency cap, per-side metrics. `ok`
-   * undefined: the client went away, which says nothing about the backend.
-   */
-  #attemptOver(ok: boolean | undefined): void {
-    if (!this.#attemptOpen) return;
-    this.#attemptOpen = false;
-    const ms = performance.now() - this.#attemptStart;
-    if (ok !== undefined) {
-      this.#breaker?.record(ok, ms);
-      if (this.#instance) this.#backend.recordOutcome(this.#instance, ok);
-    }
-    this.#breaker = undefined;
-    if (this.#cap) {
-      this.#cap.release(ms, ok !== false);
-      this.#cap = undefined;
-    }
-    this.#metrics.observe(ok === false && this.#status < 500 ? 502 : this.#status, ms / 1000);
-  }
-
-  /** Answer with a problem: nothing of an upstream answer has been sent. */
-  #fail(failure: CutoverError): void {
-    this.#status = failure.status;
-    if (this.#clientGone) {
-      this.#finish(failure);
-      return;
-    }
-    const headers = this.#answerFields();
-    if (failure instanceof BreakerOpenError || failure instanceof OverloadedError) {
-      headers['retry-after'] = '1';
-    }
-    sendProblem(
-      this.#res,
-      problemFromError(failure, {
-        route: this.#route.name,
-        backend: this.#backend.name,
-        requestId: this.#requestId,
-      }),
-      headers,
-    );
-    this.#finish(failure);
-  }
-
-  /** The handshake is over (tunnel, relayed answer or failure): one access line, slots freed. */
-  #finish(error: Error | undefined): void {
-    if (this.#phase === 'done') return;
+  protected override closed(): void {
     this.#phase = 'done';
-    this.#disarm();
+    this.attempt?.disarm();
     this.#client.off('end', this.#onClientGone);
     this.#client.off('close', this.#onClientGone);
-    const ms = performance.now() - this.#start;
-    this.#route.guards.finished(ms, this.#status < 500);
-    this.#hooks.accessLog?.write(
-      this.#requestId,
-      this.#side === 'candidate' ? this.#route.candidateLogFragment : this.#route.legacyLogFragment,
-      this.#req.method!,
-      this.#req.url!,
-      this.#status,
-      Math.round(ms * 10) / 10,
-      this.#bytesOut,
-      this.#attempts,
-      this.#fallback,
-      error?.message,
-    );
-    this.#hooks.finished();
   }
 }

@@ -11,7 +11,8 @@
 //   and never for one it refused: the breaker's own rejections are not
 //   failures of the backend; call release() instead when the request ended
 //   saying nothing of the backend (client gone, refused by the gateway);
-// - ok is false for 5xx, connect errors, resets and timeouts; 4xx is ok.
+// - ok is the attempt's outcome as telemetry/outcome.ts decides it (false for
+//   5xx, connect errors, resets and timeouts; a 4xx is ok).
 import type { BreakerConfig } from '../config/index.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';

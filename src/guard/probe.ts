@@ -3,6 +3,7 @@
 // open for ever. Past openFor × 2 of silence (CircuitBreaker.idleProbeDue)
 // the gateway asks the backend itself, on its health path or /, and the
 // answer closes or re-opens the breaker.
+import { classifyOutcome } from '../telemetry/index.ts';
 import type { CircuitBreaker } from './breaker.ts';
 import type { HealthBackend, HealthTarget } from './health.ts';
 
@@ -79,7 +80,7 @@ async function probe(b: ProbeBackend): Promise<boolean> {
       bodyTimeout: timeout,
     });
     await res.body.dump();
-    return res.statusCode < 500;
+    return classifyOutcome(res.statusCode, undefined, res.headers, res.trailers).kind === 'success';
   } catch {
     return false;
   }

@@ -13,6 +13,14 @@ export type {
   TunnelEnd,
 } from './metrics.ts';
 export { BREAKER_STATE_VALUE, Metrics } from './metrics.ts';
+export type {
+  AttemptBreak,
+  FailureCause,
+  Outcome,
+  OutcomeKind,
+  ResponseFields,
+} from './outcome.ts';
+export { CLIENT_GONE, classifyOutcome, countedClass, REFUSED, SUCCESS } from './outcome.ts';
 export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';

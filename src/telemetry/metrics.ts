@@ -1,11 +1,12 @@
 // Prometheus metrics (prom-client). Label children are bound once per
 // route × side when a config loads, so the hot path never builds label objects.
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { Outcome } from './outcome.ts';
 import { RequestStats, type SideStats } from './request-stats.ts';
 
 export interface RouteSideMetrics {
-  /** Count one finished request and its latency. */
-  observe(status: number, seconds: number): void;
+  /** Count one finished attempt, its latency and its outcome (a failure counts as 5xx). */
+  observe(status: number, seconds: number, outcome: Outcome): void;
 }
 
 /** Pre-bound counters of one route's guards. */

@@ -2,6 +2,7 @@
 // hot path (no label hashing per request, as prom-client's label children
 // do) and turned into Prometheus series when /metrics is scraped.
 import type { Registry } from 'prom-client';
+import { countedClass, type Outcome } from './outcome.ts';
 import { SlidingWindow } from './windows.ts';
 
 /** Seconds; from 1 ms to 10 s, dense where API latencies live. */
@@ -24,7 +25,7 @@ export class SideStats {
   readonly route: string;
   readonly side: string;
   readonly backend: string;
-  /** Requests by status class 1xx..5xx. */
+  /** Requests by status class 1xx..5xx; 5xx holds the failed attempts, whatever their status (outcome.ts). */
   readonly byClass = new Float64Array(5);
   /** Non-cumulative bucket counts; the last slot is +Inf. */
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
@@ -53,10 +54,10 @@ export class SideStats {
     return this.#window;
   }
 
-  observe(status: number, seconds: number): void {
-    if (this.#window !== undefined) this.#window.record(status, seconds * 1000);
-    const cls = (status / 100) | 0;
-    this.byClass[cls >= 1 && cls <= 5 ? cls - 1 : 4]++;
+  observe(status: number, seconds: number, outcome: Outcome): void {
+    const failed = outcome.kind === 'failure';
+    if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed);
+    this.byClass[countedClass(status, failed)]++;
     let i = 0;
     while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;
     this.buckets[i]++;

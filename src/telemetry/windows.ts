@@ -8,6 +8,7 @@
 // allocates nothing (a stale slot is reset in place), and it never throws on
 // odd input (out-of-range statuses and latencies are folded in, see below).
 import { Float64Histogram, Int32Histogram, type JsHistogram } from 'hdr-histogram-js';
+import { countedClass } from './outcome.ts';
 
 /**
  * Latencies are kept in units of 10 µs: fine enough for sub-millisecond
@@ -48,9 +49,9 @@ export function latencyBinIndex(units: number): number {
 export interface WindowSnapshot {
   /** All requests recorded in the span. */
   readonly requests: number;
-  /** Requests by status class 1xx..5xx (statuses outside 100..599 count as 5xx). */
+  /** Requests by status class 1xx..5xx; 5xx holds the failed attempts, whatever their status (outcome.ts). */
   readonly byClass: readonly [number, number, number, number, number];
-  /** 5xx count. */
+  /** Failed attempts (the 5xx class). */
   readonly errors: number;
   /** errors / requests; 0 when requests is 0. */
   readonly errorRate: number;
@@ -117,17 +118,17 @@ export class SlidingWindow {
   }
 
   /**
-   * `ms` is clamped to 0.01..60,000 (NaN counts as 0.01); a status outside
-   * 100..599 counts as 5xx. A caller that has just read the clock may pass it
-   * as `now` and save a second read (≈ 50 ns on a VM).
+   * `failed`: the attempt's outcome is a failure (outcome.ts decides; this
+   * window does not judge statuses), counted as 5xx. `ms` is clamped to
+   * 0.01..60,000 (NaN counts as 0.01). A caller that has just read the clock
+   * may pass it as `now` and save a second read (≈ 50 ns on a VM).
    */
-  record(status: number, ms: number, now: number = this.#clock()): void {
+  record(status: number, ms: number, failed: boolean, now: number = this.#clock()): void {
     const second = Math.floor(now / 1000);
     const slot = second % this.#size;
     const histogram =
       this.#seconds[slot] === second ? this.#histograms[slot]! : this.#claim(slot, second);
-    const cls = (status / 100) | 0;
-    this.#counts[slot * CLASSES + (cls >= 1 && cls <= 5 ? cls - 1 : 4)]++;
+    this.#counts[slot * CLASSES + countedClass(status, failed)]++;
     const units = Math.round(ms * UNITS_PER_MS);
     // Written so that NaN and negatives fall to 1, +Infinity to the top.
     const value = units > 1 ? (units < MAX_UNITS ? units : MAX_UNITS) : 1;

@@ -78,7 +78,7 @@ function figuresAt(clock: () => number): Figures {
 }
 
 function record(window: SlidingWindow, status: number, n: number, at: number): void {
-  for (let i = 0; i < n; i++) window.record(status, 5, at);
+  for (let i = 0; i < n; i++) window.record(status, 5, status >= 500, at);
 }
 
 const canaryAt = (rc: RolloutConfig, now: number): RolloutRecord =>

@@ -52,7 +52,7 @@ function assertPercentilesWithin1Percent(latencies: readonly number[], seconds: 
   const h = harness(seconds);
   latencies.forEach((ms, i) => {
     h.at(Math.floor((i * seconds) / latencies.length) * 1000 + 500);
-    h.window.record(200, ms);
+    h.window.record(200, ms, false);
   });
   const snap = h.window.snapshot(T0);
   assert.equal(snap.requests, latencies.length);
@@ -78,7 +78,7 @@ function assertAtOrJustAbove(actual: number, exact: number, what: string): void 
 test('counts requests by status class, 5xx as errors', () => {
   const h = harness();
   for (const status of [100, 101, 200, 200, 204, 299, 301, 304, 400, 404, 429, 500, 503]) {
-    h.window.record(status, 5);
+    h.window.record(status, 5, status >= 500);
   }
   const snap = h.window.snapshot(T0);
   assert.deepEqual(snap.byClass, [2, 4, 2, 3, 2]);
@@ -87,20 +87,30 @@ test('counts requests by status class, 5xx as errors', () => {
   assert.equal(snap.errorRate, 2 / 13);
 });
 
+test('a failed attempt counts as 5xx whatever its status; the window does not judge statuses', () => {
+  const h = harness();
+  h.window.record(200, 5, true); // a reset after the head, or a gRPC error in a 200
+  h.window.record(404, 5, true);
+  h.window.record(200, 5, false);
+  const snap = h.window.snapshot(T0);
+  assert.deepEqual(snap.byClass, [0, 1, 0, 0, 2]);
+  assert.equal(snap.errors, 2);
+});
+
 test('error rate is errors over requests across the slots merged', () => {
   const h = harness();
-  for (let i = 0; i < 90; i++) h.window.record(200, 5);
+  for (let i = 0; i < 90; i++) h.window.record(200, 5, false);
   h.at(1000);
-  for (let i = 0; i < 10; i++) h.window.record(502, 5);
+  for (let i = 0; i < 10; i++) h.window.record(502, 5, true);
   assert.equal(h.window.snapshot(T0).errorRate, 0.1);
   assert.equal(h.window.snapshot(T0 + 1000).errorRate, 1, 'only the second with the errors');
 });
 
 test('statuses outside 100..599 count as 5xx', () => {
   const h = harness();
-  for (const status of [0, -1, 99, 600, 999, Number.NaN, 1e9]) h.window.record(status, 5);
-  h.window.record(599, 5);
-  h.window.record(100, 5);
+  for (const status of [0, -1, 99, 600, 999, Number.NaN, 1e9]) h.window.record(status, 5, false);
+  h.window.record(599, 5, true);
+  h.window.record(100, 5, false);
   const snap = h.window.snapshot(T0);
   assert.deepEqual(snap.byClass, [1, 0, 0, 0, 8]);
   assert.equal(snap.errors, 8);
@@ -108,17 +118,17 @@ test('statuses outside 100..599 count as 5xx', () => {
 
 test('latencies are clamped into 0.01 ms..60 s instead of throwing', () => {
   const h = harness();
-  h.window.record(200, -5);
-  h.window.record(200, 0);
-  h.window.record(200, Number.NaN);
-  h.window.record(200, 0.001);
+  h.window.record(200, -5, false);
+  h.window.record(200, 0, false);
+  h.window.record(200, Number.NaN, false);
+  h.window.record(200, 0.001, false);
   let snap = h.window.snapshot(T0);
   assert.equal(snap.requests, 4);
   assert.equal(snap.max, 0.01);
   assert.equal(snap.p99, 0.01);
 
-  h.window.record(200, 120_000);
-  h.window.record(200, Number.POSITIVE_INFINITY);
+  h.window.record(200, 120_000, false);
+  h.window.record(200, Number.POSITIVE_INFINITY, false);
   snap = h.window.snapshot(T0);
   assert.equal(snap.requests, 6);
   assert.equal(snap.max, WINDOW_LATENCY_MAX_MS);
@@ -151,11 +161,11 @@ test('p50 within 1% on sub-millisecond latencies', () => {
 test('snapshot(since) merges only the slots from floor(since / 1000) on', () => {
   const h = harness();
   h.at(0);
-  h.window.record(200, 10);
+  h.window.record(200, 10, false);
   h.at(1_000);
-  h.window.record(404, 20);
+  h.window.record(404, 20, false);
   h.at(2_999);
-  h.window.record(500, 30);
+  h.window.record(500, 30, true);
   h.at(3_250);
 
   let snap = h.window.snapshot(T0 + 1_500);
@@ -177,9 +187,9 @@ test('snapshot(since) merges only the slots from floor(since / 1000) on', () => 
 
 test('slots older than retainSeconds are gone, even when asked for', () => {
   const h = harness(3);
-  h.window.record(500, 100);
+  h.window.record(500, 100, true);
   h.at(1_000);
-  h.window.record(200, 10);
+  h.window.record(200, 10, false);
 
   h.at(3_999); // second 3: second 0 is exactly retainSeconds old
   assert.equal(h.window.snapshot(T0).requests, 2);
@@ -195,10 +205,10 @@ test('slots older than retainSeconds are gone, even when asked for', () => {
 
 test('a slot reused by the ring starts empty: no ghosts from retainSeconds + 1 seconds ago', () => {
   const h = harness(2); // 3 slots: second 3 lands on second 0's slot
-  h.window.record(500, 900);
-  h.window.record(500, 900);
+  h.window.record(500, 900, true);
+  h.window.record(500, 900, true);
   h.at(3_000);
-  h.window.record(200, 10);
+  h.window.record(200, 10, false);
   const snap = h.window.snapshot(0); // asks for everything ever
   assert.equal(snap.requests, 1);
   assert.deepEqual(snap.byClass, [0, 1, 0, 0, 0]);
@@ -211,10 +221,10 @@ test('after a long pause every slot is stale and reused', () => {
   const h = harness(5);
   for (let s = 0; s <= 5; s++) {
     h.at(s * 1000);
-    h.window.record(503, 1_000);
+    h.window.record(503, 1_000, true);
   }
   h.at(3_600_000 + 250);
-  h.window.record(200, 1);
+  h.window.record(200, 1, false);
   const snap = h.window.snapshot(0);
   assert.equal(snap.requests, 1);
   assert.equal(snap.errors, 0);
@@ -237,7 +247,7 @@ test('an empty window, or one whose data is out of the span, gives zeros', () =>
     until: T0 + 500,
   };
   assert.deepEqual(h.window.snapshot(T0), zeros);
-  h.window.record(500, 50);
+  h.window.record(500, 50, true);
   h.at(1_500);
   assert.deepEqual(h.window.snapshot(T0 + 1_000), {
     ...zeros,
@@ -250,19 +260,19 @@ test('an empty window, or one whose data is out of the span, gives zeros', () =>
 test('slots are created on first use and reused afterwards', () => {
   const h = harness(3);
   const initial = h.window.estimatedFootprintInBytes;
-  h.window.record(200, 1);
+  h.window.record(200, 1, false);
   const oneSlot = h.window.estimatedFootprintInBytes;
   assert.ok(oneSlot > initial);
   for (let s = 1; s <= 3; s++) {
     h.at(s * 1000);
-    h.window.record(200, 1);
+    h.window.record(200, 1, false);
   }
   h.window.snapshot(T0);
   const full = h.window.estimatedFootprintInBytes;
   assert.ok(full > oneSlot);
   for (let s = 4; s <= 20; s++) {
     h.at(s * 1000);
-    h.window.record(200, 1);
+    h.window.record(200, 1, false);
     h.window.snapshot(T0);
   }
   assert.equal(h.window.estimatedFootprintInBytes, full, 'the ring wrapped without growing');
@@ -272,7 +282,7 @@ test('defaults to Date.now and reports retainSeconds', () => {
   const window = new SlidingWindow({ retainSeconds: 60 });
   assert.equal(window.retainSeconds, 60);
   const before = Date.now();
-  window.record(201, 3);
+  window.record(201, 3, false);
   const snap = window.snapshot(before - 1_000);
   assert.equal(snap.requests, 1);
   assert.ok(snap.until >= before);
@@ -301,8 +311,8 @@ test('the fast bin index agrees with the library over the whole latency range', 
 test('record takes the time of the request when the caller has it', () => {
   const h = harness(5);
   h.at(10_000);
-  h.window.record(500, 10, T0 + 8_200); // second 8, passed in; the clock says second 10
-  h.window.record(200, 10);
+  h.window.record(500, 10, true, T0 + 8_200); // second 8, passed in; the clock says second 10
+  h.window.record(200, 10, false);
   assert.equal(h.window.snapshot(T0 + 9_000).requests, 1);
   const snap = h.window.snapshot(T0 + 8_000);
   assert.equal(snap.requests, 2);
