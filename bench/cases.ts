@@ -27,6 +27,8 @@ export interface Target {
   /** Whose CPU the µs/request figure is: the proxy's, or the upstream's for `direct`. */
   cpuOf: 'proxy' | 'upstream';
   stop(): Promise<void>;
+  /** What the load sends, when not bench/wrk-load.lua (the scaling part's cases). */
+  load?: { script: string; env: Readonly<Record<string, string>> };
   /** Extra facts for the JSON report, read once at the end. */
   facts?(): Record<string, unknown>;
 }
@@ -74,6 +76,8 @@ export function cutoverCase(
   templatePath: string,
   about?: string,
   root: string = REPO_ROOT,
+  /** How long Cutover may take to answer /healthz (a 10,000-route config takes seconds). */
+  startTimeoutMs = 15_000,
 ): BenchCase {
   return {
     name,
@@ -108,7 +112,7 @@ export function cutoverCase(
       closeSync(out);
       closeSync(err);
       try {
-        await waitFor200(`http://127.0.0.1:${adminPort}/healthz`, 15_000, child);
+        await waitFor200(`http://127.0.0.1:${adminPort}/healthz`, startTimeoutMs, child);
       } catch (error) {
         await stopProcess(child);
         const stderr = tail(stderrLog);

@@ -22,6 +22,9 @@ export interface LoadOptions {
   url: string;
   seconds: number;
   connections: number;
+  /** wrk only: another Lua script than bench/wrk-load.lua, and variables it reads. */
+  script?: string;
+  env?: Readonly<Record<string, string>>;
 }
 
 export type LoaderName = 'wrk' | 'autocannon';
@@ -54,10 +57,10 @@ export function chooseLoader(benchDir: string, node: string): Loader {
               '--timeout',
               '5s',
               '-s',
-              script,
+              opts.script ?? script,
               opts.url,
             ],
-            { cpu: 0 },
+            { cpu: 0, env: { ...process.env, ...opts.env } },
           ),
           opts.seconds,
           parseWrk,
