@@ -1,4 +1,6 @@
 export { AccessLog } from './access-log.ts';
+export type { BreakerSeries } from './breaker-gauge.ts';
+export { BREAKER_STATE_VALUE } from './breaker-gauge.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
 export { createLogger, flushLogger } from './log.ts';
@@ -11,7 +13,7 @@ export type {
   ShadowMemoryFigures,
   TunnelEnd,
 } from './metrics.ts';
-export { BREAKER_STATE_VALUE, Metrics } from './metrics.ts';
+export { Metrics } from './metrics.ts';
 export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
