@@ -919,6 +919,33 @@ test('loadConfigFile (parsed in a worker thread) gives the same Config as parseC
   assert.deepEqual(unfrozen, []);
 });
 
+test('a big file loaded at start-up is parsed in a child process: the same Config, frozen, and the same issues', async () => {
+  const file = fileURLToPath(new URL('../fixtures/config/cutover.yaml', import.meta.url));
+  const env = { CUTOVER_ADMIN_TOKEN: 'fixture-token' };
+  const here = parseConfigText(await readFile(file, 'utf8'), file, env);
+  // ownProcessBytes: 1 sends even this small fixture through the child process.
+  const loaded = await loadConfigFile(file, env, { inThread: true, ownProcessBytes: 1 });
+  assert.deepStrictEqual(loaded, here);
+  assert.ok(Object.isFrozen(loaded) && Object.isFrozen(loaded.routes[0]));
+  const dir = await mkdtemp(join(tmpdir(), 'cutover-config-'));
+  try {
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, 'backends: {}\nroutes: []\nlisten: nowhere\n');
+    await assert.rejects(
+      loadConfigFile(bad, {}, { inThread: true, ownProcessBytes: 1 }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.issues.map(formatConfigIssue), [
+          `${bad}:3:9 listen: expected host:port such as 127.0.0.1:8080, got "nowhere"`,
+        ]);
+        return true;
+      },
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('loadConfigFile names the file as given in every issue', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cutover-config-'));
   try {
