@@ -127,18 +127,13 @@ export function scaleCases(node: string): BenchCase[] {
           server: shape.idle > 0 ? { keepAliveTimeout: '30m' } : undefined,
         }),
       );
-      const cutover = await cutoverCase(
-        shape.name,
-        template,
-        shape.about,
-        undefined,
-        120_000,
-      ).start(ctx);
+      const cutover = await cutoverCase(shape.name, template, shape.about, {
+        startTimeoutMs: 120_000,
+      }).start(ctx);
       const holder = shape.idle > 0 ? await holdIdle(node, cutover.port, shape.idle) : undefined;
       return {
         ...cutover,
         load: {
-          script: join(BENCH_DIR, 'wrk-scale.lua'),
           env: { BENCH_SCALE_ROUTES: String(shape.routes), BENCH_SCALE_KEYS: String(shape.keys) },
         },
         stop: async () => {

@@ -22,8 +22,7 @@ export interface LoadOptions {
   url: string;
   seconds: number;
   connections: number;
-  /** wrk only: another Lua script than bench/wrk-load.lua, and variables it reads. */
-  script?: string;
+  /** wrk only: variables for bench/wrk-load.lua (the scaling part's routes and keys). */
   env?: Readonly<Record<string, string>>;
 }
 
@@ -57,7 +56,7 @@ export function chooseLoader(benchDir: string, node: string): Loader {
               '--timeout',
               '5s',
               '-s',
-              opts.script ?? script,
+              script,
               opts.url,
             ],
             { cpu: 0, env: { ...process.env, ...opts.env } },
