@@ -1,11 +1,13 @@
 // Memory per route (issue 10, § 5): Cutover started with 10 and with 10,000
 // generated routes (bench/lib/scale-config.ts), RSS and heap after a full GC read
-// through bench/lib/memory-probe.ts, first with no traffic, then after one request
-// to every route. Per route = the difference over the difference in routes.
+// through bench/lib/memory-probe.ts, first with no traffic, then after 10,000
+// requests over all routes (so at least one to each). Per route = the difference
+// over the difference in routes.
 //
 //   node bench/route-memory.ts                      # 10 and 10,000 routes
 //   BENCH_ROUTE_COUNTS=10,1000,10000 node bench/route-memory.ts
 //   BENCH_HEAP_SNAPSHOT=/tmp/snaps node bench/route-memory.ts   # + heap snapshots
+//   BENCH_BASELINE_ROOT=../base node bench/route-memory.ts      # + another checkout, first
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,12 +51,20 @@ async function probe(pid: number, file: string): Promise<MemoryFigures> {
   throw new Error('the memory probe did not answer within 60 s');
 }
 
+/**
+ * At least this many requests, round-robin over the routes, in every case: the
+ * same traffic (and so the same heap growth from garbage) at 10 routes as at
+ * 10,000, so the difference is what calling each route costs.
+ */
+const CALLS = 10_000;
+
 async function callEveryRoute(port: number, routes: number): Promise<void> {
   const agent = new Agent({ connections: 16 });
+  const calls = Math.max(routes, CALLS);
   let next = 0;
   const worker = async () => {
-    while (next < routes) {
-      const i = next++;
+    while (next < calls) {
+      const i = next++ % routes;
       const res = await request(`http://127.0.0.1:${port}${routePrefix(i)}/x`, {
         dispatcher: agent,
         headers: { 'x-user-id': `u${i}` },
@@ -68,13 +78,15 @@ async function callEveryRoute(port: number, routes: number): Promise<void> {
 }
 
 export interface RouteMemory {
+  /** Which checkout: 'this' or the baseline's path. */
+  root: string;
   routes: number;
   startMs: number;
   idle: MemoryFigures;
   called: MemoryFigures;
 }
 
-async function measure(routes: number, upstream: string): Promise<RouteMemory> {
+async function measure(routes: number, upstream: string, root: string): Promise<RouteMemory> {
   const dir = mkdtempSync(join(tmp, `r${routes}-`));
   const [port, adminPort] = [await freePort(), await freePort()];
   const configPath = join(dir, 'cutover.yaml');
@@ -95,7 +107,7 @@ async function measure(routes: number, upstream: string): Promise<RouteMemory> {
       '-c',
       configPath,
     ],
-    { cpu: 1, cwd: REPO_ROOT, env: { ...process.env, BENCH_MEMORY_OUT: out } },
+    { cpu: 1, cwd: root, env: { ...process.env, BENCH_MEMORY_OUT: out } },
   );
   child.stdout?.resume();
   let stderr = '';
@@ -110,7 +122,7 @@ async function measure(routes: number, upstream: string): Promise<RouteMemory> {
     await callEveryRoute(port, routes);
     await sleep(1000);
     const called = await probe(child.pid!, out);
-    return { routes, startMs, idle, called };
+    return { root: root === REPO_ROOT ? 'this' : root, routes, startMs, idle, called };
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${stderr}`);
   } finally {
@@ -123,20 +135,22 @@ const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 function format(results: RouteMemory[]): string {
   const rows = [
-    '| routes | start s | RSS idle MiB | heap used idle MiB | heap total idle MiB | RSS after 1 req/route MiB | heap used after MiB |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| checkout | routes | start s | RSS idle MiB | heap used idle MiB | heap total idle MiB | RSS after 10k req MiB | heap used after MiB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (r) =>
-        `| ${r.routes} | ${(r.startMs / 1000).toFixed(1)} | ${mib(r.idle.rss)} | ${mib(r.idle.heapUsed)} | ${mib(r.idle.heapTotal)} | ${mib(r.called.rss)} | ${mib(r.called.heapUsed)} |`,
+        `| ${r.root} | ${r.routes} | ${(r.startMs / 1000).toFixed(1)} | ${mib(r.idle.rss)} | ${mib(r.idle.heapUsed)} | ${mib(r.idle.heapTotal)} | ${mib(r.called.rss)} | ${mib(r.called.heapUsed)} |`,
     ),
+    '',
   ];
-  const [a, b] = [results[0], results.at(-1)!];
-  if (results.length > 1 && b.routes > a.routes) {
+  for (const root of new Set(results.map((r) => r.root))) {
+    const mine = results.filter((r) => r.root === root);
+    const [a, b] = [mine[0], mine.at(-1)!];
+    if (b.routes <= a.routes) continue;
     const per = (f: (r: RouteMemory) => number) => kib((f(b) - f(a)) / (b.routes - a.routes));
     rows.push(
-      '',
-      `Per route (${a.routes} → ${b.routes}): RSS idle ${per((r) => r.idle.rss)} KiB, heap idle ${per((r) => r.idle.heapUsed)} KiB; ` +
-        `after one request to every route: RSS ${per((r) => r.called.rss)} KiB, heap ${per((r) => r.called.heapUsed)} KiB`,
+      `Per route, ${root} (${a.routes} → ${b.routes}): RSS idle ${per((r) => r.idle.rss)} KiB, heap idle ${per((r) => r.idle.heapUsed)} KiB; ` +
+        `after 10,000 requests over all routes: RSS ${per((r) => r.called.rss)} KiB, heap ${per((r) => r.called.heapUsed)} KiB`,
     );
   }
   return rows.join('\n');
@@ -150,11 +164,12 @@ async function main(): Promise<void> {
   const upstream = `http://127.0.0.1:${upstreamPort}`;
   const results: RouteMemory[] = [];
   try {
-    for (const routes of counts) {
-      note(`route-memory: ${routes} routes…`);
-      const r = await measure(routes, upstream);
+    const roots = [process.env.BENCH_BASELINE_ROOT, REPO_ROOT].filter((r): r is string => !!r);
+    for (const [root, routes] of roots.flatMap((root) => counts.map((n) => [root, n] as const))) {
+      note(`route-memory: ${routes} routes (${root})…`);
+      const r = await measure(routes, upstream, root);
       note(
-        `route-memory: ${routes} routes: started in ${(r.startMs / 1000).toFixed(1)} s, RSS ${mib(r.idle.rss)} MiB, heap ${mib(r.idle.heapUsed)} MiB; after 1 req/route RSS ${mib(r.called.rss)} MiB, heap ${mib(r.called.heapUsed)} MiB`,
+        `route-memory: ${routes} routes: started in ${(r.startMs / 1000).toFixed(1)} s, RSS ${mib(r.idle.rss)} MiB, heap ${mib(r.idle.heapUsed)} MiB; after 10k requests RSS ${mib(r.called.rss)} MiB, heap ${mib(r.called.heapUsed)} MiB`,
       );
       results.push(r);
     }
