@@ -27,6 +27,8 @@ export interface Target {
   /** Whose CPU the µs/request figure is: the proxy's, or the upstream's for `direct`. */
   cpuOf: 'proxy' | 'upstream';
   stop(): Promise<void>;
+  /** Variables for bench/wrk-load.lua: the scaling part's routes and keys. */
+  load?: { env: Readonly<Record<string, string>> };
   /** Extra facts for the JSON report, read once at the end. */
   facts?(): Record<string, unknown>;
 }
@@ -69,12 +71,24 @@ function tail(path: string, chars = 3000): string {
  * Cutover from src/cli/main.ts with a YAML template (see bench/cutover.yaml), its JSON
  * access log on and written to a file, ready once the admin /healthz answers 200.
  */
+export interface CutoverCaseOptions {
+  /** A checkout to run Cutover from (default this one). */
+  root?: string;
+  /** How long Cutover may take to answer /healthz (a 10,000-route config takes seconds). */
+  startTimeoutMs?: number;
+  /** Node options before the script, e.g. --cpu-prof (bench/profile.ts). */
+  nodeArgs?: readonly string[];
+  /** Extra environment variables for the Cutover process. */
+  env?: Readonly<Record<string, string>>;
+}
+
 export function cutoverCase(
   name: string,
   templatePath: string,
   about?: string,
-  root: string = REPO_ROOT,
+  options: CutoverCaseOptions = {},
 ): BenchCase {
+  const { root = REPO_ROOT, startTimeoutMs = 15_000, nodeArgs = [], env = {} } = options;
   return {
     name,
     about:
@@ -100,15 +114,20 @@ export function cutoverCase(
       const stderrLog = join(ctx.dir, 'stderr.log');
       const out = openSync(accessLog, 'w');
       const err = openSync(stderrLog, 'w');
-      const child = startProcess(ctx.node, ['src/cli/main.ts', 'start', '-c', configPath], {
-        cpu: 1,
-        cwd: root,
-        stdio: ['ignore', out, err],
-      });
+      const child = startProcess(
+        ctx.node,
+        [...nodeArgs, 'src/cli/main.ts', 'start', '-c', configPath],
+        {
+          cpu: 1,
+          cwd: root,
+          env: { ...process.env, ...env },
+          stdio: ['ignore', out, err],
+        },
+      );
       closeSync(out);
       closeSync(err);
       try {
-        await waitFor200(`http://127.0.0.1:${adminPort}/healthz`, 15_000, child);
+        await waitFor200(`http://127.0.0.1:${adminPort}/healthz`, startTimeoutMs, child);
       } catch (error) {
         await stopProcess(child);
         const stderr = tail(stderrLog);
@@ -231,7 +250,7 @@ export function allCases(): BenchCase[] {
       'cutover@baseline',
       cutoverTemplate,
       `Cutover from the checkout in BENCH_BASELINE_ROOT (${process.env.BENCH_BASELINE_ROOT ?? 'unset'}), same config as \`cutover\``,
-      process.env.BENCH_BASELINE_ROOT ?? '/nonexistent',
+      { root: process.env.BENCH_BASELINE_ROOT ?? '/nonexistent' },
     ),
     nodeServerCase(
       'plain',

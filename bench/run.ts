@@ -1,6 +1,7 @@
 // `npm run bench`: the upstream alone, then behind Cutover, a plain undici proxy,
-// @fastify/http-proxy and nginx, in interleaved rounds, pinned to separate CPUs.
-// See bench/README.md for the cases and the BENCH_* variables.
+// @fastify/http-proxy and nginx, in interleaved rounds, pinned to separate CPUs;
+// with BENCH_SCALE, also Cutover with many routes, keys and idle connections
+// (bench/scale.ts). See bench/README.md for the cases and the BENCH_* variables.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -17,12 +18,14 @@ import {
   ownTicks,
   pinning,
   readPort,
+  rssBytes,
   runBench,
   startProcess,
   stopAll,
   which,
 } from './lib/procs.ts';
 import { formatFixedRate, formatTable, type RunRecord, ratios, summarize } from './lib/report.ts';
+import { formatScale, openFilesLimit, SCALE_SHAPES, scaleCases } from './scale.ts';
 
 const settings = {
   rounds: intEnv('BENCH_ROUNDS', 3, 1),
@@ -43,25 +46,44 @@ const settings = {
   fixedRate: intEnv('BENCH_FIXED_RATE', 3000, 0),
   fixedSeconds: intEnv('BENCH_FIXED_DURATION', 10, 1),
   path: process.env.BENCH_PATH ?? '/api/v1/items',
+  // '1': the scaling part after the usual cases; 'only': the scaling part alone.
+  scale: process.env.BENCH_SCALE ?? '',
 };
+if (!['', '0', '1', 'only'].includes(settings.scale)) {
+  throw new Error(`BENCH_SCALE must be 1 or only, got ${JSON.stringify(settings.scale)}`);
+}
+
+const isScale = (name: string) => name.startsWith('scale:');
 
 function note(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-function selectCases(): BenchCase[] {
-  const all = allCases();
-  const wanted = (process.env.BENCH_CASES ?? all.map((c) => c.name).join(','))
+function pick(all: BenchCase[], variable: string): BenchCase[] {
+  const wanted = (process.env[variable] ?? all.map((c) => c.name).join(','))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   const unknown = wanted.filter((name) => !all.some((c) => c.name === name));
   if (unknown.length > 0) {
     throw new Error(
-      `BENCH_CASES: unknown case ${unknown.join(', ')}; known: ${all.map((c) => c.name).join(', ')}`,
+      `${variable}: unknown case ${unknown.join(', ')}; known: ${all.map((c) => c.name).join(', ')}`,
     );
   }
   return all.filter((c) => wanted.includes(c.name));
+}
+
+/** BENCH_CASES of the usual cases, then (with BENCH_SCALE) BENCH_SCALE_CASES of the scaling part. */
+function selectCases(node: string, loader: Loader): BenchCase[] {
+  const usual = settings.scale === 'only' ? [] : pick(allCases(), 'BENCH_CASES');
+  if (settings.scale !== '1' && settings.scale !== 'only') return usual;
+  // The scaling load spreads requests over routes and keys with a wrk script.
+  const needsWrk = (c: BenchCase): BenchCase => ({
+    ...c,
+    unavailable: () =>
+      loader.name === 'wrk' ? c.unavailable?.() : 'the scaling part needs wrk (BENCH_LOADER=wrk)',
+  });
+  return [...usual, ...pick(scaleCases(node), 'BENCH_SCALE_CASES').map(needsWrk)];
 }
 
 function version(command: string, args: string[]): string | undefined {
@@ -132,7 +154,7 @@ async function measure(
     const warmup = settings.warmupSeconds + (round === 1 ? settings.settleSeconds : 0);
     if (warmup > 0) {
       note(`${tag}: warm-up ${warmup}s…`);
-      await loader.run({ url, seconds: warmup, connections: settings.connections });
+      await loader.run({ url, seconds: warmup, connections: settings.connections, ...target.load });
     }
     note(`${tag}: ${settings.seconds}s…`);
     const machineBefore = snapshot();
@@ -142,8 +164,10 @@ async function measure(
       url,
       seconds: settings.seconds,
       connections: settings.connections,
+      ...target.load,
     });
     const ticks = cpuTicks(target.pids) - before;
+    const rss = rssBytes(target.pids);
     const upstreamTicks = cpuTicks([upstreamPid]) - upstreamBefore;
     const cores = coreUse(machineBefore, snapshot());
     const perRequest = (t: number) =>
@@ -154,11 +178,12 @@ async function measure(
       cpuUsPerRequest: perRequest(ticks),
       cpuPercent: (ticks / clockTicks / load.seconds) * 100,
       upstreamCpuUsPerRequest: perRequest(upstreamTicks),
+      rssBytes: rss,
       ...cores,
     };
     note(
       `${tag}: ${load.rps.toFixed(0)} req/s, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ` +
-        `${record.cpuUsPerRequest!.toFixed(1)} µs CPU/req (${target.cpuOf}), ` +
+        `${record.cpuUsPerRequest!.toFixed(1)} µs CPU/req (${target.cpuOf}), RSS ${(rss / 2 ** 20).toFixed(0)} MiB, ` +
         `${load.non2xx + load.socketErrors} errors` +
         (record.noisePercent !== undefined && record.noisePercent >= NOISY
           ? ` (noisy: other processes on the machine took ${record.noisePercent.toFixed(0)}% of a core)`
@@ -182,11 +207,11 @@ function removeTmp(): void {
 }
 
 async function main(): Promise<void> {
-  const cases = selectCases();
   const node = existsSync(join(REPO_ROOT, 'node_modules/.bin/node'))
     ? join(REPO_ROOT, 'node_modules/.bin/node')
     : process.execPath;
   const loader = chooseLoader(BENCH_DIR, node);
+  const cases = selectCases(node, loader);
   const perRun = settings.seconds + settings.warmupSeconds + 1;
   const planned = cases.length * (settings.rounds * perRun + settings.settleSeconds) + 20;
   // Noisy runs are measured again only while the whole run stays within this.
@@ -266,7 +291,8 @@ async function main(): Promise<void> {
       }
     }
     if (settings.fixedRate > 0) {
-      for (const c of running) {
+      // The scaling cases' routes answer /r<i>/…, not BENCH_PATH; their figures are the rounds'.
+      for (const c of running.filter((x) => !isScale(x.name))) {
         if (isShuttingDown()) break;
         const url = `http://127.0.0.1:${targets.get(c.name)!.port}${settings.path}`;
         note(`fixed rate ${c.name}: ${settings.fixedRate} req/s for ${settings.fixedSeconds}s…`);
@@ -298,8 +324,11 @@ async function main(): Promise<void> {
   const names = cases.map((c) => c.name);
   const summaries = summarize(records, names, failures);
   const ratioList = ratios(records, names);
-  process.stdout.write(`\n${formatTable(summaries, ratioList)}\n`);
+  const usual = summaries.filter((s) => !isScale(s.case));
+  if (usual.length > 0) process.stdout.write(`\n${formatTable(usual, ratioList)}\n`);
   if (fixedRate.size > 0) process.stdout.write(`\n${formatFixedRate(fixedRate)}\n`);
+  const scaled = summaries.filter((s) => isScale(s.case));
+  if (scaled.length > 0) process.stdout.write(`\n${formatScale(scaled, records)}\n`);
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = join(BENCH_DIR, 'out');
@@ -315,8 +344,9 @@ async function main(): Promise<void> {
       nginx: which('nginx') ? version('nginx', ['-v']) : undefined,
       pinning: pinning.note,
       clockTicks,
+      openFiles: openFilesLimit(),
     },
-    settings: { ...settings, cases: names, loader: loader.name },
+    settings: { ...settings, cases: names, loader: loader.name, scaleShapes: SCALE_SHAPES },
     summary: summaries,
     ratios: ratioList,
     runs: records,

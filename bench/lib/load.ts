@@ -22,6 +22,8 @@ export interface LoadOptions {
   url: string;
   seconds: number;
   connections: number;
+  /** wrk only: variables for bench/wrk-load.lua (the scaling part's routes and keys). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export type LoaderName = 'wrk' | 'autocannon';
@@ -57,7 +59,7 @@ export function chooseLoader(benchDir: string, node: string): Loader {
               script,
               opts.url,
             ],
-            { cpu: 0 },
+            { cpu: 0, env: { ...process.env, ...opts.env } },
           ),
           opts.seconds,
           parseWrk,

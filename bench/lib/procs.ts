@@ -292,3 +292,17 @@ export async function runBench(main: () => Promise<void>, cleanup: () => void): 
     cleanup();
   }
 }
+
+/** Resident memory (VmRSS) of the PIDs and their descendants, in bytes. */
+export function rssBytes(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of withDescendants(pids)) {
+    try {
+      const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('VmRSS:'));
+      total += Number(line?.match(/\d+/)?.[0] ?? 0) * 1024;
+    } catch {}
+  }
+  return total;
+}

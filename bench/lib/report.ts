@@ -16,6 +16,8 @@ export interface RunRecord {
   core1BusyPercent?: number;
   /** CPU time of processes not started by the benchmark, in percent of one core. */
   noisePercent?: number;
+  /** Resident memory of the case's processes at the end of the window (VmRSS, descendants included). */
+  rssBytes?: number;
   /** A noisy run measured again; the quieter one counts, this one is kept for the record. */
   replaced?: boolean;
   error?: string;
@@ -119,7 +121,7 @@ function fixed(value: number, digits: number): string {
 }
 
 /** A header row, a rule, then the rows: the first column left-aligned, the rest right-aligned. */
-function grid([header, ...rows]: readonly (readonly string[])[]): string {
+export function grid([header, ...rows]: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -3,7 +3,10 @@
 // in a worker thread within a time limit. A huge or hostile file can no longer
 // stall traffic (issue 9: 20,000 keys blocked every request for 7 s, a 50 MB
 // file hung the gateway for minutes); past a limit it is refused and the
-// running config stays.
+// running config stays. A big file loaded at start-up is parsed in a child
+// process instead (parse-process.ts says why).
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   ConfigError,
@@ -38,13 +41,26 @@ export interface LoadOptions {
    * the regular-file check still apply; reloads always parse off the loop.
    */
   readonly inThread?: boolean;
+  /**
+   * With inThread, a file of at least this many bytes is parsed in a child
+   * process instead (default OWN_PROCESS_BYTES), so the parse's transient
+   * heap leaves with that process.
+   */
+  readonly ownProcessBytes?: number;
 }
+
+/**
+ * 256 KiB, about 1,800 generated routes: below it the parse's heap peak is a
+ * few MB and a process's start (≈ 0.3–0.5 s here) would be pure cost.
+ */
+export const OWN_PROCESS_BYTES = 256 * 1024;
 
 /** Environment variables that override the limits: the file cannot set its own. */
 export const MAX_BYTES_VARIABLE = 'CUTOVER_CONFIG_MAX_BYTES';
 export const TIMEOUT_VARIABLE = 'CUTOVER_CONFIG_TIMEOUT';
 
 const WORKER_URL = new URL('./parse-worker.ts', import.meta.url);
+const PROCESS_PATH = fileURLToPath(new URL('./parse-process.ts', import.meta.url));
 
 /** The limits for loading `file`: the defaults, or the environment's CUTOVER_CONFIG_* values. */
 export function loadLimits(file: string, env: Env): LoadLimits {
@@ -85,6 +101,56 @@ function workerFailure(file: string, error: Error & { code?: string }): Error {
   return new ConfigFileError(file, `could not be checked: ${error.message}`, { cause: error });
 }
 
+/** The Config of an answer, frozen again, or the error it carries. */
+function settleAnswer(
+  answer: ParseAnswer,
+  file: string,
+  resolve: (config: Config) => void,
+  reject: (error: Error) => void,
+): void {
+  if (answer.ok) resolve(deepFreeze(answer.config));
+  else if ('issues' in answer) reject(new ConfigError(answer.issues));
+  else reject(new ConfigFileError(file, `could not be checked: ${answer.failure}`));
+}
+
+/**
+ * Parses and checks config bytes in a short-lived child process (start-up
+ * loads of big files): no time limit, as on the calling thread, since nothing
+ * is served yet.
+ */
+export function parseConfigInProcess(bytes: Uint8Array, file: string, env: Env): Promise<Config> {
+  return new Promise((resolve, reject) => {
+    // No execArgv: an --inspect port or a preloaded module is the gateway's, not the parser's.
+    const child = fork(PROCESS_PATH, [], {
+      serialization: 'advanced',
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    let settled = false;
+    child.once('message', (answer: ParseAnswer) => {
+      settled = true;
+      settleAnswer(answer, file, resolve, reject);
+    });
+    child.once('error', (error) => {
+      if (settled) return;
+      settled = true;
+      reject(new ConfigFileError(file, `could not be checked: ${error.message}`, { cause: error }));
+    });
+    child.once('exit', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      reject(
+        new ConfigFileError(
+          file,
+          `the checking process stopped (${signal ?? `exit code ${code}`})`,
+        ),
+      );
+    });
+    const job: ParseJob = { bytes, file, env: { ...env } };
+    child.send(job);
+  });
+}
+
 /** Parses and checks config bytes in a worker thread; rejects past the time limit or on abort. */
 export function parseConfigOffThread(
   bytes: Uint8Array,
@@ -120,11 +186,7 @@ export function parseConfigOffThread(
     );
     signal?.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (answer: ParseAnswer) =>
-      finish(() => {
-        if (answer.ok) resolve(deepFreeze(answer.config));
-        else if ('issues' in answer) reject(new ConfigError(answer.issues));
-        else reject(new ConfigFileError(file, `could not be checked: ${answer.failure}`));
-      }),
+      finish(() => settleAnswer(answer, file, resolve, reject)),
     );
     worker.once('error', (error: Error) => finish(() => reject(workerFailure(file, error))));
     worker.once('exit', (code) =>
@@ -144,6 +206,9 @@ export async function loadConfigFile(
   const limits = options.limits ?? loadLimits(file, env);
   const bytes = await readConfigBytes(file, limits.maxBytes);
   if (options.inThread) {
+    if (bytes.byteLength >= (options.ownProcessBytes ?? OWN_PROCESS_BYTES)) {
+      return parseConfigInProcess(bytes, file, env);
+    }
     return parseConfigText(Buffer.from(bytes).toString('utf8'), file, env);
   }
   return parseConfigOffThread(bytes, file, env, { ...options, limits });

@@ -1,6 +1,7 @@
 // The worker thread that parses and checks one config file (load-file.ts
 // starts it). Whatever the file does to this thread — seconds of parsing,
 // memory, a stack overflow — the gateway's event loop keeps serving.
+// parse-process.ts answers the same job in a child process.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { Env } from './interpolate.ts';
@@ -19,7 +20,8 @@ export type ParseAnswer =
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] }
   | { readonly ok: false; readonly failure: string };
 
-function answer(job: ParseJob): ParseAnswer {
+/** Parses and checks the job's bytes; the answer survives structured cloning. */
+export function answer(job: ParseJob): ParseAnswer {
   const text = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength).toString(
     'utf8',
   );
@@ -32,4 +34,6 @@ function answer(job: ParseJob): ParseAnswer {
   }
 }
 
+// In a child process (parse-process.ts imports answer) there is no parentPort,
+// and `?.` skips the whole call: nothing runs here.
 parentPort?.postMessage(answer(workerData as ParseJob));

@@ -1,8 +1,8 @@
 // Guards that must outlive a config reload: route guards (limits keep their
 // buckets) and circuit breakers (one per route × backend, so a reload never
 // closes an open breaker). A breaker forced by an operator stays forced.
-import type { BackendConfig, RouteConfig } from '../config/index.ts';
-import { CircuitBreaker } from '../guard/index.ts';
+import type { BackendConfig, BreakerConfig, RouteConfig } from '../config/index.ts';
+import { type BreakerTransition, CircuitBreaker } from '../guard/index.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { guardKey, RouteGuards } from './route-guards.ts';
@@ -35,6 +35,11 @@ export class GuardRegistry {
   readonly #store: StateStore | undefined;
   /** As read from the state store; RouteShadow checks their shape. */
   readonly #restoredSamples: Map<string, unknown>;
+  /**
+   * One settings key per breaker config object: every route of a backend shares
+   * that object, so 10,000 routes hold one string, not 10,000 copies (issue 10).
+   */
+  readonly #breakerKeys = new WeakMap<BreakerConfig, string>();
 
   constructor(
     metrics: Metrics,
@@ -50,6 +55,7 @@ export class GuardRegistry {
     this.#shadowMemory = shadowMemory;
     this.#store = store;
     this.#restoredSamples = restoredSamples;
+    metrics.breakerSource(() => this.#breakers.values());
   }
 
   /** Write every route's shadow samples now (shutdown). */
@@ -95,43 +101,47 @@ export class GuardRegistry {
       this.#breakers.delete(id);
       return undefined;
     }
-    const key = JSON.stringify(backend.breaker);
+    let key = this.#breakerKeys.get(backend.breaker);
+    if (key === undefined) {
+      key = JSON.stringify(backend.breaker);
+      this.#breakerKeys.set(backend.breaker, key);
+    }
     const old = this.#breakers.get(id);
     if (old && old.key === key) return old.breaker;
-    const logger = this.#logger;
-    const metrics = this.#metrics;
     const breaker = new CircuitBreaker(backend.breaker, {
       backend: backend.name,
       route,
-      onTransition: (t) => {
-        metrics.breakerTransition(backend.name, route, t.from, t.to);
-        if (t.to === 'open')
-          for (const listener of this.breakerOpened) listener(route, backend.name);
-        const log = t.to === 'closed' ? logger.info.bind(logger) : logger.warn.bind(logger);
-        log(
-          {
-            backend: backend.name,
-            route,
-            from: t.from,
-            to: t.to,
-            reason: t.reason,
-            errorRatio: t.errorRatio,
-            slowRatio: t.slowRatio,
-            calls: t.calls,
-            failures: t.failures,
-            slow: t.slow,
-            windowMs: t.windowMs,
-          },
-          `breaker ${t.from} → ${t.to}`,
-        );
-      },
+      onTransition: this.#transitioned,
     });
     const forced = this.#forced.get(backend.name);
     if (forced) breaker.force(forced);
-    metrics.breakerState(backend.name, route, breaker.state);
     this.#breakers.set(id, { key, route, backend: backend.name, breaker });
     return breaker;
   }
+
+  /** Every breaker's transitions, one function for all (the transition names its route and backend). */
+  readonly #transitioned = (t: BreakerTransition): void => {
+    this.#metrics.breakerTransition(t.backend, t.route, t.from, t.to);
+    if (t.to === 'open') for (const listener of this.breakerOpened) listener(t.route, t.backend);
+    const logger = this.#logger;
+    const log = t.to === 'closed' ? logger.info.bind(logger) : logger.warn.bind(logger);
+    log(
+      {
+        backend: t.backend,
+        route: t.route,
+        from: t.from,
+        to: t.to,
+        reason: t.reason,
+        errorRatio: t.errorRatio,
+        slowRatio: t.slowRatio,
+        calls: t.calls,
+        failures: t.failures,
+        slow: t.slow,
+        windowMs: t.windowMs,
+      },
+      `breaker ${t.from} → ${t.to}`,
+    );
+  };
 
   /** Forget guards of routes and backends the new config no longer has. */
   prune(routes: Iterable<RouteConfig>): void {
@@ -151,10 +161,7 @@ export class GuardRegistry {
     if (state) this.#forced.set(backend, state);
     else this.#forced.delete(backend);
     for (const e of this.#breakers.values()) {
-      if (e.backend === backend) {
-        e.breaker.force(state);
-        this.#metrics.breakerState(backend, e.route, e.breaker.state);
-      }
+      if (e.backend === backend) e.breaker.force(state);
     }
     this.#logger.warn({ backend, forced: state ?? 'automatic' }, 'breaker forced');
   }

@@ -97,7 +97,8 @@ export class CircuitBreaker {
   readonly #onTransition: ((transition: BreakerTransition) => void) | undefined;
   readonly #bucketMs: number;
   readonly #slowCall: number;
-  readonly #ring: Uint32Array;
+  /** Created on the first recorded call: a route nobody calls holds no ring (issue 10). */
+  #ring: Uint32Array | null;
   /** Absolute number of the newest bucket (clock / bucketMs), and its place in the ring. */
   #head: number;
   #slot: number;
@@ -121,7 +122,7 @@ export class CircuitBreaker {
     this.#onTransition = options.onTransition;
     this.#bucketMs = Math.max(1, config.window / BUCKETS);
     this.#slowCall = config.slowCall;
-    this.#ring = new Uint32Array(BUCKETS * FIELDS);
+    this.#ring = null;
     this.#head = Math.floor(this.#now() / this.#bucketMs);
     this.#slot = this.#head % BUCKETS;
   }
@@ -157,6 +158,7 @@ export class CircuitBreaker {
     if (bucket > this.#head) this.#slide(bucket);
     const slow = durationMs >= this.#slowCall;
     const at = this.#slot * FIELDS;
+    this.#ring ??= new Uint32Array(BUCKETS * FIELDS);
     const ring = this.#ring;
     ring[at]++;
     this.#calls++;
@@ -344,7 +346,7 @@ export class CircuitBreaker {
     this.#resetProbes(now);
     this.#report(STATE_NAMES[from], 'closed', reason, now);
     // A fresh start: the failures that tripped it are history.
-    this.#ring.fill(0);
+    this.#ring?.fill(0);
     this.#calls = 0;
     this.#failures = 0;
     this.#slow = 0;
@@ -366,12 +368,13 @@ export class CircuitBreaker {
   #slide(bucket: number): void {
     const ring = this.#ring;
     const steps = bucket - this.#head;
-    if (steps >= BUCKETS) {
+    // No ring yet: nothing was counted, so no bucket to drop.
+    if (ring !== null && steps >= BUCKETS) {
       ring.fill(0);
       this.#calls = 0;
       this.#failures = 0;
       this.#slow = 0;
-    } else {
+    } else if (ring !== null) {
       for (let b = this.#head + 1; b <= bucket; b++) {
         const at = (b % BUCKETS) * FIELDS;
         this.#calls -= ring[at];

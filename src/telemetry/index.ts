@@ -1,4 +1,6 @@
 export { AccessLog } from './access-log.ts';
+export type { BreakerSeries } from './breaker-gauge.ts';
+export { BREAKER_STATE_VALUE } from './breaker-gauge.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
 export { createLogger, flushLogger } from './log.ts';
@@ -12,7 +14,7 @@ export type {
   ShadowMemoryFigures,
   TunnelEnd,
 } from './metrics.ts';
-export { BREAKER_STATE_VALUE, Metrics } from './metrics.ts';
+export { Metrics } from './metrics.ts';
 export type {
   AttemptBreak,
   FailureCause,

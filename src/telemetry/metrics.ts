@@ -1,8 +1,11 @@
-// Prometheus metrics (prom-client). Label children are bound once per
-// route × side when a config loads, so the hot path never builds label objects.
+// Prometheus metrics (prom-client). Request counts per route × side are plain
+// numbers (request-stats.ts); other per-route series are bound on first use
+// (route-series.ts), so neither the hot path nor an idle route builds label objects.
 import { Counter, Gauge, Registry } from 'prom-client';
+import { type BreakerSeries, registerBreakerGauge } from './breaker-gauge.ts';
 import type { Outcome } from './outcome.ts';
 import { RequestStats, type SideStats } from './request-stats.ts';
+import { LazyRouteGuardMetrics, LazyRouteTunnelMetrics } from './route-series.ts';
 
 export interface RouteSideMetrics {
   /** Count one finished attempt, its latency and its outcome (a failure counts as 5xx). */
@@ -51,13 +54,6 @@ export interface ShadowMemoryFigures {
   readonly peak: number;
 }
 
-/** 0 closed, 1 half-open, 2 open — the order of severity, so max() over routes means something. */
-export const BREAKER_STATE_VALUE: Readonly<Record<string, number>> = {
-  closed: 0,
-  'half-open': 1,
-  open: 2,
-};
-
 export class Metrics {
   readonly registry = new Registry();
   readonly #requests: RequestStats;
@@ -67,7 +63,8 @@ export class Metrics {
   readonly #connectionsRefused: Counter;
   readonly #backendUp: Gauge<'backend' | 'instance'>;
   readonly #unrouted: Counter<'status'>;
-  readonly #breakerState: Gauge<'backend' | 'route'>;
+  /** Where cutover_breaker_state finds the breakers at scrape time. */
+  readonly #breakerSources = new Set<() => Iterable<BreakerSeries>>();
   readonly #breakerTransitions: Counter<'backend' | 'route' | 'from' | 'to'>;
   readonly #fallbacks: Counter<'route' | 'reason'>;
   readonly #rateLimited: Counter<'route'>;
@@ -119,12 +116,7 @@ export class Metrics {
       labelNames: ['status'],
       registers,
     });
-    this.#breakerState = new Gauge({
-      name: 'cutover_breaker_state',
-      help: 'Circuit breaker state per backend and route: 0 closed, 1 half-open, 2 open',
-      labelNames: ['backend', 'route'],
-      registers,
-    });
+    registerBreakerGauge(this.registry, this.#breakerSources);
     this.#breakerTransitions = new Counter({
       name: 'cutover_breaker_transitions_total',
       help: 'Circuit breaker state changes',
@@ -245,26 +237,24 @@ export class Metrics {
     return this.#requests.side(route, side, backend);
   }
 
+  /** A route's guard counters, bound on first use (route-series.ts). */
   forRouteGuards(route: string): RouteGuardMetrics {
-    const rateLimited = this.#rateLimited.labels(route);
-    const shed = this.#shed.labels(route);
-    const retries = this.#retries.labels(route);
-    const fallbacks = this.#fallbacks;
-    return {
-      fallback: (reason) => fallbacks.inc({ route, reason }),
-      rateLimited: () => rateLimited.inc(),
-      shed: () => shed.inc(),
-      retry: () => retries.inc(),
-    };
+    return new LazyRouteGuardMetrics(
+      route,
+      this.#rateLimited,
+      this.#shed,
+      this.#retries,
+      this.#fallbacks,
+    );
   }
 
-  breakerState(backend: string, route: string, state: string): void {
-    this.#breakerState.set({ backend, route }, BREAKER_STATE_VALUE[state] ?? 0);
+  /** Breakers that cutover_breaker_state shows (read at each scrape, so no update is needed on a change). */
+  breakerSource(source: () => Iterable<BreakerSeries>): void {
+    this.#breakerSources.add(source);
   }
 
   breakerTransition(backend: string, route: string, from: string, to: string): void {
     this.#breakerTransitions.inc({ backend, route, from, to });
-    this.breakerState(backend, route, to);
   }
 
   /**
@@ -282,21 +272,9 @@ export class Metrics {
     };
   }
 
-  /** Pre-bound tunnel series of a route (bound at load, so opening a tunnel hashes no labels). */
+  /** A route's tunnel series, bound on the route's first upgrade (most routes never tunnel). */
   forRouteTunnels(route: string): RouteTunnelMetrics {
-    const open = this.#tunnelsOpen.labels(route);
-    const closed: Record<TunnelEnd, { inc(): void }> = {
-      idle: this.#tunnelsClosed.labels(route, 'idle'),
-      client: this.#tunnelsClosed.labels(route, 'client'),
-      backend: this.#tunnelsClosed.labels(route, 'backend'),
-    };
-    return {
-      opened: () => open.inc(),
-      closed: (reason) => {
-        open.dec();
-        closed[reason].inc();
-      },
-    };
+    return new LazyRouteTunnelMetrics(route, this.#tunnelsOpen, this.#tunnelsClosed);
   }
 
   /** Pre-bound queue series of a backend; the gauge shows 0 from the start. */

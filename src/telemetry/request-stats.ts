@@ -10,6 +10,9 @@ export const LATENCY_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+/** Counts of one side, in one array: status classes 1xx..5xx, then latency buckets (the last is +Inf). */
+const BUCKETS_AT = CLASSES.length;
+const COUNTS = BUCKETS_AT + LATENCY_BUCKETS.length + 1;
 
 /**
  * Wall-clock milliseconds from the monotonic clock: on the hot path Date.now
@@ -25,10 +28,12 @@ export class SideStats {
   readonly route: string;
   readonly side: string;
   readonly backend: string;
-  /** Requests by status class 1xx..5xx; 5xx holds the failed attempts, whatever their status (outcome.ts). */
-  readonly byClass = new Float64Array(5);
-  /** Non-cumulative bucket counts; the last slot is +Inf. */
-  readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  /**
+   * Requests by status class, then non-cumulative latency bucket counts
+   * (COUNTS layout); created by the first request, so a route nobody calls
+   * holds no array (two typed arrays per side were ≈ 0.5 KiB a route, issue 10).
+   */
+  #counts: Float64Array | undefined = undefined;
   sum = 0;
   count = 0;
   /** Only while a rollout reads it: per-second slots cost memory and every request a record. */
@@ -54,13 +59,26 @@ export class SideStats {
     return this.#window;
   }
 
+  /** Requests of status class `c` (0 = 1xx … 4 = 5xx). */
+  classCount(c: number): number {
+    return this.#counts?.[c] ?? 0;
+  }
+
+  /** Requests in latency bucket `i` (non-cumulative; LATENCY_BUCKETS.length is +Inf). */
+  bucketCount(i: number): number {
+    return this.#counts?.[BUCKETS_AT + i] ?? 0;
+  }
+
+  /** Count one finished attempt; a failure counts as 5xx whatever its status (outcome.ts). */
   observe(status: number, seconds: number, outcome: Outcome): void {
     const failed = outcome.kind === 'failure';
     if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed);
-    this.byClass[countedClass(status, failed)]++;
+    this.#counts ??= new Float64Array(COUNTS);
+    const counts = this.#counts;
+    counts[countedClass(status, failed)]++;
     let i = 0;
     while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;
-    this.buckets[i]++;
+    counts[BUCKETS_AT + i]++;
     this.sum += seconds;
     this.count++;
   }
@@ -86,9 +104,10 @@ export class RequestStats {
         const values: MetricValue[] = [];
         for (const s of stats.values()) {
           for (let c = 0; c < 5; c++) {
-            if (s.byClass[c] === 0) continue;
+            const value = s.classCount(c);
+            if (value === 0) continue;
             values.push({
-              value: s.byClass[c],
+              value,
               labels: { route: s.route, side: s.side, backend: s.backend, class: CLASSES[c] },
             });
           }
@@ -113,7 +132,7 @@ export class RequestStats {
           const labels = { route: s.route, side: s.side, backend: s.backend };
           let cumulative = 0;
           for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
-            cumulative += s.buckets[i];
+            cumulative += s.bucketCount(i);
             const le = i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i] : '+Inf';
             values.push({
               value: cumulative,

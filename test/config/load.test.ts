@@ -919,18 +919,30 @@ test('loadConfigFile (parsed in a worker thread) gives the same Config as parseC
   assert.deepEqual(unfrozen, []);
 });
 
-test('loadConfigFile names the file as given in every issue', async () => {
+test('a big file loaded at start-up is parsed in a child process: the same Config, frozen', async () => {
+  const file = fileURLToPath(new URL('../fixtures/config/cutover.yaml', import.meta.url));
+  const env = { CUTOVER_ADMIN_TOKEN: 'fixture-token' };
+  const here = parseConfigText(await readFile(file, 'utf8'), file, env);
+  // ownProcessBytes: 1 sends even this small fixture through the child process.
+  const loaded = await loadConfigFile(file, env, { inThread: true, ownProcessBytes: 1 });
+  assert.deepStrictEqual(loaded, here);
+  assert.ok(Object.isFrozen(loaded) && Object.isFrozen(loaded.routes[0]));
+});
+
+test('loadConfigFile names the file as given in every issue (worker thread and child process)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cutover-config-'));
   try {
     const file = join(dir, 'bad.yaml');
     await writeFile(file, 'backends: {}\nroutes: []\nlisten: nowhere\n');
-    await assert.rejects(loadConfigFile(file, {}), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.deepEqual(err.issues.map(formatConfigIssue), [
-        `${file}:3:9 listen: expected host:port such as 127.0.0.1:8080, got "nowhere"`,
-      ]);
-      return true;
-    });
+    for (const options of [{}, { inThread: true, ownProcessBytes: 1 }]) {
+      await assert.rejects(loadConfigFile(file, {}, options), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.issues.map(formatConfigIssue), [
+          `${file}:3:9 listen: expected host:port such as 127.0.0.1:8080, got "nowhere"`,
+        ]);
+        return true;
+      });
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

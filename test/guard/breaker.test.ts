@@ -428,3 +428,19 @@ test('uses Date.now by default, so fake timers drive it', (t) => {
   assert.equal(breaker.tryAcquire(), true);
   assert.equal(breaker.state, 'half-open');
 });
+
+test('a breaker whose first call comes long after its creation counts from that call (the ring is made by the first call)', () => {
+  const h = harness();
+  // Minutes of silence before any call: nothing to slide, then a normal window.
+  h.advance(5 * 60_000);
+  calls(h.breaker, 10, true);
+  calls(h.breaker, 9, false);
+  assert.equal(h.breaker.state, 'closed');
+  // The window (10 s) drops the first calls as usual once the ring exists.
+  h.advance(DEFAULTS.breaker.window);
+  calls(h.breaker, 19, false);
+  assert.equal(h.breaker.state, 'closed');
+  calls(h.breaker, 1, false);
+  assert.equal(h.breaker.state, 'open');
+  assert.equal(h.transitions.at(-1)?.calls, 20);
+});
