@@ -225,6 +225,11 @@ export function allCases(): BenchCase[] {
     directCase,
     cutoverCase('cutover', cutoverTemplate),
     cutoverCase(
+      'cutover-nolog',
+      join(BENCH_DIR, 'cutover-quiet.yaml'),
+      'Cutover as `cutover` with the access log off: what the access line costs, in the same run',
+    ),
+    cutoverCase(
       'cutover+guards',
       join(BENCH_DIR, 'cutover-guards.yaml'),
       'Cutover with breaker, rate limit, concurrency cap, fallback and retries configured, none tripping',
