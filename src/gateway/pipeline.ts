@@ -4,7 +4,6 @@
 // shadow decision, the body (read whole or streamed) and the dispatch to a
 // ProxyExchange or an UpgradeExchange. It reads only the request/response
 // pair, never a listener's server, so an HTTP/2 listener can feed it too.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -26,6 +25,7 @@ import type { InFlight } from './in-flight.ts';
 import { takeBody } from './intake.ts';
 import type { RequestHandler } from './listener.ts';
 import { type ExchangeHooks, ProxyExchange } from './proxy.ts';
+import { RequestIds } from './request-id.ts';
 import { type RequestTarget, resolveRequestTarget } from './request-target.ts';
 import type { ResponseBuffering } from './response-buffer.ts';
 import { type RouteShadow, ShadowCopy } from './shadow.ts';
@@ -85,6 +85,7 @@ export class RequestPipeline implements RequestHandler {
   /** Buffered body bytes of the whole process (server.bufferMemory). */
   readonly #budget: BufferBudget;
   #buffering: ResponseBuffering;
+  readonly #ids = new RequestIds();
 
   constructor(table: RouteTable, options: PipelineOptions) {
     this.#logger = options.logger;
@@ -162,7 +163,7 @@ export class RequestPipeline implements RequestHandler {
   #admit(req: IncomingMessage, res: ServerResponse, upgrade: boolean): Admitted | undefined {
     const headerId = req.headers['x-request-id'];
     const requestId =
-      typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
+      typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : this.#ids.next();
     const target = targetOf(req, this.#table.config);
     if (target instanceof CutoverError) {
       // Two Hosts or a path that means another thing upstream is how smuggling
