@@ -45,6 +45,8 @@ export interface Ratio {
   /** Median over rounds of case/versus, per round. */
   cpuPerRequest: number;
   rps: number;
+  /** Median over rounds of case/versus p99 at saturation, per round. */
+  p99: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -97,21 +99,30 @@ export function ratios(records: readonly RunRecord[], names: readonly string[]):
     for (const versus of refs.filter((n) => names.includes(n))) {
       const cpu: number[] = [];
       const rps: number[] = [];
+      const p99: number[] = [];
       for (const a of ok(records, name)) {
         const b = ok(records, versus).find((r) => r.round === a.round);
         if (!b) continue;
         cpu.push(a.cpuUsPerRequest! / b.cpuUsPerRequest!);
         rps.push(a.load!.rps / b.load!.rps);
+        p99.push(a.load!.p99Ms / b.load!.p99Ms);
       }
       if (cpu.length > 0)
-        out.push({ case: name, versus, cpuPerRequest: median(cpu), rps: median(rps) });
+        out.push({
+          case: name,
+          versus,
+          cpuPerRequest: median(cpu),
+          rps: median(rps),
+          p99: median(p99),
+        });
     }
   }
   return out;
 }
 
+// Issue 10: CPU/request at most the plain undici proxy's, p99 at saturation at most 1.3× its p99.
 const TARGETS: Record<string, string> = {
-  plain: 'target CPU/req ≤ 1.1×',
+  plain: 'target CPU/req ≤ 1.0×, p99 ≤ 1.3×',
   fastify: 'target CPU/req ≤ 0.8×',
   cutover: 'target: guards cost ≤ 5%, CPU/req ≤ 1.05×',
 };
@@ -163,7 +174,7 @@ export function formatTable(
       r.versus === 'cutover' && r.case !== 'cutover+guards' ? undefined : TARGETS[r.versus];
     const target = text ? `   (${text})` : '';
     lines.push(
-      `${r.case} / ${r.versus}: CPU/req ${r.cpuPerRequest.toFixed(2)}×, req/s ${r.rps.toFixed(2)}×${target}`,
+      `${r.case} / ${r.versus}: CPU/req ${r.cpuPerRequest.toFixed(2)}×, req/s ${r.rps.toFixed(2)}×, p99 ${r.p99.toFixed(2)}×${target}`,
     );
   }
   for (const s of summaries.filter((x) => x.case.startsWith('cutover') && !x.failed)) {
