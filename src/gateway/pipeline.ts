@@ -238,12 +238,13 @@ export class RequestPipeline implements RequestHandler {
       shadow.recordSkip('too_large');
       shadow = undefined;
     }
-    const launch = (body: Buffer | Readable | null) =>
-      this.#launch(req, res, admitted, span, body, shadow);
     if (!chunked && length === 0) {
-      launch(null);
+      this.#launch(req, res, admitted, span, null, shadow);
       return;
     }
+    // Only a request with a body pays for these closures.
+    const launch = (body: Buffer | Readable | null) =>
+      this.#launch(req, res, admitted, span, body, shadow);
     takeBody({
       req,
       res,
