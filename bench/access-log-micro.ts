@@ -101,16 +101,9 @@ class OldAccessLog {
     return this.#lastTime;
   }
   write(
-    reqId: string,
-    fragment: string,
-    method: string,
-    path: string,
-    status: number,
-    ms: number,
-    bytes: number,
-    attempts: number,
-    fallback: string | undefined,
-    err: string | undefined,
+    ...[reqId, fragment, method, path, status, ms, bytes, attempts, fallback, err]: Parameters<
+      AccessLog['write']
+    >
   ): void {
     let line = `${this.#prefix}${this.#time()}${this.#pid}${JSON.stringify(reqId)}${fragment},"method":"${method}","path":${JSON.stringify(path)},"status":${status},"ms":${ms},"bytes":${bytes}`;
     if (attempts > 1) line += `,"attempts":${attempts}`;
@@ -126,20 +119,7 @@ const paths = Array.from({ length: 64 }, (_, i) => `/api/v1/items/${1000 + i}?pa
 const durations = Array.from({ length: 256 }, (_, i) => Math.round(((i * 37) % 400) + 3) / 10);
 const fragment = AccessLog.fragment('bench', 'legacy', 'legacy');
 
-type Writes = (
-  reqId: string,
-  fragment: string,
-  method: string,
-  path: string,
-  status: number,
-  ms: number,
-  bytes: number,
-  attempts: number,
-  fallback: string | undefined,
-  err: string | undefined,
-) => void;
-
-async function lines(log: { write: Writes }): Promise<void> {
+async function lines(log: { write: AccessLog['write'] }): Promise<void> {
   for (let i = 0; i < LINES; i++) {
     log.write(
       ids[i & 1023]!,

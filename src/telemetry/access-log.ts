@@ -11,8 +11,9 @@ import {
   maxJsonString,
   putBytes,
   putJsonString,
-  putNumber,
+  putNumberField,
   putRaw,
+  putStringField,
 } from './json-bytes.ts';
 import { LineWriter } from './line-writer.ts';
 import type { Logger } from './log.ts';
@@ -54,17 +55,18 @@ class StringSink implements LineSink {
 
 const ACCESS = asciiBytes('access","reqId":');
 const TUNNEL = asciiBytes('tunnel","reqId":');
-const STATUS = asciiBytes(',"status":');
-const MS = asciiBytes(',"ms":');
-const BYTES = asciiBytes(',"bytes":');
-const ATTEMPTS = asciiBytes(',"attempts":');
-const FALLBACK = asciiBytes(',"fallback":');
-const ERR = asciiBytes(',"err":');
-const BYTES_IN = asciiBytes(',"bytesIn":');
-const BYTES_OUT = asciiBytes(',"bytesOut":');
-const REASON = asciiBytes(',"reason":"');
+const [STATUS, MS, BYTES, ATTEMPTS, FALLBACK, ERR, BYTES_IN, BYTES_OUT, REASON] = [
+  'status',
+  'ms',
+  'bytes',
+  'attempts',
+  'fallback',
+  'err',
+  'bytesIn',
+  'bytesOut',
+  'reason',
+].map((name) => asciiBytes(`,"${name}":`)) as [Uint8Array, ...Uint8Array[]];
 const END = asciiBytes('}\n');
-const REASON_END = asciiBytes('"}\n');
 /**
  * Cached line middles (fragment, method): route fragments × the methods the
  * HTTP parser knows; past the bound a middle is encoded for its line only.
@@ -100,8 +102,8 @@ export class AccessLog {
     this.#pid = process.pid;
   }
 
-  /** The line's head up to `"msg":"`, with the current time to the millisecond. */
-  #putHead(buf: Buffer, at: number): number {
+  /** The line up to its request id: the current time to the millisecond, `msg`, `reqId`. */
+  #putHead(buf: Buffer, at: number, msg: Uint8Array, reqId: string): number {
     const now = Date.now();
     const second = Math.floor(now / 1000);
     if (second !== this.#second) {
@@ -119,7 +121,7 @@ export class AccessLog {
     buf[digits] = 0x30 + hundreds;
     buf[digits + 1] = 0x30 + tens - hundreds * 10;
     buf[digits + 2] = 0x30 + ms - tens * 10;
-    return end;
+    return putJsonString(buf, putBytes(buf, end, msg), reqId);
   }
 
   /** The bytes between the request id and the path: one copy instead of four writes. */
@@ -175,29 +177,15 @@ export class AccessLog {
     if (fallback !== undefined) max += maxJsonString(fallback);
     if (err !== undefined) max += maxJsonString(err);
     const buf = sink.reserve(max);
-    let o = this.#putHead(buf, sink.offset);
-    o = putBytes(buf, o, ACCESS);
-    o = putJsonString(buf, o, reqId);
+    let o = this.#putHead(buf, sink.offset, ACCESS, reqId);
     o = putBytes(buf, o, this.#middle(fragment, method));
     o = putJsonString(buf, o, path);
-    o = putBytes(buf, o, STATUS);
-    o = putNumber(buf, o, status);
-    o = putBytes(buf, o, MS);
-    o = putNumber(buf, o, ms);
-    o = putBytes(buf, o, BYTES);
-    o = putNumber(buf, o, bytes);
-    if (attempts > 1) {
-      o = putBytes(buf, o, ATTEMPTS);
-      o = putNumber(buf, o, attempts);
-    }
-    if (fallback !== undefined) {
-      o = putBytes(buf, o, FALLBACK);
-      o = putJsonString(buf, o, fallback);
-    }
-    if (err !== undefined) {
-      o = putBytes(buf, o, ERR);
-      o = putJsonString(buf, o, err);
-    }
+    o = putNumberField(buf, o, STATUS, status);
+    o = putNumberField(buf, o, MS, ms);
+    o = putNumberField(buf, o, BYTES, bytes);
+    if (attempts > 1) o = putNumberField(buf, o, ATTEMPTS, attempts);
+    if (fallback !== undefined) o = putStringField(buf, o, FALLBACK, fallback);
+    if (err !== undefined) o = putStringField(buf, o, ERR, err);
     sink.commit(putBytes(buf, o, END));
   }
 
@@ -218,18 +206,12 @@ export class AccessLog {
     const buf = sink.reserve(
       FIXED_BYTES + maxJsonString(reqId) + 3 * (fragment.length + reason.length),
     );
-    let o = this.#putHead(buf, sink.offset);
-    o = putBytes(buf, o, TUNNEL);
-    o = putJsonString(buf, o, reqId);
+    let o = this.#putHead(buf, sink.offset, TUNNEL, reqId);
     o = putRaw(buf, o, fragment);
-    o = putBytes(buf, o, MS);
-    o = putNumber(buf, o, ms);
-    o = putBytes(buf, o, BYTES_IN);
-    o = putNumber(buf, o, bytesIn);
-    o = putBytes(buf, o, BYTES_OUT);
-    o = putNumber(buf, o, bytesOut);
-    o = putBytes(buf, o, REASON);
-    o = putRaw(buf, o, reason);
-    sink.commit(putBytes(buf, o, REASON_END));
+    o = putNumberField(buf, o, MS, ms);
+    o = putNumberField(buf, o, BYTES_IN, bytesIn);
+    o = putNumberField(buf, o, BYTES_OUT, bytesOut);
+    o = putStringField(buf, o, REASON, reason);
+    sink.commit(putBytes(buf, o, END));
   }
 }

@@ -52,6 +52,16 @@ export function putRaw(buf: Buffer, at: number, s: string): number {
   return at + (buf as unknown as Encoders).utf8Write(s, at);
 }
 
+/** `key` (`,"name":`, from asciiBytes) then the string `s`. */
+export function putStringField(buf: Buffer, at: number, key: Uint8Array, s: string): number {
+  return putJsonString(buf, putBytes(buf, at, key), s);
+}
+
+/** `key` (`,"name":`, from asciiBytes) then the number `n`. */
+export function putNumberField(buf: Buffer, at: number, key: Uint8Array, n: number): number {
+  return putNumber(buf, putBytes(buf, at, key), n);
+}
+
 /** Most bytes `putNumber` writes (`-1.7976931348623157e+308`, `-Infinity`). */
 export const MAX_NUMBER = 24;
 

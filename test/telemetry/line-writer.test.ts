@@ -48,7 +48,7 @@ test('a pipe: full buffers queue behind the one being written, in order, each on
   const writer = new LineWriter(fifo, { bufferBytes: 1024 });
   const reader = (await opening).createReadStream();
   reader.on('data', (c) => chunks.push(c as Buffer));
-  const ended = new Promise((resolve) => reader.on('end', resolve));
+  const ended = new Promise<void>((resolve) => reader.on('end', () => resolve()));
   const all = lines(5000);
   // No turn of the event loop between these: buffers pile up behind the first write.
   for (const line of all.slice(0, 2500)) writer.write(line);
