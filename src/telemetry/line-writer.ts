@@ -51,7 +51,7 @@ export class LineWriter {
     this.#ownsFd = typeof dest === 'string';
     this.#fd = typeof dest === 'string' ? openSync(dest, 'a') : dest;
     this.#sync = options.sync ?? false;
-    this.#file = fstatSync(this.#fd).isFile();
+    this.#file = isRegularFile(this.#fd);
     this.#size = options.bufferBytes ?? BUFFER_BYTES;
     this.#flushMs = options.flushMs ?? FLUSH_MS;
     this.#buf = Buffer.allocUnsafe(this.#size);
@@ -190,6 +190,14 @@ export class LineWriter {
       }
       closeSync(this.#fd);
     }
+  }
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false; // a bad descriptor fails at its first write, which loses the lines only
   }
 }
 
