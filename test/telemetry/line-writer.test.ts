@@ -107,8 +107,8 @@ test('a destination that cannot be written loses its lines but throws nothing', 
   closeSync(fd);
   assert.equal(readFileSync(file, 'utf8'), '');
 
-  // A descriptor closed under it: written (and failing) on a libuv thread.
-  const closed = new LineWriter(fd, { bufferBytes: 256 });
+  // A descriptor that is not open (fstat fails): written, and failing, on a libuv thread.
+  const closed = new LineWriter(2 ** 31 - 1, { bufferBytes: 256 });
   for (const line of lines(100)) assert.equal(closed.write(line), true);
   await closed.flush();
   closed.flushSync();
