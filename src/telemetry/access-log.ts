@@ -1,15 +1,83 @@
 // The access log: one JSON line per request, written into the logger's own
 // destination. pino's generic serialisation (object walk, ISO time per line)
-// was a measured share of the proxy's CPU (bench/RESULTS.md); this writer
-// builds the fixed-shape line directly and reuses the timestamp string for
-// every line within the same millisecond.
+// was a measured share of the proxy's CPU (bench/RESULTS.md), and so was a
+// template-literal line turned into bytes at each flush; this writer encodes
+// the fixed-shape line straight into the LineWriter's buffer, with the line's
+// head (level, time to the second, pid) cached as bytes for a whole second.
 import { pino } from 'pino';
+import {
+  asciiBytes,
+  MAX_NUMBER,
+  maxJsonString,
+  putBytes,
+  putJsonString,
+  putNumberField,
+  putRaw,
+  putStringField,
+} from './json-bytes.ts';
+import { LineWriter } from './line-writer.ts';
 import type { Logger } from './log.ts';
 import type { TunnelEnd } from './metrics.ts';
+
+/** Where a line is encoded: a LineWriter, or StringSink around any other stream. */
+interface LineSink {
+  reserve(bytes: number): Buffer;
+  readonly offset: number;
+  commit(end: number): void;
+}
 
 interface Destination {
   write(line: string): unknown;
 }
+
+/** Lines for a destination that takes strings (not a LineWriter). */
+class StringSink implements LineSink {
+  readonly #dest: Destination;
+  #buf = Buffer.allocUnsafe(4096);
+
+  constructor(dest: Destination) {
+    this.#dest = dest;
+  }
+
+  reserve(bytes: number): Buffer {
+    if (bytes > this.#buf.length) this.#buf = Buffer.allocUnsafe(bytes);
+    return this.#buf;
+  }
+
+  get offset(): number {
+    return 0;
+  }
+
+  commit(end: number): void {
+    this.#dest.write(this.#buf.toString('utf8', 0, end));
+  }
+}
+
+const ACCESS = asciiBytes('access","reqId":');
+const TUNNEL = asciiBytes('tunnel","reqId":');
+const [STATUS, MS, BYTES, ATTEMPTS, FALLBACK, ERR, BYTES_IN, BYTES_OUT, REASON] = [
+  'status',
+  'ms',
+  'bytes',
+  'attempts',
+  'fallback',
+  'err',
+  'bytesIn',
+  'bytesOut',
+  'reason',
+].map((name) => asciiBytes(`,"${name}":`)) as [Uint8Array, ...Uint8Array[]];
+const END = asciiBytes('}\n');
+/**
+ * Cached line middles (fragment, method): route fragments × the methods the
+ * HTTP parser knows; past the bound a middle is encoded for its line only.
+ */
+const MAX_MIDDLES = 4096;
+
+/**
+ * A bound for the head (≈ 80 bytes), every constant part (≈ 100) and the
+ * numbers of one line together, for `reserve`.
+ */
+const FIXED_BYTES = 256 + 6 * MAX_NUMBER;
 
 /** JSON string literal; client-supplied text may hold quotes, backslashes or control bytes. */
 function str(value: string): string {
@@ -17,28 +85,62 @@ function str(value: string): string {
 }
 
 export class AccessLog {
-  readonly #dest: Destination;
-  readonly #prefix: string;
-  #lastMs = 0;
-  #lastTime = '';
+  readonly #sink: LineSink;
+  readonly #pid: number;
+  /** `{"level":"info","time":"<ISO time of #second>","pid":N,"msg":"`, as bytes. */
+  #head: Uint8Array = new Uint8Array(0);
+  /** Where the milliseconds' three digits sit in #head. */
+  #msAt = 0;
+  #second = Number.NaN;
+  /** `<fragment>,"method":"<method>","path":` as bytes, by fragment then method. */
+  readonly #middles = new Map<string, Map<string, Uint8Array>>();
+  #middleCount = 0;
 
   constructor(logger: Logger) {
-    this.#dest = (logger as unknown as Record<symbol, Destination>)[pino.symbols.streamSym];
-    this.#prefix = `{"level":"info","time":"`;
-    this.#pid = `","pid":${process.pid},"msg":"access","reqId":`;
-    this.#tunnelPid = `","pid":${process.pid},"msg":"tunnel","reqId":`;
+    const dest = (logger as unknown as Record<symbol, Destination>)[pino.symbols.streamSym];
+    this.#sink = dest instanceof LineWriter ? dest : new StringSink(dest);
+    this.#pid = process.pid;
   }
 
-  readonly #pid: string;
-  readonly #tunnelPid: string;
-
-  #time(): string {
+  /** The line up to its request id: the current time to the millisecond, `msg`, `reqId`. */
+  #putHead(buf: Buffer, at: number, msg: Uint8Array, reqId: string): number {
     const now = Date.now();
-    if (now !== this.#lastMs) {
-      this.#lastMs = now;
-      this.#lastTime = new Date(now).toISOString();
+    const second = Math.floor(now / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      const time = new Date(second * 1000).toISOString();
+      const head = `{"level":"info","time":"${time}","pid":${this.#pid},"msg":"`;
+      this.#head = asciiBytes(head);
+      this.#msAt = head.indexOf(time) + time.length - 4;
     }
-    return this.#lastTime;
+    const end = putBytes(buf, at, this.#head);
+    const ms = (now - second * 1000) | 0;
+    const tens = (ms / 10) | 0;
+    const hundreds = (ms / 100) | 0;
+    const digits = at + this.#msAt;
+    buf[digits] = 0x30 + hundreds;
+    buf[digits + 1] = 0x30 + tens - hundreds * 10;
+    buf[digits + 2] = 0x30 + ms - tens * 10;
+    return putJsonString(buf, putBytes(buf, end, msg), reqId);
+  }
+
+  /** The bytes between the request id and the path: one copy instead of four writes. */
+  #middle(fragment: string, method: string): Uint8Array {
+    let byMethod = this.#middles.get(fragment);
+    let bytes = byMethod?.get(method);
+    if (bytes === undefined) {
+      // The method is written as it is: the HTTP parser admits only token characters.
+      bytes = Buffer.from(`${fragment},"method":"${method}","path":`);
+      if (this.#middleCount < MAX_MIDDLES) {
+        this.#middleCount++;
+        if (byMethod === undefined) {
+          byMethod = new Map();
+          this.#middles.set(fragment, byMethod);
+        }
+        byMethod.set(method, bytes);
+      }
+    }
+    return bytes;
   }
 
   /**
@@ -66,11 +168,25 @@ export class AccessLog {
     fallback: string | undefined,
     err: string | undefined,
   ): void {
-    let line = `${this.#prefix}${this.#time()}${this.#pid}${str(reqId)}${fragment},"method":"${method}","path":${str(path)},"status":${status},"ms":${ms},"bytes":${bytes}`;
-    if (attempts > 1) line += `,"attempts":${attempts}`;
-    if (fallback !== undefined) line += `,"fallback":${str(fallback)}`;
-    if (err !== undefined) line += `,"err":${str(err)}`;
-    this.#dest.write(`${line}}\n`);
+    const sink = this.#sink;
+    let max =
+      FIXED_BYTES +
+      maxJsonString(reqId) +
+      3 * (fragment.length + method.length) +
+      maxJsonString(path);
+    if (fallback !== undefined) max += maxJsonString(fallback);
+    if (err !== undefined) max += maxJsonString(err);
+    const buf = sink.reserve(max);
+    let o = this.#putHead(buf, sink.offset, ACCESS, reqId);
+    o = putBytes(buf, o, this.#middle(fragment, method));
+    o = putJsonString(buf, o, path);
+    o = putNumberField(buf, o, STATUS, status);
+    o = putNumberField(buf, o, MS, ms);
+    o = putNumberField(buf, o, BYTES, bytes);
+    if (attempts > 1) o = putNumberField(buf, o, ATTEMPTS, attempts);
+    if (fallback !== undefined) o = putStringField(buf, o, FALLBACK, fallback);
+    if (err !== undefined) o = putStringField(buf, o, ERR, err);
+    sink.commit(putBytes(buf, o, END));
   }
 
   /**
@@ -86,8 +202,16 @@ export class AccessLog {
     bytesOut: number,
     reason: TunnelEnd,
   ): void {
-    this.#dest.write(
-      `${this.#prefix}${this.#time()}${this.#tunnelPid}${str(reqId)}${fragment},"ms":${ms},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"reason":"${reason}"}\n`,
+    const sink = this.#sink;
+    const buf = sink.reserve(
+      FIXED_BYTES + maxJsonString(reqId) + 3 * (fragment.length + reason.length),
     );
+    let o = this.#putHead(buf, sink.offset, TUNNEL, reqId);
+    o = putRaw(buf, o, fragment);
+    o = putNumberField(buf, o, MS, ms);
+    o = putNumberField(buf, o, BYTES_IN, bytesIn);
+    o = putNumberField(buf, o, BYTES_OUT, bytesOut);
+    o = putStringField(buf, o, REASON, reason);
+    sink.commit(putBytes(buf, o, END));
   }
 }
