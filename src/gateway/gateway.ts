@@ -139,6 +139,9 @@ export class Gateway {
     this.#listener.reload(config.server);
     this.#health.update(next.backends.values());
     this.#warnShadowWrites(config);
+    this.#metrics.keepShadowRatios(
+      new Set([...next.routes.values()].filter((r) => r.shadow).map((r) => r.name)),
+    );
     if (
       old.config.listen.port !== config.listen.port ||
       old.config.listen.host !== config.listen.host

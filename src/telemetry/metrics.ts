@@ -166,6 +166,8 @@ export class Metrics {
       labelNames: ['route'],
       registers,
       collect() {
+        // Only the routes that shadow now: a route whose shadow a reload removed is gone.
+        this.reset();
         for (const [route, ratio] of ratios) this.set({ route }, ratio());
       },
     });
@@ -255,6 +257,13 @@ export class Metrics {
 
   breakerTransition(backend: string, route: string, from: string, to: string): void {
     this.#breakerTransitions.inc({ backend, route, from, to });
+  }
+
+  /** After a reload: the mismatch ratio is kept for these routes only (the others' results are let go). */
+  keepShadowRatios(routes: ReadonlySet<string>): void {
+    for (const route of this.#shadowRatios.keys()) {
+      if (!routes.has(route)) this.#shadowRatios.delete(route);
+    }
   }
 
   /**

@@ -427,3 +427,28 @@ ${withB ? '  - { name: b, match: { path: /b/* }, legacy: legacy, candidate: rewr
       }
     }));
 });
+
+test('a reload that removes a route’s shadow drops its mismatch-ratio series (and lets its results go)', () =>
+  withUpstreams(async (legacy, rewrite) => {
+    const shadowed = twoBackendYaml(legacy.url, rewrite.url, {
+      route: '    shadow: { percent: 100 }',
+    });
+    const gw = await startGateway(shadowed);
+    const ratioRoutes = async () =>
+      [
+        ...(await gw.running.metrics.render()).matchAll(
+          /^cutover_shadow_mismatch_ratio\{route="([^"]+)"\}/gm,
+        ),
+      ].map((m) => m[1]);
+    try {
+      assert.deepEqual(await ratioRoutes(), ['main']);
+      writeFileSync(gw.file, twoBackendYaml(legacy.url, rewrite.url));
+      assert.equal(await gw.running.reload(), true);
+      assert.deepEqual(await ratioRoutes(), []);
+      writeFileSync(gw.file, shadowed);
+      assert.equal(await gw.running.reload(), true);
+      assert.deepEqual(await ratioRoutes(), ['main'], 'back with the shadow');
+    } finally {
+      await gw.close();
+    }
+  }));

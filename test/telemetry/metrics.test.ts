@@ -86,3 +86,23 @@ test('request counts of a side: nothing until its first request, then by class a
   );
   assert.equal(metricValue(text, 'cutover_request_duration_seconds_count', { route: 'main' }), 2);
 });
+
+test('the mismatch ratio is shown for the routes that shadow now; a reload that removed one drops its series', async () => {
+  const m = new Metrics();
+  m.forRouteShadow('kept', () => 0.25);
+  m.forRouteShadow('removed', () => 0.5);
+  const before = await seriesOf(m, 'cutover_shadow_mismatch_ratio');
+  assert.deepEqual(
+    before.map((s) => [s.labels.route, s.value]),
+    [
+      ['kept', 0.25],
+      ['removed', 0.5],
+    ],
+  );
+  m.keepShadowRatios(new Set(['kept']));
+  const after = await seriesOf(m, 'cutover_shadow_mismatch_ratio');
+  assert.deepEqual(
+    after.map((s) => [s.labels.route, s.value]),
+    [['kept', 0.25]],
+  );
+});
