@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -236,6 +236,22 @@ class RawClient {
 const WS_HEADERS =
   'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 
+/** A raw upstream in `mode`, a gateway with `routes` in front of it and a raw client; all closed after the test. */
+async function throughGateway(
+  t: TestContext,
+  mode: UpgradeAnswer,
+  routes: string,
+  switchTo?: string | null,
+): Promise<{ upstream: RawUpstream; gw: TestGateway; client: RawClient }> {
+  const upstream = await startRawUpstream(mode, switchTo);
+  t.after(() => upstream.close());
+  const gw = await startGateway(yaml(upstream.url, routes));
+  t.after(() => gw.close());
+  const client = await RawClient.open(gw.url);
+  t.after(() => client.close());
+  return { upstream, gw, client };
+}
+
 function upgradeRequest(path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: gateway.test\r\n${WS_HEADERS}${extra}\r\n`;
 }
@@ -270,21 +286,15 @@ function codeOf(res: RawResponse | undefined): unknown {
 
 describe('security: an Upgrade is a request until the backend answers 101', () => {
   test('pipelined requests behind a refused upgrade never reach the backend unguarded', async (t) => {
-    const upstream = await startRawUpstream('refuse');
-    t.after(() => upstream.close());
-    const gw = await startGateway(
-      yaml(
-        upstream.url,
-        `  - { name: ws, match: { path: /ws }, legacy: legacy }
+    const { upstream, gw, client } = await throughGateway(
+      t,
+      'refuse',
+      `  - { name: ws, match: { path: /ws }, legacy: legacy }
   - { name: admin, match: { path: /admin, headers: { x-admin-token: s3cret } }, legacy: legacy }
   - { name: orders, match: { path: /orders, methods: [GET] }, legacy: legacy }
   - { name: limited, match: { path: /limited }, legacy: legacy, limit: { rps: 0.001, burst: 1 } }
 `,
-      ),
     );
-    t.after(() => gw.close());
-    const client = await RawClient.open(gw.url);
-    t.after(() => client.close());
 
     const smuggled = [
       'GET /admin HTTP/1.1\r\nHost: gateway.test\r\n\r\n',
@@ -336,14 +346,11 @@ describe('security: an Upgrade is a request until the backend answers 101', () =
   });
 
   test('bytes sent before the 101 are dropped; the tunnel carries only what follows it', async (t) => {
-    const upstream = await startRawUpstream('switch');
-    t.after(() => upstream.close());
-    const gw = await startGateway(
-      yaml(upstream.url, '  - { name: ws, match: { path: /ws }, legacy: legacy }\n'),
+    const { upstream, client } = await throughGateway(
+      t,
+      'switch',
+      '  - { name: ws, match: { path: /ws }, legacy: legacy }\n',
     );
-    t.after(() => gw.close());
-    const client = await RawClient.open(gw.url);
-    t.after(() => client.close());
 
     client.send(`${upgradeRequest('/ws')}GET /admin HTTP/1.1\r\nHost: gateway.test\r\n\r\n`);
     const switched = await client.response(0);
@@ -361,19 +368,13 @@ describe('security: an Upgrade is a request until the backend answers 101', () =
   });
 
   test('an h2c upgrade is not tunnelled: it is served as a plain request and the connection stays HTTP', async (t) => {
-    const upstream = await startRawUpstream('switch');
-    t.after(() => upstream.close());
-    const gw = await startGateway(
-      yaml(
-        upstream.url,
-        `  - { name: api, match: { path: /api }, legacy: legacy }
+    const { upstream, client } = await throughGateway(
+      t,
+      'switch',
+      `  - { name: api, match: { path: /api }, legacy: legacy }
   - { name: admin, match: { path: /admin, headers: { x-admin-token: s3cret } }, legacy: legacy }
 `,
-      ),
     );
-    t.after(() => gw.close());
-    const client = await RawClient.open(gw.url);
-    t.after(() => client.close());
 
     client.send(
       'GET /api HTTP/1.1\r\nHost: gateway.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n',
@@ -394,19 +395,13 @@ describe('security: an Upgrade is a request until the backend answers 101', () =
   });
 
   test('an upgrade pipelined behind a pending request is served as a plain request, in order', async (t) => {
-    const upstream = await startRawUpstream('switch');
-    t.after(() => upstream.close());
-    const gw = await startGateway(
-      yaml(
-        upstream.url,
-        `  - { name: api, match: { path: /api }, legacy: legacy }
+    const { upstream, client } = await throughGateway(
+      t,
+      'switch',
+      `  - { name: api, match: { path: /api }, legacy: legacy }
   - { name: ws, match: { path: /ws }, legacy: legacy }
 `,
-      ),
     );
-    t.after(() => gw.close());
-    const client = await RawClient.open(gw.url);
-    t.after(() => client.close());
 
     client.send(`GET /api HTTP/1.1\r\nHost: gateway.test\r\n\r\n${upgradeRequest('/ws')}`);
     const first = await client.response(0);
@@ -423,14 +418,12 @@ describe('security: an Upgrade is a request until the backend answers 101', () =
     ['no protocol', null],
   ] as const) {
     test(`a 101 that switches to ${what} is not tunnelled: 502`, async (t) => {
-      const upstream = await startRawUpstream('switch', switchTo);
-      t.after(() => upstream.close());
-      const gw = await startGateway(
-        yaml(upstream.url, '  - { name: ws, match: { path: /ws }, legacy: legacy }\n'),
+      const { upstream, client } = await throughGateway(
+        t,
+        'switch',
+        '  - { name: ws, match: { path: /ws }, legacy: legacy }\n',
+        switchTo,
       );
-      t.after(() => gw.close());
-      const client = await RawClient.open(gw.url);
-      t.after(() => client.close());
 
       client.send(upgradeRequest('/ws'));
       const answer = await client.response(0);
@@ -443,17 +436,11 @@ describe('security: an Upgrade is a request until the backend answers 101', () =
   }
 
   test('a protocol the route does not list is served as plain HTTP (upgrades: [])', async (t) => {
-    const upstream = await startRawUpstream('switch');
-    t.after(() => upstream.close());
-    const gw = await startGateway(
-      yaml(
-        upstream.url,
-        '  - { name: api, match: { path: /api }, legacy: legacy, upgrades: [] }\n',
-      ),
+    const { upstream, client } = await throughGateway(
+      t,
+      'switch',
+      '  - { name: api, match: { path: /api }, legacy: legacy, upgrades: [] }\n',
     );
-    t.after(() => gw.close());
-    const client = await RawClient.open(gw.url);
-    t.after(() => client.close());
 
     client.send(upgradeRequest('/api'));
     const answer = await client.response(0);
@@ -557,17 +544,11 @@ describe('security: an Upgrade goes through admission like any request', () => {
   });
 
   test('a backend that never answers the handshake cannot wedge the client: 504 after the route timeout', async (t) => {
-    const upstream = await startRawUpstream('hang');
-    t.after(() => upstream.close());
-    const gw = await startGateway(
-      yaml(
-        upstream.url,
-        '  - { name: ws, match: { path: /ws }, legacy: legacy, timeout: 200ms }\n',
-      ),
+    const { upstream, gw, client } = await throughGateway(
+      t,
+      'hang',
+      '  - { name: ws, match: { path: /ws }, legacy: legacy, timeout: 200ms }\n',
     );
-    t.after(() => gw.close());
-    const client = await RawClient.open(gw.url);
-    t.after(() => client.close());
 
     client.send(upgradeRequest('/ws'));
     await eventually('an answer', () => client.responses.length > 0 || client.isClosed);
@@ -581,14 +562,11 @@ describe('security: an Upgrade goes through admission like any request', () => {
   });
 
   test('a refusal whose body breaks off: the client connection is cut, the line says why', async (t) => {
-    const upstream = await startRawUpstream('cut');
-    t.after(() => upstream.close());
-    const gw = await startGateway(
-      yaml(upstream.url, '  - { name: ws, match: { path: /ws }, legacy: legacy }\n'),
+    const { gw, client } = await throughGateway(
+      t,
+      'cut',
+      '  - { name: ws, match: { path: /ws }, legacy: legacy }\n',
     );
-    t.after(() => gw.close());
-    const client = await RawClient.open(gw.url);
-    t.after(() => client.close());
 
     client.send(upgradeRequest('/ws'));
     await client.closed;
