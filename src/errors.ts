@@ -231,6 +231,18 @@ export class StateError extends CutoverError {
   }
 }
 
+export class StateUnavailableError extends CutoverError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(
+      'CUTOVER_ERR_STATE_UNAVAILABLE',
+      `the state store is unreachable (${reason}); the change was not made`,
+      503,
+      options,
+    );
+    this.name = 'StateUnavailableError';
+  }
+}
+
 export class AdminRequestError extends CutoverError {
   constructor(message: string, options?: ErrorOptions) {
     super('CUTOVER_ERR_ADMIN_REQUEST', message, 502, options);

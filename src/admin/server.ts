@@ -13,12 +13,15 @@ import {
 import type { Gateway } from '../gateway/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
 import { ROLLOUT_ACTIONS, type RolloutAction, type RolloutController } from '../rollout/index.ts';
+import type { FleetMember } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { hasValidToken, isLoopback } from './auth.ts';
 
 export interface AdminOptions {
   readonly gateway: Gateway;
   readonly rollouts: RolloutController;
+  /** This instance's membership of the fleet: /api/instances and the store's health in /readyz. */
+  readonly member?: FleetMember;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly host: string;
@@ -150,8 +153,14 @@ export class AdminServer {
       return;
     }
     if (path === '/readyz' && (method === 'GET' || method === 'HEAD')) {
+      // A lost state store is no reason to take the instance out of rotation:
+      // it serves with the last state it knew (fail static), and says so.
       const r = gateway.readiness();
-      sendText(res, r.ready ? 200 : 503, r.ready ? 'ok' : r.reason);
+      const health = this.#options.member?.health;
+      if (!r.ready) sendJson(res, 503, { status: 'not ready', reason: r.reason });
+      else if (health && !health.up)
+        sendJson(res, 200, { status: 'degraded', reason: health.reason, since: health.since });
+      else sendJson(res, 200, { status: 'ok' });
       return;
     }
     if (token && !hasValidToken(req, token)) {
@@ -164,6 +173,11 @@ export class AdminServer {
     }
     if (path === '/api/routes' && method === 'GET') {
       sendJson(res, 200, { routes: gateway.routes() });
+      return;
+    }
+    if (path === '/api/instances' && method === 'GET') {
+      const member = this.#options.member;
+      sendJson(res, 200, member ? await member.instances() : []);
       return;
     }
     if (path === '/api/rollouts' && method === 'GET') {

@@ -14,6 +14,7 @@ import {
 import { adminCall, resolveAdmin } from './client.ts';
 import { demoBanner, startDemo } from './demo.ts';
 import { formatDiffs, table } from './diffs-format.ts';
+import { formatInstances, type InstanceView } from './instances-format.ts';
 import { formatHistory, formatRollout, formatRollouts } from './rollout-format.ts';
 import { type Running, startCutover } from './run.ts';
 
@@ -277,6 +278,19 @@ function addRolloutCommands(program: Command): void {
       { ...result, manual: manual.map((r) => ({ name: r.name, weight: r.weight })) },
       () => formatRollouts(result.rollouts, manual),
     );
+  });
+
+  adminOptions(
+    program
+      .command('instances')
+      .description('the instances of the fleet the gateway belongs to, and which one leads'),
+  ).action(async (o: AdminOpts) => {
+    const list = (await adminCall(
+      await resolveAdmin(o),
+      'GET',
+      '/api/instances',
+    )) as InstanceView[];
+    print(!!o.json, list, () => formatInstances(list));
   });
 
   adminOptions(

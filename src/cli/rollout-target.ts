@@ -11,8 +11,8 @@ export interface RolloutGateway {
   routeFigures(route: string, windowMs: number): RouteFigures | undefined;
   dropRouteWindows(route: string): void;
   routeWeight(route: string): number | undefined;
-  setWeight(route: string, weight: number): Promise<unknown>;
-  resetWeight(route: string): Promise<unknown>;
+  routeFileWeight(route: string): number | undefined;
+  applyWeight(route: string, weight: number | undefined): void;
   onBreakerOpen(listener: (route: string, backend: string) => void): () => void;
 }
 
@@ -22,12 +22,8 @@ export function rolloutTarget(gateway: RolloutGateway): RolloutTarget {
     figures: (route, windowMs) => gateway.routeFigures(route, windowMs),
     weight: (route) => gateway.routeWeight(route),
     dropWindows: (route) => gateway.dropRouteWindows(route),
-    setWeight: async (route, weight) => {
-      await gateway.setWeight(route, weight);
-    },
-    resetWeight: async (route) => {
-      await gateway.resetWeight(route);
-    },
+    applyWeight: (route, weight) => gateway.applyWeight(route, weight),
+    fileWeight: (route) => gateway.routeFileWeight(route),
     // A breaker opens per route and backend; only the candidate's is a hard trip.
     onCandidateTrip: (listener) =>
       gateway.onBreakerOpen((route, backend) => {

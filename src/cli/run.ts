@@ -6,8 +6,9 @@ import { loadConfigFile, watchConfig } from '../config/index.ts';
 import { ConfigError, formatConfigIssue } from '../errors.ts';
 import { Gateway } from '../gateway/index.ts';
 import { RolloutController, Webhooks } from '../rollout/index.ts';
-import { openStateStore } from '../state/index.ts';
+import { FleetMember, openFleet } from '../state/index.ts';
 import { createLogger, flushLogger, type Logger, Metrics } from '../telemetry/index.ts';
+import { instanceInfo } from './instance.ts';
 import { rolloutTarget } from './rollout-target.ts';
 
 export interface RunOptions {
@@ -23,6 +24,8 @@ export interface Running {
   readonly gateway: Gateway;
   readonly rollouts: RolloutController;
   readonly admin: AdminServer;
+  /** This instance's membership of the fleet (lease, feed, store health). */
+  readonly member: FleetMember;
   /** The registry behind /metrics. */
   readonly metrics: Metrics;
   readonly gatewayUrl: string;
@@ -45,13 +48,22 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   const config = await loadConfigFile(configFile, env, { inThread: true });
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const metrics = new Metrics();
-  const store = openStateStore(config.state);
-  const gateway = await Gateway.create({ config, logger, metrics, store });
+  const store = openFleet(config.state);
+  const member = new FleetMember({ store, info: instanceInfo(), logger });
+  metrics.fleet({ storeUp: () => member.health.up, leader: () => member.leader });
+  const gateway = await Gateway.create({ config, logger, metrics, store, member });
   const target = rolloutTarget(gateway);
   const webhooks = new Webhooks(logger);
   let rollouts: RolloutController;
   try {
-    rollouts = await RolloutController.create({ target, store, logger, webhooks, metrics });
+    rollouts = await RolloutController.create({
+      target,
+      store,
+      member,
+      logger,
+      webhooks,
+      metrics,
+    });
   } catch (error) {
     await gateway.close(0);
     await store.close();
@@ -62,6 +74,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     admin = new AdminServer({
       gateway,
       rollouts,
+      member,
       metrics,
       logger,
       host: config.admin.listen.host,
@@ -86,12 +99,17 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   }
   const gatewayUrl = urlOf(config.listen.host, gw.port);
   const adminUrl = urlOf(config.admin.listen.host, ad.port);
+  member.setAdmin(adminUrl);
+  member.follow(gateway.follower());
+  member.follow(rollouts.follower());
+  await member.start();
   logger.info(
     {
       listen: gatewayUrl,
       admin: adminUrl,
       routes: config.routes.length,
       state: store.description,
+      instance: member.id,
       port: gw.port,
       adminPort: ad.port,
     },
@@ -135,6 +153,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     gateway,
     rollouts,
     admin,
+    member,
     metrics,
     gatewayUrl,
     adminUrl,
@@ -157,6 +176,8 @@ export async function startCutover(configFile: string, options: RunOptions = {})
           'shutting down',
         );
         await rollouts.close();
+        // The lease goes first, so another instance leads while this one drains.
+        await member.close();
         await gateway.close(gateway.config.server.shutdownGrace);
         await admin.close();
         await store.close();

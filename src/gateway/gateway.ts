@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { BreakerProbes, HealthChecker } from '../guard/index.ts';
-import type { StateStore } from '../state/index.ts';
+import type { FeedFollower, FleetMember, FleetStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
@@ -33,7 +33,9 @@ export interface GatewayOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly store: StateStore;
+  readonly store: FleetStore;
+  /** This instance's membership of the fleet (store health, feed); none in single-object tests. */
+  readonly member?: FleetMember;
 }
 
 export interface Readiness {
@@ -61,14 +63,14 @@ export class Gateway {
     forced: Map<string, ForcedState>,
     samples: Map<string, unknown>,
   ) {
-    const { config, logger, metrics, store } = options;
+    const { config, logger, metrics, store, member } = options;
     this.#logger = logger;
     this.#metrics = metrics;
     metrics.inFlight(this.#inFlight);
     this.#shadowMemory = new ShadowMemory(config.server.shadowMemory, metrics);
     this.#guards = new GuardRegistry(metrics, logger, forced, this.#shadowMemory, store, samples);
     this.#control = new RuntimeControl(
-      { store, logger, guards: this.#guards, table: () => this.#table },
+      { store, member, logger, guards: this.#guards, table: () => this.#table },
       config,
       runtimeWeights,
     );
@@ -202,6 +204,11 @@ export class Gateway {
     return this.#table.routes.get(name)?.weight.weight;
   }
 
+  /** A route's weight in the config file; undefined for an unknown route. */
+  routeFileWeight(name: string): number | undefined {
+    return this.#table.routes.get(name)?.weight.configWeight;
+  }
+
   /** Calls `listener` whenever a breaker opens (by itself or forced), with its route and backend; returns the unsubscribe. */
   onBreakerOpen(listener: (route: string, backend: string) => void): () => void {
     this.#guards.breakerOpened.add(listener);
@@ -225,6 +232,16 @@ export class Gateway {
 
   backendBreakers(backend: string): BackendBreakers {
     return this.#control.backendBreakers(backend);
+  }
+
+  /** Applies a weight the rollout controller committed itself (it wrote the store already). */
+  applyWeight(name: string, weight: number | undefined): void {
+    this.#control.applyWeight(name, weight);
+  }
+
+  /** What the fleet member calls with other instances' weights and forced breakers. */
+  follower(): FeedFollower {
+    return this.#control.follower();
   }
 
   readiness(): Readiness {

@@ -1,18 +1,25 @@
 // What operators change at run time, over the file: a route's weight (API,
 // cli, the rollout controller) and a backend's forced breakers (the kill
-// switch). Each change is written to the state store before it applies, so a
-// restart, or another instance reading the store, finds it; and each one
-// outlives config reloads until it is reset.
+// switch). Each change is committed to the fleet's store before it applies
+// here (so the API acknowledges only what a restart or another instance will
+// find), and reaches the other instances through the change feed, which this
+// class follows too; each one outlives config reloads until it is reset.
 import { type Config, isWeight } from '../config/index.ts';
-import { InvalidArgumentError, NotFoundError } from '../errors.ts';
-import type { StateStore } from '../state/index.ts';
+import { InvalidArgumentError, NotFoundError, StateUnavailableError } from '../errors.ts';
+import {
+  BREAKER_NS,
+  type Change,
+  type FeedFollower,
+  type FleetMember,
+  type FleetOp,
+  type FleetStore,
+  type StateStore,
+  WEIGHT_NS,
+} from '../state/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { ForcedState, GuardRegistry } from './guard-registry.ts';
 import { type RouteStatus, routeStatus } from './route-views.ts';
 import { type CompiledRoute, type RouteTable, WeightCell } from './table.ts';
-
-const WEIGHT_NAMESPACE = 'weight';
-const BREAKER_NAMESPACE = 'breaker';
 
 export interface BackendBreakers {
   backend: string;
@@ -29,13 +36,15 @@ export interface RuntimeState {
 
 export async function readRuntimeState(store: StateStore): Promise<RuntimeState> {
   return {
-    weights: await store.list<number>(WEIGHT_NAMESPACE),
-    forced: await store.list<ForcedState>(BREAKER_NAMESPACE),
+    weights: await store.list<number>(WEIGHT_NS),
+    forced: await store.list<ForcedState>(BREAKER_NS),
   };
 }
 
 export interface RuntimeControlOptions {
-  readonly store: StateStore;
+  readonly store: FleetStore;
+  /** The instance's membership: store health and the feed's version. */
+  readonly member?: FleetMember;
   readonly logger: Logger;
   readonly guards: GuardRegistry;
   /** The table requests are routed on now (it changes at every reload). */
@@ -49,7 +58,8 @@ export class RuntimeControl {
    * again, as it would after a restart.
    */
   readonly weights = new Map<string, WeightCell>();
-  readonly #store: StateStore;
+  readonly #store: FleetStore;
+  readonly #member: FleetMember | undefined;
   readonly #logger: Logger;
   readonly #guards: GuardRegistry;
   readonly #table: () => RouteTable;
@@ -57,6 +67,7 @@ export class RuntimeControl {
   /** `restored`: the runtime weights read from the store, for the routes of `config`. */
   constructor(options: RuntimeControlOptions, config: Config, restored: Map<string, number>) {
     this.#store = options.store;
+    this.#member = options.member;
     this.#logger = options.logger;
     this.#guards = options.guards;
     this.#table = options.table;
@@ -79,7 +90,7 @@ export class RuntimeControl {
         `route "${name}" has no candidate backend, so its weight must stay 0`,
       );
     }
-    await this.#store.set(WEIGHT_NAMESPACE, name, weight);
+    await this.#commit([{ op: 'set', ns: WEIGHT_NS, key: name, value: weight }]);
     r.weight.setRuntimeWeight(weight);
     this.#logger.info({ route: name, weight }, 'weight set');
     return routeStatus(r);
@@ -88,7 +99,7 @@ export class RuntimeControl {
   /** Drop the runtime weight; the file's weight applies again. */
   async resetWeight(name: string): Promise<RouteStatus> {
     const r = this.#route(name);
-    await this.#store.delete(WEIGHT_NAMESPACE, name);
+    await this.#commit([{ op: 'delete', ns: WEIGHT_NS, key: name }]);
     r.weight.setRuntimeWeight(undefined);
     this.#logger.info({ route: name, weight: r.weight.weight }, 'weight reset to the config file');
     return routeStatus(r);
@@ -97,10 +108,60 @@ export class RuntimeControl {
   /** Force every breaker of a backend open or closed (persisted), or back to automatic. */
   async forceBreaker(backend: string, state: ForcedState | undefined): Promise<BackendBreakers> {
     this.#backend(backend);
-    if (state) await this.#store.set(BREAKER_NAMESPACE, backend, state);
-    else await this.#store.delete(BREAKER_NAMESPACE, backend);
+    await this.#commit([
+      state
+        ? { op: 'set', ns: BREAKER_NS, key: backend, value: state }
+        : { op: 'delete', ns: BREAKER_NS, key: backend },
+    ]);
     this.#guards.force(backend, state);
     return this.backendBreakers(backend);
+  }
+
+  /** Commits to the store or throws StateUnavailableError: nothing is applied that the store does not hold. */
+  async #commit(ops: FleetOp[]): Promise<void> {
+    this.#member?.assertUp();
+    let result: Awaited<ReturnType<FleetStore['commit']>>;
+    try {
+      result = await this.#store.commit(ops);
+    } catch (error) {
+      this.#member?.report(error as Error);
+      throw new StateUnavailableError((error as Error).message, { cause: error });
+    }
+    if (result.ok) this.#member?.committed(result.version);
+  }
+
+  /** A weight set here (by the controller's own commit), without writing it again. */
+  applyWeight(name: string, weight: number | undefined): void {
+    let cell = this.weights.get(name);
+    if (!cell) {
+      if (weight === undefined) return;
+      // A route this config does not have: kept for when it comes back, as after a restart.
+      cell = new WeightCell(0, weight);
+      this.weights.set(name, cell);
+    }
+    if (cell.runtimeWeight !== weight) cell.setRuntimeWeight(weight);
+  }
+
+  /** Follows the other instances' weights and forced breakers through the change feed. */
+  follower(): FeedFollower {
+    return {
+      namespaces: [WEIGHT_NS, BREAKER_NS],
+      apply: (change: Change) => {
+        if (change.ns === WEIGHT_NS)
+          this.applyWeight(change.key, change.value as number | undefined);
+        else if (this.#guards.forced(change.key) !== change.value)
+          this.#guards.force(change.key, change.value as ForcedState | undefined);
+      },
+      reload: async () => {
+        const { weights, forced } = await readRuntimeState(this.#store);
+        for (const name of this.weights.keys()) this.applyWeight(name, weights.get(name));
+        for (const [name, w] of weights) this.applyWeight(name, w);
+        for (const backend of this.#table().backends.keys()) {
+          const want = forced.get(backend);
+          if (this.#guards.forced(backend) !== want) this.#guards.force(backend, want);
+        }
+      },
+    };
   }
 
   backendBreakers(backend: string): BackendBreakers {

@@ -9,15 +9,26 @@
 // check's gates, the confirm flow) and is replaced on every move. Reads
 // (status, /metrics, the admin API) serve the last check and never evaluate
 // gates, so they cannot change a decision and cost no window snapshot.
+//
+// In a fleet only the lease holder checks; every instance follows the records
+// through the change feed (so reads answer alike everywhere) and keeps its
+// windows on for the figures the leader merges. While the store is away no
+// one leads: each instance checks its own figures and acts only on a
+// rollback (journal.ts says how that rollback is written later).
 import type { Config, RolloutConfig, RouteConfig } from '../config/index.ts';
 import { NotFoundError, RolloutConflictError } from '../errors.ts';
-import type { StateStore } from '../state/index.ts';
+import {
+  type FeedFollower,
+  type FleetMember,
+  type FleetStore,
+  ROLLOUT_NS,
+} from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { manualMove } from './actions.ts';
 import { ConfirmFlow, confirmRequest } from './confirm.ts';
 import { decide } from './decide.ts';
 import { describeGate } from './gates.ts';
-import { RolloutJournal } from './journal.ts';
+import { RolloutJournal, type Writer } from './journal.ts';
 import type { Ledger, LedgerEntry } from './ledger.ts';
 import { RolloutMetrics } from './metrics.ts';
 import { PrometheusQueries } from './queries.ts';
@@ -28,7 +39,6 @@ import {
   finished,
   nextStep,
   OFF,
-  ROLLOUT_NAMESPACE,
   type RolloutRecord,
   resetTo,
   rolledBack,
@@ -42,7 +52,9 @@ import type { ConfirmOutcome, Webhooks } from './webhooks.ts';
 
 export interface ControllerOptions {
   readonly target: RolloutTarget;
-  readonly store: StateStore;
+  readonly store: FleetStore;
+  /** This instance's membership of the fleet; without one the controller always leads (single-object tests). */
+  readonly member?: FleetMember;
   readonly logger: Logger;
   readonly webhooks: Webhooks;
   /** Where the rollout series go (/metrics); none in tests that do not read them. */
@@ -61,6 +73,7 @@ export class RolloutController {
   readonly #queries: PrometheusQueries;
   readonly #metrics: RolloutMetrics | undefined;
   readonly #queue = new RouteQueue();
+  readonly #member: FleetMember | undefined;
   /** A run for each route whose record is in shadow, canary or paused, and for no other. */
   readonly #runs = new Map<string, RolloutRun>();
   #timer: NodeJS.Timeout | undefined;
@@ -69,8 +82,12 @@ export class RolloutController {
   #ticking = false;
   #closed = false;
 
-  private constructor(options: ControllerOptions, records: Map<string, RolloutRecord>) {
+  private constructor(
+    options: ControllerOptions,
+    records: Map<string, { value: RolloutRecord; version: number }>,
+  ) {
     this.#target = options.target;
+    this.#member = options.member;
     this.#logger = options.logger;
     this.#webhooks = options.webhooks;
     this.#clock = options.clock ?? Date.now;
@@ -82,11 +99,12 @@ export class RolloutController {
     this.#journal = new RolloutJournal(
       {
         store: options.store,
+        member: options.member,
         logger: options.logger,
         webhooks: options.webhooks,
         clock: this.#clock,
         liveWeight: (route) => target.weight(route),
-        setWeight: (route, weight) => target.setWeight(route, weight),
+        applyWeight: (route, weight) => target.applyWeight(route, weight),
         eventHooks: (route) =>
           [...(this.#rollout(route)?.webhooks ?? []), ...target.config().rollouts.webhooks].filter(
             (h) => h.kind === 'event',
@@ -96,10 +114,11 @@ export class RolloutController {
       records,
     );
     // Process-local: after a restart each rolling route starts a fresh run (its bases reset at its first check).
-    for (const [route, rec] of records) {
-      if (isRunning(rec.state) || rec.state === 'paused')
-        this.#runs.set(route, new RolloutRun(route));
-    }
+    for (const route of records.keys()) this.#syncRun(route);
+    this.#member?.onReturn(() => this.#journal.flushPending());
+    this.#member?.onLeadership((leader) => {
+      if (leader) void this.#lead();
+    });
     this.#unsubscribeTrips = target.onCandidateTrip?.((route) => {
       void this.#queue
         .run(route, () => this.#hardTrip(route))
@@ -107,6 +126,68 @@ export class RolloutController {
           this.#logger.error({ route, err: error.message }, 'rollout hard trip failed'),
         );
     });
+  }
+
+  /** A run for a running or paused record, none otherwise (windows stay on while a run exists). */
+  #syncRun(route: string): void {
+    const rec = this.#journal.get(route);
+    const wants = rec !== undefined && (isRunning(rec.state) || rec.state === 'paused');
+    if (wants && !this.#runs.has(route)) this.#runs.set(route, new RolloutRun(route));
+    else if (!wants && this.#runs.has(route)) {
+      this.#runs.delete(route);
+      this.#target.dropWindows(route);
+    }
+  }
+
+  /** This instance just took the lease: read the records afresh; every run starts over (as after a restart). */
+  async #lead(): Promise<void> {
+    try {
+      await this.#journal.reload();
+    } catch (error) {
+      this.#logger.error(
+        { err: (error as Error).message },
+        'new leader could not read the rollouts',
+      );
+    }
+    for (const route of this.#journal.routes()) {
+      this.#runs.delete(route);
+      this.#syncRun(route);
+    }
+  }
+
+  /** What the fleet member calls with the records other instances committed. */
+  follower(): FeedFollower {
+    return {
+      namespaces: [ROLLOUT_NS],
+      apply: (change) => {
+        const route = change.key;
+        if (
+          this.#journal.applyRecord(
+            route,
+            change.value as RolloutRecord | undefined,
+            change.version,
+          )
+        ) {
+          const rec = this.#journal.get(route);
+          // A move made elsewhere starts a new phase: a new run, as the mover's own.
+          if (rec && this.#runs.has(route)) this.#runs.delete(route);
+          this.#syncRun(route);
+        }
+      },
+      reload: async () => {
+        await this.#journal.reload();
+        for (const route of new Set([...this.#journal.routes(), ...this.#runs.keys()]))
+          this.#syncRun(route);
+      },
+    };
+  }
+
+  /** Whether this instance runs the checks now, and how: 'lead' | 'local' (store away: rollbacks only) | 'follow'. */
+  #role(): 'lead' | 'local' | 'follow' {
+    const m = this.#member;
+    if (!m) return 'lead';
+    if (!m.health.up) return 'local';
+    return m.leader ? 'lead' : 'follow';
   }
 
   /** The candidate's breaker opened: a canary rolls back now, not at the next check. */
@@ -119,12 +200,13 @@ export class RolloutController {
       rec,
       rolledBack('controller', reason, this.#clock()),
       this.#gatesOf(name),
+      'rollback',
     );
   }
 
   /** Loads the persisted rollouts, re-applies their weights, starts configured ones, and begins checking. */
   static async create(options: ControllerOptions): Promise<RolloutController> {
-    const records = await options.store.list<RolloutRecord>(ROLLOUT_NAMESPACE);
+    const records = await options.store.listVersioned<RolloutRecord>(ROLLOUT_NS);
     const controller = new RolloutController(options, records);
     await controller.reconcile();
     return controller;
@@ -151,14 +233,20 @@ export class RolloutController {
       if (!rc || !route.candidate) continue;
       await this.#queue.run(route.name, async () => {
         const rec = this.#journal.get(route.name);
-        if (rec) await this.#follow(route.name, rc, rec);
-        else if (rc.autoStart)
-          await this.#move(
-            route.name,
-            OFF,
-            started(rc, 'config', 'rollout block loaded', this.#clock()),
-            [],
-          );
+        try {
+          if (rec) await this.#follow(route.name, rc, rec);
+          else if (rc.autoStart)
+            await this.#move(
+              route.name,
+              OFF,
+              started(rc, 'config', 'rollout block loaded', this.#clock()),
+              [],
+              'operator',
+            );
+        } catch (error) {
+          // Another instance started or edited it first: the feed brings its record.
+          if (!(error instanceof RolloutConflictError)) throw error;
+        }
       });
     }
     if (this.#every !== config.rollouts.checkEvery && !this.#closed) {
@@ -172,11 +260,12 @@ export class RolloutController {
   /** An edited block continues from the current weight; a restart puts the recorded weight back. */
   async #follow(name: string, rc: RolloutConfig, rec: RolloutRecord): Promise<void> {
     if (rec.step !== null && rc.steps[rec.step] !== rec.weight) {
-      await this.#journal.save(name, { ...rec, step: stepOfWeight(rc.steps, rec.weight) });
+      const step = stepOfWeight(rc.steps, rec.weight);
+      await this.#journal.save(name, { ...rec, step }, 'operator');
     }
     const live = this.#target.weight(name);
     if (rec.state !== 'off' && live !== undefined && live !== rec.weight) {
-      await this.#target.setWeight(name, rec.weight);
+      this.#target.applyWeight(name, rec.weight);
     }
   }
 
@@ -186,6 +275,12 @@ export class RolloutController {
     this.#ticking = true;
     try {
       const config = this.#target.config();
+      if (this.#role() === 'follow') {
+        // The leader checks; this instance keeps its windows on for the figures it publishes.
+        for (const r of config.routes)
+          if (r.rollout && this.#runs.has(r.name)) this.#target.figures(r.name, r.rollout.window);
+        return;
+      }
       // Paused rollouts are checked too (their gates stay current) but ask Prometheus nothing.
       const checked = config.routes.filter((r) => r.rollout && this.#runs.has(r.name));
       const running = checked.filter((r) => isRunning(this.#journal.get(r.name)?.state ?? 'off'));
@@ -231,14 +326,22 @@ export class RolloutController {
     );
     this.#metrics?.checked(name);
     if (rec.state === 'paused') return;
-    if (run.gatesChanged()) await this.#noteGates(name, rec, gates);
+    const local = this.#role() === 'local';
+    if (run.gatesChanged() && !local) await this.#noteGates(name, rec, gates);
     const decision = decide(rc, run.facts(rec, figures, now), gates);
     if (decision.kind === 'rollback') {
-      await this.#move(name, rec, rolledBack('controller', decision.reason, now), gates);
+      const why = local
+        ? `${decision.reason} (decided alone: state store unreachable)`
+        : decision.reason;
+      await this.#move(name, rec, rolledBack('controller', why, now), gates, 'rollback');
+      return;
+    }
+    if (local) {
+      run.wait('state store unreachable: the rollout holds (it may still roll back)');
       return;
     }
     const failures = decision.kind === 'hold' ? decision.failures : 0;
-    if (failures !== rec.failures) await this.#journal.save(name, { ...rec, failures });
+    if (failures !== rec.failures) await this.#journal.save(name, { ...rec, failures }, 'leader');
     if (decision.kind === 'hold') run.wait(decision.waitingFor);
     else await this.#stepUp(run, rc, this.#journal.get(name) as RolloutRecord, gates, config);
   }
@@ -263,12 +366,13 @@ export class RolloutController {
     const step = nextStep(rec);
     if (step >= rc.steps.length) {
       const why = 'every step passed its gates';
-      await this.#move(name, rec, finished(rc, rec, 'controller', why, now), gates);
+      await this.#move(name, rec, finished(rc, rec, 'controller', why, now), gates, 'leader');
       return;
     }
     const hooks = [...rc.webhooks, ...config.rollouts.webhooks].filter((h) => h.kind === 'confirm');
     if (hooks.length === 0) {
-      await this.#move(name, rec, atStep(rc, rec, step, 'controller', 'gates passed', now), gates);
+      const to = atStep(rc, rec, step, 'controller', 'gates passed', now);
+      await this.#move(name, rec, to, gates, 'leader');
       return;
     }
     const flow = run.confirmFlow(
@@ -302,7 +406,7 @@ export class RolloutController {
     if (outcome.approved) {
       const by = `confirmed by ${outcome.url ?? 'webhook'}`;
       const to = atStep(rc, cur, ask.step, 'webhook', by, this.#clock());
-      await this.#move(name, cur, to, ask.gates);
+      await this.#move(name, cur, to, ask.gates, 'leader');
       return;
     }
     run.wait(`the confirm webhook said no: ${outcome.reason}`);
@@ -316,8 +420,9 @@ export class RolloutController {
     from: RolloutRecord,
     to: RolloutRecord,
     gates: readonly GateResult[],
+    writer: Writer,
   ): Promise<void> {
-    await this.#journal.move(name, from, to, gates);
+    if (!(await this.#journal.move(name, from, to, gates, writer))) return;
     const run = RolloutRun.after(name, this.#runs.get(name), from, to);
     if (run) this.#runs.set(name, run);
     else {
@@ -353,17 +458,15 @@ export class RolloutController {
     const liveWeight = this.#target.weight(name) ?? rec.weight;
     const now = this.#clock();
     const move = manualMove({ route: name, action, rc, rec, by, full, liveWeight, now });
-    await this.#move(name, rec, move.to, move.judged ? this.#gatesOf(name) : []);
+    await this.#move(name, rec, move.to, move.judged ? this.#gatesOf(name) : [], 'operator');
   }
 
   /** Back to `off` at the file's weight: no move of the state machine, but a ledger entry. */
   async #reset(name: string, rec: RolloutRecord, by: Actor): Promise<void> {
-    await this.#target.resetWeight(name);
-    const off = resetTo(this.#target.weight(name) ?? 0, by, this.#clock());
-    await this.#journal.save(name, off);
+    const off = resetTo(this.#target.fileWeight(name) ?? 0, by, this.#clock());
+    if (!(await this.#journal.reset(name, rec, off, by))) return;
     this.#runs.delete(name);
     this.#target.dropWindows(name);
-    await this.#journal.note('transition', name, rec, off, by, off.reason, []);
   }
 
   /** Throws when a manual weight would fight the controller (a rollout in shadow or canary). */
@@ -422,7 +525,6 @@ export class RolloutController {
     clearInterval(this.#timer);
     this.#unsubscribeTrips?.();
     await this.#queue.drain();
-    await this.#journal.ledger.flush();
     await this.#webhooks.close();
   }
 }

@@ -1,60 +1,150 @@
-// The only writer of rollout state: the records (state store), the ledger,
-// the route's weight, the webhooks, the log line and the metrics of every
-// move, in that order of importance — the weight first, so a rollback takes
-// effect before anything else.
-import type { StateStore } from '../state/index.ts';
+// The only writer of rollout state: the records, the ledger and the route's
+// weight go to the fleet store in ONE commit per move, then the weight
+// applies here, then the metrics, the log line and the webhooks follow.
+//
+// Who may write what (the fleet has one leader, issue 11):
+// - 'leader': the controller's checks and the confirm answers. Fenced by the
+//   lease epoch and conditional on the record's version, so a leader that was
+//   paused past its lease, or that decided while an operator or a rollback
+//   moved the route, writes nothing.
+// - 'operator': manual actions and config starts, from any instance;
+//   conditional on the record's version (a concurrent move makes them fail
+//   with a conflict instead of overwriting it).
+// - 'rollback': weight 0 is always safe, so any instance may roll back on its
+//   own, unconditionally; made while the store is away, it applies here at
+//   once and is written when the store returns, over anything decided meanwhile.
+import { RolloutConflictError, StateUnavailableError } from '../errors.ts';
+import {
+  CONTROLLER_LEASE,
+  type CommitGuard,
+  type FleetMember,
+  type FleetOp,
+  type FleetStore,
+  ROLLOUT_NS,
+  WEIGHT_NS,
+} from '../state/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { Ledger, type LedgerEntry, type LedgerKind } from './ledger.ts';
 import type { RolloutMetrics } from './metrics.ts';
-import { ROLLOUT_NAMESPACE, type RolloutRecord } from './state.ts';
+import type { RolloutRecord } from './state.ts';
 import type { Actor, GateResult, RolloutEvent, WebhookConfig } from './types.ts';
 import type { Webhooks } from './webhooks.ts';
 
+export type Writer = 'leader' | 'operator' | 'rollback';
+
 export interface JournalOptions {
-  readonly store: StateStore;
+  readonly store: FleetStore;
+  readonly member?: FleetMember;
   readonly logger: Logger;
   readonly webhooks: Webhooks;
   readonly clock: () => number;
   /** The route's weight now (undefined when the route is gone). */
   readonly liveWeight: (route: string) => number | undefined;
-  readonly setWeight: (route: string, weight: number) => Promise<void>;
+  /** Applies a runtime weight this journal committed (undefined: back to the file's). */
+  readonly applyWeight: (route: string, weight: number | undefined) => void;
   /** The event webhooks of a route (its own and the global ones). */
   readonly eventHooks: (route: string) => readonly WebhookConfig[];
   readonly metrics: () => RolloutMetrics | undefined;
 }
 
+interface Held {
+  readonly rec: RolloutRecord;
+  /** The store version of the record (0: not in the store). */
+  readonly version: number;
+}
+
 export class RolloutJournal {
   readonly ledger: Ledger;
   readonly #o: JournalOptions;
-  readonly #records = new Map<string, RolloutRecord>();
+  readonly #records = new Map<string, Held>();
+  /** Rollbacks made while the store was away, written when it returns. */
+  readonly #pending = new Map<string, FleetOp[]>();
 
-  constructor(options: JournalOptions, records: ReadonlyMap<string, RolloutRecord>) {
+  constructor(
+    options: JournalOptions,
+    records: ReadonlyMap<string, { value: RolloutRecord; version: number }>,
+  ) {
     this.#o = options;
     this.ledger = new Ledger(options.store);
-    for (const [k, v] of records) this.#records.set(k, v);
+    for (const [k, v] of records) this.#records.set(k, { rec: v.value, version: v.version });
   }
 
   get(route: string): RolloutRecord | undefined {
-    return this.#records.get(route);
+    return this.#records.get(route)?.rec;
+  }
+
+  /** Routes with a record. */
+  routes(): string[] {
+    return [...this.#records.keys()];
+  }
+
+  /** A record another instance committed (the change feed); false when it is no news. */
+  applyRecord(route: string, rec: RolloutRecord | undefined, version: number): boolean {
+    const held = this.#records.get(route);
+    if (held && held.version >= version) return false;
+    if (this.#pending.has(route)) return false;
+    if (rec) this.#records.set(route, { rec, version });
+    else this.#records.delete(route);
+    return true;
+  }
+
+  /** The records as the store holds them now (a gap in the feed, a new leader). */
+  async reload(): Promise<void> {
+    const stored = await this.#o.store.listVersioned<RolloutRecord>(ROLLOUT_NS);
+    for (const route of this.#records.keys())
+      if (!stored.has(route) && !this.#pending.has(route)) this.#records.delete(route);
+    for (const [route, v] of stored) this.applyRecord(route, v.value, v.version);
+  }
+
+  /** Writes the rollbacks made while the store was away (they win: no condition). */
+  async flushPending(): Promise<void> {
+    for (const [route, ops] of this.#pending) {
+      const result = await this.#o.store.commit(ops);
+      if (!result.ok) continue;
+      this.#pending.delete(route);
+      const rec = this.#records.get(route)?.rec;
+      if (rec) this.#records.set(route, { rec, version: result.version });
+      this.#o.logger.warn({ route }, 'rollback made while the state store was away is now stored');
+    }
+  }
+
+  /** Rollbacks not yet in the store. */
+  get pending(): number {
+    return this.#pending.size;
   }
 
   /** A change that is no move (failure count, a re-indexed step): the record only. */
-  async save(route: string, rec: RolloutRecord): Promise<void> {
-    this.#records.set(route, rec);
-    await this.#o.store.set(ROLLOUT_NAMESPACE, route, rec);
+  save(route: string, rec: RolloutRecord, writer: Writer): Promise<boolean> {
+    return this.#commit(route, rec, [], writer);
   }
 
-  /** A move from `from` to `to`, with the gate values behind it. */
+  /**
+   * A move from `from` to `to`, with the gate values behind it. False when
+   * the store refused it (fenced, conflict) or did not answer; an operator's
+   * move throws instead, so the API says why.
+   */
   async move(
     route: string,
     from: RolloutRecord,
     to: RolloutRecord,
     gates: readonly GateResult[],
-  ): Promise<void> {
+    writer: Writer,
+  ): Promise<boolean> {
     // The live weight, not the record's: a rollout starts from whatever weight the file gave the route.
     const live = this.#o.liveWeight(route) ?? from.weight;
-    if (to.weight !== live) await this.#o.setWeight(route, to.weight);
-    await this.save(route, to);
+    const entry = this.#entry(
+      'transition',
+      route,
+      { ...from, weight: live },
+      to,
+      to.by,
+      to.reason,
+      gates,
+    );
+    const ops: FleetOp[] = [this.ledger.appendOp(entry)];
+    if (to.weight !== live) ops.push({ op: 'set', ns: WEIGHT_NS, key: route, value: to.weight });
+    if (!(await this.#commit(route, to, ops, writer))) return false;
+    if (to.weight !== live) this.#o.applyWeight(route, to.weight);
     this.#o.metrics()?.transition(route, from.state, to.state);
     this.#o.logger[to.state === 'rolled-back' ? 'warn' : 'info'](
       {
@@ -86,11 +176,23 @@ export class RolloutJournal {
       // Never awaited: a slow or dead webhook must not hold back the next move.
       void this.#o.webhooks.notify(hooks, event);
     }
-    await this.note('transition', route, { ...from, weight: live }, to, to.by, to.reason, gates);
+    return true;
   }
 
-  /** A ledger entry (a move, a change of gate outcomes, a refused confirm). */
-  note(
+  /** Back to `off` and the file's weight, in one commit with its ledger entry. */
+  async reset(route: string, from: RolloutRecord, off: RolloutRecord, by: Actor): Promise<boolean> {
+    const entry = this.#entry('transition', route, from, off, by, off.reason, []);
+    const ops: FleetOp[] = [
+      { op: 'delete', ns: WEIGHT_NS, key: route },
+      this.ledger.appendOp(entry),
+    ];
+    if (!(await this.#commit(route, off, ops, 'operator'))) return false;
+    this.#o.applyWeight(route, undefined);
+    return true;
+  }
+
+  /** A ledger entry that is no move (a change of gate outcomes, a refused confirm). */
+  async note(
     kind: LedgerKind,
     route: string,
     from: RolloutRecord,
@@ -99,7 +201,20 @@ export class RolloutJournal {
     reason: string,
     gates: readonly GateResult[],
   ): Promise<void> {
-    const entry: LedgerEntry = {
+    const op = this.ledger.appendOp(this.#entry(kind, route, from, to, by, reason, gates));
+    await this.#commit(route, undefined, [op], 'leader');
+  }
+
+  #entry(
+    kind: LedgerKind,
+    route: string,
+    from: RolloutRecord,
+    to: RolloutRecord,
+    by: Actor,
+    reason: string,
+    gates: readonly GateResult[],
+  ): LedgerEntry {
+    return {
       at: new Date(this.#o.clock()).toISOString(),
       route,
       kind,
@@ -113,6 +228,68 @@ export class RolloutJournal {
       failures: to.failures,
       gates,
     };
-    return this.ledger.append(entry);
+  }
+
+  /** Commits `rec` (when given) with `ops` as `writer` may; true when it took effect. */
+  async #commit(
+    route: string,
+    rec: RolloutRecord | undefined,
+    ops: FleetOp[],
+    writer: Writer,
+  ): Promise<boolean> {
+    const { store, member } = this.#o;
+    const all: FleetOp[] = rec
+      ? [{ op: 'set', ns: ROLLOUT_NS, key: route, value: rec }, ...ops]
+      : ops;
+    const guard: CommitGuard = {};
+    if (writer !== 'rollback' && rec) {
+      Object.assign(guard, {
+        expect: [{ ns: ROLLOUT_NS, key: route, version: this.#records.get(route)?.version ?? 0 }],
+      });
+    }
+    if (writer === 'leader' && member) {
+      if (member.epoch === undefined) return false;
+      Object.assign(guard, { lease: { name: CONTROLLER_LEASE, epoch: member.epoch } });
+    }
+    if (writer === 'rollback' && member && !member.health.up)
+      return this.#holdBack(route, rec, all);
+    let result: Awaited<ReturnType<FleetStore['commit']>>;
+    try {
+      result = await store.commit(all, guard);
+    } catch (error) {
+      member?.report(error as Error);
+      if (writer === 'rollback') return this.#holdBack(route, rec, all);
+      if (writer === 'operator')
+        throw new StateUnavailableError((error as Error).message, { cause: error });
+      return false;
+    }
+    if (!result.ok) {
+      if (result.reason === 'fenced') member?.lost('a write was fenced: another instance leads');
+      else await this.#refresh(route);
+      if (writer === 'operator') {
+        throw new RolloutConflictError(
+          `the rollout of route "${route}" changed meanwhile (on another instance); read it again and retry`,
+        );
+      }
+      return false;
+    }
+    member?.committed(result.version);
+    if (rec) this.#records.set(route, { rec, version: result.version });
+    return true;
+  }
+
+  /** A rollback while the store is away: in force here now, written when it returns. */
+  #holdBack(route: string, rec: RolloutRecord | undefined, ops: FleetOp[]): boolean {
+    const held = this.#records.get(route);
+    if (rec) this.#records.set(route, { rec, version: held?.version ?? 0 });
+    this.#pending.set(route, ops);
+    return true;
+  }
+
+  async #refresh(route: string): Promise<void> {
+    const v = await this.#o.store
+      .getVersioned<RolloutRecord>(ROLLOUT_NS, route)
+      .catch(() => undefined);
+    if (v) this.applyRecord(route, v.value, v.version);
   }
 }

@@ -45,9 +45,10 @@ export interface RolloutTarget {
   dropWindows(route: string): void;
   /** The route's weight now; undefined when the route does not exist. Costs nothing on the request path. */
   weight(route: string): number | undefined;
-  setWeight(route: string, weight: number): Promise<void>;
-  /** Back to the config file's weight. */
-  resetWeight(route: string): Promise<void>;
+  /** Applies a runtime weight the controller committed to the store (undefined: the file's weight again). */
+  applyWeight(route: string, weight: number | undefined): void;
+  /** The config file's weight of the route. */
+  fileWeight(route: string): number | undefined;
   /** Calls `listener` the moment a route's candidate breaker opens (a hard trip); returns the unsubscribe. */
   onCandidateTrip?(listener: (route: string) => void): () => void;
 }

@@ -59,6 +59,7 @@ export class Metrics {
   readonly #requests: RequestStats;
   /** What is in flight, read at scrape time (the gateway's one count). */
   #inFlight: InFlightFigures | undefined;
+  #fleet: { storeUp(): boolean; leader(): boolean } | undefined;
   readonly #reloads: Counter<'result'>;
   readonly #connectionsRefused: Counter;
   readonly #backendUp: Gauge<'backend' | 'instance'>;
@@ -91,6 +92,22 @@ export class Metrics {
       registers,
       collect() {
         this.set(metrics.#inFlight?.requests ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'cutover_state_store_up',
+      help: '1 while the fleet state store answers, 0 while this instance serves on the last state it knew',
+      registers,
+      collect() {
+        if (metrics.#fleet) this.set(metrics.#fleet.storeUp() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'cutover_fleet_leader',
+      help: '1 while this instance holds the controller lease (runs the rollout checks), else 0',
+      registers,
+      collect() {
+        if (metrics.#fleet) this.set(metrics.#fleet.leader() ? 1 : 0);
       },
     });
     this.#reloads = new Counter({
@@ -314,6 +331,11 @@ export class Metrics {
   /** The count the in-flight gauge shows (read at scrape time, never counted twice). */
   inFlight(figures: InFlightFigures): void {
     this.#inFlight = figures;
+  }
+
+  /** What the fleet gauges read at scrape time. */
+  fleet(source: { storeUp(): boolean; leader(): boolean }): void {
+    this.#fleet = source;
   }
 
   unrouted(status: number): void {

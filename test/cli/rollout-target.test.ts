@@ -70,13 +70,14 @@ describe('rollout target adapter', () => {
     assert.equal(kept.legacy.snapshot(0).requests + kept.candidate.snapshot(0).requests, seen);
   });
 
-  test('setWeight and resetWeight write the route weight that weight() reads', async () => {
+  test('applyWeight sets the route weight that weight() reads; fileWeight is the file\'s', async () => {
     assert.equal(target.weight('main'), 20);
     assert.equal(target.weight('nope'), undefined);
-    await target.setWeight('main', 55);
+    target.applyWeight('main', 55);
     assert.equal(target.weight('main'), 55);
     assert.equal(gw.running.gateway.routeWeight('main'), 55);
-    await target.resetWeight('main');
+    assert.equal(target.fileWeight('main'), 20);
+    target.applyWeight('main', undefined);
     assert.equal(target.weight('main'), 20, 'the file weight');
   });
 

@@ -10,7 +10,7 @@ import { InFlight } from '../../src/gateway/in-flight.ts';
 import { RuntimeControl, readRuntimeState } from '../../src/gateway/runtime-control.ts';
 import { ShadowMemory } from '../../src/gateway/shadow-memory.ts';
 import { RouteTable } from '../../src/gateway/table.ts';
-import { openStateStore, type StateStore } from '../../src/state/index.ts';
+import { type FleetStore, MemoryStore } from '../../src/state/index.ts';
 import { createLogger, Metrics } from '../../src/telemetry/index.ts';
 
 function yaml(routes: string): string {
@@ -29,7 +29,7 @@ const ORDERS = (weight: number) =>
 const ALONE = '  - { name: alone, match: { path: /alone/* }, legacy: legacy }\n';
 
 /** One gateway's worth of run-time state over `store`, as Gateway.create builds it. */
-async function start(store: StateStore, text: string) {
+async function start(store: FleetStore, text: string) {
   const logger = createLogger({ level: 'silent' });
   const metrics = new Metrics();
   const inFlight = new InFlight();
@@ -64,7 +64,7 @@ async function start(store: StateStore, text: string) {
 
 describe('runtime control: weights', () => {
   test('a weight set at run time is stored first, applies at once and comes back after a restart', async () => {
-    const store = openStateStore('memory');
+    const store = new MemoryStore();
     const a = await start(store, yaml(ORDERS(0)));
     const status = await a.control.setWeight('orders', 25.5);
     assert.deepEqual(
@@ -79,7 +79,7 @@ describe('runtime control: weights', () => {
   });
 
   test('a reload changes the file weight under a run-time one; reset gives the new file weight back', async () => {
-    const store = openStateStore('memory');
+    const store = new MemoryStore();
     const g = await start(store, yaml(ORDERS(10)));
     await g.control.setWeight('orders', 50);
     const next = g.reload(yaml(ORDERS(20)));
@@ -92,7 +92,7 @@ describe('runtime control: weights', () => {
   });
 
   test('a route removed by a reload and brought back gets its run-time weight again', async () => {
-    const store = openStateStore('memory');
+    const store = new MemoryStore();
     const g = await start(store, yaml(ORDERS(0) + ALONE));
     await g.control.setWeight('orders', 5);
     g.reload(yaml(ALONE));
@@ -103,7 +103,7 @@ describe('runtime control: weights', () => {
   });
 
   test('a refused weight changes nothing, in the route or in the store', async () => {
-    const store = openStateStore('memory');
+    const store = new MemoryStore();
     const g = await start(store, yaml(ORDERS(10) + ALONE));
     await assert.rejects(g.control.setWeight('orders', 100.001), InvalidArgumentError);
     await assert.rejects(g.control.setWeight('alone', 1), /has no candidate backend/);
@@ -115,7 +115,7 @@ describe('runtime control: weights', () => {
 
 describe('runtime control: forced breakers', () => {
   test('forcing a backend open is stored, applies to its breakers, survives a reload and a restart', async () => {
-    const store = openStateStore('memory');
+    const store = new MemoryStore();
     const g = await start(store, yaml(ORDERS(10)));
     const forced = await g.control.forceBreaker('rewrite', 'open');
     assert.equal(forced.forced, 'open');
@@ -137,7 +137,7 @@ describe('runtime control: forced breakers', () => {
   });
 
   test('an unknown backend is refused before anything is stored', async () => {
-    const store = openStateStore('memory');
+    const store = new MemoryStore();
     const g = await start(store, yaml(ORDERS(10)));
     await assert.rejects(g.control.forceBreaker('nope', 'open'), NotFoundError);
     assert.throws(() => g.control.backendBreakers('nope'), NotFoundError);

@@ -228,7 +228,8 @@ routes:
     metricOf(gw, 'cutover_backend_up', { backend: 'hb', instance: instanceOf(u) });
   const ready = async (): Promise<{ status: number; text: string }> => {
     const res = await request(`${gw.adminUrl}/readyz`);
-    return { status: res.statusCode, text: await res.body.text() };
+    const body = JSON.parse(await res.body.text()) as { status: string; reason?: string };
+    return { status: res.statusCode, text: body.reason ?? body.status };
   };
   /** Traffic asks the upstream for `ok` itself, so only health checks see a failing instance fail. */
   const send = () => get(`${gw.url}/work`, { 'x-test-behavior': 'ok' });
