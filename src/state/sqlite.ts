@@ -24,6 +24,7 @@ import type {
   TokenGrant,
   Versioned,
 } from './fleet.ts';
+import { checkpointInBackground } from './local/checkpoints.ts';
 import { ChangeHints } from './local/hints.ts';
 import { openDatabase } from './local/schema.ts';
 import { Transactions } from './local/transaction.ts';
@@ -38,6 +39,12 @@ export interface LocalFleetOptions {
   readonly busyBudgetMs?: number;
   /** SQLite's own busy wait per attempt, which holds the event loop. Default 5 ms. */
   readonly busyWaitMs?: number;
+  /**
+   * How often the checkpointer thread copies the log into the file
+   * (local/checkpoints.ts). Default 100 ms; 0 leaves it to SQLite, inside the
+   * commit that crosses 1,000 pages of log.
+   */
+  readonly checkpointMs?: number;
 }
 
 /** Feed rows leave in batches: one prune every this many rows keeps commits short. */
@@ -67,6 +74,7 @@ export class LocalFleet implements FleetStore {
   readonly #hints: ChangeHints;
   readonly #clock: () => number;
   readonly #sql: Statements;
+  readonly #stopCheckpoints: () => void;
 
   constructor(path: string, options: LocalFleetOptions = {}) {
     const file = resolve(path);
@@ -81,6 +89,8 @@ export class LocalFleet implements FleetStore {
         cause,
       });
     }
+    const every = options.checkpointMs ?? 100;
+    this.#stopCheckpoints = every > 0 ? checkpointInBackground(file, this.#db, every) : () => {};
     this.#sql = prepareAll(this.#db);
     this.#tx = new Transactions(this.#db, budget, this.description);
     this.#hints = new ChangeHints(this.#db, () => this.#meta('version'), options.pollMs ?? 100);
@@ -317,6 +327,7 @@ export class LocalFleet implements FleetStore {
 
   async close(): Promise<void> {
     this.#hints.stop();
+    this.#stopCheckpoints();
     if (this.#db.isOpen) this.#db.close();
   }
 

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LocalFleet } from '../../src/state/index.ts';
-import { fleetContract } from './fleet-contract.ts';
+import { eventually, fleetContract } from './fleet-contract.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/local-fleet-child.ts', import.meta.url));
 
@@ -256,6 +256,39 @@ describe('local fleet: another connection holding the write lock', () => {
       assert.equal((await fleet.takeTokens('k', 10, 10, 1)).granted, 1);
     } finally {
       holder.close();
+      await fleet.close();
+      remove();
+    }
+  });
+});
+
+describe('local fleet: the database file itself', () => {
+  it('receives the commits from the write-ahead log without a commit paying for it', async () => {
+    const { file, remove } = tempFile();
+    const fleet = new LocalFleet(file, { checkpointMs: 20 });
+    // `immutable` reads the database file alone, as a copy of it would hold
+    // it (a backup), ignoring the log.
+    const url = pathToFileURL(file);
+    url.searchParams.set('immutable', '1');
+    const onDisk = () => {
+      const db = new DatabaseSync(url, { readOnly: true });
+      try {
+        const row = db
+          .prepare("SELECT value FROM kv WHERE namespace = 'weight' AND key = 'disk'")
+          .get() as { value: string } | undefined;
+        return row?.value;
+      } catch {
+        return undefined; // not even the tables are in the file yet
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      // Three commits are far below the 1,000 pages at which a commit would
+      // checkpoint by itself: only the checkpointer thread moves them.
+      for (const w of [1, 2, 3]) await fleet.set('weight', 'disk', w);
+      await eventually(async () => onDisk() === '3');
+    } finally {
       await fleet.close();
       remove();
     }
