@@ -1,7 +1,7 @@
 import { StateError } from '../errors.ts';
-import { MemoryStore } from './memory.ts';
-import { SqliteStore } from './sqlite.ts';
 import type { FleetStore } from './fleet.ts';
+import { MemoryStore } from './memory.ts';
+import { LocalFleet, SqliteStore } from './sqlite.ts';
 import type { StateStore } from './store.ts';
 
 export type {
@@ -28,21 +28,20 @@ export {
   type StoreHealth,
 } from './member.ts';
 export { BREAKER_NS, CONTROLLER_LEASE, ledgerNs, ROLLOUT_NS, WEIGHT_NS } from './namespaces.ts';
+export type { LocalFleetOptions } from './sqlite.ts';
 export type { StateStore } from './store.ts';
-export { MemoryStore, SqliteStore };
+export { LocalFleet, MemoryStore, SqliteStore };
 
 /** The fleet store named by the config's `state` field. */
 export function openFleet(spec: string): FleetStore {
   if (spec === 'memory') return new MemoryStore();
-  // TODO(LocalFleet): SqliteStore becomes a FleetStore in the Local fleet change.
-  if (spec.startsWith('sqlite:'))
-    return new SqliteStore(spec.slice('sqlite:'.length)) as unknown as FleetStore;
+  if (spec.startsWith('sqlite:')) return new LocalFleet(spec.slice('sqlite:'.length));
   throw new StateError(`unknown state store "${spec}"; expected sqlite:PATH or memory`);
 }
 
 /** The store named by the config's `state` field. */
 export function openStateStore(spec: string): StateStore {
   if (spec === 'memory') return new MemoryStore();
-  if (spec.startsWith('sqlite:')) return new SqliteStore(spec.slice('sqlite:'.length));
+  if (spec.startsWith('sqlite:')) return new LocalFleet(spec.slice('sqlite:'.length));
   throw new StateError(`unknown state store "${spec}"; expected sqlite:PATH or memory`);
 }

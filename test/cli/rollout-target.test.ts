@@ -70,7 +70,7 @@ describe('rollout target adapter', () => {
     assert.equal(kept.legacy.snapshot(0).requests + kept.candidate.snapshot(0).requests, seen);
   });
 
-  test('applyWeight sets the route weight that weight() reads; fileWeight is the file\'s', async () => {
+  test("applyWeight sets the route weight that weight() reads; fileWeight is the file's", async () => {
     assert.equal(target.weight('main'), 20);
     assert.equal(target.weight('nope'), undefined);
     target.applyWeight('main', 55);
