@@ -453,6 +453,8 @@ export class RolloutController {
     by: Actor,
     full: boolean,
   ): Promise<void> {
+    await this.#journal.refresh(name);
+    this.#syncRun(name);
     const rec = this.#journal.get(name) ?? OFF;
     if (action === 'reset') return this.#reset(name, rec, by);
     const liveWeight = this.#target.weight(name) ?? rec.weight;

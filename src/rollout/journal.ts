@@ -286,6 +286,11 @@ export class RolloutJournal {
     return true;
   }
 
+  /** Reads the route's record from the store (an operator acts on what the fleet has, not on a feed a second old). */
+  refresh(route: string): Promise<void> {
+    return this.#refresh(route);
+  }
+
   async #refresh(route: string): Promise<void> {
     const v = await this.#o.store
       .getVersioned<RolloutRecord>(ROLLOUT_NS, route)

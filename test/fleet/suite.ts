@@ -100,6 +100,7 @@ export function fleetSuite(name: string, setup: FleetSetup): void {
         async () => (await json<Instances[]>(`${among[0].adminUrl}/api/instances`)).body,
         (list) =>
           list.filter((i) => i.leader).length === 1 &&
+          among.some((m) => list.some((i) => i.leader && i.id === m.id)) &&
           among.every((m) => list.some((i) => i.id === m.id)),
       );
       const id = seen.find((i) => i.leader)?.id;
@@ -171,7 +172,14 @@ export function fleetSuite(name: string, setup: FleetSetup): void {
         `${fleet[2].adminUrl}/api/routes/main/rollout/promote`,
         { method: 'POST' },
       );
-      assert.equal(promoted.body.weight, 50);
+      assert.equal(promoted.body.weight, 50, JSON.stringify(promoted.body));
+      for (const i of fleet)
+        await waitFor(
+          'the step on every instance',
+          5_000,
+          () => weightOf(i),
+          (w) => w === 50,
+        );
       const leader = await leaderOf(fleet);
       const rest = fleet.filter((i) => i !== leader);
       const load = startLoad(rest[0].url, 2);
@@ -188,11 +196,12 @@ export function fleetSuite(name: string, setup: FleetSetup): void {
         assert.equal(r?.weight, 50);
         assert.equal(await weightOf(i), 50);
       }
-      const history = await json<{ history: { to: string; weight: number }[] }>(
+      assert.equal(load.statuses.get(200), load.sent, 'every request answered 200');
+      const history = await json<{ history: { kind: string; weight: number }[] }>(
         `${next.adminUrl}/api/routes/main/history`,
       );
       assert.deepEqual(
-        history.body.history.map((e) => e.weight),
+        history.body.history.filter((e) => e.kind === 'transition').map((e) => e.weight),
         [10, 50],
         'one ledger, numbered by the store, whoever wrote it',
       );

@@ -36,7 +36,7 @@ export async function startInstance(
   config: string,
   env: Record<string, string> = {},
 ): Promise<Instance> {
-  const child: ChildProcess = spawn(process.execPath, [MAIN, 'start', config], {
+  const child: ChildProcess = spawn(process.execPath, [MAIN, 'start', '--config', config], {
     cwd: ROOT,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
