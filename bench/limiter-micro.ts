@@ -38,7 +38,7 @@ function tick(): number {
   clock += 0.001;
   return clock;
 }
-const limit = { rps: 1000, burst: 1000, key: [] };
+const limit = { rps: 1000, burst: 1000, key: [], scope: 'instance', onStoreDown: 'local' } as const;
 
 console.log(`node ${process.version}, ${ROUNDS} rounds, N=${N}, N_PAIRS=${N_PAIRS}, KEYS=${KEYS}`);
 {
