@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
-import { BreakerProbes, HealthChecker } from '../guard/index.ts';
+import { BreakerProbes, HealthChecker, type SharedBuckets } from '../guard/index.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
@@ -34,6 +34,10 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly store: StateStore;
+  /** The fleet's token buckets for `scope: cluster` limits (the fleet store). */
+  readonly buckets?: SharedBuckets;
+  /** Instances last seen in the fleet; 1 when not given. */
+  readonly instances?: () => number;
 }
 
 export interface Readiness {
@@ -66,7 +70,10 @@ export class Gateway {
     this.#metrics = metrics;
     metrics.inFlight(this.#inFlight);
     this.#shadowMemory = new ShadowMemory(config.server.shadowMemory, metrics);
-    this.#guards = new GuardRegistry(metrics, logger, forced, this.#shadowMemory, store, samples);
+    this.#guards = new GuardRegistry(metrics, logger, forced, this.#shadowMemory, store, samples, {
+      buckets: options.buckets,
+      instances: options.instances,
+    });
     this.#control = new RuntimeControl(
       { store, logger, guards: this.#guards, table: () => this.#table },
       config,
