@@ -10,7 +10,7 @@ import {
   type SharedBuckets,
 } from '../guard/index.ts';
 import type { StateStore } from '../state/index.ts';
-import type { Logger, Metrics } from '../telemetry/index.ts';
+import type { LimitModeSeries, Logger, Metrics } from '../telemetry/index.ts';
 import { guardKey, RouteGuards } from './route-guards.ts';
 import { RouteShadow } from './shadow.ts';
 import type { ShadowMemory } from './shadow-memory.ts';
@@ -74,6 +74,7 @@ export class GuardRegistry {
     this.#store = store;
     this.#restoredSamples = restoredSamples;
     metrics.breakerSource(() => this.#breakers.values());
+    metrics.limitModeSource(() => this.#limitModes());
   }
 
   /** Write every route's shadow samples now (shutdown). */
@@ -121,6 +122,13 @@ export class GuardRegistry {
     const guards = new RouteGuards(rc, this.#metrics, limiter);
     this.#routes.set(rc.name, guards);
     return guards;
+  }
+
+  *#limitModes(): Iterable<LimitModeSeries> {
+    for (const [route, guards] of this.#routes) {
+      const mode = guards.limitMode;
+      if (mode !== undefined) yield { route, mode };
+    }
   }
 
   /** One line per change of a cluster limit's mode (never one per request). */

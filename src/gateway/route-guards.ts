@@ -90,6 +90,11 @@ export class RouteGuards {
     return true;
   }
 
+  /** A cluster limit's mode (`shared` or its fallback); undefined for a limit of this process or none. */
+  get limitMode(): string | undefined {
+    return this.#config.limit?.scope === 'cluster' ? this.#limiter!.snapshot?.().mode : undefined;
+  }
+
   /** The request is over (any outcome): frees its concurrency slot and feeds the adaptive limit. */
   finished(ms: number, ok: boolean): void {
     this.#inFlight--;

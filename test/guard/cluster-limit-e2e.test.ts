@@ -12,6 +12,7 @@ import { Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
 import { MemoryStore } from '../../src/state/index.ts';
 import { createLogger, Metrics } from '../../src/telemetry/index.ts';
 import { tempDir } from '../helpers/gateway.ts';
+import { metricValue } from '../helpers/metrics.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const RPS = 50;
@@ -45,6 +46,7 @@ routes:
 
 interface Instance {
   readonly gateway: Gateway;
+  readonly metrics: Metrics;
   readonly url: string;
   readonly logFile: string;
 }
@@ -56,9 +58,10 @@ async function startInstance(
   const logFile = join(tempDir(), 'log.jsonl');
   const logger = createLogger({ level: 'info', destination: logFile, sync: true });
   const config = parseConfigText(text, 'cutover.yaml');
-  const gateway = await Gateway.create({ config, logger, metrics: new Metrics(), ...extra });
+  const metrics = new Metrics();
+  const gateway = await Gateway.create({ config, logger, metrics, ...extra });
   const { port } = await gateway.listen();
-  return { gateway, url: `http://127.0.0.1:${port}`, logFile };
+  return { gateway, metrics, url: `http://127.0.0.1:${port}`, logFile };
 }
 
 function logLines(file: string): Record<string, unknown>[] {
@@ -132,12 +135,14 @@ describe('cluster rate limit across three gateways', () => {
     console.log(`# cluster limit e2e: ${detail}`);
   });
 
-  test('the route detail says the limit is shared', async () => {
+  test('the route detail and cutover_rate_limit_mode say the limit is shared', async () => {
     const detail = instances[0].gateway.routeDetail('api') as unknown as {
       limit: Record<string, unknown>;
     };
     assert.equal(detail.limit.scope, 'cluster');
     assert.equal(detail.limit.mode, 'shared');
+    const text = await instances[0].metrics.render();
+    assert.equal(metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'shared' }), 1);
   });
 });
 
@@ -174,5 +179,8 @@ describe('a cluster limit on a gateway given no shared buckets', () => {
     assert.equal(lines.length, 1, JSON.stringify(lines));
     assert.equal(lines[0].level, 'warn');
     assert.match(String(lines[0].reason), /no shared state store/);
+    const text = await instance.metrics.render();
+    assert.equal(metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'closed' }), 1);
+    assert.equal(metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'shared' }), 0);
   });
 });
