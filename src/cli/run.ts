@@ -51,7 +51,15 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   const store = openFleet(config.state);
   const member = new FleetMember({ store, info: instanceInfo(), logger });
   metrics.fleet({ storeUp: () => member.health.up, leader: () => member.leader });
-  const gateway = await Gateway.create({ config, logger, metrics, store, member });
+  const gateway = await Gateway.create({
+    config,
+    logger,
+    metrics,
+    store,
+    member,
+    buckets: store,
+    instances: () => member.instanceCount,
+  });
   const target = rolloutTarget(gateway);
   const webhooks = new Webhooks(logger);
   let rollouts: RolloutController;

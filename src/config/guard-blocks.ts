@@ -32,6 +32,14 @@ export const LEARN_NOISE_SAMPLE = 0.01;
  */
 export const LEARN_NOISE_FIRST = 50;
 
+/** Where a limit's buckets live: in each process, or shared by the fleet through the state store. */
+export const LIMIT_SCOPES = ['instance', 'cluster'] as const;
+export type LimitScope = (typeof LIMIT_SCOPES)[number];
+
+/** What a cluster limit does while the state store does not answer. */
+export const LIMIT_FALLBACKS = ['local', 'open', 'closed'] as const;
+export type LimitFallback = (typeof LIMIT_FALLBACKS)[number];
+
 /** The settings a block's mapping holds (its schema's output without `false`). */
 export type BlockFields<S extends z.ZodType> = Exclude<z.output<S>, false | undefined>;
 
@@ -178,10 +186,25 @@ export const GUARD_BLOCKS = {
         burst: z.number().int().min(1).optional(),
         key: stickyKey.optional(),
         maxKeys: z.number().int().min(1).optional(),
+        scope: z.enum(LIMIT_SCOPES).optional(),
+        onStoreDown: z.enum(LIMIT_FALLBACKS).optional(),
       }),
     ),
-    /** DESIGN.md token bucket: 1000 requests/s, burst 1000; at most 10,000 keys kept (LRU). No key: one bucket per route. */
-    defaults: { rps: 1000, burst: 1000, key: [], maxKeys: 10_000 },
+    /**
+     * DESIGN.md token bucket: 1000 requests/s, burst 1000; at most 10,000 keys
+     * kept (LRU). No key: one bucket per route. Scope `instance` is what every
+     * limit did before issue 11 (each process its own bucket); a cluster limit
+     * whose store is down falls back to `local`, the quota divided by the
+     * instances last seen (DESIGN.md § One machine, then many: "local limits").
+     */
+    defaults: {
+      rps: 1000,
+      burst: 1000,
+      key: [],
+      maxKeys: 10_000,
+      scope: 'instance' as LimitScope,
+      onStoreDown: 'local' as LimitFallback,
+    },
     onByDefault: false,
     finish: (m): LimitConfig => ({ ...m, key: Object.freeze(m.key) }),
   }),

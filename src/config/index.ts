@@ -1,6 +1,8 @@
 export { DEFAULTS } from './defaults.ts';
 export type { KeyPart } from './fields.ts';
 export { parseKeySpec } from './fields.ts';
+export type { LimitFallback, LimitScope } from './guard-blocks.ts';
+export { LIMIT_FALLBACKS, LIMIT_SCOPES } from './guard-blocks.ts';
 export type { JsonPathStep } from './json-path.ts';
 export { ANY_STEP, formatJsonPath, parseJsonPath } from './json-path.ts';
 export { parseConfigText } from './load.ts';

@@ -1,6 +1,6 @@
 // The checked, defaulted, frozen config that the rest of Cutover reads.
 import type { HttpMethod, KeyPart } from './fields.ts';
-import type { FallbackReason } from './guard-blocks.ts';
+import type { FallbackReason, LimitFallback, LimitScope } from './guard-blocks.ts';
 
 export type { FallbackReason, HttpMethod, KeyPart };
 
@@ -85,6 +85,10 @@ export interface LimitConfig {
   /** Empty: one bucket for the whole route. */
   readonly key: readonly KeyPart[];
   readonly maxKeys: number;
+  /** `cluster`: one bucket per key for the whole fleet, in the state store. */
+  readonly scope: LimitScope;
+  /** A cluster limit while the store does not answer: the quota ÷ instances, admit all, or refuse all. */
+  readonly onStoreDown: LimitFallback;
 }
 
 export interface ConcurrencyConfig {

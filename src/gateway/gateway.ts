@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
-import { BreakerProbes, HealthChecker } from '../guard/index.ts';
+import { BreakerProbes, HealthChecker, type SharedBuckets } from '../guard/index.ts';
 import type { FeedFollower, FleetMember, FleetStore } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
@@ -36,6 +36,10 @@ export interface GatewayOptions {
   readonly store: FleetStore;
   /** This instance's membership of the fleet (store health, feed); none in single-object tests. */
   readonly member?: FleetMember;
+  /** The fleet's token buckets for `scope: cluster` limits (the fleet store). */
+  readonly buckets?: SharedBuckets;
+  /** Instances last seen in the fleet; 1 when not given. */
+  readonly instances?: () => number;
 }
 
 export interface Readiness {
@@ -68,7 +72,10 @@ export class Gateway {
     this.#metrics = metrics;
     metrics.inFlight(this.#inFlight);
     this.#shadowMemory = new ShadowMemory(config.server.shadowMemory, metrics);
-    this.#guards = new GuardRegistry(metrics, logger, forced, this.#shadowMemory, store, samples);
+    this.#guards = new GuardRegistry(metrics, logger, forced, this.#shadowMemory, store, samples, {
+      buckets: options.buckets,
+      instances: options.instances,
+    });
     this.#control = new RuntimeControl(
       { store, member, logger, guards: this.#guards, table: () => this.#table },
       config,

@@ -2,14 +2,28 @@
 // buckets) and circuit breakers (one per route × backend, so a reload never
 // closes an open breaker). A breaker forced by an operator stays forced.
 import type { BackendConfig, BreakerConfig, RouteConfig } from '../config/index.ts';
-import { type BreakerTransition, CircuitBreaker } from '../guard/index.ts';
+import {
+  type BreakerTransition,
+  CircuitBreaker,
+  ClusterLimiter,
+  type LimitModeChange,
+  type SharedBuckets,
+} from '../guard/index.ts';
 import type { StateStore } from '../state/index.ts';
-import type { Logger, Metrics } from '../telemetry/index.ts';
+import type { LimitModeSeries, Logger, Metrics } from '../telemetry/index.ts';
 import { guardKey, RouteGuards } from './route-guards.ts';
 import { RouteShadow } from './shadow.ts';
 import type { ShadowMemory } from './shadow-memory.ts';
 
 export type ForcedState = 'open' | 'closed';
+
+/** What `scope: cluster` limits share: the fleet's buckets and its size. */
+export interface SharedLimits {
+  /** The fleet store's token buckets; without them a cluster limit runs its `onStoreDown` fallback. */
+  readonly buckets?: SharedBuckets;
+  /** Instances last seen (the `local` fallback divides the quota by it); 1 when not given. */
+  readonly instances?: () => number;
+}
 
 /** State-store namespace of the newest shadow mismatch samples, by route. */
 export const SAMPLES_NAMESPACE = 'shadow-samples';
@@ -41,6 +55,8 @@ export class GuardRegistry {
    */
   readonly #breakerKeys = new WeakMap<BreakerConfig, string>();
 
+  readonly #shared: SharedLimits;
+
   constructor(
     metrics: Metrics,
     logger: Logger,
@@ -48,7 +64,9 @@ export class GuardRegistry {
     shadowMemory: ShadowMemory,
     store?: StateStore,
     restoredSamples: Map<string, unknown> = new Map(),
+    shared: SharedLimits = {},
   ) {
+    this.#shared = shared;
     this.#metrics = metrics;
     this.#logger = logger;
     this.#forced = forced;
@@ -56,6 +74,7 @@ export class GuardRegistry {
     this.#store = store;
     this.#restoredSamples = restoredSamples;
     metrics.breakerSource(() => this.#breakers.values());
+    metrics.limitModeSource(() => this.#limitModes());
   }
 
   /** Write every route's shadow samples now (shutdown). */
@@ -90,10 +109,34 @@ export class GuardRegistry {
   routeGuards(rc: RouteConfig): RouteGuards {
     const old = this.#routes.get(rc.name);
     if (old && old.key === guardKey(rc)) return old;
-    const guards = new RouteGuards(rc, this.#metrics);
+    const limit = rc.limit;
+    const limiter =
+      limit?.scope === 'cluster'
+        ? new ClusterLimiter(limit, {
+            route: rc.name,
+            buckets: this.#shared.buckets,
+            instances: this.#shared.instances,
+            onModeChange: this.#limitModeChanged,
+          })
+        : undefined;
+    const guards = new RouteGuards(rc, this.#metrics, limiter);
     this.#routes.set(rc.name, guards);
     return guards;
   }
+
+  *#limitModes(): Iterable<LimitModeSeries> {
+    for (const [route, guards] of this.#routes) {
+      const mode = guards.limitMode;
+      if (mode !== undefined) yield { route, mode };
+    }
+  }
+
+  /** One line per change of a cluster limit's mode (never one per request). */
+  readonly #limitModeChanged = (c: LimitModeChange): void => {
+    const fields = { route: c.route, from: c.from, to: c.to, reason: c.reason };
+    if (c.to === 'shared') this.#logger.info(fields, `rate limit back on the shared bucket`);
+    else this.#logger.warn(fields, `rate limit falls back to ${c.to}: ${c.reason}`);
+  };
 
   breaker(route: string, backend: BackendConfig): CircuitBreaker | undefined {
     const id = `${route}\u0000${backend.name}`;

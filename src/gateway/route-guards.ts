@@ -33,11 +33,12 @@ export class RouteGuards {
   /** Requests of this route in flight (admitted, not finished): the retry budget's base. */
   #inFlight = 0;
 
-  constructor(rc: RouteConfig, metrics: Metrics) {
+  /** `limiter`: the route's limit when it is not this process's own (a cluster limit). */
+  constructor(rc: RouteConfig, metrics: Metrics, limiter?: RateLimiter) {
     this.key = guardKey(rc);
     this.#route = rc.name;
     this.#config = rc;
-    this.#limiter = rc.limit ? new TokenBucketLimiter(rc.limit) : undefined;
+    this.#limiter = rc.limit ? (limiter ?? new TokenBucketLimiter(rc.limit)) : undefined;
     this.#headers = rc.limit ? new RateLimitHeaders(rc.limit) : undefined;
     this.#concurrency = rc.concurrency ? new ConcurrencyLimiter(rc.concurrency) : undefined;
     this.#retryBudget = rc.retry ? new RetryBudget(rc.retry) : undefined;
@@ -89,6 +90,11 @@ export class RouteGuards {
     return true;
   }
 
+  /** A cluster limit's mode (`shared` or its fallback); undefined for a limit of this process or none. */
+  get limitMode(): string | undefined {
+    return this.#config.limit?.scope === 'cluster' ? this.#limiter!.snapshot?.().mode : undefined;
+  }
+
   /** The request is over (any outcome): frees its concurrency slot and feeds the adaptive limit. */
   finished(ms: number, ok: boolean): void {
     this.#inFlight--;
@@ -127,6 +133,7 @@ export class RouteGuards {
         ? {
             rps: this.#config.limit.rps,
             burst: this.#config.limit.burst,
+            scope: this.#config.limit.scope,
             ...this.#limiter!.snapshot?.(),
           }
         : null,

@@ -6,6 +6,14 @@ export type {
   ForcedBreakerState,
 } from './breaker.ts';
 export { CircuitBreaker } from './breaker.ts';
+export type {
+  ClusterLimitOptions,
+  LimitMode,
+  LimitModeChange,
+  SharedBuckets,
+  SharedGrant,
+} from './cluster-limit.ts';
+export { ClusterLimiter } from './cluster-limit.ts';
 export type { ConcurrencyOptions, ConcurrencySnapshot } from './concurrency.ts';
 export { ConcurrencyLimiter } from './concurrency.ts';
 export type { HealthBackend, HealthTarget } from './health.ts';

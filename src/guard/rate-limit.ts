@@ -21,10 +21,11 @@ export interface LimitDecision {
 }
 
 /**
- * Counters behind a route's limit. In-process today. A limiter shared through
- * Redis cannot answer a network round trip inside this synchronous call: it
- * will either widen `take` to return a promise or answer from a share of the
- * quota held locally and settled with Redis in the background.
+ * Counters behind a route's limit. Synchronous on purpose: the request path
+ * never waits on a network round trip. `TokenBucketLimiter` (below) keeps the
+ * buckets in this process; `ClusterLimiter` (cluster-limit.ts) answers from a
+ * share of the fleet's bucket held locally and topped up from the state store
+ * in the background.
  */
 export interface RateLimiter {
   /** Spends one token of `key`'s bucket if it has one; `now` in milliseconds. */
@@ -37,6 +38,8 @@ export interface RateLimiterSnapshot {
   /** Keys with a bucket held right now. */
   readonly keys: number;
   readonly maxKeys: number;
+  /** A cluster limit's mode: `shared`, or the fallback in force while the store is down. */
+  readonly mode?: string;
 }
 
 /**

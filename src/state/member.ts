@@ -67,6 +67,7 @@ export class FleetMember {
   readonly #healthListeners = new Set<(health: StoreHealth) => void>();
   readonly #returning: (() => Promise<void>)[] = [];
   #version = 0;
+  #count = 1;
   #lease: LeaseHold | undefined = undefined;
   #health: StoreHealth = { up: true, reason: null, since: new Date().toISOString() };
   #beat: NodeJS.Timeout | undefined = undefined;
@@ -113,6 +114,11 @@ export class FleetMember {
   /** The fencing epoch of the lease held; undefined when not leader. */
   get epoch(): number | undefined {
     return this.#lease?.epoch;
+  }
+
+  /** Instances seen at the last heartbeat (at least this one); kept while the store is away. */
+  get instanceCount(): number {
+    return this.#count;
   }
 
   get health(): StoreHealth {
@@ -174,6 +180,7 @@ export class FleetMember {
     if (this.#closed) return;
     try {
       await this.store.heartbeat(this.#info, this.#t.silentMs);
+      this.#count = Math.max(1, (await this.store.instances()).length);
       await this.#up();
     } catch (error) {
       this.#down(error as Error);

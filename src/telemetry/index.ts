@@ -1,6 +1,7 @@
 export { AccessLog } from './access-log.ts';
 export type { BreakerSeries } from './breaker-gauge.ts';
 export { BREAKER_STATE_VALUE } from './breaker-gauge.ts';
+export type { LimitModeSeries } from './limit-mode-gauge.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
 export { createLogger, flushLogger } from './log.ts';

@@ -3,6 +3,7 @@
 // (route-series.ts), so neither the hot path nor an idle route builds label objects.
 import { Counter, Gauge, Registry } from 'prom-client';
 import { type BreakerSeries, registerBreakerGauge } from './breaker-gauge.ts';
+import { type LimitModeSeries, registerLimitModeGauge } from './limit-mode-gauge.ts';
 import type { Outcome } from './outcome.ts';
 import { RequestStats, type SideStats } from './request-stats.ts';
 import { LazyRouteGuardMetrics, LazyRouteTunnelMetrics } from './route-series.ts';
@@ -66,6 +67,7 @@ export class Metrics {
   readonly #unrouted: Counter<'status'>;
   /** Where cutover_breaker_state finds the breakers at scrape time. */
   readonly #breakerSources = new Set<() => Iterable<BreakerSeries>>();
+  readonly #limitModeSources = new Set<() => Iterable<LimitModeSeries>>();
   readonly #breakerTransitions: Counter<'backend' | 'route' | 'from' | 'to'>;
   readonly #fallbacks: Counter<'route' | 'reason'>;
   readonly #rateLimited: Counter<'route'>;
@@ -134,6 +136,7 @@ export class Metrics {
       registers,
     });
     registerBreakerGauge(this.registry, this.#breakerSources);
+    registerLimitModeGauge(this.registry, this.#limitModeSources);
     this.#breakerTransitions = new Counter({
       name: 'cutover_breaker_transitions_total',
       help: 'Circuit breaker state changes',
@@ -270,6 +273,11 @@ export class Metrics {
   /** Breakers that cutover_breaker_state shows (read at each scrape, so no update is needed on a change). */
   breakerSource(source: () => Iterable<BreakerSeries>): void {
     this.#breakerSources.add(source);
+  }
+
+  /** Cluster rate limits that cutover_rate_limit_mode shows (read at each scrape). */
+  limitModeSource(source: () => Iterable<LimitModeSeries>): void {
+    this.#limitModeSources.add(source);
   }
 
   breakerTransition(backend: string, route: string, from: string, to: string): void {

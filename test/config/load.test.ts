@@ -865,10 +865,10 @@ routes:
 
 test('guards: defaults.limit and a route limit merge field by field', () => {
   const yaml = `${BACKENDS}defaults:
-  limit: { rps: 50 }
+  limit: { rps: 50, scope: cluster }
   concurrency: { adaptive: true }
 routes:
-  - { name: a, match: { path: /a }, legacy: legacy, limit: { burst: 5, key: "header:X-Api-Key" } }
+  - { name: a, match: { path: /a }, legacy: legacy, limit: { burst: 5, key: "header:X-Api-Key", onStoreDown: closed } }
   - { name: b, match: { path: /b }, legacy: legacy, limit: false, concurrency: { max: 64 } }
   - { name: c, match: { path: /c }, legacy: legacy }
 `;
@@ -878,13 +878,46 @@ routes:
     burst: 5,
     key: [{ kind: 'header', name: 'x-api-key' }],
     maxKeys: 10_000,
+    scope: 'cluster',
+    onStoreDown: 'closed',
   });
   assert.equal(b.limit, undefined);
-  assert.deepEqual(c.limit, { rps: 50, burst: 1000, key: [], maxKeys: 10_000 });
+  assert.deepEqual(c.limit, {
+    rps: 50,
+    burst: 1000,
+    key: [],
+    maxKeys: 10_000,
+    scope: 'cluster',
+    onStoreDown: 'local',
+  });
   assert.deepEqual(b.concurrency, { max: 64, adaptive: true, minLimit: 10, tolerance: 2 });
   assert.deepEqual(c.concurrency, { max: 500, adaptive: true, minLimit: 10, tolerance: 2 });
   assert.ok(Object.isFrozen(a.limit));
   assert.ok(Object.isFrozen(a.limit?.key));
+});
+
+test('guards: a limit is per instance unless scope: cluster; onStoreDown names one of three fallbacks', () => {
+  const route = (limit: string) =>
+    `${BACKENDS}routes:\n  - { name: a, match: { path: /a }, legacy: legacy, limit: ${limit} }\n`;
+  const [a] = parseConfigText(route('{ rps: 5 }'), FILE, {}).routes;
+  assert.equal(a.limit?.scope, 'instance');
+  assert.equal(a.limit?.onStoreDown, 'local');
+  assert.throws(
+    () => parseConfigText(route('{ scope: fleet }'), FILE, {}),
+    (e: ConfigError) =>
+      e.issues.some(
+        (i) =>
+          i.path === 'routes[0].limit' &&
+          i.message.includes('scope: expected one of instance, cluster, got "fleet"'),
+      ),
+  );
+  assert.throws(
+    () => parseConfigText(route('{ scope: cluster, onStoreDown: ignore }'), FILE, {}),
+    (e: ConfigError) =>
+      e.issues.some((i) =>
+        i.message.includes('onStoreDown: expected one of local, open, closed, got "ignore"'),
+      ),
+  );
 });
 
 test('the example config shipped in the fixtures loads from a file', async () => {

@@ -13,7 +13,14 @@ import { TokenBucketLimiter } from '../../src/guard/rate-limit.ts';
 import { RateLimitHeaders, rateLimitPolicy } from '../../src/guard/ratelimit-headers.ts';
 
 function limiter(rps: number, burst: number, maxKeys = 10_000): TokenBucketLimiter {
-  const config: LimitConfig = { rps, burst, key: [], maxKeys };
+  const config: LimitConfig = {
+    rps,
+    burst,
+    key: [],
+    maxKeys,
+    scope: 'instance',
+    onStoreDown: 'local',
+  };
   return new TokenBucketLimiter(config);
 }
 

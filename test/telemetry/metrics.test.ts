@@ -66,6 +66,25 @@ test('cutover_breaker_state shows the breakers its sources list at scrape time, 
   );
 });
 
+test('cutover_rate_limit_mode: one series per mode for each cluster limit listed at scrape time, 1 for the mode in force', async () => {
+  const m = new Metrics();
+  const limits = [{ route: 'api', mode: 'shared' }];
+  m.limitModeSource(() => limits);
+  let text = await m.render();
+  assert.equal(metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'shared' }), 1);
+  assert.equal(metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'local' }), 0);
+  limits[0] = { route: 'api', mode: 'closed' };
+  text = await m.render();
+  assert.equal(metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'shared' }), 0);
+  assert.equal(metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'closed' }), 1);
+  assert.deepEqual(
+    (await seriesOf(m, 'cutover_rate_limit_mode')).map((s) => s.labels.mode).sort(),
+    ['closed', 'local', 'open', 'shared'],
+  );
+  limits.length = 0;
+  assert.equal((await seriesOf(m, 'cutover_rate_limit_mode')).length, 0);
+});
+
 test('request counts of a side: nothing until its first request, then by class and latency bucket', async () => {
   const m = new Metrics();
   const side = m.sideStats('main', 'legacy', 'legacy');

@@ -1,0 +1,40 @@
+// cutover_rate_limit_mode, read from the live cluster limits when /metrics is
+// scraped (as cutover_breaker_state): a limit whose store went away says so
+// here, with no series kept for a route a reload removed.
+
+import type { Registry } from 'prom-client';
+import { LIMIT_FALLBACKS } from '../config/index.ts';
+
+/** What the gauge reads: a route with a cluster limit and the mode it answers in. */
+export interface LimitModeSeries {
+  readonly route: string;
+  readonly mode: string;
+}
+
+/** `shared`, then each fallback: one series per mode, 1 for the mode in force (a state set). */
+const MODES = ['shared', ...LIMIT_FALLBACKS] as const;
+
+const NAME = 'cutover_rate_limit_mode';
+const HELP =
+  'Mode of a cluster rate limit: 1 for the mode in force (shared: the state store answers; local, open, closed: its fallback while the store is down)';
+
+export function registerLimitModeGauge(
+  registry: Registry,
+  sources: ReadonlySet<() => Iterable<LimitModeSeries>>,
+): void {
+  registry.registerMetric({
+    name: NAME,
+    help: HELP,
+    type: 'gauge',
+    get: () => {
+      const values: { value: number; labels: Record<string, string> }[] = [];
+      for (const source of sources) {
+        for (const { route, mode } of source()) {
+          for (const m of MODES)
+            values.push({ value: m === mode ? 1 : 0, labels: { mode: m, route } });
+        }
+      }
+      return { name: NAME, help: HELP, type: 'gauge', values, aggregator: 'sum' };
+    },
+  } as unknown as Parameters<Registry['registerMetric']>[0]);
+}
