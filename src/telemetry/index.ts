@@ -1,6 +1,8 @@
 export { AccessLog } from './access-log.ts';
 export type { BreakerSeries } from './breaker-gauge.ts';
 export { BREAKER_STATE_VALUE } from './breaker-gauge.ts';
+export type { FleetWindowOptions } from './fleet-window.ts';
+export { FleetWindow } from './fleet-window.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
 export { createLogger, flushLogger } from './log.ts';
@@ -26,5 +28,6 @@ export { CLIENT_GONE, classifyOutcome, countedClass, REFUSED, SUCCESS } from './
 export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
-export type { WindowSnapshot } from './windows.ts';
+export { decodeWindowSlot, encodeWindowSlot } from './window-slot-codec.ts';
+export type { WindowSlot, WindowSnapshot } from './windows.ts';
 export { SlidingWindow } from './windows.ts';
