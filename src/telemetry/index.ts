@@ -1,6 +1,15 @@
 export { AccessLog } from './access-log.ts';
 export type { BreakerSeries } from './breaker-gauge.ts';
 export { BREAKER_STATE_VALUE } from './breaker-gauge.ts';
+export type { FleetFiguresOptions, FleetRouteFigures, PublishedFigures } from './fleet-figures.ts';
+export { FleetFigures } from './fleet-figures.ts';
+export type { RouteFigureSource, RoutePayload, ShadowCounts } from './fleet-payload.ts';
+export {
+  buildFiguresPayload,
+  FIGURES_PAYLOAD_VERSION,
+  parseFiguresPayload,
+} from './fleet-payload.ts';
+export { FleetShadowTally } from './fleet-shadow.ts';
 export type { FleetWindowOptions } from './fleet-window.ts';
 export { FleetWindow } from './fleet-window.ts';
 export { LineWriter } from './line-writer.ts';
@@ -25,7 +34,13 @@ export type {
   ResponseFields,
 } from './outcome.ts';
 export { CLIENT_GONE, classifyOutcome, countedClass, REFUSED, SUCCESS } from './outcome.ts';
-export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';
+export {
+  LATENCY_BUCKETS,
+  lastCompleteSecond,
+  RequestStats,
+  SideStats,
+  statsNow,
+} from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
 export { decodeWindowSlot, encodeWindowSlot } from './window-slot-codec.ts';
