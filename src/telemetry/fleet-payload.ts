@@ -3,10 +3,14 @@
 // reading, that second of each side's window and the route's running counts.
 //
 //   { "v": 1, "routes": { "<route>": {
-//       "legacy"?: slot, "candidate"?: slot,   // window-slot-codec.ts; absent when the side had no request that second
-//       "candidateCount": n,                   // candidate requests since this process started
-//       "shadow"?: { "compared": n, "mismatched": n, "settled": bool },  // since the route's shadow began here
-//       "candidateBreakerOpen"?: true } } }
+//       "l"?: slot, "c"?: slot,   // legacy, candidate: window-slot-codec.ts; absent when the side had no request that second
+//       "n": count,               // candidate requests since this process started
+//       "s"?: [compared, mismatched, settled 0|1],  // shadow pairs since the route's shadow began here
+//       "o"?: 1 } } }             // the candidate's breaker is open
+//
+// One-letter keys: with little traffic a route's slots are a few dozen
+// bytes, and the names the parsed form uses ("candidateCount"…) were half
+// of a route's bytes (docs/decisions.md, "Fleet figures (issue 11)").
 //
 // Which routes: those with a sliding window on (a rollout reads them, on the
 // leader or anywhere). Such a route is listed every second even when it had
@@ -51,12 +55,13 @@ export interface RoutePayload {
   readonly candidateBreakerOpen: boolean;
 }
 
+/** A route on the wire (see the file's head). */
 interface WireRoute {
-  legacy?: string;
-  candidate?: string;
-  candidateCount: number;
-  shadow?: ShadowCounts;
-  candidateBreakerOpen?: true;
+  l?: string;
+  c?: string;
+  n: number;
+  s?: [number, number, 0 | 1];
+  o?: 1;
 }
 
 /**
@@ -79,16 +84,16 @@ export function buildFiguresPayload(
   let any = false;
   for (const s of sources) {
     if (s.legacy === undefined && s.candidate === undefined) continue;
-    const entry: WireRoute = { candidateCount: s.candidateCount };
+    const entry: WireRoute = { n: s.candidateCount };
     const legacy = s.legacy?.slotAt(second);
-    if (legacy !== undefined) entry.legacy = encodeWindowSlot(legacy);
+    if (legacy !== undefined) entry.l = encodeWindowSlot(legacy);
     const candidate = s.candidate?.slotAt(second);
-    if (candidate !== undefined) entry.candidate = encodeWindowSlot(candidate);
+    if (candidate !== undefined) entry.c = encodeWindowSlot(candidate);
     if (s.shadow !== undefined) {
       const { compared, mismatched, settled } = s.shadow;
-      entry.shadow = { compared, mismatched, settled };
+      entry.s = [compared, mismatched, settled ? 1 : 0];
     }
-    if (s.candidateBreakerOpen) entry.candidateBreakerOpen = true;
+    if (s.candidateBreakerOpen) entry.o = 1;
     routes[s.route] = entry;
     any = true;
   }
@@ -101,11 +106,11 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 function parseShadow(v: unknown): ShadowCounts | undefined | null {
   if (v === undefined) return undefined;
-  if (!isObject(v)) return null;
-  const { compared, mismatched, settled } = v;
+  if (!Array.isArray(v) || v.length !== 3) return null;
+  const [compared, mismatched, settled] = v as unknown[];
   if (!isCount(compared) || !isCount(mismatched) || mismatched > compared) return null;
-  if (typeof settled !== 'boolean') return null;
-  return { compared, mismatched, settled };
+  if (settled !== 0 && settled !== 1) return null;
+  return { compared, mismatched, settled: settled === 1 };
 }
 
 function parseSlot(v: unknown): WindowSlot | undefined | null {
@@ -115,20 +120,13 @@ function parseSlot(v: unknown): WindowSlot | undefined | null {
 
 /** null: the entry is malformed. */
 function parseRoute(v: unknown): RoutePayload | null {
-  if (!isObject(v) || !isCount(v.candidateCount)) return null;
-  const legacy = parseSlot(v.legacy);
-  const candidate = parseSlot(v.candidate);
-  const shadow = parseShadow(v.shadow);
-  const open = v.candidateBreakerOpen;
+  if (!isObject(v) || !isCount(v.n)) return null;
+  const legacy = parseSlot(v.l);
+  const candidate = parseSlot(v.c);
+  const shadow = parseShadow(v.s);
   if (legacy === null || candidate === null || shadow === null) return null;
-  if (open !== undefined && typeof open !== 'boolean') return null;
-  return {
-    legacy,
-    candidate,
-    candidateCount: v.candidateCount,
-    shadow,
-    candidateBreakerOpen: !!open,
-  };
+  if (v.o !== undefined && v.o !== 1) return null;
+  return { legacy, candidate, candidateCount: v.n, shadow, candidateBreakerOpen: v.o === 1 };
 }
 
 /**

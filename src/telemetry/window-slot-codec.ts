@@ -18,6 +18,12 @@ import type { WindowSlot } from './window-merge.ts';
 const MAX_TEXT = 32_768;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const MAX_COUNT = 0xffff_ffff;
+/**
+ * Where encodeWindowSlot writes (one thread: shared), sized for the worst
+ * slot: 8 bytes per class and the max, and per bin a run header (2 + 2) and
+ * a count (5).
+ */
+const SCRATCH = Buffer.alloc(8 * (CLASSES + 1) + (LAST_BIN + 1) * 9);
 
 /** Appends `value` (a non-negative safe integer) as LEB128 at `at`; returns the next position. */
 function writeVarint(bytes: Uint8Array, at: number, value: number): number {
@@ -34,8 +40,7 @@ function writeVarint(bytes: Uint8Array, at: number, value: number): number {
 /** The encoded form of `slot`; `slot` must hold requests (SlidingWindow.slotAt never gives an empty one). */
 export function encodeWindowSlot(slot: WindowSlot): string {
   const { bins, counts } = slot;
-  // Upper bound: 8 bytes per class and max, 3 per run header, 5 per count.
-  const bytes = new Uint8Array(8 * (CLASSES + 1) + bins.length * 11);
+  const bytes = SCRATCH;
   let at = 0;
   for (let c = 0; c < CLASSES; c++) at = writeVarint(bytes, at, slot.byClass[c]);
   at = writeVarint(bytes, at, slot.maxUnits);
@@ -50,7 +55,7 @@ export function encodeWindowSlot(slot: WindowSlot): string {
     next = bins[end - 1] + 1;
     i = end;
   }
-  return Buffer.from(bytes.buffer, 0, at).toString('base64url');
+  return bytes.toString('base64url', 0, at);
 }
 
 /** Reads LEB128 varints from a byte array; NaN once the input is bad, and from then on. */

@@ -102,7 +102,7 @@ test('route names are keys like any other: __proto__, quotes, non-ASCII', () => 
 
 test('fields a later version adds are ignored', () => {
   const routes = parseFiguresPayload(
-    JSON.stringify({ v: 1, extra: 1, routes: { r: { candidateCount: 3, weight: 50 } } }),
+    JSON.stringify({ v: 1, extra: 1, routes: { r: { n: 3, weight: 50 } } }),
   );
   assert.equal(routes?.get('r')?.candidateCount, 3);
 });
@@ -110,10 +110,23 @@ test('fields a later version adds are ignored', () => {
 test('a malformed payload is refused as a whole, never thrown', () => {
   const w = windows();
   w.legacy.record(200, 5, false, S * 1000);
-  const good = JSON.parse(buildFiguresPayload([source('r', { ...w, candidateCount: 1 })], S)!);
-  const slot = good.routes.r.legacy as string;
-  const withRoute = (r: unknown, more: Record<string, unknown> = {}) =>
-    JSON.stringify({ v: 1, routes: { ok: { candidateCount: 1, legacy: slot }, bad: r, ...more } });
+  const good = JSON.parse(
+    buildFiguresPayload(
+      [
+        source('r', {
+          ...w,
+          candidateCount: 1,
+          shadow: { compared: 2, mismatched: 1, settled: false },
+          candidateBreakerOpen: true,
+        }),
+      ],
+      S,
+    )!,
+  );
+  assert.deepEqual(good, { v: 1, routes: { r: { n: 1, l: good.routes.r.l, s: [2, 1, 0], o: 1 } } });
+  const slot = good.routes.r.l as string;
+  const withRoute = (r: unknown) =>
+    JSON.stringify({ v: 1, routes: { ok: { n: 1, l: slot }, bad: r } });
   const bad: Record<string, string> = {
     'not JSON': '{"v":1,',
     'empty text': '',
@@ -126,23 +139,18 @@ test('a malformed payload is refused as a whole, never thrown', () => {
     'routes an array': JSON.stringify({ v: 1, routes: [] }),
     'a route that is not an object': withRoute(5),
     'a route that is null': withRoute(null),
-    'no candidateCount': withRoute({}),
-    'a negative candidateCount': withRoute({ candidateCount: -1 }),
-    'a fractional candidateCount': withRoute({ candidateCount: 1.5 }),
-    'a candidateCount as text': withRoute({ candidateCount: '1' }),
-    'a slot that is not text': withRoute({ candidateCount: 1, legacy: 5 }),
-    'a slot that does not decode': withRoute({ candidateCount: 1, candidate: 'AAAA' }),
-    'a slot cut short': withRoute({ candidateCount: 1, legacy: slot.slice(0, -2) }),
-    'shadow not an object': withRoute({ candidateCount: 1, shadow: [1, 0] }),
-    'more mismatched than compared': withRoute({
-      candidateCount: 1,
-      shadow: { compared: 1, mismatched: 2, settled: true },
-    }),
-    'shadow without settled': withRoute({
-      candidateCount: 1,
-      shadow: { compared: 1, mismatched: 0 },
-    }),
-    'breaker state as text': withRoute({ candidateCount: 1, candidateBreakerOpen: 'yes' }),
+    'no candidate count': withRoute({}),
+    'a negative candidate count': withRoute({ n: -1 }),
+    'a fractional candidate count': withRoute({ n: 1.5 }),
+    'a candidate count as text': withRoute({ n: '1' }),
+    'a slot that is not text': withRoute({ n: 1, l: 5 }),
+    'a slot that does not decode': withRoute({ n: 1, c: 'AAAA' }),
+    'a slot cut short': withRoute({ n: 1, l: slot.slice(0, -2) }),
+    'shadow not an array': withRoute({ n: 1, s: { compared: 1, mismatched: 0, settled: true } }),
+    'shadow too short': withRoute({ n: 1, s: [1, 0] }),
+    'more mismatched than compared': withRoute({ n: 1, s: [1, 2, 1] }),
+    'settled not 0 or 1': withRoute({ n: 1, s: [1, 0, true] }),
+    'breaker state not 1': withRoute({ n: 1, o: true }),
   };
   assert.ok(parseFiguresPayload(JSON.stringify(good)), 'the payload they are made from is valid');
   for (const [name, text] of Object.entries(bad)) {
