@@ -42,9 +42,17 @@ export interface FleetRouteFigures {
   readonly candidateCount: number;
   /** Undefined until some instance published shadow counts for the route. */
   readonly shadow: FleetShadowTally | undefined;
-  /** True when any instance's last word (or this instance's live state) is that the candidate's breaker is open. */
+  /** True when any instance's last word, 3 s old at most (or this instance's live state), is that the candidate's breaker is open. */
   readonly candidateBreakerOpen: boolean;
 }
+
+/**
+ * Seconds an instance's word on its candidate breaker counts for. A route
+ * being rolled is published every second, so a word this old means the
+ * instance stopped publishing the route (its rollout ended there, or it is
+ * going silent): a breaker it saw open then must not roll back a later run.
+ */
+const BREAKER_WORD_SECONDS = 3;
 
 /** What the fleet last said of one route, instance by instance. */
 class RouteState {
@@ -96,9 +104,11 @@ class RouteState {
     this.#open.delete(instance);
   }
 
-  figures(source: object): FleetRouteFigures {
+  figures(source: object, nowSecond: number): FleetRouteFigures {
     let open = false;
-    for (const o of this.#open.values()) open ||= o.open;
+    for (const o of this.#open.values()) {
+      open ||= o.open && o.second >= nowSecond - BREAKER_WORD_SECONDS;
+    }
     return {
       legacy: this.legacy,
       candidate: this.candidate,
@@ -191,7 +201,7 @@ export class FleetFigures {
       state.candidate.setLive(local.candidate);
       state.take(this.#local, Math.floor(this.#clock() / 1000), local);
     }
-    return state.figures(this);
+    return state.figures(this, Math.floor(this.#clock() / 1000));
   }
 
   #state(name: string): RouteState {

@@ -221,9 +221,19 @@ test('the candidate breaker is open when any instance last said so', () => {
   take('c', 3, true);
   fleet.forget('c');
   assert.equal(fleet.route('r')!.candidateBreakerOpen, false, 'a silent instance says nothing');
+  take('a', 3, true);
+  f.at(6_999);
+  assert.equal(fleet.route('r')!.candidateBreakerOpen, true, 'a word 3 s old still counts');
+  f.at(7_000);
+  assert.equal(
+    fleet.route('r')!.candidateBreakerOpen,
+    false,
+    'a word older than that does not: the instance stopped publishing the route',
+  );
   assert.equal(
     fleet.route('r', f.source('a', { candidateBreakerOpen: true }))!.candidateBreakerOpen,
     true,
+    "this instance's live state",
   );
 });
 
