@@ -8,7 +8,11 @@
 //   const fleet = new FleetFigures({ localInstance: id, retainSeconds, clock: statsNow });
 //   const { rejected } = fleet.ingest(await store.readFigures(from, to));  // count `rejected`
 //   for (const gone of silentInstances) fleet.forget(gone);
-//   const figures = fleet.route(name, localSource);  // + candidateBreakerOpen from here or local
+//   const figures = fleet.route(name, localSource);  // a RouteFigures for the controller
+//
+// `localSource` is this instance's own route, the fields buildFiguresPayload
+// takes (fleet-payload.ts): its windows are read live for the seconds they
+// hold, its counts and breaker state as of now.
 //
 // Payloads are taken once per (instance, second): reading overlapping spans
 // again costs a lookup, not a decode.
