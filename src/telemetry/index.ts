@@ -1,6 +1,17 @@
 export { AccessLog } from './access-log.ts';
 export type { BreakerSeries } from './breaker-gauge.ts';
 export { BREAKER_STATE_VALUE } from './breaker-gauge.ts';
+export type { FleetFiguresOptions, FleetRouteFigures, PublishedFigures } from './fleet-figures.ts';
+export { FleetFigures } from './fleet-figures.ts';
+export type { RouteFigureSource, RoutePayload, ShadowCounts } from './fleet-payload.ts';
+export {
+  buildFiguresPayload,
+  FIGURES_PAYLOAD_VERSION,
+  parseFiguresPayload,
+} from './fleet-payload.ts';
+export { FleetShadowTally } from './fleet-shadow.ts';
+export type { FleetWindowOptions } from './fleet-window.ts';
+export { FleetWindow } from './fleet-window.ts';
 export type { LimitModeSeries } from './limit-mode-gauge.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
@@ -24,8 +35,15 @@ export type {
   ResponseFields,
 } from './outcome.ts';
 export { CLIENT_GONE, classifyOutcome, countedClass, REFUSED, SUCCESS } from './outcome.ts';
-export { LATENCY_BUCKETS, RequestStats, SideStats } from './request-stats.ts';
+export {
+  LATENCY_BUCKETS,
+  lastCompleteSecond,
+  RequestStats,
+  SideStats,
+  statsNow,
+} from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
-export type { WindowSnapshot } from './windows.ts';
+export { decodeWindowSlot, encodeWindowSlot } from './window-slot-codec.ts';
+export type { WindowSlot, WindowSnapshot } from './windows.ts';
 export { SlidingWindow } from './windows.ts';

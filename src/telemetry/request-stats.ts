@@ -24,6 +24,14 @@ function epochNow(): number {
   return ORIGIN + performance.now();
 }
 
+/** Epoch ms by the clock the stats windows record with: give it to a FleetFigures so both agree on the second. */
+export const statsNow: () => number = epochNow;
+
+/** The epoch second just over by the windows' clock: the one to publish (fleet-payload.ts). */
+export function lastCompleteSecond(): number {
+  return Math.floor(epochNow() / 1000) - 1;
+}
+
 export class SideStats {
   readonly route: string;
   readonly side: string;
@@ -48,6 +56,11 @@ export class SideStats {
   /** Stops keeping the sliding window (the rollout that read it is over). */
   dropWindow(): void {
     this.#window = undefined;
+  }
+
+  /** The sliding window if one is kept (a rollout reads this side), without turning one on. */
+  get activeWindow(): SlidingWindow | undefined {
+    return this.#window;
   }
 
   /** The sliding window of this side, kept from now on for at least `seconds`. */

@@ -7,82 +7,33 @@
 // record() is on the request path: after every slot has been created once it
 // allocates nothing (a stale slot is reset in place), and it never throws on
 // odd input (out-of-range statuses and latencies are folded in, see below).
-import { Float64Histogram, Int32Histogram, type JsHistogram } from 'hdr-histogram-js';
+import type { JsHistogram } from 'hdr-histogram-js';
 import { countedClass } from './outcome.ts';
+import {
+  CLASSES,
+  LAST_BIN,
+  latencyBinIndex,
+  MAX_UNITS,
+  newHistogram,
+  UNITS_PER_MS,
+} from './window-histogram.ts';
+import { SlotMerge, type WindowSlot, type WindowSnapshot } from './window-merge.ts';
 
-/**
- * Latencies are kept in units of 10 µs: fine enough for sub-millisecond
- * upstreams, coarse enough that 60 s still fits a small histogram.
- */
-const UNITS_PER_MS = 100;
-/** 60 s: nothing a gate cares about is slower; slower requests are counted as 60 s. */
-export const WINDOW_LATENCY_MAX_MS = 60_000;
-const MAX_UNITS = WINDOW_LATENCY_MAX_MS * UNITS_PER_MS;
-/**
- * Two significant digits: a reported percentile is the top of its HDR bin,
- * capped at the exact max, so at most 1/128 (0.78%) above the exact value and
- * never below it, the conservative side for a gate. Three digits would cut
- * that to 0.1% at 6× the memory (57 KiB instead of 9.5 KiB per slot) and a
- * 6–8× slower snapshot (measured: ≈ 765 µs instead of ≈ 100 µs for 31 slots).
- */
-const SIGNIFICANT_DIGITS = 2;
-/** log2 of HDR's sub-bucket half count for SIGNIFICANT_DIGITS, computed as JsHistogram.init does. */
-const HALF_MAGNITUDE = Math.ceil(Math.log2(2 * 10 ** SIGNIFICANT_DIGITS)) - 1;
-const HALF_COUNT = 2 ** HALF_MAGNITUDE;
-const CLASSES = 5;
+export { latencyBinIndex, WINDOW_LATENCY_MAX_MS } from './window-histogram.ts';
+export type { WindowSlot, WindowSnapshot } from './window-merge.ts';
+
+/** Where slotAt gathers a slot's bins before copying them out (one thread: shared by every window). */
+const SCRATCH_BINS = new Uint16Array(LAST_BIN + 1);
+const SCRATCH_COUNTS = new Uint32Array(LAST_BIN + 1);
+
 /** Reads Date.now at each call (as the breaker's default does), so fake timers that replace it are seen. */
 const defaultClock = (): number => Date.now();
-
-/**
- * The histogram's counts index of `units` (1..MAX_UNITS), as
- * JsHistogram.countsArrayIndex computes it for lowestDiscernibleValue 1, but
- * with clz32 and shifts instead of log2 and pow: that call is most of the
- * library's recordValue (≈ 60 ns here). Exported for the test that checks
- * the two agree over the whole range.
- */
-export function latencyBinIndex(units: number): number {
-  const top = 31 - Math.clz32(units) - HALF_MAGNITUDE;
-  const bucket = top > 0 ? top : 0;
-  return ((bucket + 1) << HALF_MAGNITUDE) + (units >>> bucket) - HALF_COUNT;
-}
-
-export interface WindowSnapshot {
-  /** All requests recorded in the span. */
-  readonly requests: number;
-  /** Requests by status class 1xx..5xx; 5xx holds the failed attempts, whatever their status (outcome.ts). */
-  readonly byClass: readonly [number, number, number, number, number];
-  /** Failed attempts (the 5xx class). */
-  readonly errors: number;
-  /** errors / requests; 0 when requests is 0. */
-  readonly errorRate: number;
-  /** Milliseconds; 0 when requests is 0. */
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
-  readonly max: number;
-  /**
-   * Epoch ms actually covered: `since` is the start of the oldest slot used,
-   * `until` the clock at the snapshot. Both equal the clock when no slot had requests.
-   */
-  readonly since: number;
-  readonly until: number;
-}
 
 export interface SlidingWindowOptions {
   /** Whole seconds kept before the current one; snapshots cannot reach further back. */
   retainSeconds: number;
   /** Epoch ms; Date.now by default. */
   clock?: () => number;
-}
-
-/** 32-bit counts for a slot (one second cannot overflow them), 64-bit for the merge. */
-function newHistogram(merge: boolean): JsHistogram {
-  const histogram = merge
-    ? new Float64Histogram(1, MAX_UNITS, SIGNIFICANT_DIGITS)
-    : new Int32Histogram(1, MAX_UNITS, SIGNIFICANT_DIGITS);
-  // A resize would allocate; values are clamped instead.
-  histogram.autoResize = false;
-  return histogram;
 }
 
 export class SlidingWindow {
@@ -97,7 +48,7 @@ export class SlidingWindow {
   /** Created on a slot's first use, then reset and reused as the ring wraps. */
   readonly #histograms: (JsHistogram | null)[];
   /** Where snapshot() merges the slots; reused between calls. */
-  #merged: JsHistogram | null;
+  #merged: SlotMerge | null;
 
   constructor(options: SlidingWindowOptions) {
     const { retainSeconds, clock = defaultClock } = options;
@@ -115,6 +66,11 @@ export class SlidingWindow {
 
   get retainSeconds(): number {
     return this.#retainSeconds;
+  }
+
+  /** Epoch ms by the window's clock (the one record() and snapshot() read). */
+  now(): number {
+    return this.#clock();
   }
 
   /**
@@ -143,38 +99,16 @@ export class SlidingWindow {
     const now = this.#clock();
     const nowSecond = Math.floor(now / 1000);
     const from = Math.max(Math.floor(sinceMs / 1000), nowSecond - this.#retainSeconds);
-    this.#merged ??= newHistogram(true);
+    this.#merged ??= new SlotMerge();
     const merged = this.#merged;
     merged.reset();
-    const byClass: [number, number, number, number, number] = [0, 0, 0, 0, 0];
-    let oldest = Number.POSITIVE_INFINITY;
     for (let slot = 0; slot < this.#size; slot++) {
       const second = this.#seconds[slot];
       // Seconds after now only appear if the clock stepped back; they are not "up to now".
       if (second < from || second > nowSecond) continue;
-      if (second < oldest) oldest = second;
-      for (let c = 0; c < CLASSES; c++) byClass[c] += this.#counts[slot * CLASSES + c];
-      merged.add(this.#histograms[slot]!);
+      merged.addRecorded(second, this.#counts, slot * CLASSES, this.#histograms[slot]!);
     }
-    const requests = byClass[0] + byClass[1] + byClass[2] + byClass[3] + byClass[4];
-    const errors = byClass[4];
-    const empty = requests === 0;
-    // HDR answers the top of a percentile's bin; the exact max bounds it (no p99 above max).
-    const max = merged.maxValue;
-    const percentile = (p: number): number =>
-      empty ? 0 : Math.min(merged.getValueAtPercentile(p), max) / UNITS_PER_MS;
-    return {
-      requests,
-      byClass,
-      errors,
-      errorRate: empty ? 0 : errors / requests,
-      p50: percentile(50),
-      p95: percentile(95),
-      p99: percentile(99),
-      max: max / UNITS_PER_MS,
-      since: empty ? now : oldest * 1000,
-      until: now,
-    };
+    return merged.snapshot(now);
   }
 
   /**
@@ -182,16 +116,52 @@ export class SlidingWindow {
    * holding `ms` are not counted, so the answer never overstates).
    */
   countAbove(ms: number): number {
-    const merged = this.#merged;
-    if (!merged) return 0;
-    const units = Math.round(ms * UNITS_PER_MS);
-    if (!(units < MAX_UNITS)) return 0;
-    let count = 0;
-    const end = merged.countsArrayLength;
-    for (let i = latencyBinIndex(units > 1 ? units : 1) + 1; i < end; i++) {
-      count += merged.getCountAtIndex(i);
+    return this.#merged ? this.#merged.countAbove(ms) : 0;
+  }
+
+  /**
+   * Adds the epoch `second` to `merge` if this window holds it; false when it
+   * does not (nothing recorded then, or gone from the ring). How a fleet view
+   * reads this instance's seconds live, without copying them.
+   */
+  mergeSecond(merge: SlotMerge, second: number): boolean {
+    const slot = second % this.#size;
+    if (this.#seconds[slot] !== second) return false;
+    merge.addRecorded(second, this.#counts, slot * CLASSES, this.#histograms[slot]!);
+    return true;
+  }
+
+  /**
+   * A copy of the epoch `second` (its class counts, exact max and non-zero
+   * bins), or undefined when the window does not hold it. Read-only: it
+   * allocates the copy and nothing else, and record() is not slowed by it.
+   * Read it once the second is over (`Math.floor(window.now() / 1000) - 1`),
+   * or later requests of the second will be missing from the copy.
+   */
+  slotAt(second: number): WindowSlot | undefined {
+    const slot = second % this.#size;
+    if (this.#seconds[slot] !== second) return undefined;
+    const histogram = this.#histograms[slot]!;
+    // The bins scan is most of the cost: only between the bins of the exact
+    // min and max HDR keeps, in one pass into scratch arrays, then a copy.
+    const bins = SCRATCH_BINS;
+    const counts = SCRATCH_COUNTS;
+    const last = latencyBinIndex(histogram.maxValue);
+    let n = 0;
+    for (let i = latencyBinIndex(histogram.minNonZeroValue); i <= last; i++) {
+      const count = histogram.getCountAtIndex(i);
+      if (count === 0) continue;
+      bins[n] = i;
+      counts[n++] = count;
     }
-    return count;
+    const at = slot * CLASSES;
+    const c = this.#counts;
+    return {
+      byClass: [c[at], c[at + 1], c[at + 2], c[at + 3], c[at + 4]],
+      maxUnits: histogram.maxValue,
+      bins: bins.slice(0, n),
+      counts: counts.slice(0, n),
+    };
   }
 
   /** Bytes held by the histograms created so far, plus the ring's own arrays; grows until every slot has been used once. */

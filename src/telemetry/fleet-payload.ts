@@ -1,0 +1,155 @@
+// What one instance publishes for one second (the payload of the fleet
+// store's FigureSlot, opaque to the store): for every route a rollout is
+// reading, that second of each side's window and the route's running counts.
+//
+//   { "v": 1, "routes": { "<route>": {
+//       "l"?: slot, "c"?: slot,   // legacy, candidate: window-slot-codec.ts; absent when the side had no request that second
+//       "n": count,               // candidate requests since this process started
+//       "s"?: [compared, mismatched, settled 0|1],  // shadow pairs since the route's shadow began here
+//       "o"?: 1 } } }             // the candidate's breaker is open
+//
+// One-letter keys: with little traffic a route's slots are a few dozen
+// bytes, and the names the parsed form uses ("candidateCount"…) were half
+// of a route's bytes (docs/decisions.md, "Fleet figures (issue 11)").
+//
+// Which routes: those with a sliding window on (a rollout reads them, on the
+// leader or anywhere). Such a route is listed every second even when it had
+// no request that second, so the leader always has its running counts and
+// breaker state; a route without a window is never listed (nobody gates it).
+// The running counts are cumulative, not per second: a lost or late second
+// loses nothing of them, and the leader takes the last one of each instance.
+import type { WindowSlot } from './window-merge.ts';
+import { decodeWindowSlot, encodeWindowSlot } from './window-slot-codec.ts';
+import type { SlidingWindow } from './windows.ts';
+
+export const FIGURES_PAYLOAD_VERSION = 1;
+
+/** A route's shadow pairs as this process counts them (compare's ShadowTally, without `since`). */
+export interface ShadowCounts {
+  readonly compared: number;
+  /** Judged by the noise known when read. */
+  readonly mismatched: number;
+  /** False while noise is still being learned. */
+  readonly settled: boolean;
+}
+
+/** What the gateway hands over for one route (see buildFiguresPayload). */
+export interface RouteFigureSource {
+  readonly route: string;
+  /** The side's window if one is kept (SideStats.activeWindow), else undefined. */
+  readonly legacy: SlidingWindow | undefined;
+  readonly candidate: SlidingWindow | undefined;
+  /** SideStats.count of the candidate side. */
+  readonly candidateCount: number;
+  /** The route's shadow tally now; undefined without shadow. */
+  readonly shadow: ShadowCounts | undefined;
+  readonly candidateBreakerOpen: boolean;
+}
+
+/** One route of a parsed payload. */
+export interface RoutePayload {
+  readonly legacy: WindowSlot | undefined;
+  readonly candidate: WindowSlot | undefined;
+  readonly candidateCount: number;
+  readonly shadow: ShadowCounts | undefined;
+  readonly candidateBreakerOpen: boolean;
+}
+
+/** A route on the wire (see the file's head). */
+interface WireRoute {
+  l?: string;
+  c?: string;
+  n: number;
+  s?: [number, number, 0 | 1];
+  o?: 1;
+}
+
+/**
+ * The payload of `second` (epoch seconds, a complete one: request-stats.ts
+ * `lastCompleteSecond()`), or undefined when no route has a window on
+ * (nothing to publish). The gateway calls it once a second with every route
+ * that has a candidate:
+ *
+ *   buildFiguresPayload(routes.map((r) => ({ route: r.name,
+ *     legacy: legacyStats.activeWindow, candidate: candidateStats.activeWindow,
+ *     candidateCount: candidateStats.count, shadow: r.shadow?.results.tally(),
+ *     candidateBreakerOpen: r.candidateBreaker?.state === 'open' })), second)
+ */
+export function buildFiguresPayload(
+  sources: Iterable<RouteFigureSource>,
+  second: number,
+): string | undefined {
+  // No prototype: a route named "__proto__" is a key like any other.
+  const routes: Record<string, WireRoute> = Object.create(null);
+  let any = false;
+  for (const s of sources) {
+    if (s.legacy === undefined && s.candidate === undefined) continue;
+    const entry: WireRoute = { n: s.candidateCount };
+    const legacy = s.legacy?.slotAt(second);
+    if (legacy !== undefined) entry.l = encodeWindowSlot(legacy);
+    const candidate = s.candidate?.slotAt(second);
+    if (candidate !== undefined) entry.c = encodeWindowSlot(candidate);
+    if (s.shadow !== undefined) {
+      const { compared, mismatched, settled } = s.shadow;
+      entry.s = [compared, mismatched, settled ? 1 : 0];
+    }
+    if (s.candidateBreakerOpen) entry.o = 1;
+    routes[s.route] = entry;
+    any = true;
+  }
+  return any ? JSON.stringify({ v: FIGURES_PAYLOAD_VERSION, routes }) : undefined;
+}
+
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseShadow(v: unknown): ShadowCounts | undefined | null {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length !== 3) return null;
+  const [compared, mismatched, settled] = v as unknown[];
+  if (!isCount(compared) || !isCount(mismatched) || mismatched > compared) return null;
+  if (settled !== 0 && settled !== 1) return null;
+  return { compared, mismatched, settled: settled === 1 };
+}
+
+function parseSlot(v: unknown): WindowSlot | undefined | null {
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? (decodeWindowSlot(v) ?? null) : null;
+}
+
+/** null: the entry is malformed. */
+function parseRoute(v: unknown): RoutePayload | null {
+  if (!isObject(v) || !isCount(v.n)) return null;
+  const legacy = parseSlot(v.l);
+  const candidate = parseSlot(v.c);
+  const shadow = parseShadow(v.s);
+  if (legacy === null || candidate === null || shadow === null) return null;
+  if (v.o !== undefined && v.o !== 1) return null;
+  return { legacy, candidate, candidateCount: v.n, shadow, candidateBreakerOpen: v.o === 1 };
+}
+
+/**
+ * The routes of a payload, or undefined when it is not a version-1 payload
+ * in every part (bad JSON, a bad slot, a negative count…): one bad route
+ * rejects the whole second, since a half-read second would under-count the
+ * instance. Never throws; the caller counts the rejects (FleetFigures does).
+ */
+export function parseFiguresPayload(text: string): Map<string, RoutePayload> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed) || parsed.v !== FIGURES_PAYLOAD_VERSION || !isObject(parsed.routes)) {
+    return undefined;
+  }
+  const routes = new Map<string, RoutePayload>();
+  for (const [name, value] of Object.entries(parsed.routes)) {
+    const route = parseRoute(value);
+    if (route === null) return undefined;
+    routes.set(name, route);
+  }
+  return routes;
+}
