@@ -16,12 +16,24 @@ export interface RolloutGateway {
   onBreakerOpen(listener: (route: string, backend: string) => void): () => void;
 }
 
-export function rolloutTarget(gateway: RolloutGateway): RolloutTarget {
+/** The fleet's merged figures (fleet-figures.ts), when the process is part of a fleet. */
+export interface FiguresSource {
+  refresh(): Promise<void>;
+  figures(route: string, windowMs: number): RouteFigures | undefined;
+  dropRoute(route: string): void;
+}
+
+export function rolloutTarget(gateway: RolloutGateway, fleet?: FiguresSource): RolloutTarget {
   return {
     config: () => gateway.config,
-    figures: (route, windowMs) => gateway.routeFigures(route, windowMs),
+    figures: (route, windowMs) =>
+      fleet ? fleet.figures(route, windowMs) : gateway.routeFigures(route, windowMs),
+    refreshFigures: fleet ? () => fleet.refresh() : undefined,
     weight: (route) => gateway.routeWeight(route),
-    dropWindows: (route) => gateway.dropRouteWindows(route),
+    dropWindows: (route) => {
+      gateway.dropRouteWindows(route);
+      fleet?.dropRoute(route);
+    },
     applyWeight: (route, weight) => gateway.applyWeight(route, weight),
     fileWeight: (route) => gateway.routeFileWeight(route),
     // A breaker opens per route and backend; only the candidate's is a hard trip.

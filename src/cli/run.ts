@@ -8,6 +8,7 @@ import { Gateway } from '../gateway/index.ts';
 import { RolloutController, Webhooks } from '../rollout/index.ts';
 import { FleetMember, openFleet } from '../state/index.ts';
 import { createLogger, flushLogger, type Logger, Metrics } from '../telemetry/index.ts';
+import { FleetFiguresExchange } from './fleet-figures.ts';
 import { instanceInfo } from './instance.ts';
 import { rolloutTarget } from './rollout-target.ts';
 
@@ -60,7 +61,8 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     buckets: store,
     instances: () => member.instanceCount,
   });
-  const target = rolloutTarget(gateway);
+  const figures = new FleetFiguresExchange(store, member, gateway);
+  const target = rolloutTarget(gateway, figures);
   const webhooks = new Webhooks(logger);
   let rollouts: RolloutController;
   try {
@@ -111,6 +113,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   member.follow(gateway.follower());
   member.follow(rollouts.follower());
   await member.start();
+  figures.start();
   logger.info(
     {
       listen: gatewayUrl,
@@ -184,6 +187,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
           'shutting down',
         );
         await rollouts.close();
+        figures.close();
         // The lease goes first, so another instance leads while this one drains.
         await member.close();
         await gateway.close(gateway.config.server.shutdownGrace);

@@ -9,7 +9,7 @@ import type { Config } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { BreakerProbes, HealthChecker, type SharedBuckets } from '../guard/index.ts';
 import type { FeedFollower, FleetMember, FleetStore } from '../state/index.ts';
-import type { Logger, Metrics } from '../telemetry/index.ts';
+import type { Logger, Metrics, RouteFigureSource } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { InFlight } from './in-flight.ts';
@@ -22,6 +22,7 @@ import {
   type RouteFigures,
   type RouteStatus,
   routeDetail,
+  routeFigureSource,
   routeFigures,
   routeStatus,
 } from './route-views.ts';
@@ -198,6 +199,22 @@ export class Gateway {
   routeFigures(name: string, windowMs: number): RouteFigures | undefined {
     const r = this.#table.routes.get(name);
     return r ? routeFigures(r, this.#metrics, windowMs) : undefined;
+  }
+
+  /** What this instance publishes for the fleet's gates: every route a rollout reads here. */
+  figureSources(): RouteFigureSource[] {
+    const out: RouteFigureSource[] = [];
+    for (const r of this.#table.routes.values()) {
+      const source = routeFigureSource(r, this.#metrics);
+      if (source) out.push(source);
+    }
+    return out;
+  }
+
+  /** One route's source (the leader reads its own live); undefined when no rollout reads it here. */
+  figureSource(name: string): RouteFigureSource | undefined {
+    const r = this.#table.routes.get(name);
+    return r ? routeFigureSource(r, this.#metrics) : undefined;
   }
 
   /** Stops the sliding windows `routeFigures` turned on for a route (its rollout is over). */

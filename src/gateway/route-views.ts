@@ -1,7 +1,7 @@
 // What the admin API, the cli and a rollout read of a route: plain objects
 // built from the route table on each call; nothing here changes a route.
 import type { ShadowTally } from '../compare/index.ts';
-import type { Metrics, SlidingWindow } from '../telemetry/index.ts';
+import type { Metrics, RouteFigureSource, SlidingWindow } from '../telemetry/index.ts';
 import type { CompiledRoute } from './table.ts';
 
 export interface RouteStatus {
@@ -78,6 +78,29 @@ export function routeFigures(
   return {
     legacy: legacy.window(seconds),
     candidate: candidate.window(seconds),
+    candidateCount: candidate.count,
+    shadow: r.shadow?.results.tally(),
+    candidateBreakerOpen: r.candidateBreaker?.state === 'open',
+  };
+}
+
+/**
+ * What this instance publishes of a route for the fleet's gates: its windows
+ * as they are (none turned on here), running counts and breaker state;
+ * undefined when no rollout reads the route here (no candidate window).
+ */
+export function routeFigureSource(
+  r: CompiledRoute,
+  metrics: Metrics,
+): RouteFigureSource | undefined {
+  if (!r.candidate) return undefined;
+  const candidate = metrics.sideStats(r.name, 'candidate', r.candidate.name);
+  const window = candidate.activeWindow;
+  if (!window) return undefined;
+  return {
+    route: r.name,
+    legacy: metrics.sideStats(r.name, 'legacy', r.config.legacy).activeWindow,
+    candidate: window,
     candidateCount: candidate.count,
     shadow: r.shadow?.results.tally(),
     candidateBreakerOpen: r.candidateBreaker?.state === 'open',

@@ -281,6 +281,7 @@ export class RolloutController {
           if (r.rollout && this.#runs.has(r.name)) this.#target.figures(r.name, r.rollout.window);
         return;
       }
+      await this.#target.refreshFigures?.();
       // Paused rollouts are checked too (their gates stay current) but ask Prometheus nothing.
       const checked = config.routes.filter((r) => r.rollout && this.#runs.has(r.name));
       const running = checked.filter((r) => isRunning(this.#journal.get(r.name)?.state ?? 'off'));

@@ -41,6 +41,8 @@ export interface RolloutTarget {
   config(): Config;
   /** Undefined when the route does not exist or has no candidate. Keeps the route's sliding windows on. */
   figures(route: string, windowMs: number): RouteFigures | undefined;
+  /** Before a round of checks: bring the fleet's figures up to date (a fleet's leader merges every instance's). */
+  refreshFigures?(): Promise<void>;
   /** The rollout of the route is over: its sliding windows may stop recording. */
   dropWindows(route: string): void;
   /** The route's weight now; undefined when the route does not exist. Costs nothing on the request path. */

@@ -163,6 +163,52 @@ export function fleetSuite(name: string, setup: FleetSetup): void {
       await json(`${fleet[0].adminUrl}/api/routes/main/weight`, { method: 'DELETE' });
     });
 
+    it('the leader gates on the whole fleet: a candidate failing only behind a follower is rolled back everywhere', async () => {
+      const leader = await leaderOf(fleet);
+      const follower = fleet.find((i) => i !== leader) as Instance;
+      const start = await json(`${follower.adminUrl}/api/routes/main/rollout/start`, {
+        method: 'POST',
+      });
+      assert.equal(start.status, 200);
+      for (const i of fleet)
+        await waitFor(
+          'the first step everywhere',
+          5_000,
+          () => weightOf(i),
+          (w) => w === 10,
+        );
+      rewrite.setBehavior('status:500');
+      // Only the follower sees traffic: the leader's own windows stay empty.
+      const load = startLoad(follower.url, 4);
+      const t0 = Date.now();
+      try {
+        for (const i of fleet)
+          await waitFor(
+            'weight 0 on every instance',
+            10_000,
+            () => weightOf(i),
+            (w) => w === 0,
+          );
+      } finally {
+        await load.stop();
+        rewrite.setBehavior('ok');
+      }
+      const took = Date.now() - t0;
+      const r = await rolloutOf(leader);
+      assert.equal(r?.state, 'rolled-back');
+      const history = await json<{ history: { to: string; reason: string }[] }>(
+        `${leader.adminUrl}/api/routes/main/history`,
+      );
+      const back = history.body.history.find((e) => e.to === 'rolled-back');
+      assert.match(back?.reason ?? '', /errorRate .* candidate requests failed/);
+      // Asserted generously (a loaded CI machine); bench/rollback.ts measures it.
+      assert.ok(took < 8_000, `fault → weight 0 everywhere took ${took} ms`);
+      const reset = await json(`${leader.adminUrl}/api/routes/main/rollout/reset`, {
+        method: 'POST',
+      });
+      assert.equal(reset.status, 200);
+    });
+
     it('the leader killed: another leads within the lease and the rollout goes on at its step', async () => {
       const start = await json(`${fleet[0].adminUrl}/api/routes/main/rollout/start`, {
         method: 'POST',
@@ -201,7 +247,10 @@ export function fleetSuite(name: string, setup: FleetSetup): void {
         `${next.adminUrl}/api/routes/main/history`,
       );
       assert.deepEqual(
-        history.body.history.filter((e) => e.kind === 'transition').map((e) => e.weight),
+        history.body.history
+          .filter((e) => e.kind === 'transition')
+          .map((e) => e.weight)
+          .slice(-2),
         [10, 50],
         'one ledger, numbered by the store, whoever wrote it',
       );
