@@ -62,6 +62,15 @@ export class Transactions {
     }
   }
 
+  /** Runs one read statement (its own snapshot); its failure is reported as a StateError. */
+  query<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw this.#wrap(err);
+    }
+  }
+
   /** Runs `work` in one read transaction: one snapshot, never waits for a writer (WAL). */
   read<T>(work: () => T): T {
     try {
