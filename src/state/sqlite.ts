@@ -38,7 +38,10 @@ export interface LocalFleetOptions {
   readonly pollMs?: number;
   /** How long one step may wait for another process's lock in all. Default 2,000 ms. */
   readonly busyBudgetMs?: number;
-  /** SQLite's own busy wait per attempt, which holds the event loop. Default 5 ms. */
+  /**
+   * SQLite's own busy wait (PRAGMA busy_timeout) per attempt, which sleeps on
+   * the event loop. Default 0: every wait is on timers (local/transaction.ts).
+   */
   readonly busyWaitMs?: number;
   /**
    * How often the checkpointer thread copies the log into the file
@@ -84,7 +87,7 @@ export class LocalFleet implements FleetStore {
     const budget = options.busyBudgetMs ?? 2000;
     try {
       mkdirSync(dirname(file), { recursive: true });
-      this.#db = openDatabase(file, options.busyWaitMs ?? 5, budget);
+      this.#db = openDatabase(file, options.busyWaitMs ?? 0, budget);
     } catch (cause) {
       throw new StateError(`cannot open state ${this.description}: ${(cause as Error).message}`, {
         cause,
