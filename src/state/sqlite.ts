@@ -9,7 +9,7 @@
 // refills are computed from it inside the transaction.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { StateError } from '../errors.ts';
 import type {
   ChangesSince,
@@ -27,6 +27,7 @@ import type {
 import { checkpointInBackground } from './local/checkpoints.ts';
 import { ChangeHints } from './local/hints.ts';
 import { openDatabase } from './local/schema.ts';
+import { prepareAll, type Statements } from './local/statements.ts';
 import { Transactions } from './local/transaction.ts';
 import { FEED_KEEP, refill } from './rules.ts';
 
@@ -37,7 +38,10 @@ export interface LocalFleetOptions {
   readonly pollMs?: number;
   /** How long one step may wait for another process's lock in all. Default 2,000 ms. */
   readonly busyBudgetMs?: number;
-  /** SQLite's own busy wait per attempt, which holds the event loop. Default 5 ms. */
+  /**
+   * SQLite's own busy wait (PRAGMA busy_timeout) per attempt, which sleeps on
+   * the event loop. Default 0: every wait is on timers (local/transaction.ts).
+   */
   readonly busyWaitMs?: number;
   /**
    * How often the checkpointer thread copies the log into the file
@@ -83,7 +87,7 @@ export class LocalFleet implements FleetStore {
     const budget = options.busyBudgetMs ?? 2000;
     try {
       mkdirSync(dirname(file), { recursive: true });
-      this.#db = openDatabase(file, options.busyWaitMs ?? 5, budget);
+      this.#db = openDatabase(file, options.busyWaitMs ?? 0, budget);
     } catch (cause) {
       throw new StateError(`cannot open state ${this.description}: ${(cause as Error).message}`, {
         cause,
@@ -126,12 +130,18 @@ export class LocalFleet implements FleetStore {
   // -- versioned store and change feed --------------------------------------
 
   async getVersioned<T>(ns: string, key: string): Promise<Versioned<T> | undefined> {
-    const row = this.#sql.kvGet.get(ns, key) as { value: string; version: number } | undefined;
+    const row = this.#tx.query(() => this.#sql.kvGet.get(ns, key)) as
+      | { value: string; version: number }
+      | undefined;
     return row && { value: JSON.parse(row.value) as T, version: row.version };
   }
 
   async listVersioned<T>(ns: string): Promise<Map<string, Versioned<T>>> {
-    const rows = this.#sql.kvList.all(ns) as { key: string; value: string; version: number }[];
+    const rows = this.#tx.query(() => this.#sql.kvList.all(ns)) as {
+      key: string;
+      value: string;
+      version: number;
+    }[];
     return new Map(
       rows.map((r) => [r.key, { value: JSON.parse(r.value) as T, version: r.version }]),
     );
@@ -193,7 +203,7 @@ export class LocalFleet implements FleetStore {
   }
 
   async version(): Promise<number> {
-    return this.#meta('version');
+    return this.#tx.query(() => this.#meta('version'));
   }
 
   async changesSince(version: number): Promise<ChangesSince | 'reload'> {
@@ -225,7 +235,10 @@ export class LocalFleet implements FleetStore {
   }
 
   async entries<T>(ns: string, limit: number): Promise<{ seq: number; value: T }[]> {
-    const rows = this.#sql.logLast.all(ns, limit) as { seq: number; value: string }[];
+    const rows = this.#tx.query(() => this.#sql.logLast.all(ns, limit)) as {
+      seq: number;
+      value: string;
+    }[];
     return rows.reverse().map((r) => ({ seq: r.seq, value: JSON.parse(r.value) as T }));
   }
 
@@ -256,7 +269,7 @@ export class LocalFleet implements FleetStore {
   }
 
   async holder(name: string): Promise<LeaseHold | undefined> {
-    const cur = this.#sql.leaseGet.get(name) as LeaseRow | undefined;
+    const cur = this.#tx.query(() => this.#sql.leaseGet.get(name)) as LeaseRow | undefined;
     if (!cur || cur.expires_at <= this.#clock()) return undefined;
     return { name, holder: cur.holder, epoch: cur.epoch, expiresAt: cur.expires_at };
   }
@@ -274,7 +287,7 @@ export class LocalFleet implements FleetStore {
   }
 
   async instances(): Promise<InstanceSeen[]> {
-    const rows = this.#sql.instancesLive.all(this.#clock()) as {
+    const rows = this.#tx.query(() => this.#sql.instancesLive.all(this.#clock())) as {
       info: string;
       last_seen: number;
     }[];
@@ -297,7 +310,9 @@ export class LocalFleet implements FleetStore {
   }
 
   async readFigures(fromSecond: number, toSecond: number): Promise<FigureSlot[]> {
-    const rows = this.#sql.figuresRange.all(fromSecond, toSecond) as unknown as FigureSlot[];
+    const rows = this.#tx.query(() =>
+      this.#sql.figuresRange.all(fromSecond, toSecond),
+    ) as unknown as FigureSlot[];
     // Plain objects, like the other fleets' (node:sqlite rows have no prototype).
     return rows.map((r) => ({ instance: r.instance, second: r.second, payload: r.payload }));
   }
@@ -318,11 +333,7 @@ export class LocalFleet implements FleetStore {
   }
 
   async ping(): Promise<void> {
-    try {
-      this.#sql.ping.get();
-    } catch (cause) {
-      throw new StateError(`state ${this.description}: ${(cause as Error).message}`, { cause });
-    }
+    this.#tx.query(() => this.#sql.ping.get());
   }
 
   async close(): Promise<void> {
@@ -348,59 +359,4 @@ function prepareOps(ops: readonly FleetOp[]): PreparedOp[] {
     const text = op.op === 'set' ? JSON.stringify(op.value) : undefined;
     return { op: op.op, ns: op.ns, key: op.key, text };
   });
-}
-
-/** Every statement the fleet runs, prepared once per connection. */
-const SQL = {
-  kvGet: 'SELECT value, version FROM kv WHERE namespace = ? AND key = ?',
-  kvList: 'SELECT key, value, version FROM kv WHERE namespace = ? ORDER BY key',
-  kvVersion: 'SELECT version FROM kv WHERE namespace = ? AND key = ?',
-  kvPut: `INSERT INTO kv (namespace, key, value, updated_at, version) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (namespace, key) DO UPDATE SET
-        value = excluded.value, updated_at = excluded.updated_at, version = excluded.version`,
-  kvDelete: 'DELETE FROM kv WHERE namespace = ? AND key = ?',
-  metaGet: 'SELECT value FROM meta WHERE name = ?',
-  bumpVersion: "UPDATE meta SET value = value + 1 WHERE name = 'version' RETURNING value",
-  nextSeq: `INSERT INTO meta (name, value) VALUES (?, 1)
-      ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`,
-  feedAdd: 'INSERT INTO feed (version, ns, key, value) VALUES (?, ?, ?, ?)',
-  feedSince: 'SELECT version, ns, key, value FROM feed WHERE version > ? ORDER BY id',
-  raiseFloor: `UPDATE meta SET value = MAX(value, COALESCE(
-        (SELECT MAX(version) FROM feed WHERE id <= ?1), value)) WHERE name = 'feed_floor'`,
-  feedPrune: 'DELETE FROM feed WHERE id <= ?',
-  logAdd: 'INSERT INTO logs (ns, seq, value) VALUES (?, ?, ?)',
-  logPrune: 'DELETE FROM logs WHERE ns = ? AND seq <= ?',
-  logLast: 'SELECT seq, value FROM logs WHERE ns = ? ORDER BY seq DESC LIMIT ?',
-  leaseGet: 'SELECT holder, epoch, expires_at FROM leases WHERE name = ?',
-  leasePut: `INSERT INTO leases (name, holder, epoch, expires_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (name) DO UPDATE SET
-        holder = excluded.holder, epoch = excluded.epoch, expires_at = excluded.expires_at`,
-  leaseRenew: `UPDATE leases SET expires_at = ?
-      WHERE name = ? AND holder = ? AND epoch = ? AND expires_at > ?`,
-  // Released = expired now; the row stays to remember the epoch.
-  leaseRelease: 'UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ? AND epoch = ?',
-  instancePut: `INSERT INTO instances (id, info, started_at, last_seen, ttl) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET info = excluded.info, started_at = excluded.started_at,
-        last_seen = excluded.last_seen, ttl = excluded.ttl`,
-  instancesExpire: 'DELETE FROM instances WHERE last_seen + ttl <= ?',
-  instancesLive: `SELECT info, last_seen FROM instances WHERE last_seen + ttl > ?
-      ORDER BY started_at, id`,
-  instanceDelete: 'DELETE FROM instances WHERE id = ?',
-  figurePut: `INSERT INTO figures (second, instance, payload) VALUES (?, ?, ?)
-      ON CONFLICT (second, instance) DO UPDATE SET payload = excluded.payload`,
-  figuresExpire: 'DELETE FROM figures WHERE second < ?',
-  figuresRange: `SELECT instance, second, payload FROM figures WHERE second BETWEEN ? AND ?
-      ORDER BY second, instance`,
-  bucketGet: 'SELECT tokens, at FROM buckets WHERE key = ?',
-  bucketPut: `INSERT INTO buckets (key, tokens, at) VALUES (?, ?, ?)
-      ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`,
-  ping: 'SELECT 1',
-};
-
-type Statements = { readonly [K in keyof typeof SQL]: StatementSync };
-
-function prepareAll(db: DatabaseSync): Statements {
-  const out: Partial<Record<keyof typeof SQL, StatementSync>> = {};
-  for (const name of Object.keys(SQL) as (keyof typeof SQL)[]) out[name] = db.prepare(SQL[name]);
-  return out as Statements;
 }

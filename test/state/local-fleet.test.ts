@@ -230,7 +230,7 @@ describe('local fleet: a state file from an earlier version', () => {
 describe('local fleet: another connection holding the write lock', () => {
   it('waits for the lock to be given back, then commits', async () => {
     const { file, remove } = tempFile();
-    const fleet = new LocalFleet(file, { busyWaitMs: 1, busyBudgetMs: 10_000 });
+    const fleet = new LocalFleet(file, { busyBudgetMs: 10_000 });
     const holder = new DatabaseSync(file);
     try {
       holder.exec('BEGIN IMMEDIATE');
@@ -247,7 +247,7 @@ describe('local fleet: another connection holding the write lock', () => {
 
   it('fails with CUTOVER_ERR_STATE when the lock is held past the budget', async () => {
     const { file, remove } = tempFile();
-    const fleet = new LocalFleet(file, { busyWaitMs: 1, busyBudgetMs: 30 });
+    const fleet = new LocalFleet(file, { busyBudgetMs: 30 });
     const holder = new DatabaseSync(file);
     try {
       holder.exec('BEGIN IMMEDIATE');

@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS buckets (
  * NORMAL, so a commit survives the process being killed (the log write has
  * reached the OS before COMMIT returns) without an fsync per commit (see
  * docs/decisions.md, "Local fleet on SQLite"); `waitMs` of SQLite's own busy
- * wait per attempt (it sleeps on the event loop, so it is kept short).
+ * wait per attempt (it sleeps on the event loop: 0 unless asked).
  */
 export function openDatabase(file: string, waitMs: number, budgetMs: number): DatabaseSync {
   const db = new DatabaseSync(file, { timeout: waitMs });

@@ -2,9 +2,11 @@
 // connection, retried while another process holds the file's write lock.
 //
 // node:sqlite is synchronous, so SQLite's own busy wait (PRAGMA busy_timeout)
-// sleeps on the event loop. It is kept short (`waitMs` an attempt), enough to
-// outlast another process's commit (tens of µs); a lock held longer is waited
-// out here between attempts, on timers, so requests keep flowing meanwhile.
+// would sleep on the event loop, at least 1 ms even when the other process's
+// commit takes 15 µs. The fleet sets it to 0 by default and waits here
+// instead, between attempts, on timers: requests keep flowing meanwhile.
+// bench/local-fleet-micro.ts measured the same takes/s either way and fewer
+// long event-loop holds with 0 (docs/decisions.md, "Local fleet on SQLite").
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { StateError } from '../../errors.ts';
 
@@ -59,6 +61,15 @@ export class Transactions {
       }
       const pause = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
       await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  /** Runs one read statement (its own snapshot); its failure is reported as a StateError. */
+  query<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw this.#wrap(err);
     }
   }
 
