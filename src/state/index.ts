@@ -1,14 +1,60 @@
+import type { StateConfig } from '../config/index.ts';
+import { isRedisUrl } from '../config/index.ts';
 import { StateError } from '../errors.ts';
+import type { FleetStore } from './fleet.ts';
 import { MemoryStore } from './memory.ts';
+import { RedisFleet, type RedisFleetOptions } from './redis/fleet.ts';
 import { SqliteStore } from './sqlite.ts';
 import type { StateStore } from './store.ts';
 
+export type {
+  ChangesSince,
+  CommitGuard,
+  CommitResult,
+  FigureSlot,
+  FleetOp,
+  FleetStore,
+  InstanceInfo,
+  InstanceSeen,
+  LeaseHold,
+  TokenGrant,
+  Versioned,
+} from './fleet.ts';
+export type { ConnectionListener, RedisFleetOptions } from './redis/fleet.ts';
 export type { StateStore } from './store.ts';
-export { MemoryStore, SqliteStore };
+export { MemoryStore, RedisFleet, SqliteStore };
+
+/** Timeouts for a Redis fleet given as a URL string (the object form carries its own). */
+export type OpenFleetOptions = Pick<RedisFleetOptions, 'commandTimeout' | 'tokenTimeout'>;
+
+/**
+ * The fleet named by the config's `state` field: `memory`, `sqlite:PATH`,
+ * `redis://…` / `rediss://…` / `redis+sentinel://…` / `redis+cluster://…`, or
+ * `{ url, prefix?, commandTimeout?, tokenTimeout? }` (several fleets on one
+ * Redis). A Redis fleet connects in the background; its calls reject while
+ * Redis is unreachable (fail static is the caller's).
+ */
+export function openFleet(
+  spec: StateConfig | RedisFleetOptions,
+  options: OpenFleetOptions = {},
+): FleetStore {
+  if (typeof spec !== 'string') return new RedisFleet({ ...options, ...spec });
+  if (isRedisUrl(spec)) return new RedisFleet({ ...options, url: spec });
+  if (spec === 'memory') return new MemoryStore();
+  if (spec.startsWith('sqlite:')) {
+    // TODO(LocalFleet): SqliteStore becomes the Local fleet implementation
+    // (another branch); until then it is only a StateStore.
+    return new SqliteStore(spec.slice('sqlite:'.length)) as unknown as FleetStore;
+  }
+  throw new StateError(
+    `unknown state store "${spec}"; expected sqlite:PATH, memory or a redis:// URL`,
+  );
+}
 
 /** The store named by the config's `state` field. */
-export function openStateStore(spec: string): StateStore {
+export function openStateStore(spec: StateConfig): StateStore {
   if (spec === 'memory') return new MemoryStore();
-  if (spec.startsWith('sqlite:')) return new SqliteStore(spec.slice('sqlite:'.length));
-  throw new StateError(`unknown state store "${spec}"; expected sqlite:PATH or memory`);
+  if (typeof spec === 'string' && spec.startsWith('sqlite:'))
+    return new SqliteStore(spec.slice('sqlite:'.length));
+  return openFleet(spec);
 }
