@@ -3,7 +3,16 @@
 // other default in defaults.ts; this file only says what a field may hold.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { duration, HTTP_METHODS, listen, offOr, share, size, stickyKey } from './fields.ts';
+import {
+  duration,
+  HTTP_METHODS,
+  listen,
+  mappingBranchError,
+  offOr,
+  share,
+  size,
+  stickyKey,
+} from './fields.ts';
 import { GUARD_BLOCKS } from './guard-blocks.ts';
 import { isRedisUrl, parseRedisUrl } from './redis-url.ts';
 import { hasAtMostTwoDecimals } from './weight.ts';
@@ -245,27 +254,30 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   state: z
-    .union([
-      z.string().superRefine((value, ctx) => {
-        if (value === 'memory' || value.startsWith('sqlite:')) return;
-        const message = isRedisUrl(value)
-          ? redisUrlProblem(value)
-          : `expected sqlite:PATH, memory or a redis:// URL, got ${JSON.stringify(value)}`;
-        if (message) ctx.addIssue({ code: 'custom', message });
-      }),
-      z.strictObject({
-        url: redisUrl,
-        prefix: z
-          .string()
-          .regex(
-            STATE_PREFIX,
-            'expected 1 to 64 letters, digits, ".", "_", ":" or "-" (no braces: they are the hash tag)',
-          )
-          .optional(),
-        commandTimeout: duration.optional(),
-        tokenTimeout: duration.optional(),
-      }),
-    ])
+    .union(
+      [
+        z.string().superRefine((value, ctx) => {
+          if (value === 'memory' || value.startsWith('sqlite:')) return;
+          const message = isRedisUrl(value)
+            ? redisUrlProblem(value)
+            : `expected sqlite:PATH, memory or a redis:// URL, got ${JSON.stringify(value)}`;
+          if (message) ctx.addIssue({ code: 'custom', message });
+        }),
+        z.strictObject({
+          url: redisUrl,
+          prefix: z
+            .string()
+            .regex(
+              STATE_PREFIX,
+              'expected 1 to 64 letters, digits, ".", "_", ":" or "-" (no braces: they are the hash tag)',
+            )
+            .optional(),
+          commandTimeout: duration.optional(),
+          tokenTimeout: duration.optional(),
+        }),
+      ],
+      { error: mappingBranchError(1) },
+    )
     .optional(),
   server: z
     .strictObject({
