@@ -4,7 +4,7 @@
 // must fail loudly on a machine that lacks it (npm test's pretest installs it).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +19,23 @@ const READY_DEADLINE_MS = 10_000;
 // SIGTERM makes Redis fsync its AOF and exit; a stuck one is killed after this.
 const STOP_GRACE_MS = 5_000;
 
+/**
+ * Fleet timeouts for tests that are not about timeouts: the defaults (50 ms
+ * for a token take) are for a production LAN, and a test machine busy with
+ * other work can pause a process longer than that.
+ */
+export const PATIENT = { commandTimeout: 5_000, tokenTimeout: 5_000 } as const;
+
 export interface RedisServerOptions {
   /**
    * Keep the data across `restart()` (an append-only file in the temp dir).
    * Default false: a restarted server starts empty, like a replaced one.
    */
   readonly persist?: boolean;
+  /** More `--name value` arguments (a cluster node's). */
+  readonly extraArgs?: readonly string[];
+  /** Start a Sentinel (not a data server) that watches the master on this port under `name`. */
+  readonly sentinelFor?: { readonly port: number; readonly name: string };
 }
 
 export interface TestRedis {
@@ -57,15 +68,18 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Test
   }
   const dir = await mkdtemp(join(tmpdir(), 'cutover-redis-'));
   const port = await freePort();
+  const sentinel = options.sentinelFor;
+  // A Sentinel rewrites its config file, so it needs one of its own, first on the line.
+  const conf = join(dir, 'sentinel.conf');
+  if (sentinel)
+    await writeFile(conf, `sentinel monitor ${sentinel.name} 127.0.0.1 ${sentinel.port} 1\n`);
   const args = [
+    ...(sentinel ? [conf, '--sentinel'] : []),
     '--port',
     String(port),
     '--bind',
     '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    options.persist ? 'yes' : 'no',
+    ...(sentinel ? [] : ['--save', '', '--appendonly', options.persist ? 'yes' : 'no']),
     '--dir',
     dir,
     // Debian's build would otherwise log to a file under /var/log.
@@ -73,6 +87,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Test
     '',
     '--daemonize',
     'no',
+    ...(options.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined;
   let stderr = '';
@@ -167,22 +182,93 @@ async function waitForPong(port: number, child: ChildProcess): Promise<void> {
   }
 }
 
-function pong(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
+async function pong(port: number): Promise<boolean> {
+  // A server still loading its AOF answers -LOADING: not ready yet.
+  return (await redisCommand(port, 'PING').catch(() => '')) === 'PONG';
+}
+
+/**
+ * Sends one inline command on a fresh connection and resolves with its reply
+ * (a status, an integer or a bulk string; an error reply rejects). Enough for
+ * setting test servers up without a client library.
+ */
+export function redisCommand(port: number, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     let reply = '';
-    const done = (ok: boolean) => {
+    const done = (error: Error | undefined, value = '') => {
       socket.destroy();
-      resolve(ok);
+      if (error) reject(error);
+      else resolve(value);
     };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(1000, () => done(new Error(`${line}: no reply in 1 s`)));
+    socket.on('error', (error) => done(error));
+    socket.on('connect', () => socket.write(`${line}\r\n`));
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       reply += chunk;
-      // A server still loading its AOF answers -LOADING: not ready yet.
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      const eol = reply.indexOf('\r\n');
+      if (eol === -1) return;
+      const head = reply.slice(1, eol);
+      if (reply[0] === '-') return done(new Error(`${line}: ${head}`));
+      if (reply[0] !== '$') return done(undefined, head);
+      const length = Number(head);
+      if (length < 0) return done(undefined, '');
+      const body = reply.slice(eol + 2);
+      // Bulk strings are ASCII here (INFO, CLUSTER INFO), so characters are bytes.
+      if (body.length >= length) done(undefined, body.slice(0, length));
     });
   });
+}
+
+export interface TestRedisCluster {
+  /** `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,…` */
+  readonly url: string;
+  readonly nodes: readonly TestRedis[];
+  close(): Promise<void>;
+}
+
+/** Slots a Redis Cluster has; each of the test's masters gets an equal range. */
+const CLUSTER_SLOTS = 16384;
+
+/**
+ * A Redis Cluster of `size` masters (no replicas) on free ports: each node
+ * started with cluster mode on, given an equal range of slots, introduced to
+ * the others (CLUSTER MEET), and ready once every node says cluster_state:ok.
+ */
+export async function startRedisCluster(size = 3): Promise<TestRedisCluster> {
+  const nodes: TestRedis[] = [];
+  const close = async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      nodes.push(
+        await startRedis({
+          extraArgs: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'],
+        }),
+      );
+    }
+    const per = Math.ceil(CLUSTER_SLOTS / size);
+    for (const [i, node] of nodes.entries()) {
+      const last = Math.min(CLUSTER_SLOTS, (i + 1) * per) - 1;
+      await redisCommand(node.port, `CLUSTER ADDSLOTSRANGE ${i * per} ${last}`);
+    }
+    for (const node of nodes.slice(1)) {
+      await redisCommand(nodes[0].port, `CLUSTER MEET 127.0.0.1 ${node.port}`);
+    }
+    const deadline = Date.now() + READY_DEADLINE_MS;
+    for (const node of nodes) {
+      while (!(await redisCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok')) {
+        if (Date.now() > deadline)
+          throw new Error('the test cluster did not reach cluster_state:ok');
+        await sleep(50);
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const hosts = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+  return { url: `redis+cluster://${hosts}`, nodes, close };
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { StateError, StateTimeoutError, StateUnavailableError } from '../../src/errors.ts';
 import { openFleet, RedisFleet } from '../../src/state/index.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { PATIENT, startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { eventually, fleetContract } from './fleet-contract.ts';
 
 const instance = (id: string) => ({
@@ -23,8 +23,8 @@ before(async () => {
 after(() => redis?.close());
 
 fleetContract('redis', async () => {
-  const a = new RedisFleet({ url: redis.url, prefix: 'contract' });
-  const b = new RedisFleet({ url: `${redis.url}/0`, prefix: 'contract' });
+  const a = new RedisFleet({ url: redis.url, prefix: 'contract', ...PATIENT });
+  const b = new RedisFleet({ url: `${redis.url}/0`, prefix: 'contract', ...PATIENT });
   return {
     a,
     b,
@@ -49,15 +49,15 @@ function connection(fleet: RedisFleet, up: boolean): Promise<string | undefined>
 
 /** Two handles on one Redis, as two instances hold them; closed by `close`. */
 function pair(url: string, prefix = 'fleet', timeouts: { tokenTimeout?: number } = {}) {
-  const a = new RedisFleet({ url, prefix, ...timeouts });
-  const b = new RedisFleet({ url, prefix, ...timeouts });
+  const a = new RedisFleet({ url, prefix, ...PATIENT, ...timeouts });
+  const b = new RedisFleet({ url, prefix, ...PATIENT, ...timeouts });
   return { a, b, close: () => Promise.all([a.close(), b.close()]) };
 }
 
 describe('redis fleet: keys', () => {
   it('keeps fleets with different prefixes on one Redis apart', async () => {
-    const one = new RedisFleet({ url: redis.url, prefix: 'one' });
-    const two = new RedisFleet({ url: redis.url, prefix: 'two' });
+    const one = new RedisFleet({ url: redis.url, prefix: 'one', ...PATIENT });
+    const two = new RedisFleet({ url: redis.url, prefix: 'two', ...PATIENT });
     try {
       await one.set('weight', 'orders', 40);
       await one.commit([{ op: 'append', ns: 'ledger:orders', value: 'step', keep: 10 }]);
