@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs that npm cannot: npm test's pretest
-# (Prometheus, for the Prometheus gate test against a real one) and
+# (Prometheus, for the Prometheus gate test against a real one; redis-server,
+# for the Redis fleet tests, which start, kill and restart their own) and
 # npm run bench's prebench (wrk and nginx, the load generator and peer proxy).
 #
 #   scripts/debian-packages.sh "WHAT FOR" COMMAND=PACKAGE ...

@@ -231,15 +231,33 @@ export class StateError extends CutoverError {
   }
 }
 
+/**
+ * The shared state store cannot be reached: the connection is down (Redis
+ * stopped, a network cut), not yet up, or the store refused the command.
+ * Every instance then fails static (keeps what it knew).
+ */
 export class StateUnavailableError extends CutoverError {
-  constructor(reason: string, options?: ErrorOptions) {
+  constructor(store: string, reason: string, options?: ErrorOptions) {
     super(
       'CUTOVER_ERR_STATE_UNAVAILABLE',
-      `the state store is unreachable (${reason}); the change was not made`,
+      `state store ${store} unreachable: ${reason}`,
       503,
       options,
     );
     this.name = 'StateUnavailableError';
+  }
+}
+
+/** A state command had no answer within its timeout (a hung or overloaded store). */
+export class StateTimeoutError extends CutoverError {
+  constructor(store: string, command: string, ms: number, options?: ErrorOptions) {
+    super(
+      'CUTOVER_ERR_STATE_TIMEOUT',
+      `state store ${store}: ${command} had no answer in ${ms} ms`,
+      503,
+      options,
+    );
+    this.name = 'StateTimeoutError';
   }
 }
 

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import { loadConfigFile } from '../config/index.ts';
+import { loadConfigFile, type StateConfig } from '../config/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { startDemoBackends } from './demo-backends.ts';
 import { type Running, startCutover } from './run.ts';
@@ -51,8 +51,8 @@ export interface RunningDemo {
  * file per run would do the same but leave one file behind per run. The
  * file is kept at exit, so the last run can still be read with sqlite3.
  */
-async function resetDemoState(spec: string): Promise<void> {
-  if (!spec.startsWith('sqlite:')) return;
+async function resetDemoState(spec: StateConfig): Promise<void> {
+  if (typeof spec !== 'string' || !spec.startsWith('sqlite:')) return;
   const file = resolve(spec.slice('sqlite:'.length));
   // WAL mode keeps two side files next to the database (state/sqlite.ts).
   await Promise.all(['', '-wal', '-shm'].map((s) => rm(`${file}${s}`, { force: true })));

@@ -8,6 +8,19 @@ export const DEFAULTS = {
   /** Loopback, so the admin API is private unless a token is set. */
   adminListen: { host: '127.0.0.1', port: 9090 },
   state: 'sqlite:.cutover/state.db',
+  /** Redis fleet: keys start with `{cutover}:`; another prefix is another fleet on the same Redis. */
+  statePrefix: 'cutover',
+  /**
+   * Redis fleet: a state command (commit, reads, lease, heartbeat) that has no
+   * answer in 1 s fails, so a hung Redis is noticed within one poll (1 s)
+   * and the instance goes static instead of waiting.
+   */
+  stateCommandTimeout: 1_000,
+  /**
+   * Redis fleet: a cluster rate limit's token take is on the request path;
+   * issue 11 asks ≤ 50 ms there (a LAN round trip is well under 1 ms).
+   */
+  stateTokenTimeout: 50,
   /** Time to the upstream's response headers; DESIGN.md `defaults.timeout: 3s`. */
   timeout: 3_000,
   /** A TCP connect on a LAN takes well under a millisecond; 1 s only fails a dead host. */

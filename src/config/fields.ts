@@ -120,28 +120,31 @@ function innerPath(path: readonly PropertyKey[]): string {
 }
 
 /**
- * A guard block: `false`, or a mapping of its settings. zod reports a mapping
- * with a wrong-typed field as a failed union ("a mapping is not allowed here")
- * at the block; this names each bad field and what it expected instead. Other
- * inputs (`true`, a string) keep the loader's `expected false or a mapping`.
+ * The error of a union with a mapping branch (at `index`): zod reports a
+ * mapping with a wrong-typed field as a failed union ("a mapping is not
+ * allowed here") at the union; this names each bad field and what it
+ * expected instead. Other inputs keep the loader's `expected … or a mapping`.
  */
+export function mappingBranchError(index: number) {
+  return (issue: z.core.$ZodRawIssue): string | undefined => {
+    if (issue.code !== 'invalid_union') return undefined;
+    const input = issue.input;
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) return undefined;
+    const inner = issue.errors[index] ?? [];
+    if (inner.length === 0) return undefined;
+    return inner
+      .flatMap((i) =>
+        i.code === 'unrecognized_keys'
+          ? i.keys.map((key) => `unknown field "${key}"`)
+          : [`${innerPath(i.path)}: ${i.message}`],
+      )
+      .join('; ');
+  };
+}
+
+/** A guard block: `false`, or a mapping of its settings. */
 export function offOr<T extends z.core.$ZodType>(block: T) {
-  return z.union([z.literal(false), block], {
-    error: (issue) => {
-      if (issue.code !== 'invalid_union') return undefined;
-      const input = issue.input;
-      if (input === null || typeof input !== 'object' || Array.isArray(input)) return undefined;
-      const inner = issue.errors[1] ?? [];
-      if (inner.length === 0) return undefined;
-      return inner
-        .flatMap((i) =>
-          i.code === 'unrecognized_keys'
-            ? i.keys.map((key) => `unknown field "${key}"`)
-            : [`${innerPath(i.path)}: ${i.message}`],
-        )
-        .join('; ');
-    },
-  });
+  return z.union([z.literal(false), block], { error: mappingBranchError(1) });
 }
 
 const percentMessage = (value: unknown): string =>

@@ -11,8 +11,10 @@ export { loadConfigFile, loadLimits } from './load-file.ts';
 export type { FieldPath, PathIssue } from './normalize.ts';
 export { checkPathPattern, normalizeConfig } from './normalize.ts';
 export { readConfigBytes } from './read.ts';
+export type { RedisNode, RedisTarget } from './redis-url.ts';
+export { describeRedisTarget, isRedisUrl, parseRedisUrl } from './redis-url.ts';
 export type { RawConfig } from './schema.ts';
-export { configSchema } from './schema.ts';
+export { configSchema, STATE_PREFIX } from './schema.ts';
 export type {
   BackendConfig,
   BreakerConfig,
@@ -27,6 +29,7 @@ export type {
   ListenAddress,
   OutlierConfig,
   PrometheusGateConfig,
+  RedisStateConfig,
   RetryConfig,
   RolloutConfig,
   RolloutGates,
@@ -34,6 +37,7 @@ export type {
   RouteMatch,
   ShadowConfig,
   SplitConfig,
+  StateConfig,
   WebhookConfig,
 } from './types.ts';
 export { parseDuration, parseListen, parseSize } from './units.ts';

@@ -4,10 +4,11 @@
 import { DEFAULTS } from './defaults.ts';
 import { resolveGuard, shadowOnByDefault } from './guards.ts';
 import { parseJsonPath } from './json-path.ts';
+import { isRedisUrl } from './redis-url.ts';
 import { referenceIssues } from './references.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
-import type { BackendConfig, Config, RouteConfig, RouteMatch } from './types.ts';
+import type { BackendConfig, Config, RouteConfig, RouteMatch, StateConfig } from './types.ts';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -36,6 +37,19 @@ export function checkPathPattern(path: string): string | undefined {
     if (seg.startsWith(':') && !PARAM.test(seg)) return `bad parameter "${seg}"; expected :name`;
   }
   return undefined;
+}
+
+/** `memory` and `sqlite:PATH` stay strings; every Redis form becomes one object with its defaults. */
+function stateConfig(raw: RawConfig['state']): StateConfig {
+  if (raw === undefined) return DEFAULTS.state;
+  if (typeof raw === 'string' && !isRedisUrl(raw)) return raw;
+  const spec = typeof raw === 'string' ? { url: raw } : raw;
+  return Object.freeze({
+    url: spec.url,
+    prefix: spec.prefix ?? DEFAULTS.statePrefix,
+    commandTimeout: spec.commandTimeout ?? DEFAULTS.stateCommandTimeout,
+    tokenTimeout: spec.tokenTimeout ?? DEFAULTS.stateTokenTimeout,
+  });
 }
 
 function normalizeBackend(
@@ -203,7 +217,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       listen: Object.freeze(admin?.listen ?? DEFAULTS.adminListen),
       token: admin?.token === '' ? undefined : admin?.token,
     }),
-    state: raw.state ?? DEFAULTS.state,
+    state: stateConfig(raw.state),
     server: Object.freeze({
       maxHeaderBytes: raw.server?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes,
       shutdownGrace: raw.server?.shutdownGrace ?? DEFAULTS.shutdownGrace,

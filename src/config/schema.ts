@@ -3,8 +3,18 @@
 // other default in defaults.ts; this file only says what a field may hold.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { duration, HTTP_METHODS, listen, offOr, share, size, stickyKey } from './fields.ts';
+import {
+  duration,
+  HTTP_METHODS,
+  listen,
+  mappingBranchError,
+  offOr,
+  share,
+  size,
+  stickyKey,
+} from './fields.ts';
 import { GUARD_BLOCKS } from './guard-blocks.ts';
+import { isRedisUrl, parseRedisUrl } from './redis-url.ts';
 import { hasAtMostTwoDecimals } from './weight.ts';
 
 const overrideHeader = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
@@ -19,6 +29,20 @@ const overrideHeader = z.union([z.boolean(), z.string()]).transform((value, ctx)
   }
   return m[1].toLowerCase();
 });
+
+/** Why a Redis URL is refused, or undefined when it is fine. */
+function redisUrlProblem(value: string): string | undefined {
+  const target = parseRedisUrl(value);
+  return 'error' in target ? target.error : undefined;
+}
+
+const redisUrl = z.string().superRefine((value, ctx) => {
+  const message = redisUrlProblem(value);
+  if (message) ctx.addIssue({ code: 'custom', message });
+});
+
+/** A fleet's key prefix: it becomes the `{prefix}` hash tag of its keys, so no braces. */
+export const STATE_PREFIX = /^[A-Za-z0-9._:-]{1,64}$/;
 
 const backendUrl = z.string().transform((value, ctx) => {
   let url: URL;
@@ -230,10 +254,30 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   state: z
-    .string()
-    .refine((s) => s.startsWith('sqlite:') || s === 'memory', {
-      error: (issue) => `expected sqlite:PATH or memory, got ${JSON.stringify(issue.input)}`,
-    })
+    .union(
+      [
+        z.string().superRefine((value, ctx) => {
+          if (value === 'memory' || value.startsWith('sqlite:')) return;
+          const message = isRedisUrl(value)
+            ? redisUrlProblem(value)
+            : `expected sqlite:PATH, memory or a redis:// URL, got ${JSON.stringify(value)}`;
+          if (message) ctx.addIssue({ code: 'custom', message });
+        }),
+        z.strictObject({
+          url: redisUrl,
+          prefix: z
+            .string()
+            .regex(
+              STATE_PREFIX,
+              'expected 1 to 64 letters, digits, ".", "_", ":" or "-" (no braces: they are the hash tag)',
+            )
+            .optional(),
+          commandTimeout: duration.optional(),
+          tokenTimeout: duration.optional(),
+        }),
+      ],
+      { error: mappingBranchError(1) },
+    )
     .optional(),
   server: z
     .strictObject({

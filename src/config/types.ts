@@ -246,12 +246,27 @@ export interface RouteConfig {
   readonly rollout: RolloutConfig | undefined;
 }
 
+/** `state:` in its Redis forms (a `redis://` string is given the defaults). */
+export interface RedisStateConfig {
+  /** A URL `parseRedisUrl` accepts: redis://, rediss://, redis+sentinel://, redis+cluster://. */
+  readonly url: string;
+  /** Keys live under the hash tag `{prefix}`: fleets with different prefixes share one Redis. */
+  readonly prefix: string;
+  /** ms a state command may go unanswered before it fails. */
+  readonly commandTimeout: number;
+  /** ms a token take (cluster rate limits, on the request path) may go unanswered. */
+  readonly tokenTimeout: number;
+}
+
+/** `memory`, `sqlite:PATH`, or a Redis fleet. */
+export type StateConfig = string | RedisStateConfig;
+
 export interface Config {
   /** Absolute path of the file this came from, or `<inline>`. */
   readonly source: string;
   readonly listen: ListenAddress;
   readonly admin: { readonly listen: ListenAddress; readonly token: string | undefined };
-  readonly state: string;
+  readonly state: StateConfig;
   readonly server: {
     readonly maxHeaderBytes: number;
     readonly shutdownGrace: number;

@@ -5,7 +5,7 @@
 // find), and reaches the other instances through the change feed, which this
 // class follows too; each one outlives config reloads until it is reset.
 import { type Config, isWeight } from '../config/index.ts';
-import { InvalidArgumentError, NotFoundError, StateUnavailableError } from '../errors.ts';
+import { InvalidArgumentError, NotFoundError } from '../errors.ts';
 import {
   BREAKER_NS,
   type Change,
@@ -14,6 +14,7 @@ import {
   type FleetOp,
   type FleetStore,
   type StateStore,
+  unavailable,
   WEIGHT_NS,
 } from '../state/index.ts';
 import type { Logger } from '../telemetry/index.ts';
@@ -125,7 +126,7 @@ export class RuntimeControl {
       result = await this.#store.commit(ops);
     } catch (error) {
       this.#member?.report(error as Error);
-      throw new StateUnavailableError((error as Error).message, { cause: error });
+      throw unavailable(this.#store, error);
     }
     if (result.ok) this.#member?.committed(result.version);
   }

@@ -13,7 +13,7 @@
 // - 'rollback': weight 0 is always safe, so any instance may roll back on its
 //   own, unconditionally; made while the store is away, it applies here at
 //   once and is written when the store returns, over anything decided meanwhile.
-import { RolloutConflictError, StateUnavailableError } from '../errors.ts';
+import { RolloutConflictError } from '../errors.ts';
 import {
   CONTROLLER_LEASE,
   type CommitGuard,
@@ -21,6 +21,7 @@ import {
   type FleetOp,
   type FleetStore,
   ROLLOUT_NS,
+  unavailable,
   WEIGHT_NS,
 } from '../state/index.ts';
 import type { Logger } from '../telemetry/index.ts';
@@ -259,8 +260,7 @@ export class RolloutJournal {
     } catch (error) {
       member?.report(error as Error);
       if (writer === 'rollback') return this.#holdBack(route, rec, all);
-      if (writer === 'operator')
-        throw new StateUnavailableError((error as Error).message, { cause: error });
+      if (writer === 'operator') throw unavailable(store, error);
       return false;
     }
     if (!result.ok) {

@@ -6,9 +6,10 @@
 // whether the store answers. Kong polls (`db_update_frequency`) and APISIX's
 // etcd watch went stale after reconnects: here the hint only wakes the poll,
 // the poll alone is trusted.
-import { StateUnavailableError } from '../errors.ts';
+import { CutoverError } from '../errors.ts';
 import type { Change, FleetStore, InstanceInfo, InstanceSeen, LeaseHold } from './fleet.ts';
 import { CONTROLLER_LEASE } from './namespaces.ts';
+import { unavailable } from './unavailable.ts';
 
 /** What the member logs through (pino's shape; state imports no telemetry). */
 export interface FleetLogger {
@@ -70,6 +71,8 @@ export class FleetMember {
   #count = 1;
   #lease: LeaseHold | undefined = undefined;
   #health: StoreHealth = { up: true, reason: null, since: new Date().toISOString() };
+  /** The error that took the store down (answered again by assertUp). */
+  #lastError: Error | undefined = undefined;
   #beat: NodeJS.Timeout | undefined = undefined;
   #renew: NodeJS.Timeout | undefined = undefined;
   #unhint: (() => void) | undefined = undefined;
@@ -127,7 +130,7 @@ export class FleetMember {
 
   /** Throws StateUnavailableError while the store is down (before a write the API would acknowledge). */
   assertUp(): void {
-    if (!this.#health.up) throw new StateUnavailableError(this.#health.reason ?? 'down');
+    if (!this.#health.up) throw unavailable(this.store, this.#lastError);
   }
 
   follow(follower: FeedFollower): void {
@@ -277,9 +280,11 @@ export class FleetMember {
     // Not knowing whether the lease is still ours, act as if it were not.
     this.#lose('the state store does not answer');
     if (!this.#health.up) return;
+    this.#lastError = error;
     this.#setHealth({
       up: false,
-      reason: `state store unreachable: ${error.message}`,
+      reason:
+        error instanceof CutoverError ? error.message : `state store unreachable: ${error.message}`,
       since: new Date().toISOString(),
     });
     this.#logger.error({ state: this.store.description, err: error.message }, 'state store down');

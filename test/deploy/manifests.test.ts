@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDocument } from 'yaml';
-import { type Config, configSchema, parseConfigText } from '../../src/config/index.ts';
+import { type Config, parseConfigText } from '../../src/config/index.ts';
 import { stages } from './dockerfile.ts';
 import { schemaErrors } from './kube-schema.ts';
 import {
@@ -68,25 +68,9 @@ function mountedConfig(): string {
 const CONFIG_TEXT = mountedConfig();
 const POD_ENV = podEnv(gateway, TRY_REDIS);
 
-/**
- * Whether Cutover's config schema takes a redis:// state yet: the Redis fleet
- * is being built beside this (issue 11), and until it lands the schema knows
- * only sqlite: and memory.
- */
-const SCHEMA_KNOWS_REDIS = !configSchema
-  .safeParse({ state: 'redis://127.0.0.1:6379/0' })
-  .error?.issues.some((i) => i.path[0] === 'state');
-
-/**
- * The config as the pod would load it (its environment, Cutover's own loader
- * and defaults). While the schema refuses redis://, state is swapped for
- * `memory` so everything else is still checked; the state value itself is
- * checked on the file's text.
- */
+/** The config as the pod would load it (its environment, Cutover's own loader and defaults). */
 function loadedConfig(): Config {
-  const doc = parseDocument(CONFIG_TEXT);
-  if (!SCHEMA_KNOWS_REDIS) doc.set('state', 'memory');
-  return parseConfigText(String(doc), 'deploy/kubernetes/base/cutover.yaml', POD_ENV);
+  return parseConfigText(CONFIG_TEXT, 'deploy/kubernetes/base/cutover.yaml', POD_ENV);
 }
 
 const CONFIG = loadedConfig();
@@ -288,9 +272,7 @@ test("the pods run as the image's non-root user on a read-only root filesystem",
   }
 });
 
-test("the whole config passes Cutover's own check, redis:// state included", {
-  todo: SCHEMA_KNOWS_REDIS ? false : 'the config schema does not take redis:// yet (issue 11)',
-}, () => {
+test("the whole config passes Cutover's own check, redis:// state included", () => {
   const config = parseConfigText(CONFIG_TEXT, 'deploy/kubernetes/base/cutover.yaml', POD_ENV);
   assert.match(JSON.stringify(config.state), /redis:\/\//);
 });
