@@ -337,11 +337,13 @@ export class RolloutController {
       await this.#move(name, rec, rolledBack('controller', why, now), gates, 'rollback');
       return;
     }
+    const failures = decision.kind === 'hold' ? decision.failures : 0;
     if (local) {
+      // Counted here only (the store cannot take it): failed checks in a row still lead to a rollback.
+      if (failures !== rec.failures) this.#journal.keepLocally(name, { ...rec, failures });
       run.wait('state store unreachable: the rollout holds (it may still roll back)');
       return;
     }
-    const failures = decision.kind === 'hold' ? decision.failures : 0;
     if (failures !== rec.failures) await this.#journal.save(name, { ...rec, failures }, 'leader');
     if (decision.kind === 'hold') run.wait(decision.waitingFor);
     else await this.#stepUp(run, rc, this.#journal.get(name) as RolloutRecord, gates, config);

@@ -114,6 +114,12 @@ export class RolloutJournal {
     return this.#pending.size;
   }
 
+  /** A record change this instance keeps to itself while the store is away (a failed check's count). */
+  keepLocally(route: string, rec: RolloutRecord): void {
+    const held = this.#records.get(route);
+    this.#records.set(route, { rec, version: held?.version ?? 0 });
+  }
+
   /** A change that is no move (failure count, a re-indexed step): the record only. */
   save(route: string, rec: RolloutRecord, writer: Writer): Promise<boolean> {
     return this.#commit(route, rec, [], writer);

@@ -40,6 +40,7 @@ export function startLoad(url: string, concurrency = 4, path = '/items'): Load {
       return fromCandidate;
     },
     async stop() {
+      if (!running) return;
       running = false;
       await Promise.all(loops);
       await agent.close();
