@@ -125,8 +125,9 @@ export class Gateway {
     return this.#inFlight.total;
   }
 
-  listen(): Promise<AddressInfo> {
-    return this.#listener.listen(this.#table.config.listen);
+  /** `reusePort`: bind with SO_REUSEPORT, so that several processes can listen on the port. */
+  listen(options: { reusePort?: boolean } = {}): Promise<AddressInfo> {
+    return this.#listener.listen(this.#table.config.listen, options.reusePort ?? false);
   }
 
   /** Swap in a new config; requests in flight finish on the table they started with. */
