@@ -21,8 +21,10 @@ export interface RunOptions {
   readonly config?: Config;
   /** This process is worker N of `server.workers`: its log lines carry `worker: N`. */
   readonly worker?: number;
-  /** Bind the gateway port with SO_REUSEPORT (workers measured against cluster's sharing). */
+  /** Bind the gateway port with SO_REUSEPORT, beside the other workers. */
   readonly reusePort?: boolean;
+  /** The gateway port to bind instead of the file's (a worker, when the file says 0). */
+  readonly listenPort?: number;
 }
 
 export interface Running {
@@ -90,7 +92,10 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     throw error;
   }
   const admin = admins[0];
-  const gw = await gateway.listen({ reusePort: options.reusePort ?? false });
+  const gw = await gateway.listen({
+    reusePort: options.reusePort ?? false,
+    port: options.listenPort,
+  });
   const adminPorts: number[] = [];
   try {
     for (const a of admins) adminPorts.push((await a.listen()).port);

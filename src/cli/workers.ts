@@ -1,12 +1,16 @@
 // `server.workers` above 1: `cutover start` becomes a primary that forks that
 // many workers, each a full Cutover (startCutover), restarts one that dies and
-// passes SIGHUP, SIGTERM and SIGINT on to all of them. The workers share the
-// gateway and admin ports through Node's cluster module: the primary holds the
-// listening sockets and hands each new connection to the next worker in turn
-// (docs/decisions.md, "Workers (issue 11)": it spread requests and CPU more
-// evenly than SO_REUSEPORT here). Workers share state through the state store
-// (`sqlite:` or `redis://`), never through the primary, which serves nothing.
+// passes SIGHUP, SIGTERM and SIGINT on to all of them. Each worker binds the
+// gateway port itself with SO_REUSEPORT and the kernel spreads new connections
+// over them; the primary is not on the request path. Node's cluster module
+// (the primary accepts every connection and hands it to a worker) spread
+// connections less evenly and carried half the new connections per second
+// (docs/decisions.md, "Workers (issue 11)"); it still shares the admin port,
+// whose traffic is light, and the gateway port where SO_REUSEPORT is not
+// Linux's. Workers share state through the state store (`sqlite:` or
+// `redis://`), never through the primary, which serves nothing.
 import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/index.ts';
@@ -18,13 +22,24 @@ import { EXIT_FAILURE, HARD_EXIT_AFTER_GRACE_MS, onSignals } from './signals.ts'
 /** Tells a forked worker its index (0…N-1), which stays the same across its restarts. */
 const WORKER_INDEX_ENV = 'CUTOVER_WORKER_INDEX';
 
+/** The gateway port the first worker bound, for the others when the file says port 0. */
+const PORT_ENV = 'CUTOVER_WORKER_PORT';
+
 /**
- * How workers share the gateway port: `cluster` (the default) or `reuseport`
- * (each worker binds the port itself with SO_REUSEPORT and the kernel spreads
- * connections by a hash of their addresses). Only for measuring the two
- * (bench/workers.ts); `reuseport` needs a fixed port, not 0.
+ * How workers share the gateway port: `reuseport` (the default on Linux) or
+ * `cluster` (the default elsewhere). Set only to measure one against the
+ * other (bench/workers.ts).
  */
-export const LISTENER_ENV = 'CUTOVER_WORKERS_LISTENER';
+const LISTENER_ENV = 'CUTOVER_WORKERS_LISTENER';
+
+type Sharing = 'reuseport' | 'cluster';
+
+function sharing(): Sharing {
+  const forced = process.env[LISTENER_ENV];
+  if (forced === 'reuseport' || forced === 'cluster') return forced;
+  // Node refuses reusePort where the kernel lacks it; Linux's spreads connections.
+  return process.platform === 'linux' ? 'reuseport' : 'cluster';
+}
 
 /** A restarting worker that failed this many starts in a row, in every slot at once: give up. */
 const GIVE_UP_AFTER_FAILED_STARTS = 5;
@@ -64,25 +79,42 @@ function describeExit(code: number | null, signal: string | null): string {
 /** Runs in a forked worker: one full Cutover, reporting to the primary once it serves. */
 export async function runWorker(configFile: string): Promise<void> {
   const index = Number(process.env[WORKER_INDEX_ENV] ?? 0);
+  const port = process.env[PORT_ENV];
   const running = await startCutover(configFile, {
     worker: index,
-    reusePort: process.env[LISTENER_ENV] === 'reuseport',
+    reusePort: sharing() === 'reuseport',
+    ...(port ? { listenPort: Number(port) } : {}),
   });
   onSignals(running, () => running.close(), { worker: true });
-  const port = Number(new URL(running.gatewayUrl).port);
-  const adminPort = Number(new URL(running.adminUrl).port);
   const ready: ReadyMessage = {
     cutover: 'ready',
     gatewayUrl: running.gatewayUrl,
     adminUrl: running.adminUrl,
-    port,
-    adminPort,
+    port: Number(new URL(running.gatewayUrl).port),
+    adminPort: Number(new URL(running.adminUrl).port),
   };
   process.send?.(ready);
 }
 
+/**
+ * Rejects (EADDRINUSE) when another process listens on the port, even one
+ * that bound it with SO_REUSEPORT: our workers would silently join its
+ * group and split the traffic with it (a stale instance left running, say).
+ * One process that finds its port taken stops; so do N workers.
+ */
+function ensurePortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port }, () => probe.close(() => resolve()));
+  });
+}
+
 /** Runs in the `cutover start` process when server.workers > 1; `config` was checked already. */
-export function runPrimary(configFile: string, config: Config): void {
+export async function runPrimary(configFile: string, config: Config): Promise<void> {
+  if (sharing() === 'reuseport' && config.listen.port !== 0) {
+    await ensurePortFree(config.listen.host, config.listen.port);
+  }
   const logger = createLogger({ level: config.log.level }).child({ role: 'primary' });
   new Primary(resolve(configFile), config, logger).start();
 }
@@ -96,6 +128,12 @@ class Primary {
   #stopping = false;
   /** Exit code once every worker is gone: 0 unless one of them did not stop cleanly. */
   #exitCode = 0;
+  /**
+   * The gateway port every worker binds. With SO_REUSEPORT a file's port 0
+   * would give each worker a port of its own: the first worker binds one and
+   * the others are forked, told it, once it serves.
+   */
+  #port: number | undefined;
 
   constructor(configFile: string, config: Config, logger: Logger) {
     this.#config = config;
@@ -120,19 +158,27 @@ class Primary {
 
   start(): void {
     this.#onSignals();
-    for (const slot of this.#slots) this.#fork(slot);
+    if (sharing() === 'reuseport' && this.#config.listen.port === 0) this.#fork(this.#slots[0]);
+    else for (const slot of this.#slots) this.#fork(slot);
   }
 
   #fork(slot: Slot): void {
     slot.restartTimer = undefined;
     const previousPid = slot.previousPid;
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(slot.index) });
+    const worker = cluster.fork({
+      [WORKER_INDEX_ENV]: String(slot.index),
+      ...(this.#port === undefined ? {} : { [PORT_ENV]: String(this.#port) }),
+    });
     slot.worker = worker;
     slot.startedAt = Date.now();
     slot.ready = false;
     worker.on('message', (message: unknown) => {
       if (isReady(message)) this.#onReady(slot, worker, message, previousPid);
     });
+    // A signal that cannot be delivered, an IPC message that cannot be sent: logged, never fatal.
+    worker.on('error', (error: Error) =>
+      this.#logger.warn({ worker: slot.index, err: error.message }, 'worker error'),
+    );
     worker.once('exit', (code: number | null, signal: string | null) =>
       this.#onExit(slot, worker, code, signal),
     );
@@ -148,6 +194,10 @@ class Primary {
         `worker ${slot.index} restarted (pid ${worker.process.pid})`,
       );
       return;
+    }
+    if (sharing() === 'reuseport' && this.#port === undefined) {
+      this.#port = message.port;
+      for (const other of this.#slots) if (!other.worker) this.#fork(other);
     }
     if (!this.#slots.every((s) => s.ready)) return;
     this.#started = true;
@@ -211,9 +261,12 @@ class Primary {
 
   #onSignals(): void {
     // Each worker watches the file and SIGHUP itself: a reload is every worker's own.
+    // Only to workers that serve: one still starting has no handler yet (SIGHUP
+    // would end it) and reads the file as it starts anyway.
     process.on('SIGHUP', () => {
-      this.#logger.info(`SIGHUP: reloading ${this.#alive().length} workers`);
-      for (const worker of this.#alive()) worker.process.kill('SIGHUP');
+      const serving = this.#slots.flatMap((s) => (s.ready && s.worker ? [s.worker] : []));
+      this.#logger.info(`SIGHUP: reloading ${serving.length} workers`);
+      for (const worker of serving) worker.process.kill('SIGHUP');
     });
     const onStop = (signal: NodeJS.Signals) => {
       if (this.#stopping) {

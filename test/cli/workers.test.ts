@@ -322,9 +322,26 @@ describe('cli: start with server.workers: 2', () => {
     assert.doesNotMatch(r.stdout, /worker/);
   });
 
-  test('a worker that cannot start (its port is taken): the primary stops and exits 1', async () => {
+  test('a worker that cannot start (its state file cannot be opened): the primary stops, exit 1', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'cutover.yaml');
+    // A directory path through a regular file: no worker can create the state file.
+    writeFileSync(
+      file,
+      configYaml(upstream.url, dir).replace(/^state: .*$/m, `state: sqlite:${file}/state.db`),
+    );
+    const r = await cli(['start', '-c', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot open state/);
+    assert.match(r.stdout, /exited \(code 1\) before it was ready; stopping/);
+    assert.doesNotMatch(r.stdout, /cutover listening on/);
+  });
+
+  test('the gateway port is taken, even by a SO_REUSEPORT socket that workers could join: exit 1', async () => {
     const taken: Server = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      taken.listen({ port: 0, host: '127.0.0.1', reusePort: true }, resolve),
+    );
     const { port } = taken.address() as { port: number };
     try {
       const dir = tempDir();
@@ -336,7 +353,7 @@ describe('cli: start with server.workers: 2', () => {
       const r = await cli(['start', '-c', file]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /EADDRINUSE/);
-      assert.match(r.stdout, /before it was ready; stopping/);
+      assert.doesNotMatch(r.stdout, /listening/);
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
     }
