@@ -3,8 +3,8 @@
 // passes SIGHUP, SIGTERM and SIGINT on to all of them. Each worker binds the
 // gateway port itself with SO_REUSEPORT and the kernel spreads new connections
 // over them; the primary is not on the request path. Node's cluster module
-// (the primary accepts every connection and hands it to a worker) spread
-// connections less evenly and carried half the new connections per second
+// (the primary accepts every connection and hands it to a worker) split
+// connections less evenly and carried 0.57× the new connections per second
 // (docs/decisions.md, "Workers (issue 11)"); it still shares the admin port,
 // whose traffic is light, and the gateway port where SO_REUSEPORT is not
 // Linux's. Workers share state through the state store (`sqlite:` or
