@@ -5,10 +5,13 @@
 -- then each request goes to a random one of that many routes (/r<i>/items, see
 -- bench/lib/scale-config.ts) with a random one of that many keys, so the whole
 -- route table and key space are hit, not one hot entry.
+-- BENCH_CONNECTION_CLOSE=1 asks for Connection: close, so every request opens a
+-- new connection (bench/workers.ts: how the workers' port sharing copes with churn).
 local n = 0
 local bodyBytes = tonumber(os.getenv("BENCH_BODY_BYTES") or "0") or 0
 local scaleRoutes = tonumber(os.getenv("BENCH_SCALE_ROUTES") or "")
 local scaleKeys = tonumber(os.getenv("BENCH_SCALE_KEYS") or "1000") or 1000
+local close = os.getenv("BENCH_CONNECTION_CLOSE") == "1"
 local method = nil
 local body = nil
 if bodyBytes > 0 then
@@ -27,7 +30,9 @@ request = function()
     return wrk.format(method, path, { ["x-user-id"] = "u" .. math.random(0, scaleKeys - 1) }, body)
   end
   n = n + 1
-  return wrk.format(method, nil, { ["x-user-id"] = "u" .. (n % 1000) }, body)
+  local headers = { ["x-user-id"] = "u" .. (n % 1000) }
+  if close then headers["connection"] = "close" end
+  return wrk.format(method, nil, headers, body)
 end
 
 done = function(summary, latency, requests)

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `cutover` command.
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { DEFAULTS, loadConfigFile } from '../config/index.ts';
+import { loadConfigFile } from '../config/index.ts';
 import { ConfigError, CutoverError } from '../errors.ts';
 import type { ShadowResultsJSON } from '../gateway/index.ts';
 import {
@@ -16,11 +17,9 @@ import { demoBanner, startDemo } from './demo.ts';
 import { formatDiffs, table } from './diffs-format.ts';
 import { formatInstances, type InstanceView } from './instances-format.ts';
 import { formatHistory, formatRollout, formatRollouts } from './rollout-format.ts';
-import { type Running, startCutover } from './run.ts';
-
-/** Usage errors (unknown flag, missing file) exit 2; failures of the operation exit 1. */
-const EXIT_USAGE = 2;
-const EXIT_FAILURE = 1;
+import { startCutover } from './run.ts';
+import { EXIT_FAILURE, EXIT_USAGE, onSignals } from './signals.ts';
+import { runPrimary, runWorker } from './workers.ts';
 
 class UsageError extends Error {}
 
@@ -58,51 +57,6 @@ function routeTable(routes: RouteView[]): string {
   return table(rows);
 }
 
-/** After shutdownGrace, this much more for the rest of shutdown (state store, logs) before a hard exit. */
-const HARD_EXIT_AFTER_GRACE_MS = 1_000;
-
-/** What still holds the process open, for the hard-exit message: `TCPSocketWrap×3, Timeout×1`. */
-function openResources(): string {
-  const counts = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
-  return [...counts].map(([r, n]) => `${r}×${n}`).join(', ') || 'nothing';
-}
-
-/**
- * SIGTERM and SIGINT stop gracefully; whatever happens, the process ends
- * within shutdownGrace + 1 s (an unref'd timer, so it never delays a clean
- * exit), and a second signal ends it at once. A process that ignores SIGTERM
- * only gets SIGKILLed later by its supervisor (issue 9).
- */
-function onSignals(running: Running | undefined, stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: string) => {
-    if (stopping) {
-      process.stderr.write(`received ${signal} again, exiting now\n`);
-      process.exit(EXIT_FAILURE);
-    }
-    stopping = true;
-    process.stderr.write(`received ${signal}, finishing requests in flight\n`);
-    const graceMs = running?.gateway.config.server.shutdownGrace ?? DEFAULTS.shutdownGrace;
-    setTimeout(() => {
-      process.stderr.write(
-        `cutover: shutdown took longer than server.shutdownGrace (${graceMs} ms) + ${HARD_EXIT_AFTER_GRACE_MS} ms; ` +
-          `exiting with ${running?.gateway.inFlight ?? 0} requests in flight; still open: ${openResources()}\n`,
-      );
-      process.exit(EXIT_FAILURE);
-    }, graceMs + HARD_EXIT_AFTER_GRACE_MS).unref();
-    stop().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        process.stderr.write(`cutover: ${(e as Error).message}\n`);
-        process.exit(EXIT_FAILURE);
-      },
-    );
-  };
-  process.on('SIGTERM', () => handler('SIGTERM'));
-  process.on('SIGINT', () => handler('SIGINT'));
-}
-
 const adminOptions = (cmd: Command): Command =>
   cmd
     .option(
@@ -125,7 +79,12 @@ export function buildProgram(): Command {
     .description('run the gateway with a config file')
     .option('-c, --config <file>', 'config file', 'cutover.yaml')
     .action(async (o: { config: string }) => {
-      const running = await startCutover(requireFile(o.config));
+      const file = requireFile(o.config);
+      // A worker forked by the primary below: the primary checked the config.
+      if (cluster.isWorker) return runWorker(file);
+      const config = await loadConfigFile(file, process.env, { inThread: true });
+      if (config.server.workers > 1) return runPrimary(file, config);
+      const running = await startCutover(file, { config });
       onSignals(running, () => running.close());
     });
 
@@ -317,6 +276,12 @@ function addRolloutCommands(program: Command): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  await runCommand(argv);
+  // A worker's IPC channel to its primary keeps it alive: one that could not start ends here.
+  if (cluster.isWorker && process.exitCode) process.exit(process.exitCode);
+}
+
+async function runCommand(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,7 +1,7 @@
 // Starts one Cutover process from a config file: state, telemetry, gateway,
 // admin listener and the config watcher; and stops it gracefully.
 import { AdminServer } from '../admin/index.ts';
-import type { Config } from '../config/index.ts';
+import type { Config, ListenAddress } from '../config/index.ts';
 import { loadConfigFile, watchConfig } from '../config/index.ts';
 import { ConfigError, formatConfigIssue } from '../errors.ts';
 import { Gateway } from '../gateway/index.ts';
@@ -19,6 +19,14 @@ export interface RunOptions {
   readonly logger?: Logger;
   /** Watch the file and SIGHUP for reloads (default true). */
   readonly watch?: boolean;
+  /** The file's config, already loaded and checked by the caller (else it is loaded here). */
+  readonly config?: Config;
+  /** This process is worker N of `server.workers`: its log lines carry `worker: N`. */
+  readonly worker?: number;
+  /** Bind the gateway port with SO_REUSEPORT, beside the other workers. */
+  readonly reusePort?: boolean;
+  /** The gateway port to bind instead of the file's (a worker, when the file says 0). */
+  readonly listenPort?: number;
 }
 
 export interface Running {
@@ -46,8 +54,9 @@ function urlOf(host: string, port: number): string {
 
 export async function startCutover(configFile: string, options: RunOptions = {}): Promise<Running> {
   const env = options.env ?? process.env;
-  const config = await loadConfigFile(configFile, env, { inThread: true });
-  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const config = options.config ?? (await loadConfigFile(configFile, env, { inThread: true }));
+  const root = options.logger ?? createLogger({ level: config.log.level });
+  const logger = options.worker === undefined ? root : root.child({ worker: options.worker });
   const metrics = new Metrics();
   const store = openFleet(config.state);
   const member = new FleetMember({ store, info: instanceInfo(), logger });
@@ -79,37 +88,52 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     await store.close();
     throw error;
   }
-  let admin: AdminServer;
-  try {
-    admin = new AdminServer({
+  const adminOn = (listen: ListenAddress) =>
+    new AdminServer({
       gateway,
       rollouts,
       member,
       metrics,
       logger,
-      host: config.admin.listen.host,
-      port: config.admin.listen.port,
+      host: listen.host,
+      port: listen.port,
       token: config.admin.token,
     });
+  // A worker's own admin port: /metrics and the API of this process alone.
+  const workerListen =
+    options.worker !== undefined && config.admin.workerListen
+      ? { ...config.admin.workerListen, port: config.admin.workerListen.port + options.worker }
+      : undefined;
+  const admins: AdminServer[] = [];
+  try {
+    admins.push(adminOn(config.admin.listen));
+    if (workerListen) admins.push(adminOn(workerListen));
   } catch (error) {
     await rollouts.close();
     await gateway.close(0);
     await store.close();
     throw error;
   }
-  const gw = await gateway.listen();
-  let ad: { port: number };
+  const admin = admins[0];
+  const gw = await gateway.listen({
+    reusePort: options.reusePort ?? false,
+    port: options.listenPort,
+  });
+  const adminPorts: number[] = [];
   try {
-    ad = await admin.listen();
+    for (const a of admins) adminPorts.push((await a.listen()).port);
   } catch (error) {
+    await Promise.all(admins.map((a) => a.close()));
     await rollouts.close();
     await gateway.close(0);
     await store.close();
     throw error;
   }
   const gatewayUrl = urlOf(config.listen.host, gw.port);
-  const adminUrl = urlOf(config.admin.listen.host, ad.port);
-  member.setAdmin(adminUrl);
+  const adminUrl = urlOf(config.admin.listen.host, adminPorts[0]);
+  const workerAdminUrl = workerListen && urlOf(workerListen.host, adminPorts[1]);
+  // A worker is reached on its own admin port when it has one (cutover instances lists it).
+  member.setAdmin(workerAdminUrl ?? adminUrl);
   member.follow(gateway.follower());
   member.follow(rollouts.follower());
   await member.start();
@@ -118,13 +142,14 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     {
       listen: gatewayUrl,
       admin: adminUrl,
+      ...(workerAdminUrl ? { workerAdmin: workerAdminUrl } : {}),
       routes: config.routes.length,
       state: store.description,
       instance: member.id,
       port: gw.port,
-      adminPort: ad.port,
+      adminPort: adminPorts[0],
     },
-    `cutover listening on ${gatewayUrl} (admin ${adminUrl})`,
+    `${options.worker === undefined ? 'cutover' : `worker ${options.worker}`} listening on ${gatewayUrl} (admin ${adminUrl})`,
   );
   flushLogger(logger);
 
@@ -191,7 +216,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
         // The lease goes first, so another instance leads while this one drains.
         await member.close();
         await gateway.close(gateway.config.server.shutdownGrace);
-        await admin.close();
+        await Promise.all(admins.map((a) => a.close()));
         await store.close();
         logger.info('stopped');
         flushLogger(logger);

@@ -162,6 +162,11 @@ export const DEFAULTS = {
    * an eighth of a 512 MiB container; the compare pool's queue is 64 pairs.
    */
   shadowMemory: 64 * 1024 * 1024,
+  /**
+   * One process: what `cutover start` always was, and the demo's shape.
+   * Several workers are opted into (DESIGN.md, "One machine, then many").
+   */
+  workers: 1,
   learnNoiseFirst: LEARN_NOISE_FIRST,
   /**
    * Rollouts. Steps 1, 5, 25, 50, 100 (DESIGN.md); 30 s per step and 10 min

@@ -1,6 +1,7 @@
 // Turns a schema-checked file into the frozen Config: defaults applied,
 // references resolved, and the checks that need the whole file at once
 // (unknown backends, duplicate names, duplicate matches, path patterns).
+import { availableParallelism } from 'node:os';
 import { DEFAULTS } from './defaults.ts';
 import { resolveGuard, shadowOnByDefault } from './guards.ts';
 import { parseJsonPath } from './json-path.ts';
@@ -181,6 +182,31 @@ function normalizeRoute(
   });
 }
 
+/**
+ * `server.workers`, with `auto` as the cores this process may use. Workers
+ * are separate processes: state kept in one process's memory could not be
+ * shared, so `state: memory` goes with one worker only.
+ */
+function workerCount(raw: RawConfig, issues: PathIssue[]): number {
+  const setting = raw.server?.workers ?? DEFAULTS.workers;
+  const workers = setting === 'auto' ? availableParallelism() : setting;
+  const workerListen = raw.admin?.workerListen;
+  // Worker N's port is this one + N: port 0 would not name N ports.
+  if (workerListen && (workerListen.port === 0 || workerListen.port + workers - 1 > 65535)) {
+    issues.push({
+      path: ['admin', 'workerListen'],
+      message: `expected a port from 1 to ${65536 - workers} (worker N listens on port + N), got ${workerListen.port}`,
+    });
+  }
+  if (workers > 1 && (raw.state ?? DEFAULTS.state) === 'memory') {
+    issues.push({
+      path: ['state'],
+      message: `memory cannot be shared by ${workers} workers (server.workers: ${setting}); use sqlite:PATH (the default) or redis://`,
+    });
+  }
+  return workers;
+}
+
 export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   const issues: PathIssue[] = [];
   const backends = new Map<string, BackendConfig>();
@@ -208,6 +234,8 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
     });
   }
 
+  const workers = workerCount(raw, issues);
+
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;
   const config: Config = Object.freeze({
@@ -216,6 +244,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
     admin: Object.freeze({
       listen: Object.freeze(admin?.listen ?? DEFAULTS.adminListen),
       token: admin?.token === '' ? undefined : admin?.token,
+      workerListen: admin?.workerListen && Object.freeze(admin.workerListen),
     }),
     state: stateConfig(raw.state),
     server: Object.freeze({
@@ -233,6 +262,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       clientBodyTimeout: raw.server?.clientBodyTimeout ?? DEFAULTS.clientBodyTimeout,
       sendTimeout: raw.server?.sendTimeout ?? DEFAULTS.sendTimeout,
       shadowMemory: raw.server?.shadowMemory ?? DEFAULTS.shadowMemory,
+      workers,
     }),
     log: Object.freeze({
       level: raw.log?.level ?? DEFAULTS.logLevel,

@@ -251,6 +251,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       listen: listen.optional(),
       token: z.string().optional(),
+      workerListen: listen.optional(),
     })
     .optional(),
   state: z
@@ -295,6 +296,12 @@ export const configSchema = z.strictObject({
       clientBodyTimeout: duration.optional(),
       sendTimeout: duration.optional(),
       shadowMemory: size.optional(),
+      workers: z
+        .union([z.number().int().min(1), z.literal('auto')], {
+          error: (issue) =>
+            `expected a whole number ≥ 1 or auto, got ${JSON.stringify(issue.input)}`,
+        })
+        .optional(),
     })
     .optional(),
   log: z

@@ -265,7 +265,12 @@ export interface Config {
   /** Absolute path of the file this came from, or `<inline>`. */
   readonly source: string;
   readonly listen: ListenAddress;
-  readonly admin: { readonly listen: ListenAddress; readonly token: string | undefined };
+  readonly admin: {
+    readonly listen: ListenAddress;
+    readonly token: string | undefined;
+    /** With workers: worker N also serves the admin API alone on this port + N. */
+    readonly workerListen: ListenAddress | undefined;
+  };
   readonly state: StateConfig;
   readonly server: {
     readonly maxHeaderBytes: number;
@@ -292,6 +297,8 @@ export interface Config {
     readonly sendTimeout: number;
     /** Bytes all shadow copies together may hold (bodies, answers, compare queue). */
     readonly shadowMemory: number;
+    /** Processes `cutover start` runs (`auto` resolved to the cores at load); above 1, a primary forks them. */
+    readonly workers: number;
   };
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };

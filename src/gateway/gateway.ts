@@ -135,8 +135,17 @@ export class Gateway {
     return this.#inFlight.total;
   }
 
-  listen(): Promise<AddressInfo> {
-    return this.#listener.listen(this.#table.config.listen);
+  /**
+   * `reusePort`: bind with SO_REUSEPORT, so that several worker processes
+   * listen on the port; `port`: instead of the config's (a worker binding
+   * the port its first sibling got for the config's port 0).
+   */
+  listen(options: { reusePort?: boolean; port?: number } = {}): Promise<AddressInfo> {
+    const address = this.#table.config.listen;
+    return this.#listener.listen(
+      options.port === undefined ? address : { host: address.host, port: options.port },
+      options.reusePort ?? false,
+    );
   }
 
   /** Swap in a new config; requests in flight finish on the table they started with. */

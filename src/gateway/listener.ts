@@ -70,11 +70,11 @@ export class HttpListener {
     this.server = server;
   }
 
-  listen(address: ListenAddress): Promise<AddressInfo> {
+  listen(address: ListenAddress, reusePort = false): Promise<AddressInfo> {
     const { host, port } = address;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, reusePort }, () => {
         this.server.off('error', reject);
         resolve(this.server.address() as AddressInfo);
       });

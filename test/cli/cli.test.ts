@@ -1,102 +1,14 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
-import { childEnv, cli, MAIN, ROOT } from '../helpers/cli.ts';
+import { CliChild, cli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 type Json = Record<string, unknown>;
-
-/** A long-running CLI child whose output can be waited on. */
-class Child {
-  readonly process: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  #waiters: (() => void)[] = [];
-
-  constructor(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
-    this.process = spawn(process.execPath, [MAIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: childEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const wake = () => {
-      for (const w of this.#waiters.splice(0)) w();
-    };
-    this.process.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      this.stdout += d;
-      wake();
-    });
-    this.process.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      this.stderr += d;
-      wake();
-    });
-    this.exited = new Promise((resolve) => {
-      this.process.once('close', (code, signal) => {
-        wake();
-        resolve({ code, signal });
-      });
-    });
-  }
-
-  get running(): boolean {
-    return this.process.exitCode === null && this.process.signalCode === null;
-  }
-
-  /** Waits until `find` returns a value from the output so far; fails after `ms` or on exit. */
-  async waitFor<T>(what: string, find: () => T | undefined, ms = 10_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = find();
-      if (found !== undefined) return found;
-      if (!this.running) {
-        assert.fail(`child exited before ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        assert.fail(
-          `timed out waiting for ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 100));
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Waits for the exit; fails (and kills) after `ms`. */
-  async exit(ms = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.kill();
-        reject(new Error(`child did not exit within ${ms} ms\nstderr: ${this.stderr}`));
-      }, ms);
-    });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.process.kill(signal);
-  }
-
-  kill(): void {
-    if (this.running) this.process.kill('SIGKILL');
-  }
-}
 
 /** A port that was free a moment ago. */
 async function freePort(): Promise<number> {
@@ -158,7 +70,7 @@ ${o.route ?? ''}
 }
 
 interface Started {
-  child: Child;
+  child: CliChild;
   url: string;
   adminUrl: string;
   port: number;
@@ -181,7 +93,7 @@ async function startChild(
     `cutover-${port}.yaml`,
     configYaml(legacy.url, rewrite.url, { port, adminPort, ...o }),
   );
-  const child = new Child(['start', '-c', file], { env: o.env });
+  const child = new CliChild(['start', '-c', file], { env: o.env });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -326,7 +238,7 @@ routes:
 describe('cli: start', () => {
   let legacy: Upstream;
   let rewrite: Upstream;
-  const children: Child[] = [];
+  const children: CliChild[] = [];
 
   before(async () => {
     legacy = await startUpstream({ name: 'legacy' });
@@ -345,7 +257,7 @@ describe('cli: start', () => {
       'cutover.yaml',
       configYaml(legacy.url, rewrite.url, { port: 0, adminPort: 0 }),
     );
-    const child = new Child(['start', '-c', file]);
+    const child = new CliChild(['start', '-c', file]);
     children.push(child);
     const line = await child.waitFor('the listening log line', () => {
       const l = child.stdout.split('\n').find((x) => x.includes('cutover listening on'));
@@ -483,7 +395,7 @@ describe('cli: start', () => {
 describe('cli: graceful shutdown', () => {
   let legacy: Upstream;
   let rewrite: Upstream;
-  const children: Child[] = [];
+  const children: CliChild[] = [];
   const agents: Agent[] = [];
 
   before(async () => {
@@ -589,12 +501,12 @@ describe('cli: graceful shutdown', () => {
 });
 
 describe('cli: demo', () => {
-  let child: Child | undefined;
+  let child: CliChild | undefined;
   after(() => child?.kill());
 
   test('demo on port 0 prints the gateway URL, proxies, and stops on SIGTERM', async () => {
     const dir = tempDir();
-    child = new Child(
+    child = new CliChild(
       ['demo', '--port', '0', '--admin-port', '0', '--legacy-port', '0', '--rewrite-port', '0'],
       { cwd: dir },
     );

@@ -525,7 +525,11 @@ routes:
     STATE_DIR: '',
     LEGACY_HOST: 'legacy.internal',
   });
-  assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9191 }, token: 's3cret' });
+  assert.deepEqual(config.admin, {
+    listen: { host: '127.0.0.1', port: 9191 },
+    token: 's3cret',
+    workerListen: undefined,
+  });
   assert.equal(config.state, 'sqlite:/var/lib/cutover/state.db');
   assert.deepEqual(config.backends.get('legacy')?.urls, ['http://legacy.internal:9001/']);
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${...} reference is what is tested
@@ -594,7 +598,7 @@ routes:
   const expected = {
     source: resolve(FILE),
     listen: { host: '0.0.0.0', port: 8080 },
-    admin: { listen: { host: '127.0.0.1', port: 9090 }, token: undefined },
+    admin: { listen: { host: '127.0.0.1', port: 9090 }, token: undefined, workerListen: undefined },
     state: 'sqlite:.cutover/state.db',
     server: {
       maxHeaderBytes: 16384,
@@ -611,6 +615,7 @@ routes:
       clientBodyTimeout: 60000,
       sendTimeout: 60000,
       shadowMemory: 64 * 1024 * 1024,
+      workers: 1,
     },
     log: { level: 'info', access: true },
     tracing: { enabled: false },
