@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { CliChild, cli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/gateway.ts';
 import { matching, parseMetrics } from '../helpers/metrics.ts';
+import { freePortPair } from '../helpers/ports.ts';
 import { BEHAVIOR_HEADER, startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -51,27 +52,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** A port P, free a moment ago, with P + 1 free too. */
-async function freePortPair(): Promise<number> {
-  const bind = (port: number) =>
-    new Promise<Server | undefined>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(undefined));
-      server.listen(port, '127.0.0.1', () => resolve(server));
-    });
-  const close = (server: Server) => new Promise<void>((r) => server.close(() => r()));
-  for (;;) {
-    const first = (await bind(0))!;
-    const port = (first.address() as { port: number }).port;
-    const second = port < 65535 ? await bind(port + 1) : undefined;
-    await close(first);
-    if (second) {
-      await close(second);
-      return port;
-    }
   }
 }
 
