@@ -5,6 +5,7 @@
 // built (issue 10). Reading at scrape time also drops the series of a breaker
 // that a reload removed, instead of showing its last state forever.
 import type { Registry } from 'prom-client';
+import { registerScrapeGauge } from './scrape-gauge.ts';
 
 /** What the gauge reads: a breaker's route, backend and effective state. */
 export interface BreakerSeries {
@@ -28,21 +29,7 @@ export function registerBreakerGauge(
   registry: Registry,
   sources: ReadonlySet<() => Iterable<BreakerSeries>>,
 ): void {
-  registry.registerMetric({
-    name: NAME,
-    help: HELP,
-    type: 'gauge',
-    get: () => {
-      const values: { value: number; labels: Record<string, string> }[] = [];
-      for (const source of sources) {
-        for (const { route, backend, breaker } of source()) {
-          values.push({
-            value: BREAKER_STATE_VALUE[breaker.state] ?? 0,
-            labels: { backend, route },
-          });
-        }
-      }
-      return { name: NAME, help: HELP, type: 'gauge', values, aggregator: 'sum' };
-    },
-  } as unknown as Parameters<Registry['registerMetric']>[0]);
+  registerScrapeGauge(registry, NAME, HELP, sources, ({ route, backend, breaker }, out) => {
+    out.push({ value: BREAKER_STATE_VALUE[breaker.state] ?? 0, labels: { backend, route } });
+  });
 }

@@ -4,6 +4,7 @@
 
 import type { Registry } from 'prom-client';
 import { LIMIT_FALLBACKS } from '../config/index.ts';
+import { registerScrapeGauge } from './scrape-gauge.ts';
 
 /** What the gauge reads: a route with a cluster limit and the mode it answers in. */
 export interface LimitModeSeries {
@@ -22,19 +23,7 @@ export function registerLimitModeGauge(
   registry: Registry,
   sources: ReadonlySet<() => Iterable<LimitModeSeries>>,
 ): void {
-  registry.registerMetric({
-    name: NAME,
-    help: HELP,
-    type: 'gauge',
-    get: () => {
-      const values: { value: number; labels: Record<string, string> }[] = [];
-      for (const source of sources) {
-        for (const { route, mode } of source()) {
-          for (const m of MODES)
-            values.push({ value: m === mode ? 1 : 0, labels: { mode: m, route } });
-        }
-      }
-      return { name: NAME, help: HELP, type: 'gauge', values, aggregator: 'sum' };
-    },
-  } as unknown as Parameters<Registry['registerMetric']>[0]);
+  registerScrapeGauge(registry, NAME, HELP, sources, ({ route, mode }, out) => {
+    for (const m of MODES) out.push({ value: m === mode ? 1 : 0, labels: { mode: m, route } });
+  });
 }

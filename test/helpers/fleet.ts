@@ -119,3 +119,12 @@ export async function startInstance(
     },
   };
 }
+
+/** An instance's description for in-process fleet members (tests that drive a FleetMember by hand). */
+export const memberInfo = (id: string) => ({
+  id,
+  host: 'h',
+  pid: 1,
+  version: '0',
+  startedAt: '2026-11-30T00:00:00Z',
+});

@@ -1,22 +1,14 @@
 // Seeded random traffic for the window and fleet tests: the same "random"
 // requests every run, recorded into SlidingWindows at times a test sets.
 import type { SlidingWindow } from '../../src/telemetry/index.ts';
+import { prng } from './prng.ts';
 
 /** 2026-01-01T00:00:00Z: a whole second, so `T0 + n * 1000` starts second n. */
 export const T0 = 1_767_225_600_000;
 export const T0_SECOND = T0 / 1000;
 
-/** mulberry32: a tiny seeded PRNG. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (helpers/prng.ts), under the name these tests use. */
+export const seeded = prng;
 
 const STATUSES = [101, 200, 200, 200, 201, 204, 301, 304, 400, 404, 429, 500, 502, 503, 700];
 

@@ -9,15 +9,10 @@ import { OFF, type RolloutRecord, rolledBack } from '../../src/rollout/state.ts'
 import { Webhooks } from '../../src/rollout/webhooks.ts';
 import { CONTROLLER_LEASE, FleetMember, MemoryStore, ROLLOUT_NS } from '../../src/state/index.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
+import { memberInfo } from '../helpers/fleet.ts';
 
 const logger = createLogger({ level: 'silent' });
-const info = (id: string) => ({
-  id,
-  host: 'h',
-  pid: 1,
-  version: '0',
-  startedAt: '2026-11-30T00:00:00Z',
-});
+const info = memberInfo;
 /** Loops that never fire during the test: the test drives every step. */
 const still = { beatMs: 1e9, renewMs: 1e9, leaseMs: 10_000 };
 const canary = (weight: number, since: number): RolloutRecord => ({

@@ -3,17 +3,9 @@
 // (Content-Length, Transfer-Encoding, chunks), line endings, header syntax,
 // request target and bytes. Deterministic for a seed.
 
-/** mulberry32: a small, fast 32-bit PRNG; the same seed gives the same cases. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.ts';
+
+export { prng };
 
 export interface FuzzCase {
   readonly n: number;

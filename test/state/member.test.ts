@@ -10,15 +10,10 @@ import {
   WEIGHT_NS,
 } from '../../src/state/index.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
+import { memberInfo } from '../helpers/fleet.ts';
 import { eventually } from './fleet-contract.ts';
 
-const info = (id: string) => ({
-  id,
-  host: 'h',
-  pid: 1,
-  version: '0',
-  startedAt: '2026-11-30T00:00:00Z',
-});
+const info = memberInfo;
 const still = { beatMs: 1e9, renewMs: 1e9 };
 
 function recorder() {
