@@ -1,7 +1,8 @@
 // A cluster rate limit through real gateways: three Gateway instances in this
-// process, each on its own port with real HTTP, sharing one fleet store
-// (MemoryStore, the same contract Local and Redis keep) and one real upstream.
-// Together they admit the route's rps × duration + burst, not three times it.
+// process, each on its own port with real HTTP, sharing one fleet store and
+// one real upstream — once on a MemoryStore, once on a real Redis with a
+// connection per gateway (as three processes would have). Together they
+// admit the route's rps × duration + burst, not three times it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,10 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import { Pool } from 'undici';
 import { parseConfigText } from '../../src/config/index.ts';
 import { Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
-import { MemoryStore } from '../../src/state/index.ts';
+import { type FleetStore, MemoryStore, RedisFleet } from '../../src/state/index.ts';
 import { createLogger, Metrics } from '../../src/telemetry/index.ts';
 import { tempDir } from '../helpers/gateway.ts';
 import { metricValue } from '../helpers/metrics.ts';
+import { startRedis } from '../helpers/redis-server.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const RPS = 50;
@@ -71,80 +73,112 @@ function logLines(file: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-describe('cluster rate limit across three gateways', () => {
-  let up: Upstream;
-  let store: MemoryStore;
-  const instances: Instance[] = [];
+/** Three handles on one shared store, one per gateway. */
+interface SharedStores {
+  readonly stores: readonly FleetStore[];
+  close(): Promise<void>;
+}
 
-  before(async () => {
-    up = await startUpstream({ name: 'up' });
-    store = new MemoryStore();
-    const text = yaml(up.url, `{ rps: ${RPS}, burst: ${BURST}, scope: cluster }`);
-    for (let i = 0; i < 3; i++) {
-      instances.push(await startInstance(text, { store, buckets: store, instances: () => 3 }));
-    }
-  });
-  after(async () => {
-    for (const i of instances) await i.gateway.close(0);
-    await up.close();
-    await store.close();
-  });
+const ON_MEMORY = async (): Promise<SharedStores> => {
+  const store = new MemoryStore();
+  return { stores: [store, store, store], close: () => store.close() };
+};
 
-  test('three gateways hammered together admit rps × duration + burst', async () => {
-    const pools = instances.map((i) => new Pool(i.url, { connections: LOOPS, pipelining: 1 }));
-    const counts = new Map<number, number>();
-    const byInstance = instances.map(() => 0);
-    let firstSent = Number.POSITIVE_INFINITY;
-    let lastSent = 0;
-    let retryAfterOk = true;
-    const stopAt = performance.now() + HAMMER_MS;
-    const loop = async (pool: Pool, index: number): Promise<void> => {
-      while (performance.now() < stopAt) {
-        const sent = performance.now();
-        if (sent < firstSent) firstSent = sent;
-        if (sent > lastSent) lastSent = sent;
-        const res = await pool.request({ path: '/api/x', method: 'GET' });
-        await res.body.text();
-        counts.set(res.statusCode, (counts.get(res.statusCode) ?? 0) + 1);
-        if (res.statusCode === 200) byInstance[index]++;
-        if (res.statusCode === 429 && !(Number(res.headers['retry-after']) >= 1)) {
-          retryAfterOk = false;
-        }
+const ON_REDIS = async (): Promise<SharedStores> => {
+  const redis = await startRedis();
+  // The request-path timeout is the default (50 ms), as in production.
+  const stores = [0, 1, 2].map(() => new RedisFleet({ url: redis.url }));
+  return {
+    stores,
+    close: async () => {
+      for (const s of stores) await s.close();
+      await redis.close();
+    },
+  };
+};
+
+for (const [name, open] of [
+  ['one MemoryStore', ON_MEMORY],
+  ['one Redis', ON_REDIS],
+] as const) {
+  describe(`cluster rate limit across three gateways on ${name}`, () => {
+    let up: Upstream;
+    let shared: SharedStores;
+    const instances: Instance[] = [];
+
+    before(async () => {
+      up = await startUpstream({ name: 'up' });
+      shared = await open();
+      const text = yaml(up.url, `{ rps: ${RPS}, burst: ${BURST}, scope: cluster }`);
+      for (const store of shared.stores) {
+        instances.push(await startInstance(text, { store, buckets: store, instances: () => 3 }));
       }
-    };
-    try {
-      await Promise.all(
-        pools.flatMap((pool, index) => Array.from({ length: LOOPS }, () => loop(pool, index))),
-      );
-    } finally {
-      await Promise.all(pools.map((p) => p.close()));
-    }
-    const admitted = counts.get(200) ?? 0;
-    const seconds = (lastSent - firstSent) / 1000;
-    const expected = RPS * seconds + BURST;
-    const detail = `admitted ${admitted} (${byInstance.join(' + ')}) in ${seconds.toFixed(3)} s, expected ${expected.toFixed(1)}; statuses ${JSON.stringify([...counts])}`;
-    assert.deepEqual([...counts.keys()].sort(), [200, 429], detail);
-    assert.ok(
-      (counts.get(429) ?? 0) > admitted,
-      `the flood was refused most of the time: ${detail}`,
-    );
-    assert.ok(Math.abs(admitted - expected) <= expected * TOLERANCE, detail);
-    assert.ok(retryAfterOk, '429 answers carry Retry-After ≥ 1');
-    for (const n of byInstance) assert.ok(n > 0, `every gateway admitted some: ${detail}`);
-    // The diagnostic line the integrator reads when rerunning against Redis.
-    console.log(`# cluster limit e2e: ${detail}`);
-  });
+    });
+    after(async () => {
+      for (const i of instances) await i.gateway.close(0);
+      await up.close();
+      await shared.close();
+    });
 
-  test('the route detail and cutover_rate_limit_mode say the limit is shared', async () => {
-    const detail = instances[0].gateway.routeDetail('api') as unknown as {
-      limit: Record<string, unknown>;
-    };
-    assert.equal(detail.limit.scope, 'cluster');
-    assert.equal(detail.limit.mode, 'shared');
-    const text = await instances[0].metrics.render();
-    assert.equal(metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'shared' }), 1);
+    test('three gateways hammered together admit rps × duration + burst', async () => {
+      const pools = instances.map((i) => new Pool(i.url, { connections: LOOPS, pipelining: 1 }));
+      const counts = new Map<number, number>();
+      const byInstance = instances.map(() => 0);
+      let firstSent = Number.POSITIVE_INFINITY;
+      let lastSent = 0;
+      let retryAfterOk = true;
+      const stopAt = performance.now() + HAMMER_MS;
+      const loop = async (pool: Pool, index: number): Promise<void> => {
+        while (performance.now() < stopAt) {
+          const sent = performance.now();
+          if (sent < firstSent) firstSent = sent;
+          if (sent > lastSent) lastSent = sent;
+          const res = await pool.request({ path: '/api/x', method: 'GET' });
+          await res.body.text();
+          counts.set(res.statusCode, (counts.get(res.statusCode) ?? 0) + 1);
+          if (res.statusCode === 200) byInstance[index]++;
+          if (res.statusCode === 429 && !(Number(res.headers['retry-after']) >= 1)) {
+            retryAfterOk = false;
+          }
+        }
+      };
+      try {
+        await Promise.all(
+          pools.flatMap((pool, index) => Array.from({ length: LOOPS }, () => loop(pool, index))),
+        );
+      } finally {
+        await Promise.all(pools.map((p) => p.close()));
+      }
+      const admitted = counts.get(200) ?? 0;
+      const seconds = (lastSent - firstSent) / 1000;
+      const expected = RPS * seconds + BURST;
+      const detail = `admitted ${admitted} (${byInstance.join(' + ')}) in ${seconds.toFixed(3)} s, expected ${expected.toFixed(1)}; statuses ${JSON.stringify([...counts])}`;
+      assert.deepEqual([...counts.keys()].sort(), [200, 429], detail);
+      assert.ok(
+        (counts.get(429) ?? 0) > admitted,
+        `the flood was refused most of the time: ${detail}`,
+      );
+      assert.ok(Math.abs(admitted - expected) <= expected * TOLERANCE, detail);
+      assert.ok(retryAfterOk, '429 answers carry Retry-After ≥ 1');
+      for (const n of byInstance) assert.ok(n > 0, `every gateway admitted some: ${detail}`);
+      // The diagnostic line the integrator reads when rerunning against Redis.
+      console.log(`# cluster limit e2e on ${name}: ${detail}`);
+    });
+
+    test('the route detail and cutover_rate_limit_mode say the limit is shared', async () => {
+      const detail = instances[0].gateway.routeDetail('api') as unknown as {
+        limit: Record<string, unknown>;
+      };
+      assert.equal(detail.limit.scope, 'cluster');
+      assert.equal(detail.limit.mode, 'shared');
+      const text = await instances[0].metrics.render();
+      assert.equal(
+        metricValue(text, 'cutover_rate_limit_mode', { route: 'api', mode: 'shared' }),
+        1,
+      );
+    });
   });
-});
+}
 
 describe('a cluster limit on a gateway given no shared buckets', () => {
   let up: Upstream;
