@@ -24,7 +24,14 @@ import {
   stopAll,
   which,
 } from './lib/procs.ts';
-import { formatFixedRate, formatTable, type RunRecord, ratios, summarize } from './lib/report.ts';
+import {
+  formatFixedRate,
+  formatPerRound,
+  formatTable,
+  type RunRecord,
+  ratios,
+  summarize,
+} from './lib/report.ts';
 import { formatScale, openFilesLimit, SCALE_SHAPES, scaleCases } from './scale.ts';
 
 const settings = {
@@ -313,7 +320,7 @@ async function main(): Promise<void> {
       }
     }
     for (const [name, target] of targets) {
-      if (target.facts) facts[name] = target.facts();
+      if (target.facts) facts[name] = await target.facts();
     }
   } finally {
     for (const target of targets.values()) await target.stop().catch(() => {});
@@ -325,7 +332,16 @@ async function main(): Promise<void> {
   const summaries = summarize(records, names, failures);
   const ratioList = ratios(records, names);
   const usual = summaries.filter((s) => !isScale(s.case));
-  if (usual.length > 0) process.stdout.write(`\n${formatTable(usual, ratioList)}\n`);
+  if (usual.length > 0) {
+    process.stdout.write(`\n${formatTable(usual, ratioList)}\n`);
+    if (settings.rounds > 1)
+      process.stdout.write(
+        `\n${formatPerRound(
+          records,
+          names.filter((n) => !isScale(n)),
+        )}\n`,
+      );
+  }
   if (fixedRate.size > 0) process.stdout.write(`\n${formatFixedRate(fixedRate)}\n`);
   const scaled = summaries.filter((s) => isScale(s.case));
   if (scaled.length > 0) process.stdout.write(`\n${formatScale(scaled, records)}\n`);

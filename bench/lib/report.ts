@@ -94,8 +94,12 @@ export function summarize(
 export function ratios(records: readonly RunRecord[], names: readonly string[]): Ratio[] {
   const out: Ratio[] = [];
   for (const name of names.filter((n) => n.startsWith('cutover'))) {
+    // The fleet cases (issue 11) are read against the same gateway with no store at all.
+    const fleet = name.startsWith('cutover-redis') ? ['cutover-memory'] : [];
     const refs =
-      name === 'cutover' ? ['plain', 'fastify', 'nginx'] : ['cutover', 'plain', 'fastify', 'nginx'];
+      name === 'cutover'
+        ? ['plain', 'fastify', 'nginx']
+        : [...fleet, 'cutover', 'plain', 'fastify', 'nginx'];
     for (const versus of refs.filter((n) => names.includes(n))) {
       const cpu: number[] = [];
       const rps: number[] = [];
@@ -126,6 +130,9 @@ const TARGETS: Record<string, string> = {
   fastify: 'target CPU/req ≤ 0.8×',
   cutover: 'target: guards cost ≤ 5%, CPU/req ≤ 1.05×',
 };
+
+// Issue 11: state on Redis with a cluster-scope limit vs no store, CPU per request.
+const FLEET_TARGET = 'target CPU/req ≤ 1.05×';
 
 function fixed(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
@@ -169,9 +176,16 @@ export function formatTable(
   if (ratioList.length > 0) lines.push('');
   for (const r of ratioList) {
     // Against `cutover` only the guards case has a target (issue 3); the shadow case's
-    // ratio is a figure to record (issue 4), not a pass/fail.
+    // ratio is a figure to record (issue 4), not a pass/fail. Against `cutover-memory`
+    // only the Redis state with a cluster limit has one (issue 11).
     const text =
-      r.versus === 'cutover' && r.case !== 'cutover+guards' ? undefined : TARGETS[r.versus];
+      r.versus === 'cutover-memory'
+        ? r.case === 'cutover-redis'
+          ? FLEET_TARGET
+          : undefined
+        : r.versus === 'cutover' && r.case !== 'cutover+guards'
+          ? undefined
+          : TARGETS[r.versus];
     const target = text ? `   (${text})` : '';
     lines.push(
       `${r.case} / ${r.versus}: CPU/req ${r.cpuPerRequest.toFixed(2)}×, req/s ${r.rps.toFixed(2)}×, p99 ${r.p99.toFixed(2)}×${target}`,
@@ -179,6 +193,23 @@ export function formatTable(
   }
   for (const s of summaries.filter((x) => x.case.startsWith('cutover') && !x.failed)) {
     lines.push(`${s.case} p99: ${fixed(s.p99Ms, 2)} ms   (target ≤ 5 ms at 50 connections)`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Each case's µs CPU/request round by round: a ratio's spread (a 5% target against a
+ * run-to-run spread of ±10% on this VM) is read from these.
+ */
+export function formatPerRound(records: readonly RunRecord[], names: readonly string[]): string {
+  const lines = ['per round, µs CPU/req (round 1 | 2 | …):'];
+  const width = Math.max(...names.map((n) => n.length));
+  for (const name of names) {
+    const runs = ok(records, name).sort((a, b) => a.round - b.round);
+    if (runs.length === 0) continue;
+    lines.push(
+      `  ${name.padEnd(width)}  ${runs.map((r) => fixed(r.cpuUsPerRequest!, 1)).join(' | ')}`,
+    );
   }
   return lines.join('\n');
 }
