@@ -84,7 +84,8 @@ export interface CutoverCaseOptions {
   /**
    * Start a redis-server of the case's own (CPU 0, like the upstream: in production it
    * is another machine) and fill `{{REDIS}}` with its URL. Its CPU is not charged to
-   * the case; the JSON's facts give it.
+   * the case; the JSON's facts give it. Default: when the template has `{{REDIS}}`
+   * (so bench/profile.ts runs a Redis template as it is).
    */
   redis?: boolean;
 }
@@ -95,13 +96,10 @@ export function cutoverCase(
   about?: string,
   options: CutoverCaseOptions = {},
 ): BenchCase {
-  const {
-    root = REPO_ROOT,
-    startTimeoutMs = 15_000,
-    nodeArgs = [],
-    env = {},
-    redis: withRedis = false,
-  } = options;
+  const { root = REPO_ROOT, startTimeoutMs = 15_000, nodeArgs = [], env = {} } = options;
+  const withRedis =
+    options.redis ??
+    (existsSync(templatePath) && readFileSync(templatePath, 'utf8').includes('{{REDIS}}'));
   return {
     name,
     about:
@@ -284,16 +282,19 @@ export function allCases(): BenchCase[] {
       'Cutover as `cutover` with `state: memory` (no store, no fleet member): the reference of the fleet cases',
     ),
     cutoverCase(
+      'cutover-memory+limit',
+      join(BENCH_DIR, 'cutover-memory-limit.yaml'),
+      'cutover-memory with the fleet cases’ limit at scope `instance`: what the limit itself costs',
+    ),
+    cutoverCase(
       'cutover-redis',
       join(BENCH_DIR, 'cutover-redis.yaml'),
       'Cutover as `cutover` with state on a Redis of its own and a cluster-scope limit far above the load (nothing refused)',
-      { redis: true },
     ),
     cutoverCase(
       'cutover-redis-instance',
       join(BENCH_DIR, 'cutover-redis-instance.yaml'),
       'cutover-redis with the limit scope `instance`: fleet membership on Redis, no shared bucket',
-      { redis: true },
     ),
     // Another checkout (say the commit before a change: `git worktree add
     // ../base <commit>`) run with the same template, for "vs before" in one run.

@@ -95,7 +95,11 @@ export function ratios(records: readonly RunRecord[], names: readonly string[]):
   const out: Ratio[] = [];
   for (const name of names.filter((n) => n.startsWith('cutover'))) {
     // The fleet cases (issue 11) are read against the same gateway with no store at all.
-    const fleet = name.startsWith('cutover-redis') ? ['cutover-memory'] : [];
+    const fleet = name.startsWith('cutover-redis')
+      ? ['cutover-memory', 'cutover-memory+limit']
+      : name === 'cutover-memory+limit'
+        ? ['cutover-memory']
+        : [];
     const refs =
       name === 'cutover'
         ? ['plain', 'fastify', 'nginx']
