@@ -222,7 +222,7 @@ async function runTrial(
   return {
     n,
     ms: all ? Math.max(...times) : undefined,
-    firstMs: times.length > 0 ? Math.min(...times) : undefined,
+    firstMs: admins.length > 1 && times.length > 0 ? Math.min(...times) : undefined,
     state: last?.route.rollout?.state ?? 'timeout',
     reason:
       last?.route.rollout?.reason ??
