@@ -45,6 +45,9 @@ const settings = {
   warmupSeconds: intEnv('BENCH_WARMUP', 12, 0),
   // 1: one process, state in memory. N > 1: a fleet of N on one Redis (issue 11).
   instances: intEnv('BENCH_INSTANCES', 1, 1),
+  // 0: the leader gets none of the load (its gates then read only the others'
+  // published seconds, the fleet's slowest case); 1: an even share like the others.
+  leaderLoad: intEnv('BENCH_LEADER_LOAD', 1, 0) > 0,
   variants: (process.env.BENCH_VARIANT
     ? [process.env.BENCH_VARIANT]
     : ['breaker', 'gates']) as VariantName[],
@@ -235,14 +238,19 @@ async function runTrial(
 async function startFleet(
   variant: VariantName,
   upstreams: { legacy: string; candidate: string },
-): Promise<{ cutovers: Cutover[]; redis: BenchRedis | undefined; leader: string }> {
+): Promise<{
+  cutovers: Cutover[];
+  redis: BenchRedis | undefined;
+  leader: string;
+  leaderIndex: number;
+}> {
   const redis = settings.instances > 1 ? await startRedis() : undefined;
   const cutovers: Cutover[] = [];
   try {
     for (let i = 0; i < settings.instances; i++) {
       cutovers.push(await startCutover(variant, upstreams, redis?.url ?? 'memory', i));
     }
-    if (!redis) return { cutovers, redis, leader: 'the one process' };
+    if (!redis) return { cutovers, redis, leader: 'the one process', leaderIndex: 0 };
     // Each registers as it starts; wait until the first sees them all (≤ 5 s).
     const deadline = Date.now() + 5000;
     for (;;) {
@@ -251,7 +259,12 @@ async function startFleet(
       if (list.length === settings.instances && leader !== -1) {
         const pid = list[leader].pid;
         const index = cutovers.findIndex((c) => c.child.pid === pid);
-        return { cutovers, redis, leader: `instance ${index + 1} (pid ${pid})` };
+        return {
+          cutovers,
+          redis,
+          leader: `instance ${index + 1} (pid ${pid})`,
+          leaderIndex: index,
+        };
       }
       if (Date.now() > deadline)
         throw new Error(`${list.length} of ${settings.instances} instances registered in 5 s`);
@@ -270,15 +283,19 @@ async function runVariant(
 ): Promise<VariantResult> {
   const about = `${VARIANTS[variant].about}${
     settings.instances > 1
-      ? `; ${settings.instances} instances sharing one Redis, ${(settings.rate / settings.instances).toFixed(0)} requests/s each`
+      ? settings.leaderLoad
+        ? `; ${settings.instances} instances sharing one Redis, ${(settings.rate / settings.instances).toFixed(0)} requests/s each`
+        : `; ${settings.instances} instances sharing one Redis, the leader given no load, ${(settings.rate / (settings.instances - 1)).toFixed(0)} requests/s to each of the others`
       : ''
   }`;
   note(`\n== ${variant}: ${about}`);
-  const { cutovers, redis, leader } = await startFleet(variant, upstreams);
+  const { cutovers, redis, leader, leaderIndex } = await startFleet(variant, upstreams);
   if (redis) note(`${variant}: ${cutovers.length} instances on ${redis.url}; leader ${leader}`);
+  const loaded =
+    redis && !settings.leaderLoad ? cutovers.filter((_, i) => i !== leaderIndex) : cutovers;
   const admins = cutovers.map((c) => c.admin);
   const load = new SpreadLoad(
-    cutovers.map((c) => `http://127.0.0.1:${c.port}`),
+    loaded.map((c) => `http://127.0.0.1:${c.port}`),
     '/api/v1/items',
     settings.rate,
   );
@@ -322,7 +339,7 @@ async function runVariant(
   return {
     variant: settings.instances > 1 ? `${variant} ×${settings.instances}` : variant,
     about,
-    leader: redis ? leader : undefined,
+    leader: redis ? `${leader}${settings.leaderLoad ? '' : ', given none of the load'}` : undefined,
     trials,
     rates,
     outside,
@@ -357,7 +374,7 @@ async function main(): Promise<void> {
       pinning: pinning.note,
       settings:
         settings.instances > 1
-          ? `${settings.trials} trials, ${settings.rate} requests/s open loop spread evenly over ${settings.instances} Cutover processes sharing \`state: redis://…\` (one redis-server on CPU 0), ${settings.warmupSeconds} s warm-up at 25% per trial, every instance's admin polled every 10 ms (a trial ends when the last shows weight 0)`
+          ? `${settings.trials} trials, ${settings.rate} requests/s open loop spread evenly over ${settings.leaderLoad ? settings.instances : `${settings.instances - 1} of the ${settings.instances}`} Cutover processes (the leader ${settings.leaderLoad ? 'among them' : 'not'}) sharing \`state: redis://…\` (one redis-server on CPU 0), ${settings.warmupSeconds} s warm-up at 25% per trial, every instance's admin polled every 10 ms (a trial ends when the last shows weight 0)`
           : `${settings.trials} trials, ${settings.rate} requests/s open loop, ${settings.warmupSeconds} s warm-up at 25% per trial, admin polled every 10 ms`,
       runSeconds: (Date.now() - began) / 1000,
       ...(settings.instances > 1
