@@ -5,7 +5,8 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor200 } from './lib/admin.ts';
-import { freePort, readPort, startProcess, stopProcess, which } from './lib/procs.ts';
+import { cpuTicks, freePort, readPort, startProcess, stopProcess, which } from './lib/procs.ts';
+import { type BenchRedis, redisUnavailable, startRedis } from './lib/redis.ts';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = dirname(BENCH_DIR);
@@ -30,7 +31,7 @@ export interface Target {
   /** Variables for bench/wrk-load.lua: the scaling part's routes and keys. */
   load?: { env: Readonly<Record<string, string>> };
   /** Extra facts for the JSON report, read once at the end. */
-  facts?(): Record<string, unknown>;
+  facts?(): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 export interface BenchCase {
@@ -80,6 +81,13 @@ export interface CutoverCaseOptions {
   nodeArgs?: readonly string[];
   /** Extra environment variables for the Cutover process. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Start a redis-server of the case's own (CPU 0, like the upstream: in production it
+   * is another machine) and fill `{{REDIS}}` with its URL. Its CPU is not charged to
+   * the case; the JSON's facts give it. Default: when the template has `{{REDIS}}`
+   * (so bench/profile.ts runs a Redis template as it is).
+   */
+  redis?: boolean;
 }
 
 export function cutoverCase(
@@ -89,6 +97,9 @@ export function cutoverCase(
   options: CutoverCaseOptions = {},
 ): BenchCase {
   const { root = REPO_ROOT, startTimeoutMs = 15_000, nodeArgs = [], env = {} } = options;
+  const withRedis =
+    options.redis ??
+    (existsSync(templatePath) && readFileSync(templatePath, 'utf8').includes('{{REDIS}}'));
   return {
     name,
     about:
@@ -97,12 +108,16 @@ export function cutoverCase(
     unavailable: () =>
       !existsSync(join(root, 'src/cli/main.ts'))
         ? `no Cutover checkout at ${root} (BENCH_BASELINE_ROOT)`
-        : existsSync(templatePath)
-          ? undefined
-          : `config template ${templatePath} not found`,
+        : !existsSync(templatePath)
+          ? `config template ${templatePath} not found`
+          : withRedis
+            ? redisUnavailable()
+            : undefined,
     async start(ctx) {
       const [port, adminPort] = [await freePort(), await freePort()];
+      const redis: BenchRedis | undefined = withRedis ? await startRedis() : undefined;
       const config = readFileSync(templatePath, 'utf8')
+        .replaceAll('{{REDIS}}', redis?.url ?? 'redis-not-started')
         .replaceAll('{{LISTEN_PORT}}', String(port))
         .replaceAll('{{ADMIN_PORT}}', String(adminPort))
         .replaceAll('{{UPSTREAM}}', ctx.upstream)
@@ -130,6 +145,7 @@ export function cutoverCase(
         await waitFor200(`http://127.0.0.1:${adminPort}/healthz`, startTimeoutMs, child);
       } catch (error) {
         await stopProcess(child);
+        await redis?.stop();
         const stderr = tail(stderrLog);
         throw new Error(
           `${(error as Error).message}${stderr ? `\n--- cutover stderr ---\n${stderr}` : ''}`,
@@ -139,10 +155,20 @@ export function cutoverCase(
         port,
         pids: [child.pid!],
         cpuOf: 'proxy',
-        stop: () => stopProcess(child),
-        facts: () => ({
+        stop: async () => {
+          await stopProcess(child);
+          await redis?.stop();
+        },
+        facts: async () => ({
           accessLogBytes: existsSync(accessLog) ? statSync(accessLog).size : 0,
           stderrTail: tail(stderrLog, 1000),
+          // Over the case's whole life, warm-ups included: what the store did for it.
+          ...(redis
+            ? {
+                redisCpuTicks: cpuTicks([redis.pid]),
+                redisCalls: await redis.commandCalls().catch((e: Error) => e.message),
+              }
+            : {}),
         }),
       };
     },
@@ -248,6 +274,27 @@ export function allCases(): BenchCase[] {
       'cutover+streaming',
       join(BENCH_DIR, 'cutover-streaming.yaml'),
       'Cutover as `cutover` with request and response buffering off (requestBuffer 0, responseBuffer 0): bodies stream as before issue 9',
+    ),
+    // Issue 11: the fleet's cost on the request path, read against cutover-memory.
+    cutoverCase(
+      'cutover-memory',
+      join(BENCH_DIR, 'cutover-memory.yaml'),
+      'Cutover as `cutover` with `state: memory` (no store, no fleet member): the reference of the fleet cases',
+    ),
+    cutoverCase(
+      'cutover-memory+limit',
+      join(BENCH_DIR, 'cutover-memory-limit.yaml'),
+      'cutover-memory with the fleet cases’ limit at scope `instance`: what the limit itself costs',
+    ),
+    cutoverCase(
+      'cutover-redis',
+      join(BENCH_DIR, 'cutover-redis.yaml'),
+      'Cutover as `cutover` with state on a Redis of its own and a cluster-scope limit far above the load (nothing refused)',
+    ),
+    cutoverCase(
+      'cutover-redis-instance',
+      join(BENCH_DIR, 'cutover-redis-instance.yaml'),
+      'cutover-redis with the limit scope `instance`: fleet membership on Redis, no shared bucket',
     ),
     // Another checkout (say the commit before a change: `git worktree add
     // ../base <commit>`) run with the same template, for "vs before" in one run.

@@ -1,7 +1,9 @@
 // The fixed-rate latency pass of the benchmark: an open-loop load of RATE
 // requests/s on URL for SECONDS (after WARMUP seconds not counted), latency
 // measured from when each request was due, into an HDR histogram. Run as its
-// own process beside the upstream on CPU 0; prints one JSON line.
+// own process beside the upstream on CPU 0; prints {"measuring":true} when the
+// measured window begins and {"measuring":false} when it ends (so the bench can
+// read the proxy's CPU time over exactly that window), then the result's JSON line.
 import { build } from 'hdr-histogram-js';
 import { OpenLoopLoad, Tally } from './lib/open-loop.ts';
 
@@ -32,8 +34,10 @@ await new Promise((r) => setTimeout(r, warmup * 1000));
 const tally = new Tally();
 load.tally = tally;
 counting = true;
+process.stdout.write('{"measuring":true}\n');
 await new Promise((r) => setTimeout(r, seconds * 1000));
 counting = false;
+process.stdout.write('{"measuring":false}\n');
 await load.stop();
 const ms = (p: number) => histogram.getValueAtPercentile(p) / 1000;
 process.stdout.write(

@@ -2,7 +2,10 @@
 // hard (all 5xx) at 1,000 requests/s, weight is 0 within 5 seconds". Cutover runs a
 // route at the first rollout step (25%) under a steady open-loop load; the candidate
 // is switched to answering 500 to everything, and the admin API is polled every
-// 10 ms until the route's weight is 0. See bench/README.md, "Rollback time".
+// 10 ms until the route's weight is 0. With BENCH_INSTANCES=N (issue 11) the route
+// runs on N Cutover processes sharing a Redis the bench starts, the load is spread
+// evenly over them, and a trial ends when the weight is 0 on every one of them.
+// See bench/README.md, "Rollback time".
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -11,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_DIR, REPO_ROOT } from './cases.ts';
 import { Admin, type RouteView, waitFor200 } from './lib/admin.ts';
 import { intEnv } from './lib/env.ts';
-import { OpenLoopLoad, Tally } from './lib/open-loop.ts';
+import { SpreadLoad, Tally } from './lib/open-loop.ts';
 import {
   freePort,
   pinning,
@@ -21,6 +24,7 @@ import {
   stopAll,
   stopProcess,
 } from './lib/procs.ts';
+import { type BenchRedis, startRedis } from './lib/redis.ts';
 import { formatSummary, type Trial, type VariantResult } from './lib/rollback-report.ts';
 
 const VARIANTS = {
@@ -39,6 +43,11 @@ const settings = {
   rate: intEnv('BENCH_RATE', 1000, 1),
   // ≥ 10 s so the gates' 30 s window holds healthy data when the fault starts.
   warmupSeconds: intEnv('BENCH_WARMUP', 12, 0),
+  // 1: one process, state in memory. N > 1: a fleet of N on one Redis (issue 11).
+  instances: intEnv('BENCH_INSTANCES', 1, 1),
+  // 0: the leader gets none of the load (its gates then read only the others'
+  // published seconds, the fleet's slowest case); 1: an even share like the others.
+  leaderLoad: intEnv('BENCH_LEADER_LOAD', 1, 0) > 0,
   variants: (process.env.BENCH_VARIANT
     ? [process.env.BENCH_VARIANT]
     : ['breaker', 'gates']) as VariantName[],
@@ -64,7 +73,7 @@ function note(message: string): void {
 function config(variant: VariantName, ports: Record<string, number | string>): string {
   return `listen: "127.0.0.1:${ports.listen}"
 admin: { listen: "127.0.0.1:${ports.admin}" }
-state: memory
+state: "${ports.state}"
 log: { access: false, level: warn }
 backends:
   legacy: { url: "${ports.legacy}" }
@@ -86,15 +95,28 @@ async function startUpstream(script: string, name: string): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
+interface Cutover {
+  child: ChildProcess;
+  port: number;
+  admin: Admin;
+  logFile: string;
+}
+
 async function startCutover(
   variant: VariantName,
   upstreams: { legacy: string; candidate: string },
-): Promise<{ child: ChildProcess; port: number; admin: Admin; logFile: string }> {
+  state: string,
+  index: number,
+): Promise<Cutover> {
   const [port, adminPort] = [await freePort(), await freePort()];
-  const configPath = join(tmp, `${variant}.yaml`);
-  writeFileSync(configPath, config(variant, { listen: port, admin: adminPort, ...upstreams }));
-  const stderrLog = join(tmp, `${variant}.stderr.log`);
-  const logFile = join(tmp, `${variant}.log`);
+  const name = settings.instances > 1 ? `${variant}-${index + 1}` : variant;
+  const configPath = join(tmp, `${name}.yaml`);
+  writeFileSync(
+    configPath,
+    config(variant, { listen: port, admin: adminPort, state, ...upstreams }),
+  );
+  const stderrLog = join(tmp, `${name}.stderr.log`);
+  const logFile = join(tmp, `${name}.log`);
   const err = openSync(stderrLog, 'w');
   const out = openSync(logFile, 'w');
   const child = startProcess(node, ['src/cli/main.ts', 'start', '-c', configPath], {
@@ -122,18 +144,27 @@ async function fault(candidate: string, on: boolean): Promise<void> {
 
 const atStep25 = (r: RouteView): boolean => r.rollout?.state === 'canary' && r.weight === 25;
 
-/** Back to 25% with a fresh gate window: reset (weight to the file's 0), then start. */
-async function restartRollout(admin: Admin, breaker: boolean): Promise<void> {
-  // Started while the candidate's breaker is still open, the rollout would hard-trip at once.
+/**
+ * Back to 25% with a fresh gate window: reset (weight to the file's 0), then start,
+ * through the first instance (in a fleet the store carries it to the others).
+ */
+async function restartRollout(admins: readonly Admin[], breaker: boolean): Promise<void> {
+  // Started while a candidate breaker is still open, the rollout would hard-trip at once.
+  // Breakers are each instance's own: wait for every one.
   if (breaker) {
-    const closed = await admin.until(
-      ROUTE,
-      (r) => r.breakers.candidate?.state === 'closed',
-      BREAKER_CLOSE_TIMEOUT_MS,
+    const closed = await Promise.all(
+      admins.map((admin) =>
+        admin.until(
+          ROUTE,
+          (r) => r.breakers.candidate?.state === 'closed',
+          BREAKER_CLOSE_TIMEOUT_MS,
+        ),
+      ),
     );
-    if (!closed)
-      throw new Error(`the candidate breaker stayed open ${BREAKER_CLOSE_TIMEOUT_MS} ms`);
+    if (closed.some((c) => c === undefined))
+      throw new Error(`a candidate breaker stayed open ${BREAKER_CLOSE_TIMEOUT_MS} ms`);
   }
+  const [admin] = admins;
   // The gate windows are one-second slots and a step reads from the slot its start falls
   // in: started within the second of the rollback, it would inherit the fault's errors.
   await sleep(1100);
@@ -145,29 +176,36 @@ async function restartRollout(admin: Admin, breaker: boolean): Promise<void> {
  * Holds the route at 25% for the warm-up. A rollback of the healthy candidate (a gate
  * failing on noise) is counted, the rollout restarted and the warm-up begun again.
  */
-async function warmUp(n: number, admin: Admin, breaker: boolean, spurious: string[]) {
+async function warmUp(n: number, admins: readonly Admin[], breaker: boolean, spurious: string[]) {
   for (let attempt = 0; attempt <= MAX_SPURIOUS; attempt++) {
-    const ready = await admin.until(ROUTE, atStep25, 15_000);
-    if (!ready) throw new Error(`trial ${n}: the route did not come to canary at 25%`);
-    const left = await admin.until(ROUTE, (r) => !atStep25(r), settings.warmupSeconds * 1000, 250);
+    const ready = await Promise.all(admins.map((a) => a.until(ROUTE, atStep25, 15_000)));
+    if (ready.some((r) => r === undefined))
+      throw new Error(`trial ${n}: the route did not come to canary at 25% on every instance`);
+    // A rollback anywhere reaches every instance: watching one is enough.
+    const left = await admins[0].until(
+      ROUTE,
+      (r) => !atStep25(r),
+      settings.warmupSeconds * 1000,
+      250,
+    );
     if (!left) return;
     const why = `${left.route.rollout?.state}: ${left.route.rollout?.reason}`;
     spurious.push(why);
     note(`trial ${n}: left 25% while healthy (${why}); restarting the rollout`);
-    await restartRollout(admin, breaker);
+    await restartRollout(admins, breaker);
   }
   throw new Error(`trial ${n}: rolled back while healthy ${MAX_SPURIOUS + 1} times in a row`);
 }
 
 async function runTrial(
   n: number,
-  admin: Admin,
-  load: OpenLoopLoad,
+  admins: readonly Admin[],
+  load: SpreadLoad,
   candidate: string,
   breaker: boolean,
   spurious: string[],
 ): Promise<Trial> {
-  await warmUp(n, admin, breaker, spurious);
+  await warmUp(n, admins, breaker, spurious);
   // The gates are checked once a second, and every trial's timeline starts from a
   // rollback taken at a check: without a random phase the fault would always begin at
   // the same point between two checks (measured: always 0.6–1 s before the next one).
@@ -176,29 +214,91 @@ async function runTrial(
   load.tally = tally;
   const t0 = performance.now();
   await fault(candidate, true);
-  const seen = await admin.until(ROUTE, (r) => r.weight === 0, TRIAL_TIMEOUT_MS, 10);
+  // Every instance polled every 10 ms: the trial ends when the last shows weight 0.
+  const seen = await Promise.all(
+    admins.map((a) => a.until(ROUTE, (r) => r.weight === 0, TRIAL_TIMEOUT_MS, 10)),
+  );
   load.tally = new Tally();
-  const ms = seen ? seen.at - t0 : undefined;
+  const all = seen.every((s) => s !== undefined);
+  const times = seen.flatMap((s) => (s ? [s.at - t0] : []));
+  const last = all ? seen.reduce((a, b) => (b!.at > a!.at ? b : a)) : undefined;
   return {
     n,
-    ms,
-    state: seen?.route.rollout?.state ?? 'timeout',
-    reason: seen?.route.rollout?.reason ?? `weight not 0 after ${TRIAL_TIMEOUT_MS} ms`,
+    ms: all ? Math.max(...times) : undefined,
+    firstMs: admins.length > 1 && times.length > 0 ? Math.min(...times) : undefined,
+    state: last?.route.rollout?.state ?? 'timeout',
+    reason:
+      last?.route.rollout?.reason ??
+      `weight not 0 on ${seen.length - times.length} of ${seen.length} instance(s) after ${TRIAL_TIMEOUT_MS} ms`,
     tally,
   };
+}
+
+/** The instances' start, one after another: the first takes the lease and leads. */
+async function startFleet(
+  variant: VariantName,
+  upstreams: { legacy: string; candidate: string },
+): Promise<{
+  cutovers: Cutover[];
+  redis: BenchRedis | undefined;
+  leader: string;
+  leaderIndex: number;
+}> {
+  const redis = settings.instances > 1 ? await startRedis() : undefined;
+  const cutovers: Cutover[] = [];
+  try {
+    for (let i = 0; i < settings.instances; i++) {
+      cutovers.push(await startCutover(variant, upstreams, redis?.url ?? 'memory', i));
+    }
+    if (!redis) return { cutovers, redis, leader: 'the one process', leaderIndex: 0 };
+    // Each registers as it starts; wait until the first sees them all (≤ 5 s).
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const list = await cutovers[0].admin.instances();
+      const leader = list.findIndex((i) => i.leader);
+      if (list.length === settings.instances && leader !== -1) {
+        const pid = list[leader].pid;
+        const index = cutovers.findIndex((c) => c.child.pid === pid);
+        return {
+          cutovers,
+          redis,
+          leader: `instance ${index + 1} (pid ${pid})`,
+          leaderIndex: index,
+        };
+      }
+      if (Date.now() > deadline)
+        throw new Error(`${list.length} of ${settings.instances} instances registered in 5 s`);
+      await sleep(100);
+    }
+  } catch (error) {
+    for (const c of cutovers) await stopProcess(c.child);
+    await redis?.stop();
+    throw error;
+  }
 }
 
 async function runVariant(
   variant: VariantName,
   upstreams: { legacy: string; candidate: string },
 ): Promise<VariantResult> {
-  note(`\n== ${variant}: ${VARIANTS[variant].about}`);
-  const cutover = await startCutover(variant, upstreams);
-  const load = new OpenLoopLoad({
-    origin: `http://127.0.0.1:${cutover.port}`,
-    path: '/api/v1/items',
-    rate: settings.rate,
-  });
+  const about = `${VARIANTS[variant].about}${
+    settings.instances > 1
+      ? settings.leaderLoad
+        ? `; ${settings.instances} instances sharing one Redis, ${(settings.rate / settings.instances).toFixed(0)} requests/s each`
+        : `; ${settings.instances} instances sharing one Redis, the leader given no load, ${(settings.rate / (settings.instances - 1)).toFixed(0)} requests/s to each of the others`
+      : ''
+  }`;
+  note(`\n== ${variant}: ${about}`);
+  const { cutovers, redis, leader, leaderIndex } = await startFleet(variant, upstreams);
+  if (redis) note(`${variant}: ${cutovers.length} instances on ${redis.url}; leader ${leader}`);
+  const loaded =
+    redis && !settings.leaderLoad ? cutovers.filter((_, i) => i !== leaderIndex) : cutovers;
+  const admins = cutovers.map((c) => c.admin);
+  const load = new SpreadLoad(
+    loaded.map((c) => `http://127.0.0.1:${c.port}`),
+    '/api/v1/items',
+    settings.rate,
+  );
   const outside = new Tally();
   load.tally = outside;
   load.start();
@@ -208,30 +308,38 @@ async function runVariant(
   let rates = { offered: 0, answered: 0 };
   try {
     for (let n = 1; n <= settings.trials; n++) {
-      const trial = await runTrial(n, cutover.admin, load, upstreams.candidate, breaker, spurious);
+      const trial = await runTrial(n, admins, load, upstreams.candidate, breaker, spurious);
       trials.push(trial);
       load.tally = outside;
       note(
         `${variant} trial ${n}/${settings.trials}: ${trial.ms === undefined ? 'TIMEOUT' : `${trial.ms.toFixed(0)} ms`}` +
+          (admins.length > 1 && trial.firstMs !== undefined
+            ? ` (first instance ${trial.firstMs.toFixed(0)} ms)`
+            : '') +
           ` → ${trial.state}: ${trial.reason}; client non-2xx ${trial.tally.notOk} of ${trial.tally.sent}` +
           ` (${trial.tally.describe()})`,
       );
       await fault(upstreams.candidate, false);
-      await restartRollout(cutover.admin, breaker);
+      await restartRollout(admins, breaker);
     }
   } finally {
     rates = load.rates();
     await load.stop();
-    await stopProcess(cutover.child);
-    // Warn lines are the rollbacks themselves; anything at error level is worth a look.
-    const errors = readFileSync(cutover.logFile, 'utf8')
-      .split('\n')
-      .filter((l) => /"level":"?(50|60|error|fatal)/.test(l));
-    if (errors.length > 0) note(`cutover logged ${errors.length} error lines, e.g. ${errors[0]}`);
+    for (const [i, cutover] of cutovers.entries()) {
+      await stopProcess(cutover.child);
+      // Warn lines are the rollbacks themselves; anything at error level is worth a look.
+      const errors = readFileSync(cutover.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => /"level":"?(50|60|error|fatal)/.test(l));
+      if (errors.length > 0)
+        note(`cutover ${i + 1} logged ${errors.length} error lines, e.g. ${errors[0]}`);
+    }
+    await redis?.stop();
   }
   return {
-    variant,
-    about: VARIANTS[variant].about,
+    variant: settings.instances > 1 ? `${variant} ×${settings.instances}` : variant,
+    about,
+    leader: redis ? `${leader}${settings.leaderLoad ? '' : ', given none of the load'}` : undefined,
     trials,
     rates,
     outside,
@@ -246,7 +354,10 @@ function version(command: string, args: string[]): string {
 
 async function main(): Promise<void> {
   const began = Date.now();
-  note(`bench: rollback time, ${settings.trials} trials × ${settings.variants.join(', ')}`);
+  note(
+    `bench: rollback time, ${settings.trials} trials × ${settings.variants.join(', ')}` +
+      (settings.instances > 1 ? `, ${settings.instances} instances on one Redis` : ''),
+  );
   note(`bench: ${pinning.note}; temp dir ${tmp}`);
   const legacy = await startUpstream(join(BENCH_DIR, 'upstream.ts'), 'legacy upstream');
   const candidate = await startUpstream(join(BENCH_DIR, 'lib', 'fault-upstream.ts'), 'candidate');
@@ -261,8 +372,20 @@ async function main(): Promise<void> {
       machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Linux ${release()}`,
       node: version(node, ['--version']),
       pinning: pinning.note,
-      settings: `${settings.trials} trials, ${settings.rate} requests/s open loop, ${settings.warmupSeconds} s warm-up at 25% per trial, admin polled every 10 ms`,
+      settings:
+        settings.instances > 1
+          ? `${settings.trials} trials, ${settings.rate} requests/s open loop spread evenly over ${settings.leaderLoad ? settings.instances : `${settings.instances - 1} of the ${settings.instances}`} Cutover processes (the leader ${settings.leaderLoad ? 'among them' : 'not'}) sharing \`state: redis://…\` (one redis-server on CPU 0), ${settings.warmupSeconds} s warm-up at 25% per trial, every instance's admin polled every 10 ms (a trial ends when the last shows weight 0)`
+          : `${settings.trials} trials, ${settings.rate} requests/s open loop, ${settings.warmupSeconds} s warm-up at 25% per trial, admin polled every 10 ms`,
       runSeconds: (Date.now() - began) / 1000,
+      ...(settings.instances > 1
+        ? {
+            target: `candidate all-5xx at ${settings.rate} requests/s over ${settings.instances} instances → weight 0 on every instance within 2 s (issue 11), as one instance's`,
+            targetMs: 2000,
+          }
+        : {
+            target: `candidate all-5xx at ${settings.rate} requests/s → weight 0 within 5 s`,
+            targetMs: 5000,
+          }),
     })}\n`,
   );
 }

@@ -9,13 +9,11 @@ import { join } from 'node:path';
 import { allCases, BENCH_DIR, type BenchCase, REPO_ROOT, type Target } from './cases.ts';
 import { intEnv } from './lib/env.ts';
 import { chooseLoader, type FixedRateResult, fixedRateLoad, type Loader } from './lib/load.ts';
+import { coreUse, NOISY, type Snapshot, snapshot } from './lib/noise.ts';
 import {
-  type CoreTicks,
   clockTicks,
-  coreTicks,
   cpuTicks,
   isShuttingDown,
-  ownTicks,
   pinning,
   readPort,
   rssBytes,
@@ -24,7 +22,14 @@ import {
   stopAll,
   which,
 } from './lib/procs.ts';
-import { formatFixedRate, formatTable, type RunRecord, ratios, summarize } from './lib/report.ts';
+import {
+  formatFixedRate,
+  formatPerRound,
+  formatTable,
+  type RunRecord,
+  ratios,
+  summarize,
+} from './lib/report.ts';
 import { formatScale, openFilesLimit, SCALE_SHAPES, scaleCases } from './scale.ts';
 
 const settings = {
@@ -45,6 +50,9 @@ const settings = {
   // due: the p99 a user sees at a normal load. 0 turns the pass off.
   fixedRate: intEnv('BENCH_FIXED_RATE', 3000, 0),
   fixedSeconds: intEnv('BENCH_FIXED_DURATION', 10, 1),
+  // Rounds of the fixed-rate pass, the order rotated each round: its CPU/request is
+  // what the fleet cases compare (issue 11), and one window per case is one sample.
+  fixedRounds: intEnv('BENCH_FIXED_ROUNDS', 1, 1),
   path: process.env.BENCH_PATH ?? '/api/v1/items',
   // '1': the scaling part after the usual cases; 'only': the scaling part alone.
   scale: process.env.BENCH_SCALE ?? '',
@@ -92,52 +100,11 @@ function version(command: string, args: string[]): string | undefined {
   return `${stdout ?? ''}${stderr ?? ''}`.trim().split('\n')[0] || undefined;
 }
 
-/** CPU taken by other processes on the machine, in % of one core, above which a run is flagged. */
-const NOISY = 5;
-
 /** With the defaults, repeats of noisy runs stop once the run nears this long. */
 const RETRY_BUDGET_SECONDS = 450;
 
 function isNoisy(record: RunRecord): boolean {
   return !record.error && (record.noisePercent ?? 0) >= NOISY;
-}
-
-interface Snapshot {
-  cores: Map<number, CoreTicks>;
-  /** This run's own processes: live ones plus reaped load generators. */
-  ours: number;
-}
-
-function snapshot(): Snapshot {
-  return { cores: coreTicks(), ours: ownTicks() };
-}
-
-/**
- * Busy share of CPU 0 and 1 over the window, and the CPU time that went to processes
- * other than this benchmark's own. Other work on the machine skews CPU/request even when
- * it runs on CPU 0 only: the load generator and upstream then feed the proxy unevenly.
- */
-function coreUse(
-  before: Snapshot,
-  after: Snapshot,
-): Pick<RunRecord, 'core0BusyPercent' | 'core1BusyPercent' | 'noisePercent'> {
-  const delta = (cpu: number) => {
-    const a = before.cores.get(cpu);
-    const b = after.cores.get(cpu);
-    if (!a || !b || b.total === a.total) return undefined;
-    return { tasks: b.tasks - a.tasks, busy: b.busy - a.busy, total: b.total - a.total };
-  };
-  const all = [...after.cores.keys()].map(delta);
-  const tasks = all.reduce((sum, d) => sum + (d?.tasks ?? 0), 0);
-  const window = all[0]?.total;
-  const [c0, c1] = [delta(0), delta(1)];
-  return {
-    core0BusyPercent: c0 ? (c0.busy / c0.total) * 100 : undefined,
-    core1BusyPercent: c1 ? (c1.busy / c1.total) * 100 : undefined,
-    noisePercent: window
-      ? Math.max(0, ((tasks - (after.ours - before.ours)) / window) * 100)
-      : undefined,
-  };
 }
 
 async function measure(
@@ -197,6 +164,54 @@ async function measure(
   }
 }
 
+/**
+ * One case at the fixed rate: latency from when each request was due, and the case's
+ * CPU time over exactly the measured window (the loader says when it begins and ends).
+ */
+async function fixedRatePass(
+  node: string,
+  name: string,
+  target: Target,
+  round: number,
+): Promise<FixedRateResult | undefined> {
+  const tag = `fixed rate${settings.fixedRounds > 1 ? ` round ${round}/${settings.fixedRounds}` : ''} ${name}`;
+  note(`${tag}: ${settings.fixedRate} req/s for ${settings.fixedSeconds}s…`);
+  let start: { ticks: number; machine: Snapshot } | undefined;
+  let used: { ticks: number; noise: number | undefined } | undefined;
+  try {
+    const r = await fixedRateLoad(
+      BENCH_DIR,
+      node,
+      {
+        url: `http://127.0.0.1:${target.port}${settings.path}`,
+        rate: settings.fixedRate,
+        seconds: settings.fixedSeconds,
+        warmup: 3,
+      },
+      (measuring) => {
+        if (measuring) start = { ticks: cpuTicks(target.pids), machine: snapshot() };
+        else if (start)
+          used = {
+            ticks: cpuTicks(target.pids) - start.ticks,
+            noise: coreUse(start.machine, snapshot()).noisePercent,
+          };
+      },
+    );
+    const cpu = used && r.answered > 0 ? ((used.ticks / clockTicks) * 1e6) / r.answered : undefined;
+    note(
+      `${tag}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms, ` +
+        `${cpu === undefined ? '-' : cpu.toFixed(1)} µs CPU/req (${target.cpuOf}), ${r.notOk} errors, ${r.dropped} not sent` +
+        (used?.noise !== undefined && used.noise >= NOISY
+          ? ` (noisy: other processes took ${used.noise.toFixed(0)}% of a core)`
+          : ''),
+    );
+    return { ...r, round, cpuUsPerRequest: cpu, noisePercent: used?.noise };
+  } catch (error) {
+    note(`${tag}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 const tmpDirs: string[] = [];
 
 function removeTmp(): void {
@@ -233,7 +248,7 @@ async function main(): Promise<void> {
   const targets = new Map<string, Target>();
   const failures = new Map<string, string>();
   const records: RunRecord[] = [];
-  const fixedRate = new Map<string, FixedRateResult>();
+  const fixedRate = new Map<string, FixedRateResult[]>();
   const facts: Record<string, unknown> = {};
   try {
     const upstreamProc = startProcess(node, [join(BENCH_DIR, 'upstream.ts')], { cpu: 0 });
@@ -292,28 +307,18 @@ async function main(): Promise<void> {
     }
     if (settings.fixedRate > 0) {
       // The scaling cases' routes answer /r<i>/…, not BENCH_PATH; their figures are the rounds'.
-      for (const c of running.filter((x) => !isScale(x.name))) {
-        if (isShuttingDown()) break;
-        const url = `http://127.0.0.1:${targets.get(c.name)!.port}${settings.path}`;
-        note(`fixed rate ${c.name}: ${settings.fixedRate} req/s for ${settings.fixedSeconds}s…`);
-        try {
-          const r = await fixedRateLoad(BENCH_DIR, node, {
-            url,
-            rate: settings.fixedRate,
-            seconds: settings.fixedSeconds,
-            warmup: 3,
-          });
-          fixedRate.set(c.name, r);
-          note(
-            `fixed rate ${c.name}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms, ${r.notOk} errors, ${r.dropped} not sent`,
-          );
-        } catch (error) {
-          note(`fixed rate ${c.name}: ${(error as Error).message}`);
+      const fixedCases = running.filter((x) => !isScale(x.name));
+      for (let round = 1; round <= settings.fixedRounds; round++) {
+        const shift = (round - 1) % Math.max(fixedCases.length, 1);
+        for (const c of [...fixedCases.slice(shift), ...fixedCases.slice(0, shift)]) {
+          if (isShuttingDown()) break;
+          const result = await fixedRatePass(node, c.name, targets.get(c.name)!, round);
+          if (result) fixedRate.set(c.name, [...(fixedRate.get(c.name) ?? []), result]);
         }
       }
     }
     for (const [name, target] of targets) {
-      if (target.facts) facts[name] = target.facts();
+      if (target.facts) facts[name] = await target.facts();
     }
   } finally {
     for (const target of targets.values()) await target.stop().catch(() => {});
@@ -325,7 +330,16 @@ async function main(): Promise<void> {
   const summaries = summarize(records, names, failures);
   const ratioList = ratios(records, names);
   const usual = summaries.filter((s) => !isScale(s.case));
-  if (usual.length > 0) process.stdout.write(`\n${formatTable(usual, ratioList)}\n`);
+  if (usual.length > 0) {
+    process.stdout.write(`\n${formatTable(usual, ratioList)}\n`);
+    if (settings.rounds > 1)
+      process.stdout.write(
+        `\n${formatPerRound(
+          records,
+          names.filter((n) => !isScale(n)),
+        )}\n`,
+      );
+  }
   if (fixedRate.size > 0) process.stdout.write(`\n${formatFixedRate(fixedRate)}\n`);
   const scaled = summaries.filter((s) => isScale(s.case));
   if (scaled.length > 0) process.stdout.write(`\n${formatScale(scaled, records)}\n`);

@@ -140,7 +140,10 @@ export function scaleCases(node: string): BenchCase[] {
           await holder?.stop();
           await cutover.stop();
         },
-        facts: () => ({ ...cutover.facts?.(), ...(holder ? { idleOpen: holder.open() } : {}) }),
+        facts: async () => ({
+          ...(await cutover.facts?.()),
+          ...(holder ? { idleOpen: holder.open() } : {}),
+        }),
       };
     },
   }));

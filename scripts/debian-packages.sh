@@ -2,7 +2,8 @@
 # Installs the Debian packages a step needs that npm cannot: npm test's pretest
 # (Prometheus, for the Prometheus gate test against a real one; redis-server,
 # for the Redis fleet tests, which start, kill and restart their own) and
-# npm run bench's prebench (wrk and nginx, the load generator and peer proxy).
+# npm run bench's prebench (wrk and nginx, the load generator and peer proxy;
+# redis-server, for the fleet cases and the fleet rollback variant).
 #
 #   scripts/debian-packages.sh "WHAT FOR" COMMAND=PACKAGE ...
 #

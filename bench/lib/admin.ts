@@ -8,6 +8,13 @@ export interface RouteView {
   breakers: { candidate: { state: string } | null };
 }
 
+export interface InstanceView {
+  id: string;
+  pid: number;
+  admin?: string;
+  leader: boolean;
+}
+
 export class Admin {
   readonly #base: string;
 
@@ -21,6 +28,13 @@ export class Admin {
     });
     if (res.status !== 200) throw new Error(`GET /api/routes/${name}: ${res.status}`);
     return (await res.json()) as RouteView;
+  }
+
+  /** GET /api/instances: the fleet as this instance sees it. */
+  async instances(): Promise<InstanceView[]> {
+    const res = await fetch(`${this.#base}/api/instances`, { signal: AbortSignal.timeout(2000) });
+    if (res.status !== 200) throw new Error(`GET /api/instances: ${res.status}`);
+    return (await res.json()) as InstanceView[];
   }
 
   async rollout(name: string, action: 'start' | 'reset'): Promise<void> {

@@ -135,6 +135,12 @@ function collect<T>(child: ChildProcess, seconds: number, parse: (out: string) =
 
 /** What the fixed-rate pass measured (bench/fixed-rate-load.ts); latencies in ms from when each request was due. */
 export interface FixedRateResult {
+  /** The pass's round (BENCH_FIXED_ROUNDS). */
+  round?: number;
+  /** The case's CPU µs per answered request over the measured window (issue 11). */
+  cpuUsPerRequest?: number;
+  /** CPU taken by other processes over the window, in % of one core. */
+  noisePercent?: number;
   rate: number;
   seconds: number;
   answered: number;
@@ -152,6 +158,8 @@ export function fixedRateLoad(
   benchDir: string,
   node: string,
   opts: { url: string; rate: number; seconds: number; warmup: number },
+  /** Told when the measured window begins (true) and ends (false). */
+  onPhase?: (measuring: boolean) => void,
 ): Promise<FixedRateResult> {
   const child = startProcess(node, [join(benchDir, 'fixed-rate-load.ts')], {
     cpu: 0,
@@ -162,6 +170,16 @@ export function fixedRateLoad(
       SECONDS: String(opts.seconds),
       WARMUP: String(opts.warmup),
     },
+  });
+  let seen = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    seen += chunk.toString();
+    for (let nl = seen.indexOf('\n'); nl !== -1; nl = seen.indexOf('\n')) {
+      const line = seen.slice(0, nl);
+      seen = seen.slice(nl + 1);
+      if (line === '{"measuring":true}') onPhase?.(true);
+      else if (line === '{"measuring":false}') onPhase?.(false);
+    }
   });
   return collect(
     child,

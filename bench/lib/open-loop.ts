@@ -3,6 +3,7 @@
 // way a closed loop (wrk, autocannon: N connections, one request each) would.
 // Each request is counted in the tally that was current when it was sent, so a
 // trial's figures are those of the requests sent during it.
+// SpreadLoad splits one such load evenly over several gateways (a fleet).
 import { Pool } from 'undici';
 
 export class Tally {
@@ -131,5 +132,53 @@ export class OpenLoopLoad {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await this.#pool.destroy();
+  }
+}
+
+/**
+ * One open-loop load spread evenly over several gateways (a fleet behind a load
+ * balancer): `rate / origins` requests/s to each, every answer counted in one tally.
+ */
+export class SpreadLoad {
+  readonly #loads: OpenLoopLoad[];
+  #tally = new Tally();
+
+  constructor(origins: readonly string[], path: string, rate: number) {
+    this.#loads = origins.map(
+      (origin) => new OpenLoopLoad({ origin, path, rate: rate / origins.length }),
+    );
+  }
+
+  get tally(): Tally {
+    return this.#tally;
+  }
+
+  /** New sends, to every gateway, are counted here from now on. */
+  set tally(tally: Tally) {
+    this.#tally = tally;
+    for (const load of this.#loads) load.tally = tally;
+  }
+
+  start(): void {
+    for (const load of this.#loads) {
+      load.tally = this.#tally;
+      load.start();
+    }
+  }
+
+  /** Summed over the gateways. */
+  rates(): { offered: number; answered: number } {
+    let offered = 0;
+    let answered = 0;
+    for (const load of this.#loads) {
+      const r = load.rates();
+      offered += r.offered;
+      answered += r.answered;
+    }
+    return { offered, answered };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#loads.map((load) => load.stop()));
   }
 }

@@ -95,7 +95,9 @@ export function ratios(records: readonly RunRecord[], names: readonly string[]):
   const out: Ratio[] = [];
   for (const name of names.filter((n) => n.startsWith('cutover'))) {
     const refs =
-      name === 'cutover' ? ['plain', 'fastify', 'nginx'] : ['cutover', 'plain', 'fastify', 'nginx'];
+      name === 'cutover'
+        ? ['plain', 'fastify', 'nginx']
+        : [...referencesOf(name), 'cutover', 'plain', 'fastify', 'nginx'];
     for (const versus of refs.filter((n) => names.includes(n))) {
       const cpu: number[] = [];
       const rps: number[] = [];
@@ -126,6 +128,9 @@ const TARGETS: Record<string, string> = {
   fastify: 'target CPU/req ≤ 0.8×',
   cutover: 'target: guards cost ≤ 5%, CPU/req ≤ 1.05×',
 };
+
+// Issue 11: state on Redis with a cluster-scope limit vs no store, CPU per request.
+const FLEET_TARGET = 'target CPU/req ≤ 1.05×';
 
 function fixed(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
@@ -169,9 +174,16 @@ export function formatTable(
   if (ratioList.length > 0) lines.push('');
   for (const r of ratioList) {
     // Against `cutover` only the guards case has a target (issue 3); the shadow case's
-    // ratio is a figure to record (issue 4), not a pass/fail.
+    // ratio is a figure to record (issue 4), not a pass/fail. Against `cutover-memory`
+    // only the Redis state with a cluster limit has one (issue 11).
     const text =
-      r.versus === 'cutover' && r.case !== 'cutover+guards' ? undefined : TARGETS[r.versus];
+      r.versus === 'cutover-memory'
+        ? r.case === 'cutover-redis'
+          ? FLEET_TARGET
+          : undefined
+        : r.versus === 'cutover' && r.case !== 'cutover+guards'
+          ? undefined
+          : TARGETS[r.versus];
     const target = text ? `   (${text})` : '';
     lines.push(
       `${r.case} / ${r.versus}: CPU/req ${r.cpuPerRequest.toFixed(2)}×, req/s ${r.rps.toFixed(2)}×, p99 ${r.p99.toFixed(2)}×${target}`,
@@ -183,27 +195,126 @@ export function formatTable(
   return lines.join('\n');
 }
 
-/** The fixed-rate pass: latency at a load every case carries, with the target beside Cutover's. */
-export function formatFixedRate(results: ReadonlyMap<string, FixedRateResult>): string {
-  const header = ['case', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors'];
-  const rows = [...results].map(([name, r]) => [
+/**
+ * Each case's µs CPU/request round by round: a ratio's spread (a 5% target against a
+ * run-to-run spread of ±10% on this VM) is read from these.
+ */
+export function formatPerRound(records: readonly RunRecord[], names: readonly string[]): string {
+  const lines = ['per round, µs CPU/req (round 1 | 2 | …):'];
+  const width = Math.max(...names.map((n) => n.length));
+  for (const name of names) {
+    const runs = ok(records, name).sort((a, b) => a.round - b.round);
+    if (runs.length === 0) continue;
+    lines.push(
+      `  ${name.padEnd(width)}  ${runs.map((r) => fixed(r.cpuUsPerRequest!, 1)).join(' | ')}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The cases a case's CPU/request is read against, besides the reference proxies. */
+function referencesOf(name: string): string[] {
+  // The fleet cases (issue 11) are read against the same gateway with no store at all.
+  if (name.startsWith('cutover-redis')) return ['cutover-memory', 'cutover-memory+limit'];
+  if (name === 'cutover-memory+limit') return ['cutover-memory'];
+  return [];
+}
+
+/**
+ * The fixed-rate pass: latency at a load every case carries, with the target beside
+ * Cutover's, and each case's CPU/request at that load; with several rounds, medians,
+ * and the fleet cases' CPU ratios as medians of per-round ratios.
+ */
+export function formatFixedRate(results: ReadonlyMap<string, readonly FixedRateResult[]>): string {
+  const header = [
+    'case',
+    'req/s',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'p99.9 ms',
+    'max ms',
+    'errors',
+    'µs CPU/req',
+    'noise %',
+  ];
+  const med = (
+    runs: readonly FixedRateResult[],
+    pick: (r: FixedRateResult) => number | undefined,
+  ) => median(runs.flatMap((r) => (pick(r) === undefined ? [] : [pick(r)!])));
+  const rows = [...results].map(([name, runs]) => [
     name,
-    String(r.rate),
-    fixed(r.p50, 2),
-    fixed(r.p90, 2),
-    fixed(r.p99, 2),
-    fixed(r.p999, 2),
-    fixed(r.max, 1),
-    String(r.notOk + r.dropped),
+    String(runs[0]?.rate ?? '-'),
+    fixed(
+      med(runs, (r) => r.p50),
+      2,
+    ),
+    fixed(
+      med(runs, (r) => r.p90),
+      2,
+    ),
+    fixed(
+      med(runs, (r) => r.p99),
+      2,
+    ),
+    fixed(
+      med(runs, (r) => r.p999),
+      2,
+    ),
+    fixed(
+      med(runs, (r) => r.max),
+      1,
+    ),
+    String(runs.reduce((n, r) => n + r.notOk + r.dropped, 0)),
+    fixed(
+      med(runs, (r) => r.cpuUsPerRequest),
+      1,
+    ),
+    fixed(
+      med(runs, (r) => r.noisePercent),
+      0,
+    ),
   ]);
+  const rounds = Math.max(...[...results.values()].map((r) => r.length));
   const lines = [
-    `fixed rate (open loop; latency from when each request was due)`,
+    `fixed rate (open loop; latency from when each request was due${rounds > 1 ? `; medians of ${rounds} rounds` : ''})`,
     grid([header, ...rows]),
   ];
   const cutover = results.get('cutover');
   if (cutover)
     lines.push(
-      `cutover p99 at ${cutover.rate} req/s: ${fixed(cutover.p99, 2)} ms   (target ≤ 5 ms)`,
+      `cutover p99 at ${cutover[0]?.rate} req/s: ${fixed(
+        med(cutover, (r) => r.p99),
+        2,
+      )} ms   (target ≤ 5 ms)`,
     );
+  for (const [name, runs] of results) {
+    for (const versus of referencesOf(name)) {
+      const refs = results.get(versus);
+      if (!refs) continue;
+      const perRound = runs.flatMap((a) => {
+        const b = refs.find((r) => r.round === a.round);
+        return a.cpuUsPerRequest && b?.cpuUsPerRequest
+          ? [a.cpuUsPerRequest / b.cpuUsPerRequest]
+          : [];
+      });
+      if (perRound.length === 0) continue;
+      const target =
+        versus === 'cutover-memory' && name === 'cutover-redis' ? `   (${FLEET_TARGET})` : '';
+      lines.push(
+        `fixed rate ${name} / ${versus}: CPU/req ${median(perRound).toFixed(2)}× (per round ${perRound.map((x) => x.toFixed(2)).join(' | ')})${target}`,
+      );
+    }
+  }
+  if (rounds > 1) {
+    lines.push('per round, µs CPU/req at the fixed rate (round 1 | 2 | …):');
+    const width = Math.max(...[...results.keys()].map((n) => n.length));
+    for (const [name, runs] of results) {
+      const sorted = [...runs].sort((a, b) => (a.round ?? 0) - (b.round ?? 0));
+      lines.push(
+        `  ${name.padEnd(width)}  ${sorted.map((r) => fixed(r.cpuUsPerRequest ?? Number.NaN, 1)).join(' | ')}`,
+      );
+    }
+  }
   return lines.join('\n');
 }

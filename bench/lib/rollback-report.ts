@@ -4,8 +4,10 @@ import type { Tally } from './open-loop.ts';
 
 export interface Trial {
   n: number;
-  /** Fault on → first admin answer with weight 0, ms; undefined on timeout. */
+  /** Fault on → first admin answer with weight 0 (in a fleet, on the last instance to show it), ms; undefined on timeout. */
   ms: number | undefined;
+  /** In a fleet: fault on → weight 0 on the first instance to show it. */
+  firstMs?: number;
   state: string;
   reason: string;
   /** Requests sent from the fault's start until weight 0 was seen. */
@@ -15,6 +17,8 @@ export interface Trial {
 export interface VariantResult {
   variant: string;
   about: string;
+  /** In a fleet: which instance held the lease. */
+  leader?: string;
   trials: Trial[];
   rates: { offered: number; answered: number };
   /** Requests sent outside the trials (warm-up, recovery). */
@@ -30,6 +34,10 @@ export interface RunFacts {
   pinning: string;
   settings: string;
   runSeconds: number;
+  /** The target line, e.g. "weight 0 within 5 s". */
+  target: string;
+  /** Trials at or under this count as on target. */
+  targetMs: number;
 }
 
 /** Nearest-rank percentile (p90 of 10 values is the 9th smallest). */
@@ -44,7 +52,7 @@ function kindOf(reason: string): string {
   return reason;
 }
 
-function variantBlock(r: VariantResult): string {
+function variantBlock(r: VariantResult, targetMs: number): string {
   const times = r.trials
     .map((t) => t.ms)
     .filter((ms): ms is number => ms !== undefined)
@@ -55,21 +63,33 @@ function variantBlock(r: VariantResult): string {
   const sent = r.trials.reduce((n, t) => n + t.tally.sent, 0);
   const notOk = r.trials.reduce((n, t) => n + t.tally.notOk, 0);
   const fmt = (ms: number | undefined) => (ms === undefined ? '–' : `${ms.toFixed(0)} ms`);
+  const fleet = r.trials.some((t) => t.firstMs !== undefined);
+  const firsts = r.trials
+    .flatMap((t) => (t.firstMs === undefined ? [] : [t.firstMs]))
+    .sort((a, b) => a - b);
   const lines = [
     `#### ${r.variant}: ${r.about}`,
     '',
-    '| trial | fault → weight 0 | rolled back by | client non-2xx / sent |',
-    '|---|---|---|---|',
+    fleet
+      ? '| trial | fault → weight 0 on every instance | on the first | rolled back by | client non-2xx / sent |'
+      : '| trial | fault → weight 0 | rolled back by | client non-2xx / sent |',
+    fleet ? '|---|---|---|---|---|' : '|---|---|---|---|',
     ...r.trials.map(
       (t) =>
-        `| ${t.n} | ${t.ms === undefined ? 'timeout' : fmt(t.ms)} | ${t.reason.replaceAll('|', '\\|')} | ${t.tally.notOk} / ${t.tally.sent} |`,
+        `| ${t.n} | ${t.ms === undefined ? 'timeout' : fmt(t.ms)} |${fleet ? ` ${fmt(t.firstMs)} |` : ''} ${t.reason.replaceAll('|', '\\|')} | ${t.tally.notOk} / ${t.tally.sent} |`,
     ),
     '',
     `- rollback: median **${fmt(times.length ? percentile(times, 50) : undefined)}**, p90 ${fmt(
       times.length ? percentile(times, 90) : undefined,
-    )}, max ${fmt(times.at(-1))}${timeouts ? `, ${timeouts} timed out` : ''}; under 5 s: ${
-      times.filter((ms) => ms <= 5000).length
-    } of ${r.trials.length}`,
+    )}, max ${fmt(times.at(-1))}${timeouts ? `, ${timeouts} timed out` : ''}; ${[2000, 5000]
+      .map((limit) => `within ${limit / 1000} s: ${times.filter((ms) => ms <= limit).length}`)
+      .join(', ')} of ${r.trials.length} (target ${targetMs / 1000} s)`,
+    ...(fleet
+      ? [
+          `- weight 0 on the first instance: median ${fmt(firsts.length ? percentile(firsts, 50) : undefined)}, max ${fmt(firsts.at(-1))}` +
+            `; leader: ${r.leader ?? 'unknown'}`,
+        ]
+      : []),
     `- rolled back by: ${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`,
     `- load: ${r.rates.offered.toFixed(0)} requests/s offered, ${r.rates.answered.toFixed(0)}/s answered`,
     `- client-visible non-2xx during trials: ${notOk} of ${sent} (${((100 * notOk) / Math.max(1, sent)).toFixed(2)}%)` +
@@ -88,9 +108,9 @@ export function formatSummary(results: readonly VariantResult[], facts: RunFacts
     `- machine: ${facts.machine}; ${facts.pinning}`,
     `- Node: ${facts.node}; date ${facts.date}; run took ${facts.runSeconds.toFixed(0)} s`,
     `- ${facts.settings}`,
-    '- target: candidate all-5xx at 1,000 requests/s → weight 0 within 5 s',
+    `- target: ${facts.target}`,
     '',
-    ...results.flatMap((r) => [variantBlock(r), '']),
+    ...results.flatMap((r) => [variantBlock(r, facts.targetMs), '']),
     '```',
   ].join('\n');
 }
