@@ -62,6 +62,9 @@ export interface ControllerOptions {
   readonly clock?: () => number;
 }
 
+/** Where in each second whole-second checks run: after the fleet's figures of the last second arrived. */
+const CHECK_PHASE_MS = 150;
+
 const isRunning = (s: RolloutRecord['state']): boolean => s === 'shadow' || s === 'canary';
 
 export class RolloutController {
@@ -251,9 +254,25 @@ export class RolloutController {
     }
     if (this.#every !== config.rollouts.checkEvery && !this.#closed) {
       clearInterval(this.#timer);
+      clearTimeout(this.#timer);
       this.#every = config.rollouts.checkEvery;
-      this.#timer = setInterval(() => void this.tick(), this.#every);
-      this.#timer.unref();
+      const every = this.#every;
+      const start = () => {
+        this.#timer = setInterval(() => void this.tick(), every);
+        this.#timer.unref();
+      };
+      // In a fleet the other instances publish each second 50 ms after it ends
+      // (cli/fleet-figures.ts): whole-second checks run just after, so the
+      // leader's gates are never a second behind the fleet's traffic.
+      const phase =
+        every % 1000 === 0 && this.#member
+          ? (CHECK_PHASE_MS - (this.#clock() % 1000) + 1000) % 1000
+          : 0;
+      if (phase === 0) start();
+      else {
+        this.#timer = setTimeout(start, phase);
+        this.#timer.unref();
+      }
     }
   }
 
@@ -528,6 +547,7 @@ export class RolloutController {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#unsubscribeTrips?.();
     await this.#queue.drain();
     await this.#webhooks.close();
