@@ -55,7 +55,9 @@ function urlOf(host: string, port: number): string {
 export async function startCutover(configFile: string, options: RunOptions = {}): Promise<Running> {
   const env = options.env ?? process.env;
   const config = options.config ?? (await loadConfigFile(configFile, env, { inThread: true }));
-  const root = options.logger ?? createLogger({ level: config.log.level });
+  const root =
+    options.logger ??
+    createLogger({ level: config.log.level, sharedDestination: options.worker !== undefined });
   const logger = options.worker === undefined ? root : root.child({ worker: options.worker });
   const metrics = new Metrics();
   const store = openFleet(config.state);

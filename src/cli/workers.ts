@@ -115,7 +115,9 @@ export async function runPrimary(configFile: string, config: Config): Promise<vo
   if (sharing() === 'reuseport' && config.listen.port !== 0) {
     await ensurePortFree(config.listen.host, config.listen.port);
   }
-  const logger = createLogger({ level: config.log.level }).child({ role: 'primary' });
+  const logger = createLogger({ level: config.log.level, sharedDestination: true }).child({
+    role: 'primary',
+  });
   new Primary(resolve(configFile), config, logger).start();
 }
 

@@ -20,7 +20,18 @@ export interface LineWriterOptions {
   bufferBytes?: number;
   /** ... or this long after the first waiting line (ms). */
   flushMs?: number;
+  /**
+   * Other processes write to the same pipe (`server.workers`): a pipe takes
+   * a write of up to PIPE_BUF bytes whole, a larger one maybe in pieces
+   * between another writer's, so each write is cut at a line end within
+   * 4 KiB (a longer line goes alone). Regular files need no cutting: an
+   * append lands whole.
+   */
+  atomicLines?: boolean;
 }
+
+/** POSIX PIPE_BUF on Linux: a pipe write up to this size is never interleaved with another. */
+const PIPE_BUF = 4096;
 
 /** 64 KiB: fewer, larger writes (one syscall per ≈ 250 access lines). */
 const BUFFER_BYTES = 64 * 1024;
@@ -37,6 +48,8 @@ export class LineWriter {
   readonly #file: boolean;
   readonly #size: number;
   readonly #flushMs: number;
+  /** Cut pipe writes at line ends within PIPE_BUF (see atomicLines). */
+  readonly #atomic: boolean;
   /** The buffer being filled, and how many of its bytes hold lines. */
   #buf: Buffer;
   #len = 0;
@@ -54,6 +67,7 @@ export class LineWriter {
     this.#file = isRegularFile(this.#fd);
     this.#size = options.bufferBytes ?? BUFFER_BYTES;
     this.#flushMs = options.flushMs ?? FLUSH_MS;
+    this.#atomic = (options.atomicLines ?? false) && !this.#file;
     this.#buf = Buffer.allocUnsafe(this.#size);
   }
 
@@ -121,7 +135,7 @@ export class LineWriter {
   /** The buffer being filled, written now on the event loop. */
   #writeHere(): void {
     try {
-      writeAll(this.#fd, this.#buf, this.#len);
+      writeAll(this.#fd, this.#buf, this.#len, this.#atomic);
     } catch {
       // A log that cannot be written must not take the gateway down: these lines are lost.
     }
@@ -142,7 +156,7 @@ export class LineWriter {
     const buf = this.#queue.shift();
     if (buf === undefined) return;
     const len = this.#queueLen.shift() as number;
-    this.#inFlight = writeAsync(this.#fd, buf, len)
+    this.#inFlight = writeAsync(this.#fd, buf, len, this.#atomic)
       .catch(() => {
         // A log that cannot be written must not take the gateway down: these lines are lost.
       })
@@ -171,7 +185,7 @@ export class LineWriter {
     while (this.#queue.length > 0) {
       const buf = this.#queue.shift() as Buffer;
       try {
-        writeAll(this.#fd, buf, this.#queueLen.shift() as number);
+        writeAll(this.#fd, buf, this.#queueLen.shift() as number, this.#atomic);
       } catch {
         // lost, as in #writeHere
       }
@@ -201,21 +215,36 @@ function isRegularFile(fd: number): boolean {
   }
 }
 
-function writeAll(fd: number, data: Buffer, length: number): void {
+/**
+ * Where the write that starts at `off` ends: `length` when not cutting,
+ * else just after the last line end within PIPE_BUF bytes, or after the
+ * first line end when that line alone is longer.
+ */
+function chunkEnd(data: Buffer, off: number, length: number, atomic: boolean): number {
+  if (!atomic || length - off <= PIPE_BUF) return length;
+  const within = data.lastIndexOf(0x0a, off + PIPE_BUF - 1);
+  if (within >= off) return within + 1;
+  const next = data.indexOf(0x0a, off);
+  return next === -1 || next >= length ? length : next + 1;
+}
+
+function writeAll(fd: number, data: Buffer, length: number, atomic: boolean): void {
   let off = 0;
   while (off < length) {
+    const end = chunkEnd(data, off, length, atomic);
     try {
-      off += writeSync(fd, data, off, length - off);
+      off += writeSync(fd, data, off, end - off);
     } catch (e) {
       if ((e as { code?: string }).code !== 'EAGAIN') throw e;
     }
   }
 }
 
-function writeAsync(fd: number, data: Buffer, length: number): Promise<void> {
+function writeAsync(fd: number, data: Buffer, length: number, atomic: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const step = (off: number) => {
-      write(fd, data, off, length - off, null, (err, n) => {
+      const end = chunkEnd(data, off, length, atomic);
+      write(fd, data, off, end - off, null, (err, n) => {
         if (err && err.code !== 'EAGAIN') reject(err);
         else if (off + (n ?? 0) < length) setImmediate(step, off + (n ?? 0));
         else resolve();

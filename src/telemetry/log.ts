@@ -10,12 +10,17 @@ export interface LoggerOptions {
   level: string;
   /** File descriptor or path; stdout when absent. */
   destination?: number | string;
+  /** Other processes write to the same destination (workers): keep lines whole (line-writer.ts). */
+  sharedDestination?: boolean;
   /** Synchronous writes (tests and CLI one-shots); the gateway uses async. */
   sync?: boolean;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = new LineWriter(options.destination ?? 1, { sync: options.sync ?? false });
+  const destination = new LineWriter(options.destination ?? 1, {
+    sync: options.sync ?? false,
+    atomicLines: options.sharedDestination ?? false,
+  });
   return pino(
     {
       level: options.level,

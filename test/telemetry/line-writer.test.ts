@@ -1,7 +1,7 @@
 // LineWriter: every line out exactly once, whole and in order, to a regular
 // file (written on the event loop) and to a pipe (written on libuv threads).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -112,4 +112,38 @@ test('a destination that cannot be written loses its lines but throws nothing', 
   for (const line of lines(100)) assert.equal(closed.write(line), true);
   await closed.flush();
   closed.flushSync();
+});
+
+/** Two processes writing ~1 KiB lines to one pipe that the parent reads slowly; the lines as read. */
+async function twoWritersOnOnePipe(mode: string): Promise<string[]> {
+  const fixture = new URL('./fixtures/pipe-writer.ts', import.meta.url).pathname;
+  const one = (id: string) => `"${process.execPath}" "${fixture}" ${id} 3000 ${mode}`;
+  // Both children inherit the shell's stdout: one pipe, two writers.
+  const shell = spawn('sh', ['-c', `${one('a')} & ${one('b')} & wait`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let text = '';
+  shell.stdout.setEncoding('utf8');
+  // A slow reader: a pause after every chunk keeps the pipe full, so writes block and split.
+  shell.stdout.on('data', (d: string) => {
+    text += d;
+    shell.stdout.pause();
+    setTimeout(() => shell.stdout.resume(), 1);
+  });
+  await new Promise((r) => shell.once('close', r));
+  return text.split('\n').filter(Boolean);
+}
+
+test('two processes writing long lines to one slow pipe (atomicLines, as workers do): every line arrives whole', async () => {
+  const lines = await twoWritersOnOnePipe('atomic');
+  const broken = lines.filter((l) => {
+    try {
+      JSON.parse(l);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  assert.deepEqual(broken.slice(0, 1), [], `${broken.length} broken lines`);
+  assert.equal(lines.length, 6000);
 });
