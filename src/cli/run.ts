@@ -63,15 +63,22 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   const store = openFleet(config.state);
   const member = new FleetMember({ store, info: instanceInfo(), logger });
   metrics.fleet({ storeUp: () => member.health.up, leader: () => member.leader });
-  const gateway = await Gateway.create({
-    config,
-    logger,
-    metrics,
-    store,
-    member,
-    buckets: store,
-    instances: () => member.instanceCount,
-  });
+  let gateway: Gateway;
+  try {
+    // The store must answer once: with nothing known yet there is no state to serve on.
+    gateway = await Gateway.create({
+      config,
+      logger,
+      metrics,
+      store,
+      member,
+      buckets: store,
+      instances: () => member.instanceCount,
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const figures = new FleetFiguresExchange(store, member, gateway);
   const target = rolloutTarget(gateway, figures);
   const webhooks = new Webhooks(logger);

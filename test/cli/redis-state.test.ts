@@ -2,10 +2,14 @@
 // there, so a second gateway started on the same Redis and prefix starts
 // with the weight set through the first, and one on another prefix does not.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { RedisFleet } from '../../src/state/index.ts';
-import { startGateway, twoBackendYaml } from '../helpers/gateway.ts';
+import { cli } from '../helpers/cli.ts';
+import { startGateway, tempDir, twoBackendYaml } from '../helpers/gateway.ts';
+import { freePortPair } from '../helpers/ports.ts';
 import { PATIENT, startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
@@ -63,4 +67,21 @@ test('a weight set through one gateway is in Redis, and a gateway started later 
     await second.close();
     await elsewhere.close();
   }
+});
+
+test('cutover start with Redis unreachable exits 1 naming the store (nothing known yet to serve on)', async () => {
+  const dir = tempDir();
+  // A port that answered a moment ago and is closed now: nothing listens there.
+  const port = await freePortPair();
+  const file = join(dir, 'cutover.yaml');
+  writeFileSync(
+    file,
+    twoBackendYaml(legacy.url, rewrite.url).replace(
+      'state: memory',
+      `state: redis://127.0.0.1:${port}/0`,
+    ),
+  );
+  const r = await cli(['start', '-c', file], { timeout: 15_000 });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`state store redis://127\\.0\\.0\\.1:${port}/0 .*unreachable`));
 });
