@@ -6,8 +6,8 @@
 // server; a benchmark needs none of that, only a server that is there.
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redisCommand } from '../../test/helpers/redis-server.ts';
 import { freePort, startProcess, stopProcess } from './procs.ts';
 
 export const REDIS_SERVER_BIN = '/usr/bin/redis-server';
@@ -78,7 +78,7 @@ export async function startRedis(): Promise<BenchRedis> {
     pid: child.pid!,
     async commandCalls() {
       const calls: Record<string, number> = {};
-      const text = await command(port, 'INFO commandstats');
+      const text = await redisCommand(port, 'INFO commandstats');
       // cmdstat_evalsha:calls=12,usec=340,…
       for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]] = Number(m[2]);
       return calls;
@@ -100,36 +100,5 @@ async function waitForPong(port: number, child: ChildProcess): Promise<void> {
 }
 
 async function ping(port: number): Promise<boolean> {
-  return (await command(port, 'PING').catch(() => '')) === 'PONG';
-}
-
-/**
- * One inline command on a fresh connection: a status reply's text or a bulk string
- * (ASCII here: PING, INFO). Enough for a bench without a client library; an error
- * reply (a server still loading answers -LOADING) rejects.
- */
-function command(port: number, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let reply = '';
-    const done = (error: Error | undefined, value = '') => {
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(value);
-    };
-    socket.setTimeout(1000, () => done(new Error(`${line}: no reply within 1 s`)));
-    socket.on('error', (error) => done(error));
-    socket.on('connect', () => socket.write(`${line}\r\n`));
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      reply += chunk;
-      const eol = reply.indexOf('\r\n');
-      if (eol === -1) return;
-      const head = reply.slice(1, eol);
-      if (reply[0] === '-') return done(new Error(`${line}: ${head}`));
-      if (reply[0] !== '$') return done(undefined, head);
-      const body = reply.slice(eol + 2);
-      if (body.length >= Number(head)) done(undefined, body.slice(0, Number(head)));
-    });
-  });
+  return (await redisCommand(port, 'PING').catch(() => '')) === 'PONG';
 }
