@@ -9,6 +9,7 @@ import {
   SlidingWindow,
   WINDOW_LATENCY_MAX_MS,
 } from '../../src/telemetry/windows.ts';
+import { prng } from '../helpers/prng.ts';
 
 /** 2026-01-01T00:00:00Z: a whole second, so `T0 + n * 1000` starts second n. */
 const T0 = 1_767_225_600_000;
@@ -33,18 +34,6 @@ function harness(retainSeconds = 30): Harness {
 /** The value of rank ceil(p% × n) among the sorted values: HdrHistogram's definition. */
 function exactPercentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(Math.ceil((p / 100) * sorted.length), 1) - 1];
-}
-
-/** mulberry32: a tiny seeded PRNG, so the "random" distributions are the same every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Records `latencies` spread over `seconds` slots, then checks p50/p95/p99/max within 1%. */
@@ -143,7 +132,7 @@ test('p50/p95/p99/max within 1% on 1..1000 ms uniform, over 30 slots', () => {
 });
 
 test('p50/p95/p99/max within 1% on a bimodal distribution (92% fast, 8% slow tail)', () => {
-  const random = seeded(42);
+  const random = prng(42);
   const latencies: number[] = [];
   for (let i = 0; i < 50_000; i++) {
     latencies.push(random() < 0.92 ? 2 + random() * 18 : 250 + random() * 1750);
@@ -152,7 +141,7 @@ test('p50/p95/p99/max within 1% on a bimodal distribution (92% fast, 8% slow tai
 });
 
 test('p50 within 1% on sub-millisecond latencies', () => {
-  const random = seeded(7);
+  const random = prng(7);
   const latencies: number[] = [];
   for (let i = 0; i < 10_000; i++) latencies.push(0.5 + random() * 0.5);
   assertPercentilesWithin1Percent(latencies, 1);
