@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCutover } from '../src/cli/run.ts';
 import type { RolloutRecord } from '../src/rollout/index.ts';
-import { openStateStore } from '../src/state/index.ts';
+import { openFleet } from '../src/state/index.ts';
 import { createLogger, type SlidingWindow } from '../src/telemetry/index.ts';
 
 const COUNTS = (process.env.ROUTES ?? '1,100,1000').split(',').map(Number);
@@ -85,7 +85,7 @@ async function timeCalls(calls: number, fn: () => unknown): Promise<number[]> {
 
 /** Every route in canary at 50% since a minute ago, as a restart would find it. */
 async function seed(path: string, n: number, now: number): Promise<void> {
-  const store = openStateStore(`sqlite:${path}`);
+  const store = openFleet(`sqlite:${path}`);
   const since = now - 60_000;
   const rec: RolloutRecord = {
     state: 'canary',

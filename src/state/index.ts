@@ -4,8 +4,7 @@ import { StateError } from '../errors.ts';
 import type { FleetStore } from './fleet.ts';
 import { MemoryStore } from './memory.ts';
 import { RedisFleet, type RedisFleetOptions } from './redis/fleet.ts';
-import { LocalFleet, SqliteStore } from './sqlite.ts';
-import type { StateStore } from './store.ts';
+import { LocalFleet } from './sqlite.ts';
 
 export type {
   Change,
@@ -22,7 +21,6 @@ export type {
   Versioned,
 } from './fleet.ts';
 export {
-  DEFAULT_TIMINGS,
   type FeedFollower,
   type FleetLogger,
   FleetMember,
@@ -35,7 +33,7 @@ export type { ConnectionListener, RedisFleetOptions } from './redis/fleet.ts';
 export type { LocalFleetOptions } from './sqlite.ts';
 export type { StateStore } from './store.ts';
 export { unavailable } from './unavailable.ts';
-export { LocalFleet, MemoryStore, RedisFleet, SqliteStore };
+export { LocalFleet, MemoryStore, RedisFleet };
 
 /** Timeouts for a Redis fleet given as a URL string (the object form carries its own). */
 export type OpenFleetOptions = Pick<RedisFleetOptions, 'commandTimeout' | 'tokenTimeout'>;
@@ -58,10 +56,4 @@ export function openFleet(
   throw new StateError(
     `unknown state store "${spec}"; expected sqlite:PATH, memory or a redis:// URL`,
   );
-}
-
-/** The store named by the config's `state` field. */
-export function openStateStore(spec: StateConfig): StateStore {
-  if (spec === 'memory') return new MemoryStore();
-  return openFleet(spec);
 }

@@ -347,10 +347,6 @@ export class LocalFleet implements FleetStore {
   }
 }
 
-/** The earlier name of the class, from before the fleet interface. */
-export const SqliteStore = LocalFleet;
-export type SqliteStore = LocalFleet;
-
 function prepareOps(ops: readonly FleetOp[]): PreparedOp[] {
   return ops.map((op) => {
     if (op.op === 'append')
