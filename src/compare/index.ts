@@ -1,3 +1,7 @@
+export type { GrpcBodyComparison, ProtoContext } from './grpc-answer.ts';
+export { grpcStatusName, isGrpcMediaType } from './grpc-answer.ts';
+export type { GrpcMessages } from './grpc-frames.ts';
+export { splitGrpcMessages } from './grpc-frames.ts';
 export type {
   CompareResult,
   Difference,
@@ -12,6 +16,9 @@ export type { ShadowTally } from './pattern-sets.ts';
 export { MAX_PATTERN_SETS, SETTLE_PAIRS, UNLISTED_DIFFERENCES } from './pattern-sets.ts';
 export type { ComparePoolOptions, ComparePoolStats } from './pool.ts';
 export { ComparePool } from './pool.ts';
+export { decodeMessageJson } from './proto-json.ts';
+export type { ProtoMethod } from './proto-schema.ts';
+export { ProtoSchema } from './proto-schema.ts';
 export type { RedactionRules } from './redact.ts';
 export { REDACTED, Redactor } from './redact.ts';
 export type { CompareOptions, ResponseHeaders, ResponseSample } from './response.ts';

@@ -3,6 +3,7 @@
 // keeps the current path as a stack of steps; a path string is only built
 // when a difference is found.
 
+import type { GrpcBodyComparison } from './grpc-answer.ts';
 import { childNode, formatPath, type PathNode } from './path.ts';
 import type { CompiledCompareRules } from './rules.ts';
 import { canonicalInstant } from './timestamp.ts';
@@ -10,7 +11,7 @@ import { canonicalInstant } from './timestamp.ts';
 export type DifferenceKind = 'changed' | 'missing-in-candidate' | 'extra-in-candidate' | 'type';
 
 export interface Difference {
-  /** Where: `$.orders[0].total`, `status`, `header:content-type`, or `body` for raw bytes. */
+  /** Where: `$.orders[0].total`, `status`, `grpc-status`, `header:content-type`, or `body` for raw bytes. */
   readonly path: string;
   /** `path` with every index written `[*]`, for field statistics and noise learning. */
   readonly pattern: string;
@@ -27,6 +28,8 @@ export interface CompareResult {
   readonly differences: readonly Difference[];
   /** True when more real differences existed than `maxDifferences` and some were left out. */
   readonly truncated: boolean;
+  /** gRPC answers only: whether the messages were decoded as protobuf or compared as bytes, and why. */
+  readonly grpcBody?: GrpcBodyComparison;
 }
 
 type JsonObject = Record<string, unknown>;

@@ -10,8 +10,9 @@
 // (the rollout's mismatchRate gate waits on it).
 
 import { InvalidArgumentError } from '../errors.ts';
+import type { ProtoContext } from './grpc-answer.ts';
 import { childNode, formatPath, type PathNode } from './path.ts';
-import { compareDetailed, type ResponseSample } from './response.ts';
+import { compareDetailed, GRPC_STATUS, type ResponseSample } from './response.ts';
 import type { CompiledCompareRules } from './rules.ts';
 
 export interface NoiseOptions {
@@ -112,16 +113,20 @@ export class NoiseTracker implements NoiseVerdicts {
     return true;
   }
 
-  /** A probe is back: both legacy answers when it succeeded, nothing when either failed. */
-  probeEnded(first?: ResponseSample, second?: ResponseSample): void {
+  /**
+   * A probe is back: both legacy answers when it succeeded, nothing when
+   * either failed. `proto` decodes gRPC answers, as for the comparison.
+   */
+  probeEnded(first?: ResponseSample, second?: ResponseSample, proto?: ProtoContext): void {
     this.#probesEnded++;
-    if (first !== undefined && second !== undefined) this.observe(first, second);
+    if (first !== undefined && second !== undefined) this.observe(first, second, proto);
   }
 
   /** Feed two legacy answers to the same request. */
-  observe(first: ResponseSample, second: ResponseSample): void {
-    const { result, bodies } = compareDetailed(first, second, this.#rules);
+  observe(first: ResponseSample, second: ResponseSample, proto?: ProtoContext): void {
+    const { result, bodies } = compareDetailed(first, second, this.#rules, { proto });
     const present = new Set<string>(['status']);
+    if (result.grpcBody !== undefined) present.add(GRPC_STATUS);
     for (const h of this.#rules.headers) present.add(`header:${h}`);
     if (bodies === undefined) {
       present.add('body');

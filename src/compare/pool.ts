@@ -6,6 +6,7 @@
 
 import { isMarkedAsUntransferable, type ResourceLimits, Worker } from 'node:worker_threads';
 import { CutoverError, InvalidArgumentError } from '../errors.ts';
+import type { ProtoContext } from './grpc-answer.ts';
 import type { CompareResult } from './json-diff.ts';
 import type { ResponseSample } from './response.ts';
 import type { CompareRules } from './rules.ts';
@@ -90,13 +91,16 @@ export class ComparePool {
   /**
    * Compare two answers in a worker. Undefined when the queue is full or the
    * pool is closed: the caller counts the pair as skipped. Once accepted, the
-   * bodies belong to the pool (see `transfer`).
+   * bodies belong to the pool (see `transfer`). `proto` decodes gRPC answers:
+   * its descriptors travel as their JSON text with every such job (copied,
+   * not rebuilt: the worker keeps the types built from each key).
    */
   compare(
     legacy: ResponseSample,
     candidate: ResponseSample,
     rules: CompareRules,
     noisy?: readonly string[] | ReadonlySet<string>,
+    proto?: ProtoContext,
   ): Promise<CompareResult> | undefined {
     if (this.#closed) return undefined;
     const slot = this.#idleSlot();
@@ -112,6 +116,10 @@ export class ComparePool {
       rulesKey: this.#rulesKey(rules),
       rules,
       noisy: isEmpty(noisy) ? undefined : noisy,
+      proto:
+        proto === undefined
+          ? undefined
+          : { descriptors: proto.schema?.descriptors, path: proto.path },
     };
     return new Promise<CompareResult>((resolve, reject) => {
       const job: Job = { message, transfer, resolve, reject };
@@ -227,6 +235,7 @@ export class ComparePool {
       status: sample.status,
       headers: sample.headers,
       body: this.#ownedBody(sample.body, transfer),
+      trailers: sample.trailers,
     };
   }
 

@@ -1,6 +1,17 @@
 // Compare two whole answers to the same request: status, the selected
 // headers, and the body — structurally for JSON, byte for byte otherwise.
+// gRPC answers (issue 12) add their grpc-status, read header values from the
+// trailers too, and have their messages decoded with the route's protobuf
+// descriptors and diffed as JSON.
 
+import {
+  type GrpcBodyComparison,
+  grpcDocuments,
+  grpcFields,
+  grpcStatusName,
+  isGrpcMediaType,
+  type ProtoContext,
+} from './grpc-answer.ts';
 import { type CompareResult, DiffCollector, diffJson } from './json-diff.ts';
 import type { CompiledCompareRules } from './rules.ts';
 
@@ -12,11 +23,15 @@ export interface ResponseSample {
   readonly status: number;
   readonly headers: ResponseHeaders;
   readonly body: Uint8Array;
+  /** The trailers, when the answer had any (gRPC's grpc-status and grpc-message come there). */
+  readonly trailers?: ResponseHeaders;
 }
 
 export interface CompareOptions {
   /** Patterns learned as noise (see `NoiseTracker`): reported with `noise: true`, never failing. */
   readonly noisy?: ReadonlySet<string>;
+  /** For gRPC answers: the route's descriptors and the call's path; without it, bytes are compared. */
+  readonly proto?: ProtoContext;
 }
 
 export function headerValue(headers: ResponseHeaders, name: string): string | undefined {
@@ -85,14 +100,61 @@ export function compareDetailed(
   if (legacy.status !== candidate.status) {
     out.add('status', 'status', 'changed', legacy.status, candidate.status);
   }
-  for (const name of rules.headers) compareHeader(name, legacy.headers, candidate.headers, out);
   const type = mediaType(legacy.headers) || mediaType(candidate.headers);
+  if (isGrpcMediaType(type)) return compareGrpc(legacy, candidate, type, out, options.proto);
+  for (const name of rules.headers) compareHeader(name, legacy.headers, candidate.headers, out);
   let bodies: ComparedBodies | undefined;
   if (!isIgnoredType(type, rules.ignoreContentTypes)) {
     bodies = compareBody(type, legacy.body, candidate.body, out);
   }
   return { result: out.result(), bodies };
 }
+
+/**
+ * A gRPC pair: grpc-status is compared like the HTTP status, listed headers
+ * are looked up in the head, then the trailers (grpc-message only when
+ * listed), and the messages are diffed as JSON when the descriptors decode
+ * them, byte for byte otherwise; the result says which.
+ */
+function compareGrpc(
+  legacy: ResponseSample,
+  candidate: ResponseSample,
+  type: string,
+  out: DiffCollector,
+  proto: ProtoContext | undefined,
+): { result: CompareResult; bodies: ComparedBodies | undefined } {
+  const a = grpcFields(legacy);
+  const b = grpcFields(candidate);
+  const statusA = grpcStatusName(a);
+  const statusB = grpcStatusName(b);
+  if (statusA !== statusB) {
+    const kind =
+      statusB === undefined
+        ? 'missing-in-candidate'
+        : statusA === undefined
+          ? 'extra-in-candidate'
+          : 'changed';
+    out.add(GRPC_STATUS, GRPC_STATUS, kind, statusA, statusB);
+  }
+  for (const name of out.rules.headers) compareHeader(name, a, b, out);
+  if (isIgnoredType(type, out.rules.ignoreContentTypes))
+    return { result: out.result(), bodies: undefined };
+  const docs = grpcDocuments(legacy, candidate, proto);
+  let grpcBody: GrpcBodyComparison;
+  let bodies: ComparedBodies | undefined;
+  if ('why' in docs) {
+    grpcBody = { as: 'bytes', why: docs.why };
+    compareBytes(legacy.body, candidate.body, out);
+  } else {
+    grpcBody = { as: 'protobuf' };
+    diffJson(docs.legacy, docs.candidate, out);
+    bodies = docs;
+  }
+  return { result: { ...out.result(), grpcBody }, bodies };
+}
+
+/** Where a grpc-status difference is reported, beside `status`. */
+export const GRPC_STATUS = 'grpc-status';
 
 /** Compare two answers to the same request under compiled rules. */
 export function compareResponses(
@@ -141,8 +203,12 @@ function compareBody(
       return { legacy: pa.value, candidate: pb.value };
     }
   }
+  compareBytes(a, b, out);
+  return undefined;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array, out: DiffCollector): void {
   if (!Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) {
     out.add('body', 'body', 'changed', `${a.byteLength} bytes`, `${b.byteLength} bytes`);
   }
-  return undefined;
 }

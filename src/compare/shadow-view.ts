@@ -2,10 +2,12 @@
 // mismatch turned into a sample with its unified body diff. Counting
 // (results.ts) never builds any of this; it asks for a field's shown value
 // when it keeps one, and for a sample's view when someone reads it.
+import { grpcDocuments, isGrpcMediaType } from './grpc-answer.ts';
 import { type Difference, normalizedJsonText } from './json-diff.ts';
 import { type PathStep, parsePath } from './path.ts';
+import type { ProtoSchema } from './proto-schema.ts';
 import { REDACTED, Redactor } from './redact.ts';
-import { isJsonMediaType, mediaType, parseJsonBody, type ResponseSample } from './response.ts';
+import { isJsonMediaType, mediaType, parseJsonBody } from './response.ts';
 import type { ShadowPair } from './results.ts';
 import type { CompiledCompareRules } from './rules.ts';
 import { unifiedDiff } from './unified-diff.ts';
@@ -47,10 +49,17 @@ export class ShadowView {
   readonly #compiled: CompiledCompareRules;
   /** Whether the redactor has JSON path rules (it returns its input untouched otherwise). */
   readonly #redactsJson: boolean;
+  /** The route's protobuf types: gRPC samples show their messages as JSON. */
+  readonly #schema: ProtoSchema | undefined;
 
-  constructor(compiled: CompiledCompareRules, redactor: Redactor = new Redactor()) {
+  constructor(
+    compiled: CompiledCompareRules,
+    redactor: Redactor = new Redactor(),
+    schema?: ProtoSchema,
+  ) {
     this.#redactor = redactor;
     this.#compiled = compiled;
+    this.#schema = schema;
     const probe = {};
     this.#redactsJson = redactor.json(probe) !== probe;
   }
@@ -79,7 +88,7 @@ export class ShadowView {
       legacyStatus: pair.legacy.status,
       candidateStatus: pair.candidate.status,
       differences: differences.map((d) => this.#shownDifference(d)),
-      diff: this.#bodyDiff(pair.legacy, pair.candidate),
+      diff: this.#bodyDiff(pair),
       requestHeaders: headers,
       legacyMs: pair.legacyMs,
       candidateMs: pair.candidateMs,
@@ -129,28 +138,38 @@ export class ShadowView {
     return out;
   }
 
-  /** Diff of the normalised, redacted JSON bodies; a size note when either is not JSON. */
-  #bodyDiff(legacy: ResponseSample, candidate: ResponseSample): string {
+  /** Diff of the normalised, redacted JSON bodies (or decoded gRPC messages); a note otherwise. */
+  #bodyDiff(pair: ShadowPair): string {
+    const { legacy, candidate } = pair;
     const type = mediaType(legacy.headers) || mediaType(candidate.headers);
+    if (isGrpcMediaType(type)) {
+      const path = pair.url.split('?', 1)[0];
+      const docs = grpcDocuments(legacy, candidate, { schema: this.#schema, path });
+      if (!('why' in docs)) return this.#jsonDiff(docs.legacy, docs.candidate);
+      if (sameBytes(legacy.body, candidate.body)) return '';
+      return `gRPC messages compared byte for byte (${docs.why}): legacy ${legacy.body.byteLength} bytes, candidate ${candidate.body.byteLength} bytes`;
+    }
     const a = isJsonMediaType(type) ? parseJsonBody(legacy.body) : undefined;
     const b = a === undefined ? undefined : parseJsonBody(candidate.body);
     if (a === undefined || b === undefined) {
-      if (
-        Buffer.from(legacy.body.buffer, legacy.body.byteOffset, legacy.body.byteLength).equals(
-          candidate.body,
-        )
-      ) {
-        return '';
-      }
+      if (sameBytes(legacy.body, candidate.body)) return '';
       return `body not compared as JSON (${type || 'no content type'}): legacy ${legacy.body.byteLength} bytes, candidate ${candidate.body.byteLength} bytes`;
     }
+    return this.#jsonDiff(a.value, b.value);
+  }
+
+  #jsonDiff(legacy: unknown, candidate: unknown): string {
     const rules = this.#compiled;
     return unifiedDiff(
-      normalizedJsonText(this.#redactor.json(a.value), rules),
-      normalizedJsonText(this.#redactor.json(b.value), rules),
+      normalizedJsonText(this.#redactor.json(legacy), rules),
+      normalizedJsonText(this.#redactor.json(candidate), rules),
       SAMPLE_DIFF_CHARS,
     );
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
 /**

@@ -1,9 +1,14 @@
 // One thread of the compare pool (see pool.ts). It answers one job at a time:
 // compile the route's rules (cached by their JSON text, so a config reload
-// that keeps a route's rules keeps its compiled trie), compare, post back.
+// that keeps a route's rules keeps its compiled trie), build the route's
+// protobuf types for a gRPC pair (cached by the descriptors' key), compare,
+// post back.
 
 import { parentPort } from 'node:worker_threads';
+import type { ProtoDescriptors } from '../config/index.ts';
+import type { ProtoContext } from './grpc-answer.ts';
 import type { CompareResult } from './json-diff.ts';
+import { ProtoSchema } from './proto-schema.ts';
 import { compareResponses, type ResponseHeaders } from './response.ts';
 import { type CompareRules, type CompiledCompareRules, compileCompareRules } from './rules.ts';
 
@@ -12,6 +17,16 @@ export interface WorkerSample {
   readonly status: number;
   readonly headers: ResponseHeaders;
   readonly body: Uint8Array;
+  readonly trailers?: ResponseHeaders;
+}
+
+/**
+ * A gRPC pair's descriptors as plain data (a string of protobufjs JSON: the
+ * types are rebuilt here, once per key) and the call's path.
+ */
+export interface WorkerProto {
+  readonly descriptors: ProtoDescriptors | undefined;
+  readonly path: string;
 }
 
 export interface WorkerJob {
@@ -22,6 +37,7 @@ export interface WorkerJob {
   readonly rulesKey: string;
   readonly rules: CompareRules;
   readonly noisy: readonly string[] | ReadonlySet<string> | undefined;
+  readonly proto: WorkerProto | undefined;
 }
 
 /** An error thrown by a job, in a form that survives structured cloning with its code. */
@@ -50,6 +66,23 @@ function compiledRules(key: string, rules: CompareRules): CompiledCompareRules {
   return c;
 }
 
+// A route has one set of descriptors; the cap, as for rules, guards weeks of reloads.
+const MAX_CACHED_SCHEMAS = 32;
+const schemas = new Map<string, ProtoSchema>();
+
+function protoContext(proto: WorkerProto | undefined): ProtoContext | undefined {
+  if (proto === undefined) return undefined;
+  const d = proto.descriptors;
+  if (d === undefined) return { schema: undefined, path: proto.path };
+  let schema = schemas.get(d.key);
+  if (schema === undefined) {
+    schema = new ProtoSchema(d);
+    if (schemas.size >= MAX_CACHED_SCHEMAS) schemas.clear();
+    schemas.set(d.key, schema);
+  }
+  return { schema, path: proto.path };
+}
+
 function failure(err: unknown): WorkerFailure {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
@@ -66,7 +99,11 @@ function run(job: WorkerJob): WorkerReply {
   try {
     const rules = compiledRules(job.rulesKey, job.rules);
     const noisy = job.noisy === undefined ? undefined : new Set(job.noisy);
-    return { id: job.id, result: compareResponses(job.legacy, job.candidate, rules, { noisy }) };
+    const proto = protoContext(job.proto);
+    return {
+      id: job.id,
+      result: compareResponses(job.legacy, job.candidate, rules, { noisy, proto }),
+    };
   } catch (err) {
     // A job that throws (a rule that does not compile, a document nested past
     // the stack) fails alone; the thread stays up for the next one.

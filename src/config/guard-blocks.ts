@@ -74,6 +74,9 @@ const compareRulesSchema = z.strictObject({
   unordered: z.record(z.string(), z.union([z.string(), z.boolean(), z.null()])).optional(),
   timestamps: z.array(z.string().min(1)).optional(),
   floatPlaces: z.number().int().min(0).max(15).optional(),
+  protoset: z.string().min(1).optional(),
+  protos: z.array(z.string().min(1)).min(1).optional(),
+  protoPaths: z.array(z.string().min(1)).optional(),
 });
 
 export const GUARD_BLOCKS = {
@@ -295,6 +298,8 @@ export const GUARD_BLOCKS = {
           ? 0
           : ((m.learnNoise === true ? undefined : m.learnNoise.first) ?? LEARN_NOISE_FIRST),
       compare: Object.freeze({ ...m.compare }),
+      // Read from the files by normalize.ts, which knows where the config file is.
+      proto: undefined,
       redact: Object.freeze({
         paths: Object.freeze([...(m.redact.paths ?? [])]),
         headers: Object.freeze([...(m.redact.headers ?? [])].map((h) => h.toLowerCase())),

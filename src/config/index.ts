@@ -29,6 +29,7 @@ export type {
   ListenAddress,
   OutlierConfig,
   PrometheusGateConfig,
+  ProtoDescriptors,
   RedisStateConfig,
   RetryConfig,
   RolloutConfig,

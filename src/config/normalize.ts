@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { DEFAULTS } from './defaults.ts';
 import { resolveGuard, shadowOnByDefault } from './guards.ts';
 import { parseJsonPath } from './json-path.ts';
+import { ProtoFiles } from './proto-files.ts';
 import { isRedisUrl } from './redis-url.ts';
 import { referenceIssues } from './references.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
@@ -89,6 +90,7 @@ function normalizeRoute(
   index: number,
   defaults: RawConfig['defaults'],
   hasPrometheus: boolean,
+  protoFiles: ProtoFiles,
   issues: PathIssue[],
 ): RouteConfig {
   const at = (...rest: (string | number)[]): FieldPath => ['routes', index, ...rest];
@@ -171,11 +173,16 @@ function normalizeRoute(
     limit: resolveGuard('limit', raw.limit, defaults?.limit),
     concurrency: resolveGuard('concurrency', raw.concurrency, defaults?.concurrency),
     shadow: hasCandidate
-      ? resolveGuard(
-          'shadow',
-          raw.shadow,
-          defaults?.shadow,
-          shadowOnByDefault(raw, DEFAULTS.rollout.shadowFor),
+      ? protoFiles.attach(
+          resolveGuard(
+            'shadow',
+            raw.shadow,
+            defaults?.shadow,
+            shadowOnByDefault(raw, DEFAULTS.rollout.shadowFor),
+          ),
+          raw.shadow !== undefined && raw.shadow !== false && raw.shadow.compare !== undefined,
+          at('shadow'),
+          issues,
         )
       : undefined,
     rollout: resolveRollout(raw, at, hasPrometheus, issues),
@@ -215,8 +222,10 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   }
   issues.push(...referenceIssues(raw));
   const routes: RouteConfig[] = [];
+  const protoFiles = new ProtoFiles(source);
+  const hasPrometheus = raw.rollouts?.prometheus !== undefined;
   raw.routes.forEach((r, i) => {
-    routes.push(normalizeRoute(r, i, raw.defaults, raw.rollouts?.prometheus !== undefined, issues));
+    routes.push(normalizeRoute(r, i, raw.defaults, hasPrometheus, protoFiles, issues));
   });
 
   const requestTimeout = raw.server?.requestTimeout ?? DEFAULTS.requestTimeout;

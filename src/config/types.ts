@@ -36,6 +36,22 @@ export interface CompareRulesConfig {
   readonly timestamps?: readonly string[];
   /** Round numbers to this many decimal places before comparing. */
   readonly floatPlaces?: number;
+  /** A FileDescriptorSet (`protoc --descriptor_set_out`) to decode gRPC messages with. */
+  readonly protoset?: string;
+  /** .proto files to decode gRPC messages with (instead of `protoset`). */
+  readonly protos?: readonly string[];
+  /** Directories where imports of `protos` are looked for (protoc's --proto_path). */
+  readonly protoPaths?: readonly string[];
+}
+
+/** The protobuf types of a route's gRPC service, read at load (config/proto-files.ts). */
+export interface ProtoDescriptors {
+  /** The files read, absolute. */
+  readonly files: readonly string[];
+  /** Hash of `json`: names the same types across reloads and threads. */
+  readonly key: string;
+  /** protobufjs' JSON form of the types (`Root.toJSON()`), as text: it crosses threads as a string. */
+  readonly json: string;
 }
 
 export interface BreakerConfig {
@@ -112,6 +128,8 @@ export interface ShadowConfig {
   /** Copies asked of legacy twice before falling back to `learnNoise` (the fast start); 0 with learning off. */
   readonly learnFirst: number;
   readonly compare: CompareRulesConfig;
+  /** Types to decode gRPC messages with, from `compare.protoset` or `compare.protos`. */
+  readonly proto: ProtoDescriptors | undefined;
   /** Redacted in kept samples, besides Authorization and Cookie headers. */
   readonly redact: { readonly paths: readonly string[]; readonly headers: readonly string[] };
 }
