@@ -46,8 +46,13 @@ const STATUS_NAMES: readonly string[] = [
   'UNAUTHENTICATED',
 ];
 
-/** gRPC over HTTP/2: `application/grpc`, optionally `+proto`; other subtypes are not protobuf. */
+/** gRPC over HTTP/2: `application/grpc`, alone or with a `+format` (`+proto`, `+json`). */
 export function isGrpcMediaType(type: string): boolean {
+  return type === 'application/grpc' || type.startsWith('application/grpc+');
+}
+
+/** Messages in protobuf: the default format and `+proto`; `+json` and others are compared as bytes. */
+function isProtobuf(type: string): boolean {
   return type === 'application/grpc' || type === 'application/grpc+proto';
 }
 
@@ -75,10 +80,12 @@ export type GrpcDocuments =
  * messages, so that a missing or extra message shows as `$[N]`.
  */
 export function grpcDocuments(
+  type: string,
   legacy: ResponseSample,
   candidate: ResponseSample,
   proto: ProtoContext | undefined,
 ): GrpcDocuments {
+  if (!isProtobuf(type)) return { why: `${type} messages are not protobuf` };
   const schema = proto?.schema;
   if (schema === undefined || proto === undefined) {
     return { why: 'no descriptors for the route (shadow.compare.protoset or protos)' };

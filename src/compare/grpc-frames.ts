@@ -50,3 +50,43 @@ export function splitGrpcMessages(body: Uint8Array, encoding?: string): GrpcMess
   }
   return { messages };
 }
+
+/**
+ * Counts the messages of a gRPC body as it streams by, chunk after chunk, a
+ * prefix possibly cut across two chunks: enough to tell a one-message call
+ * from a stream without holding the body.
+ */
+export class GrpcMessageCounter {
+  /** Messages whose prefix has been read (the last may still be arriving). */
+  started = 0;
+  readonly #prefix = new Uint8Array(GRPC_PREFIX_BYTES);
+  #prefixHave = 0;
+  /** Bytes of the current message still to come. */
+  #bodyLeft = 0;
+
+  /** True when the bytes so far end exactly at the end of a message. */
+  get whole(): boolean {
+    return this.#prefixHave === 0 && this.#bodyLeft === 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.byteLength) {
+      if (this.#bodyLeft > 0) {
+        const take = Math.min(this.#bodyLeft, chunk.byteLength - at);
+        this.#bodyLeft -= take;
+        at += take;
+        continue;
+      }
+      const take = Math.min(GRPC_PREFIX_BYTES - this.#prefixHave, chunk.byteLength - at);
+      this.#prefix.set(chunk.subarray(at, at + take), this.#prefixHave);
+      this.#prefixHave += take;
+      at += take;
+      if (this.#prefixHave === GRPC_PREFIX_BYTES) {
+        this.#prefixHave = 0;
+        this.started++;
+        this.#bodyLeft = new DataView(this.#prefix.buffer).getUint32(1);
+      }
+    }
+  }
+}

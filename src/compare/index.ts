@@ -1,7 +1,7 @@
 export type { GrpcBodyComparison, ProtoContext } from './grpc-answer.ts';
 export { grpcStatusName, isGrpcMediaType } from './grpc-answer.ts';
 export type { GrpcMessages } from './grpc-frames.ts';
-export { splitGrpcMessages } from './grpc-frames.ts';
+export { GrpcMessageCounter, splitGrpcMessages } from './grpc-frames.ts';
 export type {
   CompareResult,
   Difference,

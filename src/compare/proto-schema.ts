@@ -17,6 +17,11 @@ export interface ProtoMethod {
   readonly clientStreaming: boolean;
   /** The server answers with a stream of messages (server streaming or bidi). */
   readonly serverStreaming: boolean;
+  /**
+   * `option idempotency_level = NO_SIDE_EFFECTS`: a read, safe to send twice
+   * (descriptor.proto's MethodOptions), as GET is in HTTP.
+   */
+  readonly sideEffectFree: boolean;
 }
 
 export class ProtoSchema {
@@ -57,6 +62,7 @@ function collectMethods(ns: protobuf.NamespaceBase, into: Map<string, ProtoMetho
           responseType: m.resolvedResponseType as protobuf.Type,
           clientStreaming: m.requestStream === true,
           serverStreaming: m.responseStream === true,
+          sideEffectFree: m.options?.idempotency_level === 'NO_SIDE_EFFECTS',
         });
       }
     }

@@ -139,7 +139,7 @@ function compareGrpc(
   for (const name of out.rules.headers) compareHeader(name, a, b, out);
   if (isIgnoredType(type, out.rules.ignoreContentTypes))
     return { result: out.result(), bodies: undefined };
-  const docs = grpcDocuments(legacy, candidate, proto);
+  const docs = grpcDocuments(type, legacy, candidate, proto);
   let grpcBody: GrpcBodyComparison;
   let bodies: ComparedBodies | undefined;
   if ('why' in docs) {

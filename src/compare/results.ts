@@ -19,7 +19,8 @@ export type SkipReason =
   | 'candidate_error' // the shadow request failed (connect, reset, timeout)
   | 'legacy_error' // the legacy answer did not complete
   | 'method' // a write not shadowed (writes: false) — counted, never sent
-  | 'memory'; // the shadow memory budget (server.shadowMemory) was full
+  | 'memory' // the shadow memory budget (server.shadowMemory) was full
+  | 'streaming'; // a gRPC call that streams (issue 12): not copied, or its copy abandoned
 
 /** One compared pair, as the gateway hands it over. */
 export interface ShadowPair {
@@ -106,6 +107,7 @@ const SKIP_REASONS: readonly SkipReason[] = [
   'legacy_error',
   'method',
   'memory',
+  'streaming',
 ];
 
 interface FieldEntry {

@@ -144,7 +144,7 @@ export class ShadowView {
     const type = mediaType(legacy.headers) || mediaType(candidate.headers);
     if (isGrpcMediaType(type)) {
       const path = pair.url.split('?', 1)[0];
-      const docs = grpcDocuments(legacy, candidate, { schema: this.#schema, path });
+      const docs = grpcDocuments(type, legacy, candidate, { schema: this.#schema, path });
       if (!('why' in docs)) return this.#jsonDiff(docs.legacy, docs.candidate);
       if (sameBytes(legacy.body, candidate.body)) return '';
       return `gRPC messages compared byte for byte (${docs.why}): legacy ${legacy.body.byteLength} bytes, candidate ${candidate.body.byteLength} bytes`;

@@ -240,9 +240,12 @@ export class RequestPipeline implements RequestHandler {
     }
     this.#inFlight.requestStarted();
     const length = lengthHeader === undefined ? 0 : Number(lengthHeader);
-    // A shadow copy only for what legacy serves, and only with a body we keep.
-    let shadow = side === 'legacy' && route.shadow?.wants(req.method!) ? route.shadow : undefined;
-    if (shadow && (chunked || length > shadow.config.maxBodyBytes)) {
+    // A shadow copy only for what legacy serves, and only with a body we keep
+    // (a gRPC call's streamed body is taken beside it: shadow-grpc.ts).
+    const grpcPath = isGrpc(req) ? admitted.target.target : undefined;
+    let shadow =
+      side === 'legacy' && route.shadow?.wants(req.method!, grpcPath) ? route.shadow : undefined;
+    if (shadow && ((chunked && grpcPath === undefined) || length > shadow.config.maxBodyBytes)) {
       shadow.recordSkip('too_large');
       shadow = undefined;
     }
@@ -311,16 +314,20 @@ export class RequestPipeline implements RequestHandler {
     const { requestId, route, side, headers, hostAt } = admitted;
     const target = admitted.target.target;
     let copy: ShadowCopy | undefined;
-    if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire(body?.length ?? 0)) {
+    const grpcPath = shadow && isGrpc(req) ? target : undefined;
+    const kept = body === null || Buffer.isBuffer(body) ? body : null;
+    if (shadow && (kept === body || grpcPath !== undefined) && shadow.acquire(kept?.length ?? 0)) {
       copy = new ShadowCopy(shadow, {
         method: req.method!,
         url: target,
         requestHeaders: req.headers,
         headers: headers.slice(),
         hostAt,
-        body,
+        body: kept,
         timeout: route.config.timeout,
         idleTimeout: route.config.idleTimeout,
+        safe: shadow.isSafe(req.method!, grpcPath),
+        grpcPath,
       });
     }
     const exchange = new ProxyExchange(
@@ -329,7 +336,8 @@ export class RequestPipeline implements RequestHandler {
     );
     exchange.start();
     // After the legacy request is on its way: the client never waits for the copy.
-    if (copy) copy.send(route.candidate!, route.legacy);
+    if (copy && kept !== body) copy.sendAfterRequest(req, route.candidate!, route.legacy);
+    else if (copy) copy.send(route.candidate!, route.legacy);
     return exchange;
   }
 

@@ -263,7 +263,7 @@ export class ProxyExchange
     const passOn = clientTrailers(trailers);
     if (passOn !== undefined) res.addTrailers(passOn);
     res.end();
-    if (this.#shadow !== undefined) this.#shadow.legacyEnd(true);
+    if (this.#shadow !== undefined) this.#shadow.legacyEnd(true, trailers);
     this.attemptOver(classifyOutcome(this.status, undefined, this.#head, trailers));
     this.finish(undefined);
   }

@@ -6,6 +6,9 @@ import {
   compileCompareRules,
   type NoiseEntry,
   NoiseTracker,
+  type ProtoContext,
+  type ProtoMethod,
+  ProtoSchema,
   Redactor,
   restoredSamples,
   ShadowResults,
@@ -48,6 +51,8 @@ export class RouteShadow {
   readonly results: ShadowResults;
   /** Fields that differ between two legacy answers to the same request (learnNoise). */
   readonly noise: NoiseTracker;
+  /** The protobuf types of `shadow.compare.protoset` / `protos`, for gRPC calls. */
+  readonly schema: ProtoSchema | undefined;
   readonly #metrics: RouteShadowMetrics;
   /** The process-wide budget, shared by every route and kept across reloads. */
   readonly memory: ShadowMemory;
@@ -74,6 +79,7 @@ export class RouteShadow {
     this.key = JSON.stringify(config);
     this.config = config;
     this.compiled = compileCompareRules(config.compare);
+    this.schema = config.proto === undefined ? undefined : new ProtoSchema(config.proto);
     this.noise =
       previous?.noise ?? new NoiseTracker(this.compiled, { learnFirst: config.learnFirst });
     if (previous !== undefined && previous.config.learnFirst !== config.learnFirst) {
@@ -82,6 +88,7 @@ export class RouteShadow {
     const view = new ShadowView(
       this.compiled,
       new Redactor({ paths: config.redact.paths, headers: config.redact.headers }),
+      this.schema,
     );
     // Results outlive a change of settings: the counts go on; values are shown by the new rules.
     this.results = previous?.results ?? this.#newResults(route, view);
@@ -105,14 +112,34 @@ export class RouteShadow {
   /**
    * Whether this copy also asks legacy a second time: the first
    * `learnNoise.first` copies, then a `learnNoise.sample` of them; safe
-   * methods only (never a write twice).
+   * requests only (never a write twice).
    */
-  wantsNoiseProbe(method: string): boolean {
+  wantsNoiseProbe(safe: boolean): boolean {
     return (
       this.config.learnNoise > 0 &&
-      SAFE_METHODS.has(method) &&
+      safe &&
       this.noise.wantsProbe(this.config.learnNoise, Math.random())
     );
+  }
+
+  /** The described method of a gRPC path, if the route has descriptors that name it. */
+  grpcMethod(path: string): ProtoMethod | undefined {
+    return this.schema?.method(path);
+  }
+
+  /** How the answers of a gRPC call on `path` are decoded for the comparison. */
+  protoContext(path: string): ProtoContext {
+    return { schema: this.schema, path };
+  }
+
+  /**
+   * Whether a request is safe to send twice: a safe HTTP method, or a gRPC
+   * call (always a POST) whose method the descriptors mark
+   * `idempotency_level = NO_SIDE_EFFECTS`.
+   */
+  isSafe(method: string, grpcPath: string | undefined): boolean {
+    if (grpcPath === undefined) return SAFE_METHODS.has(method);
+    return this.grpcMethod(grpcPath)?.sideEffectFree === true;
   }
 
   noiseReport(): NoiseReport {
@@ -128,10 +155,22 @@ export class RouteShadow {
     };
   }
 
-  /** Whether this request gets a shadow copy; counts the ones refused for their method. */
-  wants(method: string): boolean {
+  /**
+   * Whether this request gets a shadow copy; counts the ones refused for
+   * their method. `grpcPath`: the path of a gRPC call, whose method's
+   * descriptors may say it streams (never copied, counted as `streaming`) or
+   * that it has no side effects (copied without `writes`).
+   */
+  wants(method: string, grpcPath?: string): boolean {
     if (this.config.percent < 100 && Math.random() * 100 >= this.config.percent) return false;
-    if (!this.config.writes && !SAFE_METHODS.has(method)) {
+    if (grpcPath !== undefined) {
+      const described = this.grpcMethod(grpcPath);
+      if (described !== undefined && (described.clientStreaming || described.serverStreaming)) {
+        this.recordSkip('streaming');
+        return false;
+      }
+    }
+    if (!this.config.writes && !this.isSafe(method, grpcPath)) {
       this.recordSkip('method');
       return false;
     }

@@ -7,16 +7,23 @@
 // Every byte a copy keeps is reserved from one process-wide budget
 // (server.shadowMemory, shadow-memory.ts); a copy that does not fit is
 // abandoned and counted as `skipped_memory`.
-import type { Dispatcher } from 'undici';
+// A gRPC call (issue 12) is copied only when it is unary: see shadow-grpc.ts
+// for its request and `legacyData` below for its answer; both answers keep
+// their trailers, where gRPC puts its status.
+import type { Readable } from 'node:stream';
 import {
   ComparePool,
   type CompareResult,
   compareResponses,
+  GrpcMessageCounter,
+  type ProtoContext,
   type ResponseSample,
   type SkipReason,
 } from '../compare/index.ts';
 import type { Backend } from './backends.ts';
 import type { RouteShadow } from './route-shadow.ts';
+import { type ChunkKeeper, Collected, OVER_BUDGET } from './shadow-answer.ts';
+import { type GrpcRequestOutcome, GrpcRequestTee } from './shadow-grpc.ts';
 import type { ShadowMemory } from './shadow-memory.ts';
 
 export { RouteShadow } from './route-shadow.ts';
@@ -30,6 +37,13 @@ export const SHADOW_HEADER = 'x-cutover-shadow';
  */
 const WORKER_ABOVE_BYTES = 64 * 1024;
 
+/**
+ * For gRPC pairs the bar is lower: decoding protobuf into JSON and diffing it
+ * costs ≈ 3× a JSON pair per body byte (bench/compare-grpc-micro.ts: a
+ * 776 KB pair in 35 ms), so 16 KiB of protobuf costs what 64 KiB of JSON does.
+ */
+const GRPC_WORKER_ABOVE_BYTES = 16 * 1024;
+
 let pool: ComparePool | undefined;
 
 /** One pool for the process, made on first use; its idle workers never keep the process alive. */
@@ -39,130 +53,40 @@ function comparePool(): ComparePool {
   return pool;
 }
 
-/** Who a Collected asks before it keeps a chunk: the copy, which holds the budget. */
-interface Keeper {
-  /** Reserve `bytes` of the shadow memory budget; false abandons the copy. */
-  keep(bytes: number): boolean;
-  release(bytes: number): void;
-}
-
-const OVER_MAX_BODY = 'shadow answer over maxBodyBytes';
-const OVER_BUDGET = 'shadow memory budget (server.shadowMemory) exhausted';
-
-/** One answer being collected, up to a size and within the shadow memory budget. */
-class Collected implements Dispatcher.DispatchHandler {
-  state: 'pending' | 'done' | 'failed' = 'pending';
-  controller: Dispatcher.DispatchController | null = null;
-  start = 0;
-  max = Number.POSITIVE_INFINITY;
-  onDone: (() => void) | undefined;
-  status = 0;
-  headers: Record<string, string | string[] | undefined> = {};
-  readonly chunks: Buffer[] = [];
-  size = 0;
-  tooLarge = false;
-  /** Kept chunks were let go (too large, or the copy was abandoned); nothing more is kept. */
-  dropped = false;
-  /** Bytes of `chunks` reserved from the budget. */
-  kept = 0;
-  /** Cancel the request as soon as it starts (abandoned while queued for a connection). */
-  #abortReason: string | undefined = undefined;
-  ms = 0;
-  readonly #keeper: Keeper;
-
-  constructor(keeper: Keeper) {
-    this.#keeper = keeper;
-  }
-
-  add(chunk: Buffer, max: number): void {
-    if (this.dropped) return;
-    this.size += chunk.length;
-    if (this.size > max) {
-      this.tooLarge = true;
-      this.drop();
-    } else if (this.#keeper.keep(chunk.length)) {
-      this.chunks.push(chunk);
-      this.kept += chunk.length;
-    }
-  }
-
-  /** Let the kept chunks go and give their bytes back; nothing more is kept. */
-  drop(): void {
-    this.dropped = true;
-    this.chunks.length = 0;
-    this.#keeper.release(this.kept);
-    this.kept = 0;
-  }
-
-  /** Stop reading this answer (its request is cancelled, now or when it starts). */
-  abort(reason: string): void {
-    if (this.state !== 'pending') return;
-    if (this.controller) this.controller.abort(new Error(reason));
-    else this.#abortReason = reason;
-  }
-
-  sample(): ResponseSample {
-    const body = Buffer.concat(this.chunks, this.size);
-    // One buffer from now on: the chunks and their copy are never held together.
-    this.chunks.length = 0;
-    this.chunks.push(body);
-    return { status: this.status, headers: this.headers, body };
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.#abortReason !== undefined) controller.abort(new Error(this.#abortReason));
-  }
-
-  onResponseStart(
-    _c: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    this.status = statusCode;
-    this.headers = headers;
-  }
-
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.add(chunk, this.max);
-    // Past the limit (or the budget) the pair will not be compared: stop reading.
-    if (this.dropped) this.abort(this.tooLarge ? OVER_MAX_BODY : OVER_BUDGET);
-  }
-
-  onResponseEnd(): void {
-    this.#end('done');
-  }
-
-  onResponseError(): void {
-    this.#end(this.tooLarge ? 'done' : 'failed');
-  }
-
-  #end(state: 'done' | 'failed'): void {
-    if (this.state !== 'pending') return;
-    this.ms = performance.now() - this.start;
-    this.state = state;
-    this.onDone?.();
-  }
-}
-
-/** Send a copy of a request to one instance of a backend, collecting the answer in `into`. */
-function sendCopy(backend: Backend, r: ShadowRequest, marker: string, into: Collected): void {
+/**
+ * Send a copy of a request to one instance of a backend (over its protocol:
+ * HTTP/1.1 or HTTP/2, as its pool is set up), collecting the answer in `into`.
+ */
+function sendCopy(
+  backend: Backend,
+  r: ShadowRequest,
+  body: Buffer | null,
+  marker: string,
+  into: Collected,
+): void {
   const instance = backend.pick();
   const headers = r.headers.slice();
   if (r.hostAt !== -1) headers[r.hostAt] = instance.host;
   headers.push(SHADOW_HEADER, marker);
   into.start = performance.now();
+  into.sent = true;
   instance.pool.dispatch(
     {
       path: instance.basePath + r.url,
       method: r.method as 'GET',
       headers,
-      body: r.body,
+      body,
       headersTimeout: r.timeout,
       bodyTimeout: r.idleTimeout,
     },
     into,
   );
+}
+
+function isOneMessage(body: Buffer | null): boolean {
+  const counter = new GrpcMessageCounter();
+  if (body !== null) counter.push(body);
+  return counter.started === 1 && counter.whole;
 }
 
 export interface ShadowRequest {
@@ -172,13 +96,18 @@ export interface ShadowRequest {
   /** Flat upstream header list (as sent to legacy); copied, not changed. */
   readonly headers: readonly string[];
   readonly hostAt: number;
+  /** The kept body; null for none, and for a gRPC call whose body is still streaming in. */
   readonly body: Buffer | null;
   readonly timeout: number;
   readonly idleTimeout: number;
+  /** Safe to send twice (a noise probe may): RouteShadow.isSafe. */
+  readonly safe: boolean;
+  /** A gRPC call's path (`/pkg.Service/Method`); undefined for other requests. */
+  readonly grpcPath: string | undefined;
 }
 
 /** The candidate's copy of one request, and the pairing with legacy's answer. */
-export class ShadowCopy implements Keeper {
+export class ShadowCopy implements ChunkKeeper {
   readonly #shadow: RouteShadow;
   readonly #request: ShadowRequest;
   readonly #start: number;
@@ -195,6 +124,17 @@ export class ShadowCopy implements Keeper {
   readonly #candidate: Collected;
   /** Legacy asked a second time, to learn noise; undefined for most copies. */
   #legacyAgain: Collected | undefined;
+  /** The body the copies carry (a gRPC call's arrives once its stream ends). */
+  #body: Buffer | null;
+  /** A gRPC call's request still streaming in; undefined otherwise. */
+  #tee: GrpcRequestTee | undefined;
+  /** Why the copy was given up before an answer (a gRPC stream, a request over the limit). */
+  #skip: SkipReason | undefined;
+  /**
+   * Messages of legacy's answer to a gRPC call not known to be unary: a
+   * second one means a server stream, and the copy is given up.
+   */
+  readonly #legacyMessages: GrpcMessageCounter | undefined;
 
   constructor(shadow: RouteShadow, request: ShadowRequest) {
     this.#shadow = shadow;
@@ -210,6 +150,14 @@ export class ShadowCopy implements Keeper {
     this.#candidate.max = this.#max;
     this.#candidate.onDone = () => this.#settle();
     this.#legacyAgain = undefined;
+    this.#body = request.body;
+    this.#tee = undefined;
+    this.#skip = undefined;
+    const path = request.grpcPath;
+    this.#legacyMessages =
+      path === undefined || shadow.grpcMethod(path) !== undefined
+        ? undefined
+        : new GrpcMessageCounter();
   }
 
   keep(bytes: number): boolean {
@@ -226,14 +174,31 @@ export class ShadowCopy implements Keeper {
   /** Out of budget: give back every byte now and cancel the copy's own requests. */
   #abandon(): void {
     this.#abandoned = true;
+    this.#tee?.stop();
     this.#releaseBody();
     this.legacy.drop();
     this.#candidate.drop();
-    this.#candidate.abort(OVER_BUDGET);
+    this.#candidate.giveUp(OVER_BUDGET);
     const again = this.#legacyAgain;
     if (again) {
       again.drop();
-      again.abort(OVER_BUDGET);
+      again.giveUp(OVER_BUDGET);
+    }
+  }
+
+  /**
+   * No comparison for this call (`reason`; undefined when legacy's own
+   * failure will say why): stop taking its request, cancel what was sent.
+   */
+  #giveUp(reason: SkipReason | undefined): void {
+    this.#skip ??= reason;
+    this.#tee?.stop();
+    this.#candidate.drop();
+    this.#candidate.giveUp(`shadow copy given up: ${reason ?? 'legacy failed'}`);
+    const again = this.#legacyAgain;
+    if (again) {
+      again.drop();
+      again.giveUp('shadow copy given up');
     }
   }
 
@@ -244,14 +209,37 @@ export class ShadowCopy implements Keeper {
 
   /** Send the copy to the candidate (and, when learning noise, a second one to legacy). */
   send(candidate: Backend, legacy: Backend): void {
-    if (this.#shadow.wantsNoiseProbe(this.#request.method)) {
+    if (this.#request.grpcPath !== undefined && !isOneMessage(this.#body)) {
+      // A gRPC body read whole (it had a Content-Length) that is not one message: a client stream.
+      this.#giveUp('streaming');
+      return;
+    }
+    if (this.#shadow.wantsNoiseProbe(this.#request.safe)) {
       const again = new Collected(this);
       again.max = this.#max;
       again.onDone = () => this.#learn();
       this.#legacyAgain = again;
-      sendCopy(legacy, this.#request, 'noise', again);
+      sendCopy(legacy, this.#request, this.#body, 'noise', again);
     }
-    sendCopy(candidate, this.#request, '1', this.#candidate);
+    sendCopy(candidate, this.#request, this.#body, '1', this.#candidate);
+  }
+
+  /**
+   * A gRPC call whose body streams to legacy: the copies go once the client
+   * has ended its stream with exactly one message (shadow-grpc.ts), or not
+   * at all. Called in the tick that starts the body's pipe to legacy.
+   */
+  sendAfterRequest(req: Readable, candidate: Backend, legacy: Backend): void {
+    this.#tee = new GrpcRequestTee(req, this.#max, this, (outcome: GrpcRequestOutcome) => {
+      if ('skip' in outcome) {
+        this.#giveUp(outcome.skip);
+        return;
+      }
+      // Its bytes were reserved chunk by chunk (keep); released with the copy.
+      this.#body = outcome.body;
+      this.#bodyBytes += outcome.body.length;
+      this.send(candidate, legacy);
+    });
   }
 
   /** Legacy's answer tee: headers. */
@@ -261,15 +249,31 @@ export class ShadowCopy implements Keeper {
   }
 
   legacyData(chunk: Buffer): void {
+    // A server that answers before the client ended its request is streaming.
+    if (this.#tee?.pending) this.#giveUp('streaming');
+    const messages = this.#legacyMessages;
+    if (messages !== undefined && this.#skip === undefined) {
+      messages.push(chunk);
+      if (messages.started > 1) this.#giveUp('streaming');
+    }
     this.legacy.add(chunk, this.#max);
   }
 
-  legacyEnd(ok: boolean): void {
+  /** Legacy's answer is over (`trailers`: gRPC's status, when it came in trailers). */
+  legacyEnd(ok: boolean, trailers?: Record<string, string | string[] | undefined>): void {
     if (this.legacy.state !== 'pending') return;
+    if (this.#tee?.pending) this.#giveUp(ok ? 'streaming' : undefined);
     this.legacy.ms = performance.now() - this.#start;
+    if (trailers !== undefined && Object.keys(trailers).length > 0) this.legacy.trailers = trailers;
     this.legacy.state = ok ? 'done' : 'failed';
     this.#learn();
     this.#settle();
+  }
+
+  /** How a gRPC call's answers are decoded; undefined for other requests. */
+  #proto(): ProtoContext | undefined {
+    const path = this.#request.grpcPath;
+    return path === undefined ? undefined : this.#shadow.protoContext(path);
   }
 
   /** Two legacy answers to one request: what differs between them is noise. */
@@ -284,7 +288,7 @@ export class ShadowCopy implements Keeper {
       !again.dropped &&
       !this.legacy.dropped
     ) {
-      noise.probeEnded(this.legacy.sample(), again.sample());
+      noise.probeEnded(this.legacy.sample(), again.sample(), this.#proto());
     } else {
       noise.probeEnded();
     }
@@ -297,15 +301,18 @@ export class ShadowCopy implements Keeper {
     const shadow = this.#shadow;
     shadow.release();
     this.#releaseBody();
+    this.#tee?.stop();
     const skipped: SkipReason | undefined = this.#abandoned
       ? 'memory'
-      : this.legacy.state === 'failed'
-        ? 'legacy_error'
-        : this.#candidate.state === 'failed'
-          ? 'candidate_error'
-          : this.legacy.tooLarge || this.#candidate.tooLarge
-            ? 'too_large'
-            : undefined;
+      : this.#skip !== undefined
+        ? this.#skip
+        : this.legacy.state === 'failed'
+          ? 'legacy_error'
+          : this.#candidate.state === 'failed'
+            ? 'candidate_error'
+            : this.legacy.tooLarge || this.#candidate.tooLarge
+              ? 'too_large'
+              : undefined;
     if (skipped !== undefined) {
       this.#letGo();
       shadow.recordSkip(skipped);
@@ -314,9 +321,10 @@ export class ShadowCopy implements Keeper {
     const legacy = this.legacy.sample();
     const candidate = this.#candidate.sample();
     const noisy = shadow.noise.noisyPatterns();
+    const proto = this.#proto();
     const bytes = legacy.body.length + candidate.body.length;
-    if (bytes <= WORKER_ABOVE_BYTES) {
-      const result = compareResponses(legacy, candidate, shadow.compiled, { noisy });
+    if (bytes <= (proto === undefined ? WORKER_ABOVE_BYTES : GRPC_WORKER_ABOVE_BYTES)) {
+      const result = compareResponses(legacy, candidate, shadow.compiled, { noisy, proto });
       this.#letGo();
       this.#record(legacy, candidate, result);
       return;
@@ -327,7 +335,7 @@ export class ShadowCopy implements Keeper {
       shadow.recordSkip('memory');
       return;
     }
-    const pending = comparePool().compare(legacy, candidate, shadow.config.compare, noisy);
+    const pending = comparePool().compare(legacy, candidate, shadow.config.compare, noisy, proto);
     if (!pending) {
       this.#memory.release(bytes);
       this.#letGo();

@@ -233,14 +233,21 @@ describe('gRPC messages compared byte for byte, saying why', () => {
     });
     assert.deepEqual(listed(r), ['changed $.a 1 2']);
     assert.equal('grpcBody' in r, false);
+  });
+
+  test('application/grpc+json: status compared, messages byte for byte (they are not protobuf)', () => {
     const jsonGrpc = { headers: { 'content-type': 'application/grpc+json' } };
-    const other = compareResponses(
-      grpcAnswer(Buffer.from('{}'), jsonGrpc),
-      grpcAnswer(Buffer.from('{}'), jsonGrpc),
+    const r = compareResponses(
+      grpcAnswer(frame(Buffer.from('{"id":1}')), jsonGrpc),
+      grpcAnswer(frame(Buffer.from('{"id":1}')), { ...jsonGrpc, status: 14 }),
       compileCompareRules(),
       { proto: PROTO },
     );
-    assert.equal('grpcBody' in other, false);
+    assert.deepEqual(listed(r), ['changed grpc-status "OK" "UNAVAILABLE"']);
+    assert.deepEqual(r.grpcBody, {
+      as: 'bytes',
+      why: 'application/grpc+json messages are not protobuf',
+    });
   });
 });
 

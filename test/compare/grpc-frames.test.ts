@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { splitGrpcMessages } from '../../src/compare/index.ts';
+import { GrpcMessageCounter, splitGrpcMessages } from '../../src/compare/index.ts';
 import { frame } from '../helpers/protos.ts';
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
@@ -59,5 +59,41 @@ describe('splitGrpcMessages', () => {
       splitGrpcMessages(body, 'identity').problem,
       'compressed message (flag 1 without a grpc-encoding) at offset 0',
     );
+  });
+});
+
+describe('GrpcMessageCounter', () => {
+  const body = Buffer.concat([frame(bytes(1, 2, 3)), frame(bytes()), frame(bytes(4, 5))]);
+
+  test('counts messages fed in chunks of any size, prefixes cut across chunks', () => {
+    for (const size of [1, 2, 3, 4, 5, 7, body.byteLength]) {
+      const counter = new GrpcMessageCounter();
+      const seen: number[] = [];
+      for (let at = 0; at < body.byteLength; at += size) {
+        counter.push(body.subarray(at, at + size));
+        seen.push(counter.started);
+      }
+      assert.equal(counter.started, 3, `chunks of ${size}`);
+      assert.equal(counter.whole, true, `chunks of ${size}`);
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => a - b),
+        'only ever grows',
+      );
+    }
+  });
+
+  test('a message counts from its prefix: the second one is seen before its body arrives', () => {
+    const counter = new GrpcMessageCounter();
+    counter.push(frame(bytes(1)));
+    assert.deepEqual([counter.started, counter.whole], [1, true]);
+    counter.push(frame(bytes(1, 2, 3)).subarray(0, 6));
+    assert.deepEqual([counter.started, counter.whole], [2, false]);
+  });
+
+  test('a cut prefix is not a message yet, and not whole', () => {
+    const counter = new GrpcMessageCounter();
+    counter.push(bytes(0, 0));
+    assert.deepEqual([counter.started, counter.whole], [0, false]);
   });
 });

@@ -130,6 +130,11 @@ describe('ProtoSchema', () => {
     );
   });
 
+  test('a method marked idempotency_level = NO_SIDE_EFFECTS is side-effect free, others are not', () => {
+    assert.equal(schema.method(GET_PATH)?.sideEffectFree, true);
+    assert.equal(schema.method('/shop.v1.Orders/Watch')?.sideEffectFree, false);
+  });
+
   test('an unknown path, or one without its package, is not a method', () => {
     assert.equal(schema.method('/shop.v1.Orders/Delete'), undefined);
     assert.equal(schema.method('/Orders/Get'), undefined);

@@ -113,6 +113,7 @@ describe('ShadowResults on the demo services', () => {
         legacy_error: 0,
         method: 0,
         memory: 0,
+        streaming: 0,
       },
       mismatchRatio: 0.4,
       settled: true,
@@ -332,6 +333,7 @@ describe('ShadowResults bounds and redaction', () => {
       legacy_error: 0,
       method: 1,
       memory: 0,
+      streaming: 0,
     });
     assert.equal(s.compared, 0);
     assert.equal(s.mismatchRatio, 0);

@@ -12,9 +12,9 @@ import { type Config, loadConfigFile, parseConfigText } from '../../src/config/i
 import { ConfigError, formatConfigIssue } from '../../src/errors.ts';
 import {
   GET_PATH,
-  ORDERS_PROTO,
   ordersRoot,
   PROTO_INCLUDE,
+  SHOP_PROTO,
   writeProtoset,
 } from '../helpers/protos.ts';
 
@@ -26,7 +26,7 @@ before(() => {
   file = join(dir, 'cutover.yaml');
   mkdirSync(join(dir, 'protos/shop/v1'), { recursive: true });
   mkdirSync(join(dir, 'include/shop/v1'), { recursive: true });
-  copyFileSync(ORDERS_PROTO, join(dir, 'protos/shop/v1/orders.proto'));
+  copyFileSync(SHOP_PROTO, join(dir, 'protos/shop/v1/orders.proto'));
   copyFileSync(
     join(PROTO_INCLUDE, 'shop/v1/money.proto'),
     join(dir, 'include/shop/v1/money.proto'),

@@ -12,7 +12,7 @@ import type { ProtoDescriptors } from '../../src/config/index.ts';
 import { loadProtoDescriptors } from '../../src/config/proto-files.ts';
 
 /** The service: Get (unary), Watch (server streaming), Upload (client streaming), Chat (bidi). */
-export const ORDERS_PROTO = fileURLToPath(
+export const SHOP_PROTO = fileURLToPath(
   new URL('../fixtures/grpc/shop/v1/orders.proto', import.meta.url),
 );
 /** Where orders.proto's import `shop/v1/money.proto` lives (a protoPaths entry). */
@@ -28,7 +28,7 @@ export function ordersRoot(): protobuf.Root {
     const beside = resolve(origin, '..', target);
     return existsSync(beside) ? beside : resolve(PROTO_INCLUDE, target);
   };
-  root.loadSync(ORDERS_PROTO);
+  root.loadSync(SHOP_PROTO);
   root.resolveAll();
   return root;
 }
@@ -40,7 +40,7 @@ export function writeProtoset(file: string, root: protobuf.Root = ordersRoot()):
 
 /** The fixture's descriptors, as the config loader hands them over. */
 export function ordersDescriptors(): ProtoDescriptors {
-  const load = loadProtoDescriptors({ protos: [ORDERS_PROTO], protoPaths: [PROTO_INCLUDE] }, '/');
+  const load = loadProtoDescriptors({ protos: [SHOP_PROTO], protoPaths: [PROTO_INCLUDE] }, '/');
   if (!('descriptors' in load) || load.descriptors === undefined) {
     throw new Error(`fixture does not load: ${JSON.stringify(load)}`);
   }
