@@ -182,6 +182,7 @@ function clusterLimiter(rps: number, burst: number, maxKeys: number): ClusterLim
     minConcurrent: 3,
     backoff: 25,
     maxBackoff: 250,
+    grpcCodes: [14],
   });
   time('retry budget: canRetry + started + finished', N_PAIRS, () => {
     const ok = b.canRetry(100);

@@ -1,5 +1,6 @@
 // Every default in one place, each with where the number comes from; a guard
 // block's defaults sit beside its schema (guard-blocks.ts).
+import { GRPC_STATUS_NAMES } from './grpc-codes.ts';
 import { GUARD_BLOCKS, LEARN_NOISE_FIRST, LEARN_NOISE_SAMPLE } from './guard-blocks.ts';
 
 export const DEFAULTS = {
@@ -165,6 +166,23 @@ export const DEFAULTS = {
   concurrency: GUARD_BLOCKS.concurrency.defaults,
   shadow: GUARD_BLOCKS.shadow.defaults,
   learnNoiseSample: LEARN_NOISE_SAMPLE,
+  /**
+   * grpc-status codes that make a gRPC answer a failure (issue 12's
+   * documented default): UNKNOWN (2), DEADLINE_EXCEEDED (4), INTERNAL (13),
+   * UNAVAILABLE (14), DATA_LOSS (15) — the server-side faults. It is Envoy's
+   * set of codes that map to a 5xx (grpcToHttpStatus) without UNIMPLEMENTED,
+   * which clients meet in normal use (optional services such as reflection);
+   * Linkerd counts every code but OK. Codes that answer the client's request
+   * (NOT_FOUND, INVALID_ARGUMENT, PERMISSION_DENIED, ...) are successes, as a
+   * 4xx is. docs/decisions.md (issue 12) has the comparison.
+   */
+  grpcFailureCodes: [
+    GRPC_STATUS_NAMES.indexOf('UNKNOWN'),
+    GRPC_STATUS_NAMES.indexOf('DEADLINE_EXCEEDED'),
+    GRPC_STATUS_NAMES.indexOf('INTERNAL'),
+    GRPC_STATUS_NAMES.indexOf('UNAVAILABLE'),
+    GRPC_STATUS_NAMES.indexOf('DATA_LOSS'),
+  ] as readonly number[],
   /**
    * Bytes all shadow copies of the process may hold at once (issue 9: 400
    * copies of 1 MiB answers reached 700+ MiB RSS). 64 MiB holds 32 pairs of

@@ -3,6 +3,7 @@
 // block. Each carries the message a config author reads when a value does
 // not fit.
 import { z } from 'zod';
+import { GRPC_OK, grpcCodeOf } from './grpc-codes.ts';
 import { parseDuration, parseListen, parseSize } from './units.ts';
 
 /** Also used for a duration or size of the wrong type (messages.ts), so both read alike. */
@@ -163,4 +164,21 @@ export const share = z.union([z.number(), z.string()]).transform((value, ctx) =>
     return z.NEVER;
   }
   return r;
+});
+
+/**
+ * A gRPC status that counts as a failure: a name such as UNAVAILABLE (any
+ * case) or its code, 1–16; the result is the code. OK is refused: a call
+ * that succeeded cannot be failed by configuration.
+ */
+export const grpcFailureCode = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const code = grpcCodeOf(value);
+  if (code === undefined || code === GRPC_OK) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a gRPC status name such as UNAVAILABLE or DEADLINE_EXCEEDED, or a code from 1 to 16 (OK is never a failure), got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return code;
 });

@@ -4,7 +4,16 @@
 // from), whether the block is on when nobody mentions it, and how the merged
 // fields become the frozen config. guards.ts is the one resolver over it.
 import { z } from 'zod';
-import { duration, HTTP_METHODS, offOr, ratio, size, stickyKey } from './fields.ts';
+import {
+  duration,
+  grpcFailureCode,
+  HTTP_METHODS,
+  offOr,
+  ratio,
+  size,
+  stickyKey,
+} from './fields.ts';
+import { GRPC_UNAVAILABLE } from './grpc-codes.ts';
 import type {
   BreakerConfig,
   ConcurrencyConfig,
@@ -16,8 +25,11 @@ import type {
   ShadowConfig,
 } from './types.ts';
 
-/** Why a failed candidate attempt may be answered by legacy instead. */
-export const FALLBACK_REASONS = ['connect', 'timeout', 'reset', '5xx'] as const;
+/**
+ * Why a failed candidate attempt may be answered by legacy instead; `grpc`:
+ * a gRPC answer whose grpc-status is one of the route's `grpc.failureCodes`.
+ */
+export const FALLBACK_REASONS = ['connect', 'timeout', 'reset', '5xx', 'grpc'] as const;
 export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
 /** `learnNoise: true`: 1% of shadowed safe requests asked of legacy twice (issue 4's "small sample"). */
@@ -167,16 +179,26 @@ export const GUARD_BLOCKS = {
         minConcurrent: z.number().int().min(0).optional(),
         backoff: duration.optional(),
         maxBackoff: duration.optional(),
+        grpcCodes: z.array(grpcFailureCode).optional(),
       }),
     ),
     /**
      * Envoy's retry budget: 20% of active requests, at least 3 concurrent;
      * backoff with full jitter (AWS architecture blog) from 25 ms (Envoy's base
-     * interval) capped at 250 ms (Envoy's 10 × base).
+     * interval) capped at 250 ms (Envoy's 10 × base). gRPC calls are retried
+     * on UNAVAILABLE only: the one code gRPC's status-code guide calls
+     * transient and to be retried with backoff (issue 12).
      */
-    defaults: { attempts: 2, budget: 0.2, minConcurrent: 3, backoff: 25, maxBackoff: 250 },
+    defaults: {
+      attempts: 2,
+      budget: 0.2,
+      minConcurrent: 3,
+      backoff: 25,
+      maxBackoff: 250,
+      grpcCodes: [GRPC_UNAVAILABLE] as readonly number[],
+    },
     onByDefault: false,
-    finish: (m): RetryConfig => m,
+    finish: (m): RetryConfig => ({ ...m, grpcCodes: Object.freeze([...new Set(m.grpcCodes)]) }),
   }),
 
   limit: block({

@@ -1,6 +1,14 @@
 export { DEFAULTS } from './defaults.ts';
 export type { KeyPart } from './fields.ts';
 export { parseKeySpec } from './fields.ts';
+export type { GrpcStatusName } from './grpc-codes.ts';
+export {
+  GRPC_OK,
+  GRPC_STATUS_NAMES,
+  GRPC_UNAVAILABLE,
+  GRPC_UNKNOWN,
+  grpcCodeMask,
+} from './grpc-codes.ts';
 export type { LimitFallback, LimitScope } from './guard-blocks.ts';
 export { LIMIT_FALLBACKS, LIMIT_SCOPES } from './guard-blocks.ts';
 export type { JsonPathStep } from './json-path.ts';
@@ -23,6 +31,7 @@ export type {
   Config,
   FallbackConfig,
   FallbackReason,
+  GrpcRouteConfig,
   HealthConfig,
   HttpMethod,
   LimitConfig,

@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULTS } from './defaults.ts';
+import { GRPC_STATUS_NAMES } from './grpc-codes.ts';
 import { resolveGuard, shadowOnByDefault } from './guards.ts';
 import { parseJsonPath } from './json-path.ts';
 import { ProtoFiles } from './proto-files.ts';
@@ -197,6 +198,11 @@ function normalizeRoute(
     headers,
   });
   const hasCandidate = raw.candidate !== undefined;
+  const retry = resolveGuard('retry', raw.retry, defaults?.retry);
+  const failureCodes = Object.freeze([
+    ...new Set(raw.grpc?.failureCodes ?? defaults?.grpc?.failureCodes ?? DEFAULTS.grpcFailureCodes),
+  ]);
+  checkGrpcRetryCodes(retry?.grpcCodes ?? [], failureCodes, raw.retry, at, issues);
   const ds = defaults?.split;
   const split = raw.split;
   return Object.freeze({
@@ -228,7 +234,8 @@ function normalizeRoute(
       raw.tunnelIdleTimeout ?? defaults?.tunnelIdleTimeout ?? DEFAULTS.tunnelIdleTimeout,
     // Fallback and shadow copies need a candidate to fall back from or copy to.
     fallback: hasCandidate ? resolveGuard('fallback', raw.fallback, defaults?.fallback) : undefined,
-    retry: resolveGuard('retry', raw.retry, defaults?.retry),
+    retry,
+    grpc: Object.freeze({ failureCodes }),
     limit: resolveGuard('limit', raw.limit, defaults?.limit),
     concurrency: resolveGuard('concurrency', raw.concurrency, defaults?.concurrency),
     shadow: hasCandidate
@@ -245,6 +252,29 @@ function normalizeRoute(
         )
       : undefined,
     rollout: resolveRollout(raw, at, hasPrometheus, issues),
+  });
+}
+
+/**
+ * A retry code that is not a failure code would never be retried: the
+ * answer counts as a success, and successes are not retried. Said at load
+ * rather than left to puzzle over.
+ */
+function checkGrpcRetryCodes(
+  retryCodes: readonly number[],
+  failureCodes: readonly number[],
+  own: RawConfig['routes'][number]['retry'],
+  at: (...rest: (string | number)[]) => FieldPath,
+  issues: PathIssue[],
+): void {
+  const stray = retryCodes.filter((c) => !failureCodes.includes(c));
+  if (stray.length === 0) return;
+  const names = stray.map((c) => GRPC_STATUS_NAMES[c]).join(', ');
+  issues.push({
+    // Where the codes were written: the route's retry block, else its grpc block.
+    path:
+      own && own.grpcCodes !== undefined ? at('retry', 'grpcCodes') : at('grpc', 'failureCodes'),
+    message: `${names} in retry.grpcCodes must also be in grpc.failureCodes (an answer that is not a failure is never retried); failure codes: ${failureCodes.map((c) => GRPC_STATUS_NAMES[c]).join(', ')}`,
   });
 }
 

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   duration,
+  grpcFailureCode,
   HTTP_METHODS,
   listen,
   mappingBranchError,
@@ -210,6 +211,7 @@ const routeTunables = {
   tunnelIdleTimeout: duration.optional(),
   fallback: GUARD_BLOCKS.fallback.schema.optional(),
   retry: GUARD_BLOCKS.retry.schema.optional(),
+  grpc: z.strictObject({ failureCodes: z.array(grpcFailureCode).optional() }).optional(),
   limit: GUARD_BLOCKS.limit.schema.optional(),
   concurrency: GUARD_BLOCKS.concurrency.schema.optional(),
   shadow: GUARD_BLOCKS.shadow.schema.optional(),

@@ -117,6 +117,14 @@ export interface RetryConfig {
   readonly minConcurrent: number;
   readonly backoff: number;
   readonly maxBackoff: number;
+  /** gRPC status codes (numbers) whose failed attempt is retried, as a 502/503/504 is. */
+  readonly grpcCodes: readonly number[];
+}
+
+/** A route's `grpc` block: how its gRPC calls' answers are judged. */
+export interface GrpcRouteConfig {
+  /** grpc-status codes (numbers) that make an attempt a failure, whatever its HTTP status. */
+  readonly failureCodes: readonly number[];
 }
 
 export interface LimitConfig {
@@ -284,6 +292,7 @@ export interface RouteConfig {
   readonly fallback: FallbackConfig | undefined;
   /** Undefined unless the route (or defaults) configures retries. */
   readonly retry: RetryConfig | undefined;
+  readonly grpc: GrpcRouteConfig;
   readonly limit: LimitConfig | undefined;
   readonly concurrency: ConcurrencyConfig | undefined;
   /** Undefined unless configured (and the route has a candidate). */

@@ -6,6 +6,7 @@
 // path that ends an attempt may release it without counting it twice.
 import type { CircuitBreaker, ConcurrencyLimiter } from '../guard/index.ts';
 import type { Outcome, RouteSideMetrics } from '../telemetry/index.ts';
+import { NO_GRPC_STATUS } from '../telemetry/index.ts';
 import type { Backend, BackendInstance } from './backends.ts';
 import type { Refusal } from './recovery.ts';
 import type { Side } from './split.ts';
@@ -85,9 +86,10 @@ export class Attempt {
    * The attempt is over: the breaker records its outcome (or gets its permit
    * back when the outcome says nothing of the backend), outlier ejection and
    * the concurrency cap learn it, the connection slot is freed, and the
-   * side's figures count it with `status`. A second call does nothing.
+   * side's figures count it with `status` (and `grpcStatus`, the code of a
+   * gRPC answer). A second call does nothing.
    */
-  release(outcome: Outcome, status: number): void {
+  release(outcome: Outcome, status: number, grpcStatus = NO_GRPC_STATUS): void {
     if (this.#released) return;
     this.#released = true;
     unreleased--;
@@ -105,7 +107,7 @@ export class Attempt {
       this.#slot.release();
       this.#slot = undefined;
     }
-    if (outcome.counted) this.#metrics.observe(status, ms / 1000, outcome);
+    if (outcome.counted) this.#metrics.observe(status, ms / 1000, outcome, grpcStatus);
   }
 }
 

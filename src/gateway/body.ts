@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { DEFAULTS } from '../config/index.ts';
 import { BodyTooLargeError, ClientTimeoutError } from '../errors.ts';
+import type { StreamedBodyCopy } from './body-copy.ts';
 import type { BufferBudget } from './buffer-budget.ts';
 import type { CompiledRoute } from './table.ts';
 
@@ -149,6 +150,7 @@ export interface BodyWatcher {
  * Pipes a streamed request body into `into`, failing it past `max` bytes
  * (counting `read` bytes already in it) or after `gapMs` without a chunk; the
  * exchange is told first, so it answers 413 or 408 and never blames the backend.
+ * `copy` keeps what passes, for a resend (a gRPC call's body, body-copy.ts).
  */
 export function watchBody(
   req: IncomingMessage,
@@ -158,10 +160,12 @@ export function watchBody(
   gapMs: number,
   exchange: BodyWatcher,
   onTimeout: () => void,
+  copy?: StreamedBodyCopy,
 ): void {
   let size = read;
   const fail = (error: BodyTooLargeError | ClientTimeoutError) => {
     clearTimeout(timer);
+    copy?.release();
     exchange.requestBodyFailed(error);
     req.unpipe(into);
     into.destroy(error);
@@ -174,8 +178,13 @@ export function watchBody(
     timer.refresh();
     size += chunk.length;
     if (size > max) fail(new BodyTooLargeError(max));
+    else copy?.add(chunk);
   });
-  req.once('end', () => clearTimeout(timer));
+  // Before the pipe's own listener: the copy is whole before undici sees the body end.
+  req.once('end', () => {
+    clearTimeout(timer);
+    copy?.end();
+  });
   req.once('close', () => clearTimeout(timer));
   req.pipe(into);
 }

@@ -15,7 +15,7 @@ import {
 } from '../errors.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
 import type { AccessLog, Outcome } from '../telemetry/index.ts';
-import { classifyOutcome, endProxySpan } from '../telemetry/index.ts';
+import { classifyOutcome, endProxySpan, NO_GRPC_STATUS } from '../telemetry/index.ts';
 import { type Attempt, acquireAttempt } from './attempt.ts';
 import { CLIENT_CLOSED, classifyAttemptError, refusalError } from './attempt-errors.ts';
 import type { Backend } from './backends.ts';
@@ -48,6 +48,8 @@ export abstract class Exchange {
   protected status: number;
   protected bytesOut: number;
   protected clientGone: boolean;
+  /** The grpc-status of the answer the client got (or the attempt's), for figures and the log; else NO_GRPC_STATUS. */
+  protected grpcStatus: number;
   /** The outcome of the answer the client got: the last attempt's, or that of the gateway's own answer. */
   #outcome: Outcome | undefined;
   #done: boolean;
@@ -63,6 +65,7 @@ export abstract class Exchange {
     this.status = 0;
     this.bytesOut = 0;
     this.clientGone = false;
+    this.grpcStatus = NO_GRPC_STATUS;
     this.#outcome = undefined;
     this.#done = false;
   }
@@ -127,7 +130,7 @@ export abstract class Exchange {
   /** The current attempt is over: release it with `outcome` and the status it ended with. */
   protected attemptOver(outcome: Outcome): void {
     this.#outcome = outcome;
-    this.attempt?.release(outcome, this.status);
+    this.attempt?.release(outcome, this.status, this.grpcStatus);
   }
 
   /** What to do after `setback`; a retry the budget does not allow is given up. */
@@ -187,6 +190,8 @@ export abstract class Exchange {
   /** Answer with a problem: nothing of an upstream answer has been sent. */
   protected fail(failure: CutoverError): void {
     this.status = failure.status;
+    // The answer is the gateway's own, not an attempt's.
+    this.grpcStatus = NO_GRPC_STATUS;
     this.#outcome = classifyOutcome(failure.status, undefined, undefined, undefined);
     if (!this.clientGone) {
       const headers: Record<string, string> = {};
@@ -239,6 +244,7 @@ export abstract class Exchange {
         this.attempts,
         this.fallback,
         error?.message,
+        this.grpcStatus,
       );
     }
     if (request.span) endProxySpan(request.span, this.status, this.side, error);

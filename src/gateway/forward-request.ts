@@ -3,7 +3,8 @@
 // and reads through it, so its own shape stays small and fixed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { ProxySpan } from '../telemetry/index.ts';
+import type { GrpcCodeSets, ProxySpan } from '../telemetry/index.ts';
+import type { StreamedBodyCopy } from './body-copy.ts';
 import type { ShadowCopy } from './shadow.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
@@ -25,10 +26,14 @@ export interface ForwardRequest {
 }
 
 export interface ProxyRequest extends ForwardRequest {
-  /** null (none), a Buffer (kept, can be resent) or a stream (sent once). */
+  /** null (none), a Buffer (kept, can be resent) or a stream (sent once, unless `bodyCopy` ends whole). */
   readonly body: Buffer | Readable | null;
   /** The candidate copy of this request, fed with legacy's answer as it streams. */
   readonly shadow: ShadowCopy | undefined;
+  /** A gRPC call: its route's failure and retry codes; undefined for any other request. */
+  readonly grpc: GrpcCodeSets | undefined;
+  /** What passed of a streamed body, kept for a resend (a gRPC call on a route that resends). */
+  readonly bodyCopy: StreamedBodyCopy | undefined;
 }
 
 export interface UpgradeRequest extends ForwardRequest {

@@ -13,6 +13,7 @@ import {
   readBody,
   watchBody,
 } from './body.ts';
+import { StreamedBodyCopy } from './body-copy.ts';
 import type { BufferBudget } from './buffer-budget.ts';
 import { askForBody } from './continue.ts';
 import type { CompiledRoute } from './table.ts';
@@ -25,15 +26,18 @@ export interface BodyIntake {
   /** The announced Content-Length (0 when chunked). */
   readonly length: number;
   readonly chunked: boolean;
-  /** Stream the body as it comes, never held (a gRPC call's messages). */
+  /**
+   * Stream the body as it comes, never held (a gRPC call's messages); a copy
+   * of it is kept up to `keep` bytes, so a body that ends within it can be resent.
+   */
   readonly streamOnly: boolean;
   /** Bodies up to this many bytes are kept whole (fallback, retry, shadow); -1 none. */
   readonly keep: number;
   readonly expectsContinue: boolean;
   readonly server: Config['server'];
   readonly budget: BufferBudget;
-  /** Sends the request upstream with its body, whole or as a stream. */
-  launch(body: Buffer | Readable): BodyWatcher;
+  /** Sends the request upstream with its body, whole or as a stream (with the copy kept of it, if any). */
+  launch(body: Buffer | Readable, copy?: StreamedBodyCopy): BodyWatcher;
   /** Reading the body failed before anything was sent upstream. */
   failed(error: Error): void;
   /** A streamed body went quiet past clientBodyTimeout. */
@@ -45,7 +49,13 @@ export function takeBody(i: BodyIntake): void {
   const gap = server.clientBodyTimeout;
   const continueRes = i.expectsContinue ? res : undefined;
   if (i.streamOnly) {
-    stream(i, 0, continueRes);
+    stream(
+      i,
+      0,
+      continueRes,
+      undefined,
+      i.keep >= 0 ? new StreamedBodyCopy(i.keep, budget) : undefined,
+    );
     return;
   }
   if (!i.chunked) {
@@ -89,17 +99,19 @@ export function takeBody(i: BodyIntake): void {
 }
 
 /**
- * Streams a body too large to buffer, timed and counted as it goes;
- * `continueRes`: the client waits for a 100 Continue before sending it.
+ * Streams a body too large to buffer (or never held), timed and counted as
+ * it goes; `continueRes`: the client waits for a 100 Continue before sending
+ * it; `copy`: keeps what passes, for a resend.
  */
 function stream(
   i: BodyIntake,
   read: number,
   continueRes: ServerResponse | undefined,
   overflow?: BodyOverflow,
+  copy?: StreamedBodyCopy,
 ): void {
   const into = overflow?.stream ?? new PassThrough();
-  const exchange = i.launch(into);
+  const exchange = i.launch(into, copy);
   // After start(): a breaker or backend cap that refused has answered already.
   if (continueRes) askForBody(continueRes);
   watchBody(
@@ -110,5 +122,6 @@ function stream(
     i.server.clientBodyTimeout,
     exchange,
     i.timedOut,
+    copy,
   );
 }

@@ -17,9 +17,10 @@ import {
   NoRouteError,
 } from '../errors.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
-import type { Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
+import type { GrpcCodeSets, Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { keepBodyUpTo } from './body.ts';
+import type { StreamedBodyCopy } from './body-copy.ts';
 import { BufferBudget } from './buffer-budget.ts';
 import { isGrpc } from './grpc.ts';
 import { isHttp2 } from './h2-server.ts';
@@ -227,6 +228,8 @@ export class RequestPipeline implements RequestHandler {
     const chunked = h2
       ? lengthHeader === undefined && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
       : req.headers['transfer-encoding'] !== undefined;
+    // gRPC needs HTTP/2 (or a streamed body): an HTTP/1.1 request with a length never pays the check.
+    const grpc = (h2 || chunked) && isGrpc(req) ? route.grpcCodes : undefined;
     let span: ProxySpan | undefined;
     if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
     if (span) {
@@ -250,12 +253,12 @@ export class RequestPipeline implements RequestHandler {
       shadow = undefined;
     }
     if (!chunked && length === 0) {
-      this.#launch(req, res, admitted, span, null, shadow);
+      this.#launch(req, res, admitted, span, null, shadow, grpc, undefined);
       return;
     }
     // Only a request with a body pays for these closures.
-    const launch = (body: Buffer | Readable | null) =>
-      this.#launch(req, res, admitted, span, body, shadow);
+    const launch = (body: Buffer | Readable | null, copy?: StreamedBodyCopy) =>
+      this.#launch(req, res, admitted, span, body, shadow, grpc, copy);
     takeBody({
       req,
       res,
@@ -264,7 +267,7 @@ export class RequestPipeline implements RequestHandler {
       chunked,
       // A gRPC call's messages go on as they come: a stream may wait for an
       // answer before it sends more, so holding its body could deadlock it.
-      streamOnly: chunked && isGrpc(req),
+      streamOnly: chunked && grpc !== undefined,
       keep: Math.max(keepBodyUpTo(route, req), shadow ? shadow.config.maxBodyBytes : -1),
       expectsContinue,
       server: this.#table.config.server,
@@ -310,6 +313,8 @@ export class RequestPipeline implements RequestHandler {
     span: ProxySpan | undefined,
     body: Buffer | Readable | null,
     shadow: RouteShadow | undefined,
+    grpc: GrpcCodeSets | undefined,
+    bodyCopy: StreamedBodyCopy | undefined,
   ): ProxyExchange {
     const { requestId, route, side, headers, hostAt } = admitted;
     const target = admitted.target.target;
@@ -331,7 +336,21 @@ export class RequestPipeline implements RequestHandler {
       });
     }
     const exchange = new ProxyExchange(
-      { req, res, route, side, requestId, span, target, headers, hostAt, body, shadow: copy },
+      {
+        req,
+        res,
+        route,
+        side,
+        requestId,
+        span,
+        target,
+        headers,
+        hostAt,
+        body,
+        shadow: copy,
+        grpc,
+        bodyCopy,
+      },
       this.#hooks,
     );
     exchange.start();

@@ -4,20 +4,32 @@
 // falls back to legacy, a failed attempt may be retried. Each lifecycle step
 // is a method; per-request state lives in fields assigned in the constructor
 // (stable shape); bodies stream both ways.
+//
+// A gRPC call fails in its trailers, usually after a 200 head: when the call
+// could be resent, its answer's head is held until the first message or the
+// end, so a failure with no message sent can still be retried or fall back.
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { BodyTooLargeError, ClientTimeoutError } from '../errors.ts';
 import { backoffDelay, retryAfterMs } from '../guard/index.ts';
-import type { Outcome, ResponseFields } from '../telemetry/index.ts';
-import { CLIENT_GONE, classifyOutcome, REFUSED } from '../telemetry/index.ts';
+import type { GrpcCodeSets, Outcome, ResponseFields } from '../telemetry/index.ts';
+import {
+  CLIENT_GONE,
+  classifyOutcome,
+  finalGrpcStatus,
+  GRPC_RETRYABLE_FAILURE,
+  NO_GRPC_STATUS,
+  REFUSED,
+} from '../telemetry/index.ts';
 import type { Attempt } from './attempt.ts';
 import { AttemptTimeoutError, CLIENT_CLOSED, ClientGoneError } from './attempt-errors.ts';
 import { isResendable, keepBodyUpTo } from './body.ts';
+import type { BodyCopyWatcher, StreamedBodyCopy } from './body-copy.ts';
 import { Exchange, type ExchangeHooks } from './exchange.ts';
 import type { ProxyRequest } from './forward-request.ts';
 import { clientResponseHeaders, clientTrailers } from './headers.ts';
 import { forwardInformational } from './informational.ts';
-import type { Recovery } from './recovery.ts';
+import { decideRecovery, type Recovery } from './recovery.ts';
 import { SlowClient, type UpstreamValve } from './response-buffer.ts';
 import type { ShadowCopy } from './shadow.ts';
 import type { QueuedAttempt, UpstreamQueue } from './upstream-queue.ts';
@@ -49,10 +61,17 @@ function onRetryDue(exchange: ProxyExchange): void {
 
 export class ProxyExchange
   extends Exchange
-  implements Dispatcher.DispatchHandler, QueuedAttempt, UpstreamValve
+  implements Dispatcher.DispatchHandler, QueuedAttempt, UpstreamValve, BodyCopyWatcher
 {
-  readonly #body: Buffer | Readable | null;
+  /** The body each attempt sends: a resend of a streamed body sends its copy instead. */
+  #body: Buffer | Readable | null;
   readonly #shadow: ShadowCopy | undefined;
+  /** A gRPC call: its route's failure and retry codes. */
+  readonly #grpc: GrpcCodeSets | undefined;
+  /** What passed of a streamed body, for a resend. */
+  readonly #copy: StreamedBodyCopy | undefined;
+  /** A gRPC answer's head, held (not yet sent) until its first message or its end. */
+  #held: boolean;
   #controller: Dispatcher.DispatchController | null;
   /** The head of the final answer, for the outcome at its end (a protocol may put its status there). */
   #head: ResponseFields | undefined;
@@ -76,6 +95,9 @@ export class ProxyExchange
     super(request, hooks);
     this.#body = request.body;
     this.#shadow = request.shadow;
+    this.#grpc = request.grpc;
+    this.#copy = request.bodyCopy;
+    this.#held = false;
     this.#controller = null;
     this.#head = undefined;
     this.#bodyError = undefined;
@@ -89,6 +111,7 @@ export class ProxyExchange
     const res = request.res as ExchangeResponse;
     res[EXCHANGE] = this;
     res.on('close', onResponseClose);
+    this.#copy?.watch(this);
   }
 
   /** The client connection closed; before the answer was complete, that cancels the upstream request. */
@@ -149,14 +172,18 @@ export class ProxyExchange
     const route = request.route;
     const instance = attempt.instance;
     if (request.hostAt !== -1) request.headers[request.hostAt] = instance.host;
+    // The stream went with the first attempt; a resend sends the copy (resendable() saw it whole).
+    if (this.attempts > 0 && this.#copy !== undefined) this.#body = this.#copy.whole() ?? null;
     attempt.sent();
     this.attempts++;
     this.#controller = null;
     this.#timedOut = false;
     this.#head = undefined;
+    this.#held = false;
     this.#discard = undefined;
     this.#retryAfter = undefined;
     this.status = 0;
+    this.grpcStatus = NO_GRPC_STATUS;
     if (this.attempts > 1) route.guards.retried();
     const timeout = route.config.timeout;
     const precise = timeout < PRECISE_TIMEOUT_BELOW_MS;
@@ -204,7 +231,7 @@ export class ProxyExchange
     if (this.clientGone) return;
     this.status = statusCode;
     this.#head = headers;
-    const outcome = classifyOutcome(statusCode, undefined, headers, undefined);
+    const outcome = classifyOutcome(statusCode, undefined, headers, undefined, this.#grpc);
     if (outcome.kind === 'failure') {
       // This attempt is over as far as the budget goes; its own slot must not block its retry.
       this.#endRetry();
@@ -224,6 +251,31 @@ export class ProxyExchange
         return;
       }
     }
+    if (this.#grpc !== undefined && headers['grpc-status'] === undefined && this.#mayResend()) {
+      // The status comes in the trailers: hold the head until a message or the end.
+      this.#held = true;
+      return;
+    }
+    this.#sendHead(statusCode, headers);
+  }
+
+  /**
+   * Whether a gRPC failure of this attempt could still be retried or fall
+   * back: its body is kept (it may yet end whole), and the route would
+   * recover from a retryable gRPC failure here (the budget is asked later).
+   */
+  #mayResend(): boolean {
+    const copy = this.#copy;
+    if (copy !== undefined ? !copy.kept : !this.resendable()) return false;
+    const route = this.request.route;
+    return (
+      decideRecovery(GRPC_RETRYABLE_FAILURE, this.side, this.attempts, route.config, true) !==
+      'give-up'
+    );
+  }
+
+  /** The answer's head goes to the client: from here on nothing is resent. */
+  #sendHead(statusCode: number, headers: ResponseFields): void {
     if (this.#shadow !== undefined) this.#shadow.legacyStart(statusCode, headers);
     const out = clientResponseHeaders(headers);
     this.markAnswer(out);
@@ -237,8 +289,21 @@ export class ProxyExchange
     } else res.writeHead(statusCode, out);
   }
 
+  /** The body copy outgrew its limit: nothing will be resent, so a held head need wait no longer. */
+  bodyCopyDropped(): void {
+    if (this.#held && !this.done) {
+      this.#held = false;
+      this.#sendHead(this.status, this.#head!);
+    }
+  }
+
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#discard !== undefined) return;
+    if (this.#held) {
+      // A message reaches the client: the call can no longer be resent.
+      this.#held = false;
+      this.#sendHead(this.status, this.#head!);
+    }
     if (this.#shadow !== undefined) this.#shadow.legacyData(chunk);
     this.bytesOut += chunk.length;
     const res = this.request.res;
@@ -253,23 +318,42 @@ export class ProxyExchange
     _controller: Dispatcher.DispatchController,
     trailers: Record<string, string | string[] | undefined>,
   ): void {
+    const grpc = this.#grpc;
+    if (grpc !== undefined) this.grpcStatus = finalGrpcStatus(this.status, this.#head, trailers);
     const discarded = this.#discard;
     if (discarded !== undefined) {
       this.attemptOver(discarded);
       this.act(this.#afterDiscard as 'fallback' | 'retry', discarded.cause!);
       return;
     }
+    const outcome = classifyOutcome(this.status, undefined, this.#head, trailers, grpc);
+    if (this.#held) {
+      this.#held = false;
+      // The call failed before any message reached the client: it may go again.
+      if (outcome.kind === 'failure') {
+        this.#endRetry();
+        const next = this.decide(outcome);
+        if (next !== 'give-up') {
+          this.attemptOver(outcome);
+          this.act(next, outcome.cause!);
+          return;
+        }
+      }
+      this.#sendHead(this.status, this.#head!);
+    }
     const res = this.request.res;
     const passOn = clientTrailers(trailers);
     if (passOn !== undefined) res.addTrailers(passOn);
     res.end();
     if (this.#shadow !== undefined) this.#shadow.legacyEnd(true, trailers);
-    this.attemptOver(classifyOutcome(this.status, undefined, this.#head, trailers));
+    this.attemptOver(outcome);
     this.finish(undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.attempt!.disarm();
+    // A held head never reached the client: the attempt broke before its answer did.
+    this.#held = false;
     if (this.clientGone || error instanceof ClientGoneError) {
       // A cancel says nothing about the backend: no breaker or outlier record.
       this.status = CLIENT_CLOSED;
@@ -305,12 +389,18 @@ export class ProxyExchange
   /**
    * Safe to send again: a method the route lists (or an Idempotency-Key) and
    * a body kept for that (a body buffered only against slow uploads, over
-   * fallback.maxBodyBytes, is not).
+   * fallback.maxBodyBytes, is not; a streamed one only when its copy ended
+   * within that limit before now).
    */
   protected override resendable(): boolean {
     const body = this.#body;
     const { route, req } = this.request;
-    if (body !== null && !(Buffer.isBuffer(body) && body.length <= keepBodyUpTo(route, req))) {
+    if (this.#copy !== undefined) {
+      if (this.#copy.whole() === undefined) return false;
+    } else if (
+      body !== null &&
+      !(Buffer.isBuffer(body) && body.length <= keepBodyUpTo(route, req))
+    ) {
       return false;
     }
     return isResendable(route, req);
@@ -356,6 +446,7 @@ export class ProxyExchange
   protected override closed(): void {
     this.attempt?.disarm();
     this.#endRetry();
+    this.#copy?.release();
     if (this.#shadow !== undefined) this.#shadow.legacyEnd(false);
     this.request.res.off('close', onResponseClose);
   }

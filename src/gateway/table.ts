@@ -1,9 +1,15 @@
 // The routing table compiled from one Config: router, backends and the
 // per-route pieces the hot path needs, built once at load and swapped whole
 // on reload. Runtime weights live in WeightCells that outlive reloads.
-import type { Config, RouteConfig, SplitConfig } from '../config/index.ts';
+import { type Config, grpcCodeMask, type RouteConfig, type SplitConfig } from '../config/index.ts';
 import type { CircuitBreaker } from '../guard/index.ts';
-import type { Logger, Metrics, RouteSideMetrics, RouteTunnelMetrics } from '../telemetry/index.ts';
+import type {
+  GrpcCodeSets,
+  Logger,
+  Metrics,
+  RouteSideMetrics,
+  RouteTunnelMetrics,
+} from '../telemetry/index.ts';
 import { AccessLog } from '../telemetry/index.ts';
 import { Backend } from './backends.ts';
 import type { GuardRegistry } from './guard-registry.ts';
@@ -66,6 +72,8 @@ export class CompiledRoute {
   readonly candidateLogFragment: string;
   readonly legacyBreaker: CircuitBreaker | undefined;
   readonly candidateBreaker: CircuitBreaker | undefined;
+  /** The route's gRPC failure and retry codes as bitmasks: what classifyOutcome reads for a gRPC call. */
+  readonly grpcCodes: GrpcCodeSets;
 
   constructor(
     config: RouteConfig,
@@ -99,6 +107,10 @@ export class CompiledRoute {
     this.candidateBreaker = this.candidate
       ? registry.breaker(config.name, this.candidate.config)
       : undefined;
+    this.grpcCodes = Object.freeze({
+      failures: grpcCodeMask(config.grpc.failureCodes),
+      retryable: grpcCodeMask(config.retry?.grpcCodes ?? []),
+    });
   }
 
   get match() {

@@ -5,6 +5,8 @@
 // the fixed-shape line straight into the LineWriter's buffer, with the line's
 // head (level, time to the second, pid) cached as bytes for a whole second.
 import { pino } from 'pino';
+import { GRPC_STATUS_NAMES } from '../config/index.ts';
+import { NO_GRPC_STATUS } from './grpc-status.ts';
 import {
   asciiBytes,
   MAX_NUMBER,
@@ -67,6 +69,9 @@ const [STATUS, MS, BYTES, ATTEMPTS, FALLBACK, ERR, BYTES_IN, BYTES_OUT, REASON] 
   'reason',
 ].map((name) => asciiBytes(`,"${name}":`)) as [Uint8Array, ...Uint8Array[]];
 const END = asciiBytes('}\n');
+/** `,"grpc_status":"<NAME>"` by code, encoded once: a gRPC line pays one copy. */
+const GRPC_FIELDS = GRPC_STATUS_NAMES.map((name) => asciiBytes(`,"grpc_status":"${name}"`));
+const GRPC_FIELD_BYTES = Math.max(...GRPC_FIELDS.map((f) => f.length));
 /**
  * Cached line middles (fragment, method): route fragments × the methods the
  * HTTP parser knows; past the bound a middle is encoded for its line only.
@@ -155,7 +160,10 @@ export class AccessLog {
     return f;
   }
 
-  /** One request's line; `fragment` comes from AccessLog.fragment. */
+  /**
+   * One request's line; `fragment` comes from AccessLog.fragment;
+   * `grpcStatus`: the code of a gRPC call's answer, else NO_GRPC_STATUS (no field).
+   */
   write(
     reqId: string,
     fragment: string,
@@ -167,6 +175,7 @@ export class AccessLog {
     attempts: number,
     fallback: string | undefined,
     err: string | undefined,
+    grpcStatus = NO_GRPC_STATUS,
   ): void {
     const sink = this.#sink;
     let max =
@@ -176,6 +185,7 @@ export class AccessLog {
       maxJsonString(path);
     if (fallback !== undefined) max += maxJsonString(fallback);
     if (err !== undefined) max += maxJsonString(err);
+    if (grpcStatus !== NO_GRPC_STATUS) max += GRPC_FIELD_BYTES;
     const buf = sink.reserve(max);
     let o = this.#putHead(buf, sink.offset, ACCESS, reqId);
     o = putBytes(buf, o, this.#middle(fragment, method));
@@ -183,6 +193,7 @@ export class AccessLog {
     o = putNumberField(buf, o, STATUS, status);
     o = putNumberField(buf, o, MS, ms);
     o = putNumberField(buf, o, BYTES, bytes);
+    if (grpcStatus !== NO_GRPC_STATUS) o = putBytes(buf, o, GRPC_FIELDS[grpcStatus]!);
     if (attempts > 1) o = putNumberField(buf, o, ATTEMPTS, attempts);
     if (fallback !== undefined) o = putStringField(buf, o, FALLBACK, fallback);
     if (err !== undefined) o = putStringField(buf, o, ERR, err);

@@ -12,6 +12,12 @@ export {
 export { FleetShadowTally } from './fleet-shadow.ts';
 export type { FleetWindowOptions } from './fleet-window.ts';
 export { FleetWindow } from './fleet-window.ts';
+export {
+  finalGrpcStatus,
+  grpcStatusFromHttp,
+  grpcStatusOf,
+  NO_GRPC_STATUS,
+} from './grpc-status.ts';
 export type { LimitModeSeries } from './limit-mode-gauge.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
@@ -30,11 +36,19 @@ export { Metrics } from './metrics.ts';
 export type {
   AttemptBreak,
   FailureCause,
+  GrpcCodeSets,
   Outcome,
   OutcomeKind,
   ResponseFields,
 } from './outcome.ts';
-export { CLIENT_GONE, classifyOutcome, countedClass, REFUSED, SUCCESS } from './outcome.ts';
+export {
+  CLIENT_GONE,
+  classifyOutcome,
+  countedClass,
+  GRPC_RETRYABLE_FAILURE,
+  REFUSED,
+  SUCCESS,
+} from './outcome.ts';
 export {
   LATENCY_BUCKETS,
   lastCompleteSecond,

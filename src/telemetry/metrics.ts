@@ -9,8 +9,11 @@ import { RequestStats, type SideStats } from './request-stats.ts';
 import { LazyRouteGuardMetrics, LazyRouteTunnelMetrics } from './route-series.ts';
 
 export interface RouteSideMetrics {
-  /** Count one finished attempt, its latency and its outcome (a failure counts as 5xx). */
-  observe(status: number, seconds: number, outcome: Outcome): void;
+  /**
+   * Count one finished attempt, its latency and its outcome (a failure counts
+   * as 5xx); `grpcStatus`: the code of a gRPC answer (0–16), else NO_GRPC_STATUS.
+   */
+  observe(status: number, seconds: number, outcome: Outcome, grpcStatus?: number): void;
 }
 
 /** Pre-bound counters of one route's guards. */

@@ -2,6 +2,8 @@
 // hot path (no label hashing per request, as prom-client's label children
 // do) and turned into Prometheus series when /metrics is scraped.
 import type { Registry } from 'prom-client';
+import { GRPC_STATUS_NAMES } from '../config/index.ts';
+import { NO_GRPC_STATUS } from './grpc-status.ts';
 import { countedClass, type Outcome } from './outcome.ts';
 import { SlidingWindow } from './windows.ts';
 
@@ -46,6 +48,8 @@ export class SideStats {
   count = 0;
   /** Only while a rollout reads it: per-second slots cost memory and every request a record. */
   #window: SlidingWindow | undefined = undefined;
+  /** gRPC answers by grpc-status (index = code); created by the first one, so HTTP sides hold none. */
+  #grpc: Float64Array | undefined = undefined;
 
   constructor(route: string, side: string, backend: string) {
     this.route = route;
@@ -82,9 +86,21 @@ export class SideStats {
     return this.#counts?.[BUCKETS_AT + i] ?? 0;
   }
 
-  /** Count one finished attempt; a failure counts as 5xx whatever its status (outcome.ts). */
-  observe(status: number, seconds: number, outcome: Outcome): void {
+  /** gRPC answers whose grpc-status was `code` (0–16). */
+  grpcCount(code: number): number {
+    return this.#grpc?.[code] ?? 0;
+  }
+
+  /**
+   * Count one finished attempt; a failure counts as 5xx whatever its status
+   * (outcome.ts). `grpcStatus`: the code of a gRPC answer, else NO_GRPC_STATUS.
+   */
+  observe(status: number, seconds: number, outcome: Outcome, grpcStatus = NO_GRPC_STATUS): void {
     const failed = outcome.kind === 'failure';
+    if (grpcStatus !== NO_GRPC_STATUS) {
+      this.#grpc ??= new Float64Array(GRPC_STATUS_NAMES.length);
+      this.#grpc[grpcStatus]++;
+    }
     if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed);
     this.#counts ??= new Float64Array(COUNTS);
     const counts = this.#counts;
@@ -96,6 +112,9 @@ export class SideStats {
     this.count++;
   }
 }
+
+const GRPC_HELP =
+  'Upstream gRPC answers by route, side, backend and grpc-status (trailers-only or trailers; none: what the HTTP status maps to)';
 
 interface MetricValue {
   value: number;
@@ -128,6 +147,36 @@ export class RequestStats {
         return {
           name: 'cutover_requests_total',
           help: 'Upstream requests by route, side (legacy|candidate), backend and status class',
+          type: 'counter',
+          values,
+          aggregator: 'sum',
+        };
+      },
+    } as unknown as Parameters<Registry['registerMetric']>[0]);
+    registry.registerMetric({
+      name: 'cutover_grpc_responses_total',
+      help: GRPC_HELP,
+      type: 'counter',
+      get: () => {
+        const values: MetricValue[] = [];
+        for (const s of stats.values()) {
+          for (let code = 0; code < GRPC_STATUS_NAMES.length; code++) {
+            const value = s.grpcCount(code);
+            if (value === 0) continue;
+            values.push({
+              value,
+              labels: {
+                route: s.route,
+                side: s.side,
+                backend: s.backend,
+                grpc_status: GRPC_STATUS_NAMES[code],
+              },
+            });
+          }
+        }
+        return {
+          name: 'cutover_grpc_responses_total',
+          help: GRPC_HELP,
           type: 'counter',
           values,
           aggregator: 'sum',

@@ -112,6 +112,8 @@ const EXAMPLES = [
   `${ROUTE}    retry: { attempts: 20 }\n`,
   `${ROUTE}    retry: { budget: 1.5 }\n`,
   `${ROUTE}    retry: { backoff: 25 }\n`,
+  `${ROUTE}    grpc: { failureCodes: [UNAVAILABEL] }\n`,
+  `${ROUTE}    retry: { grpcCodes: [RESOURCE_EXHAUSTED] }\n`,
   `${ROUTE}    limit: { rps: 0 }\n`,
   `${ROUTE}    limit: { key: user }\n`,
   `${ROUTE}    concurrency: { max: 0 }\n`,

@@ -164,7 +164,7 @@ routes:
       'cutover.yaml:8:12 defaults.retry.attemps: unknown field "attemps"',
       'cutover.yaml:9:23 defaults.concurrency.max: expected at least 1, got 0',
       'cutover.yaml:15:15 routes[0].shadow.percnt: unknown field "percnt"',
-      'cutover.yaml:16:15 routes[0].fallback: on[0]: expected one of connect, timeout, reset, 5xx, got "dns"',
+      'cutover.yaml:16:15 routes[0].fallback: on[0]: expected one of connect, timeout, reset, 5xx, grpc, got "dns"',
     ],
   );
 });

@@ -359,7 +359,7 @@ routes:
 `,
     expected: [
       'cutover.yaml:4:14 backends.legacy.breaker: errorRatio: expected a ratio from 0 to 1, got "half"; window: expected a duration such as 250ms, 5s or 1m, got 10',
-      'cutover.yaml:11:15 routes[0].fallback: on[1]: expected one of connect, timeout, reset, 5xx, got "oops"',
+      'cutover.yaml:11:15 routes[0].fallback: on[1]: expected one of connect, timeout, reset, 5xx, grpc, got "oops"',
       'cutover.yaml:12:12 routes[0].retry: backoff: expected a duration such as 250ms, 5s or 1m, got 25',
       'cutover.yaml:13:12 routes[0].limit: key: expected header:NAME, cookie:NAME, query:NAME or ip (joined with + for a composite key), got "user"',
       'cutover.yaml:14:18 routes[0].concurrency: adaptive: expected true or false, got a string',
@@ -689,11 +689,12 @@ routes:
         upgrades: new Set(['websocket']),
         tunnelIdleTimeout: 60000,
         fallback: {
-          on: new Set(['connect', 'timeout', 'reset', '5xx']),
+          on: new Set(['connect', 'timeout', 'reset', '5xx', 'grpc']),
           methods: new Set(['GET', 'HEAD', 'OPTIONS']),
           maxBodyBytes: 65536,
         },
         retry: undefined,
+        grpc: { failureCodes: [2, 4, 13, 14, 15] },
         limit: undefined,
         concurrency: undefined,
         shadow: undefined,
@@ -833,6 +834,7 @@ routes:
     minConcurrent: 3,
     backoff: 25,
     maxBackoff: 250,
+    grpcCodes: [14],
   };
   assert.deepEqual(a.retry, { ...retryDefaults, attempts: 3 });
   assert.equal(b.retry, undefined);
@@ -850,7 +852,7 @@ routes:
   const [a, b, c] = parseConfigText(yaml, FILE, {}).routes;
   assert.equal(a.fallback, undefined);
   assert.deepEqual(b.fallback, {
-    on: new Set(['connect', 'timeout', 'reset', '5xx']),
+    on: new Set(['connect', 'timeout', 'reset', '5xx', 'grpc']),
     methods: new Set(['GET', 'PUT']),
     maxBodyBytes: 65_536,
   });
@@ -1050,4 +1052,28 @@ routes:
     'cutover.yaml:1:28 server.trustedProxies[0]: expected an IP address or CIDR block, got "10.0.0.0/33"',
     'cutover.yaml:1:41 server.trustedProxies[1]: expected an IP address or CIDR block, got "lb.internal"',
   ]);
+});
+
+test('grpc.failureCodes and retry.grpcCodes: names in any case or numbers, from the route, then defaults, then the built-in list', () => {
+  const yaml = `${BACKENDS}defaults:
+  grpc: { failureCodes: [unavailable, 13, INTERNAL] }
+  retry: { grpcCodes: [UNAVAILABLE] }
+routes:
+  - { name: a, match: { path: /a }, legacy: legacy }
+  - { name: b, match: { path: /b }, legacy: legacy, grpc: { failureCodes: [UNIMPLEMENTED, UNAVAILABLE] }, retry: { grpcCodes: [12] } }
+`;
+  const [a, b] = parseConfigText(yaml, FILE, {}).routes;
+  assert.deepEqual(a.grpc.failureCodes, [14, 13]);
+  assert.deepEqual(a.retry?.grpcCodes, [14]);
+  assert.deepEqual(b.grpc.failureCodes, [12, 14]);
+  assert.deepEqual(b.retry?.grpcCodes, [12]);
+  const plain = parseConfigText(
+    `${BACKENDS}routes:\n  - { name: c, match: { path: /c }, legacy: legacy, retry: { attempts: 2 } }\n`,
+    FILE,
+    {},
+  ).routes[0];
+  // UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, DATA_LOSS; retries on UNAVAILABLE.
+  assert.deepEqual(plain.grpc.failureCodes, [2, 4, 13, 14, 15]);
+  assert.deepEqual(plain.retry?.grpcCodes, [14]);
+  assert.ok(Object.isFrozen(plain.grpc.failureCodes));
 });

@@ -16,7 +16,14 @@ import { type AttemptBreak, classifyOutcome, type Outcome } from '../../src/tele
 function fallbackOn(...on: FallbackReason[]): RecoveryPolicy['fallback'] {
   return { on: new Set(on), methods: new Set(['GET']), maxBodyBytes: 65_536 };
 }
-const RETRY2 = { attempts: 2, budget: 0.2, minConcurrent: 3, backoff: 25, maxBackoff: 250 };
+const RETRY2 = {
+  attempts: 2,
+  budget: 0.2,
+  minConcurrent: 3,
+  backoff: 25,
+  maxBackoff: 250,
+  grpcCodes: [14],
+};
 const ALL = fallbackOn('connect', 'timeout', 'reset', '5xx');
 
 const NONE: RecoveryPolicy = { fallback: undefined, retry: undefined };

@@ -10,6 +10,7 @@ const CONFIG: RetryConfig = {
   minConcurrent: 3,
   backoff: 25,
   maxBackoff: 250,
+  grpcCodes: [14],
 };
 
 /** Retries the budget lets start, one after another, with `active` requests in flight. */

@@ -5,7 +5,12 @@
 // - `x-test-status: N`: end the call with gRPC status N (Get/List after
 //   `x-test-messages` messages, default 0: trailers-only);
 // - `x-test-delay: MS`: answer after MS ms;
-// - `x-test-total: N`: Get answers total.units = N (a field a shadow diff names).
+// - `x-test-total: N`: Get answers total.units = N (a field a shadow diff names);
+// - `x-test-head-first: 1`: Get sends its head (metadata) before failing, so
+//   the status comes in real trailers after a 200 head, not trailers-only;
+// - `x-test-fail-first: N`: Get fails (with x-test-status) only while this
+//   peer has had at most N Get calls, then answers.
+// `failGets(code)` makes every Get of a peer fail, head first, until undone.
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -40,6 +45,8 @@ export interface GrpcPeer {
   readonly calls: Map<string, number>;
   /** Calls cancelled by their client (a reset stream reached the server). */
   readonly cancelled: string[];
+  /** Every Get from now on fails with `code` after sending its head; undefined: back to normal. */
+  failGets(code: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +67,7 @@ export async function startGrpcPeer(name: string): Promise<GrpcPeer> {
   const server = new grpc.Server();
   const calls = new Map<string, number>();
   const cancelled: string[] = [];
+  let failGetsWith: number | undefined;
   const count = (m: string) => calls.set(m, (calls.get(m) ?? 0) + 1);
   const order = (id: string, units: string): Order => ({
     id,
@@ -72,11 +80,21 @@ export async function startGrpcPeer(name: string): Promise<GrpcPeer> {
     Get(call: grpc.ServerUnaryCall<{ id: string }, Order>, callback: grpc.sendUnaryData<Order>) {
       count('Get');
       call.on('cancelled', () => cancelled.push('Get'));
-      const status = meta(call, 'x-test-status');
+      const asked = meta(call, 'x-test-status');
+      const failFirst = meta(call, 'x-test-fail-first');
+      const status =
+        failGetsWith !== undefined
+          ? String(failGetsWith)
+          : failFirst === undefined || (calls.get('Get') ?? 0) <= Number(failFirst)
+            ? asked
+            : undefined;
+      const headFirst = failGetsWith !== undefined || meta(call, 'x-test-head-first') === '1';
       const delay = Number(meta(call, 'x-test-delay') ?? 0);
       const answer = () => {
-        if (status !== undefined && status !== '0') callback(fail(Number(status), name));
-        else callback(null, order(call.request.id, meta(call, 'x-test-total') ?? '42'));
+        if (status !== undefined && status !== '0') {
+          if (headFirst) call.sendMetadata(new grpc.Metadata());
+          callback(fail(Number(status), name));
+        } else callback(null, order(call.request.id, meta(call, 'x-test-total') ?? '42'));
       };
       if (delay > 0) setTimeout(answer, delay);
       else answer();
@@ -87,7 +105,8 @@ export async function startGrpcPeer(name: string): Promise<GrpcPeer> {
       const status = meta(call, 'x-test-status');
       const n = Number(meta(call, 'x-test-messages') ?? 3);
       for (let i = 0; i < n; i++) call.write(order(`${call.request.id}-${i}`, String(i)));
-      if (status !== undefined && status !== '0') call.destroy(fail(Number(status), name));
+      // grpc-js sends a server stream's status on 'error' (destroy() would send none).
+      if (status !== undefined && status !== '0') call.emit('error', fail(Number(status), name));
       else call.end();
     },
     Collect(
@@ -119,6 +138,9 @@ export async function startGrpcPeer(name: string): Promise<GrpcPeer> {
     url: `http://127.0.0.1:${port}`,
     calls,
     cancelled,
+    failGets: (code) => {
+      failGetsWith = code;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import { pino } from 'pino';
+import { GRPC_STATUS_NAMES } from '../../src/config/index.ts';
 import { AccessLog, LineWriter } from '../../src/telemetry/index.ts';
 
 interface Access {
@@ -20,12 +21,15 @@ interface Access {
   attempts: number;
   fallback?: string;
   err?: string;
+  /** A gRPC call's status code. */
+  grpc?: number;
 }
 
 const q = JSON.stringify;
 
 function expected(now: number, a: Access): string {
   let line = `{"level":"info","time":"${new Date(now).toISOString()}","pid":${process.pid},"msg":"access","reqId":${q(a.reqId)}${a.fragment},"method":"${a.method}","path":${q(a.path)},"status":${a.status},"ms":${a.ms},"bytes":${a.bytes}`;
+  if (a.grpc !== undefined) line += `,"grpc_status":${q(GRPC_STATUS_NAMES[a.grpc])}`;
   if (a.attempts > 1) line += `,"attempts":${a.attempts}`;
   if (a.fallback !== undefined) line += `,"fallback":${q(a.fallback)}`;
   if (a.err !== undefined) line += `,"err":${q(a.err)}`;
@@ -44,6 +48,7 @@ function write(log: AccessLog, a: Access): void {
     a.attempts,
     a.fallback,
     a.err,
+    a.grpc,
   );
 }
 
@@ -150,6 +155,15 @@ test('a logger whose destination is not a LineWriter gets the same lines as stri
   write(log, base);
   write(log, odd);
   assert.deepEqual(lines, [expected(Date.now(), base), expected(Date.now(), odd)]);
+});
+
+test('a gRPC call’s line names its status after the bytes; other lines have no such field', async () => {
+  await assertWritten([
+    { ...base, grpc: 0 },
+    base,
+    { ...base, grpc: 14, attempts: 2, fallback: 'grpc' },
+    { ...base, grpc: 16, err: 'x' },
+  ]);
 });
 
 test('a line longer than a whole buffer is written whole, in its place', async () => {

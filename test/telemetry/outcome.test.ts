@@ -2,12 +2,17 @@
 // transport reports and the outcome every guard and figure then reads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { grpcCodeMask } from '../../src/config/index.ts';
 import {
   type AttemptBreak,
   classifyOutcome,
   countedClass,
   type FailureCause,
+  finalGrpcStatus,
+  type GrpcCodeSets,
+  NO_GRPC_STATUS,
   type OutcomeKind,
+  type ResponseFields,
 } from '../../src/telemetry/index.ts';
 
 interface Row {
@@ -129,6 +134,192 @@ test('outcomes are shared frozen constants: classifying allocates nothing', () =
     classifyOutcome(503, undefined, undefined, undefined),
     classifyOutcome(502, undefined, undefined, undefined),
   );
+});
+
+/** The documented defaults: UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, DATA_LOSS fail; UNAVAILABLE retries. */
+const GRPC: GrpcCodeSets = {
+  failures: grpcCodeMask([2, 4, 13, 14, 15]),
+  retryable: grpcCodeMask([14]),
+};
+
+interface GrpcRow {
+  readonly what: string;
+  readonly status: number;
+  readonly head: ResponseFields;
+  /** undefined: the answer has not ended (its head only). */
+  readonly trailers: ResponseFields | undefined;
+  readonly kind: OutcomeKind;
+  readonly cause?: FailureCause;
+  readonly transient?: boolean;
+  /** The code counted for a finished answer. */
+  readonly code?: number;
+}
+
+const GRPC_TABLE: readonly GrpcRow[] = [
+  {
+    what: 'OK in trailers',
+    status: 200,
+    head: {},
+    trailers: { 'grpc-status': '0' },
+    kind: 'success',
+    code: 0,
+  },
+  {
+    what: 'UNAVAILABLE in trailers after a 200 head',
+    status: 200,
+    head: {},
+    trailers: { 'grpc-status': '14' },
+    kind: 'failure',
+    cause: 'grpc',
+    transient: true,
+    code: 14,
+  },
+  {
+    what: 'UNAVAILABLE trailers-only (in the head)',
+    status: 200,
+    head: { 'grpc-status': '14' },
+    trailers: undefined,
+    kind: 'failure',
+    cause: 'grpc',
+    transient: true,
+  },
+  {
+    what: 'INTERNAL: a failure not retried',
+    status: 200,
+    head: {},
+    trailers: { 'grpc-status': '13' },
+    kind: 'failure',
+    cause: 'grpc',
+    transient: false,
+    code: 13,
+  },
+  {
+    what: 'NOT_FOUND answers the client: a success',
+    status: 200,
+    head: {},
+    trailers: { 'grpc-status': '5' },
+    kind: 'success',
+    code: 5,
+  },
+  {
+    what: 'a head without status: nothing failed yet',
+    status: 200,
+    head: { 'content-type': 'application/grpc' },
+    trailers: undefined,
+    kind: 'success',
+  },
+  {
+    what: 'ended with no status at all: UNKNOWN',
+    status: 200,
+    head: {},
+    trailers: {},
+    kind: 'failure',
+    cause: 'grpc',
+    transient: false,
+    code: 2,
+  },
+  {
+    what: 'a code outside 0–16: UNKNOWN',
+    status: 200,
+    head: {},
+    trailers: { 'grpc-status': '99' },
+    kind: 'failure',
+    cause: 'grpc',
+    transient: false,
+    code: 2,
+  },
+  {
+    what: 'not a number: UNKNOWN',
+    status: 200,
+    head: {},
+    trailers: { 'grpc-status': 'x' },
+    kind: 'failure',
+    cause: 'grpc',
+    transient: false,
+    code: 2,
+  },
+  {
+    what: 'UNAUTHENTICATED (16)',
+    status: 200,
+    head: {},
+    trailers: { 'grpc-status': '16' },
+    kind: 'success',
+    code: 16,
+  },
+  {
+    what: 'the head wins over the trailers',
+    status: 200,
+    head: { 'grpc-status': '0' },
+    trailers: { 'grpc-status': '14' },
+    kind: 'success',
+    code: 0,
+  },
+  {
+    what: 'a 503 with no status: a 5xx first',
+    status: 503,
+    head: {},
+    trailers: {},
+    kind: 'failure',
+    cause: '5xx',
+    transient: true,
+    code: 14,
+  },
+  {
+    what: 'a 404 with no status: UNIMPLEMENTED, not a failure',
+    status: 404,
+    head: {},
+    trailers: {},
+    kind: 'success',
+    code: 12,
+  },
+  {
+    what: 'a 429 with no status: UNAVAILABLE',
+    status: 429,
+    head: {},
+    trailers: {},
+    kind: 'failure',
+    cause: 'grpc',
+    transient: true,
+    code: 14,
+  },
+];
+
+test('classifyOutcome: a gRPC call is judged by its grpc-status, from the head or the trailers', () => {
+  for (const row of GRPC_TABLE) {
+    const got = classifyOutcome(row.status, undefined, row.head, row.trailers, GRPC);
+    assert.equal(got.kind, row.kind, `${row.what}: kind`);
+    assert.equal(got.cause, row.cause, `${row.what}: cause`);
+    if (row.kind === 'failure') {
+      assert.equal(got.backendOk, false, `${row.what}: backendOk`);
+      assert.equal(got.transient, row.transient, `${row.what}: transient`);
+    }
+    if (row.code !== undefined) {
+      assert.equal(
+        finalGrpcStatus(row.status, row.head, row.trailers),
+        row.code,
+        `${row.what}: code`,
+      );
+    }
+  }
+});
+
+test('classifyOutcome: without the route’s gRPC codes the same answer is judged by HTTP status alone', () => {
+  const failing = { 'grpc-status': '14' };
+  assert.equal(classifyOutcome(200, undefined, failing, {}).kind, 'success');
+  assert.equal(classifyOutcome(200, undefined, {}, failing).kind, 'success');
+  // A route that counts no code as a failure: the same.
+  const none: GrpcCodeSets = { failures: 0, retryable: 0 };
+  assert.equal(classifyOutcome(200, undefined, {}, failing, none).kind, 'success');
+  // A break wins over any status.
+  assert.equal(classifyOutcome(200, 'reset', {}, failing, GRPC).cause, 'reset');
+});
+
+test('gRPC outcomes are shared frozen constants too', () => {
+  const a = classifyOutcome(200, undefined, {}, { 'grpc-status': '14' }, GRPC);
+  assert.equal(a, classifyOutcome(200, undefined, { 'grpc-status': '14' }, undefined, GRPC));
+  assert.ok(Object.isFrozen(a));
+  assert.equal(finalGrpcStatus(200, {}, { 'grpc-status': ['4', '5'] }), 4);
+  assert.notEqual(NO_GRPC_STATUS, finalGrpcStatus(200, undefined, undefined));
 });
 
 test('countedClass: a failure counts as 5xx whatever its status; others by their class', () => {
