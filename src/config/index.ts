@@ -24,6 +24,7 @@ export type {
   FallbackConfig,
   FallbackReason,
   HealthConfig,
+  Http2Limits,
   HttpMethod,
   LimitConfig,
   ListenAddress,
@@ -36,8 +37,10 @@ export type {
   RouteConfig,
   RouteMatch,
   ShadowConfig,
+  SniCertificate,
   SplitConfig,
   StateConfig,
+  TlsConfig,
   WebhookConfig,
 } from './types.ts';
 export { parseDuration, parseListen, parseSize } from './units.ts';
