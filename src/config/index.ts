@@ -40,6 +40,8 @@ export type {
   HttpMethod,
   LimitConfig,
   ListenAddress,
+  ListenerConfig,
+  ListenerProtocol,
   OutlierConfig,
   PrometheusGateConfig,
   RedisStateConfig,
@@ -49,10 +51,10 @@ export type {
   RouteConfig,
   RouteMatch,
   ShadowConfig,
-  SniCertificate,
   SplitConfig,
   StateConfig,
   TlsConfig,
+  UpstreamProtocol,
   WebhookConfig,
 } from './types.ts';
 export { parseDuration, parseListen, parseSize } from './units.ts';
