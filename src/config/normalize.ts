@@ -10,6 +10,7 @@ import { isRedisUrl } from './redis-url.ts';
 import { referenceIssues } from './references.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
+import { tlsFileIssues } from './tls-files.ts';
 import type {
   BackendConfig,
   Config,
@@ -312,6 +313,11 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   const workers = workerCount(raw, issues);
   const maxHeaderBytes = raw.server?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes;
   const listeners = normalizeListeners(raw.listen, dirname(source));
+  // Certificate files are read here so a bad one is a config error naming it,
+  // at start, on `cutover validate` and on a reload alike.
+  listeners.forEach((l, i) => {
+    if (l.tls) issues.push(...tlsFileIssues(l.tls, ['listen', i, 'tls']));
+  });
 
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;

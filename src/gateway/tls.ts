@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import {
   createSecureContext,
   type SecureContext,
@@ -296,12 +296,22 @@ export class TlsCertificates {
    * Watches each file's folder, not the file: certificates are replaced by
    * rename (certbot, editors) or by swapping a symbolic link to a new folder
    * (Kubernetes secret volumes' `..data`), which a watch on the file misses.
-   * Any change in the folder reads the files again; same bytes, nothing done.
+   * Only our files' names and `..`-names (the volume's links) count: a log
+   * written in the same folder must not keep the reload waiting.
    */
   #watch(): void {
-    for (const dir of new Set(this.#files.map((f) => dirname(f)))) {
+    const names = new Map<string, Set<string>>();
+    for (const file of this.#files) {
+      const dir = dirname(file);
+      const set = names.get(dir) ?? new Set<string>();
+      set.add(basename(file));
+      names.set(dir, set);
+    }
+    for (const [dir, ours] of names) {
       try {
-        const watcher = watch(dir, () => this.#schedule());
+        const watcher = watch(dir, (_event, name) => {
+          if (name === null || ours.has(name) || name.startsWith('..')) this.#schedule();
+        });
         watcher.on('error', (err) =>
           this.#logger.warn({ dir, err: err.message }, 'tls certificate folder watch failed'),
         );
@@ -315,9 +325,14 @@ export class TlsCertificates {
     }
   }
 
+  /**
+   * One reload DEBOUNCE_MS after the first change of a burst; later changes
+   * of the burst fold into it (a timer pushed back at every event would never
+   * fire while a folder keeps changing), and any after the reading starts get
+   * a reload of their own.
+   */
   #schedule(): void {
-    if (this.#closed) return;
-    clearTimeout(this.#timer);
+    if (this.#closed || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#reloadFromWatch().catch((err: unknown) =>

@@ -2,7 +2,7 @@
 // and leaf certificates it signs, with the SAN host names a test asks for.
 // ECDSA P-256 keys: a few milliseconds each, where RSA 2048 takes ~100 ms.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,9 +53,10 @@ function issued(cert: string, key: string): Issued {
   };
 }
 
-/** A CA (CN=`name`) in a new temp folder, valid for two days. */
+/** A CA (CN=`name`) in `dir` (made if needed) or a new temp folder, valid for two days. */
 export async function createCa(name = 'Cutover Test CA', dir?: string): Promise<TestCa> {
   const folder = dir ?? mkdtempSync(join(tmpdir(), 'cutover-certs-'));
+  mkdirSync(folder, { recursive: true });
   const cert = join(folder, 'ca.crt');
   const key = join(folder, 'ca.key');
   await openssl(

