@@ -2,6 +2,7 @@
 // title, status and detail, plus Cutover's stable error `code`.
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { CutoverError } from './errors.ts';
 
 export interface Problem {
@@ -35,7 +36,7 @@ export function sendProblem(
 ): void {
   const body = problemBody(p);
   // HTTP/2 has no connection-specific fields (RFC 9113 §8.2.2): a close is a GOAWAY, not a header.
-  if (headers?.connection !== undefined && res.req?.httpVersionMajor === 2) {
+  if (headers?.connection !== undefined && (res as unknown) instanceof Http2ServerResponse) {
     const { connection: _, ...rest } = headers;
     headers = rest;
   }

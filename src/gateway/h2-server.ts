@@ -2,14 +2,14 @@
 // prior knowledge, or TLS negotiated by ALPN) whose compat-API
 // request/response pairs go to the same pipeline as HTTP/1.1 ones. The
 // pipeline reads a request through the fields both APIs share (method, url,
-// headers, rawHeaders, socket) and tells the two apart by httpVersionMajor.
+// headers, rawHeaders, socket) and tells the two apart with isHttp2().
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   createSecureServer,
   createServer,
   type Http2SecureServer,
   type Http2Server,
-  type Http2ServerRequest,
+  Http2ServerRequest,
   type Http2ServerResponse,
   type SecureServerOptions,
   type ServerOptions,
@@ -48,7 +48,11 @@ export function secureHttp2Server(
   return wire(createSecureServer(options), handler);
 }
 
-/** Whether a request came over HTTP/2 (compat API) rather than HTTP/1.x. */
+/**
+ * Whether a request came over HTTP/2 (compat API) rather than HTTP/1.x. Not
+ * httpVersionMajor: an HTTP/1.1 parser accepts a request line saying
+ * `HTTP/2.0` (the fuzz test sends one).
+ */
 export function isHttp2(req: IncomingMessage): boolean {
-  return req.httpVersionMajor === 2;
+  return (req as unknown) instanceof Http2ServerRequest;
 }
