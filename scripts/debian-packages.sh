@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs that npm cannot: npm test's pretest
 # (Prometheus, for the Prometheus gate test against a real one; redis-server,
-# for the Redis fleet tests, which start, kill and restart their own) and
+# for the Redis fleet tests, which start, kill and restart their own; openssl,
+# which makes the TLS tests' CA and certificates) and
 # npm run bench's prebench (wrk and nginx, the load generator and peer proxy;
 # redis-server, for the fleet cases and the fleet rollback variant).
 #

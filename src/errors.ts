@@ -68,6 +68,20 @@ export class ConfigTimeoutError extends CutoverError {
   }
 }
 
+/**
+ * A listener's certificate, key or CA file that cannot be read or used: at
+ * start it stops the listener; on a reload the running certificates stay.
+ */
+export class TlsCertificateError extends CutoverError {
+  /** The file at fault. */
+  readonly file: string;
+  constructor(file: string, reason: string, options?: ErrorOptions) {
+    super('CUTOVER_ERR_TLS_CERTIFICATE', reason, 500, options);
+    this.name = 'TlsCertificateError';
+    this.file = file;
+  }
+}
+
 export class NoRouteError extends CutoverError {
   constructor(method: string, path: string) {
     super('CUTOVER_ERR_NO_ROUTE', `no route matches ${method} ${path}`, 404);

@@ -201,6 +201,17 @@ export async function startCutover(configFile: string, options: RunOptions = {})
           onUnchanged: () => logger.info('config unchanged; nothing reloaded'),
         });
 
+  // SIGHUP also reads the TLS listeners' certificates again (the watcher reloads the file on
+  // it); their own watch already follows file changes, this is for changes it cannot see.
+  const reloadCertificates = (): void => {
+    gateway
+      .reloadCertificates()
+      .catch((error: Error) =>
+        logger.error({ err: error.message }, 'tls certificates could not be reloaded'),
+      );
+  };
+  if (watcher) process.on('SIGHUP', reloadCertificates);
+
   let closing: Promise<void> | undefined;
   return {
     gateway,
@@ -224,6 +235,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     close() {
       closing ??= (async () => {
         watcher?.close();
+        process.off('SIGHUP', reloadCertificates);
         stopping.abort(new Error('shutting down'));
         logger.info(
           { inFlight: gateway.inFlight, graceMs: gateway.config.server.shutdownGrace },

@@ -120,6 +120,24 @@ export const DEFAULTS = {
   clientBodyTimeout: 60_000,
   /** Longest a client may leave buffered response bytes unread; then the connection is closed (nginx send_timeout 60 s). */
   sendTimeout: 60_000,
+  /**
+   * HTTP/2 server limits (issue 12). 100 concurrent streams a session: the
+   * minimum RFC 9113 §6.5.2 recommends, and nginx's http2_max_concurrent_streams
+   * and Envoy's listener default; Node's own default is unlimited. Session
+   * memory 10 MB is Node's default (header tables, queued output, streams).
+   * A session idle for 75 s is closed, as HTTP/1.1 keep-alive
+   * (serverKeepAliveTimeout): nginx's keepalive_timeout governs idle HTTP/2
+   * connections too. Stream resets: a burst of 1000 then 33 a second, the
+   * limits nghttp2 chose after the rapid-reset attack (CVE-2023-44487).
+   * The header list limit follows server.maxHeaderBytes unless set.
+   */
+  http2: {
+    maxConcurrentStreams: 100,
+    maxSessionMemoryMB: 10,
+    idleTimeout: 75_000,
+    streamResetBurst: 1000,
+    streamResetRate: 33,
+  },
   preserveHost: false,
   backendHeader: true,
   /**

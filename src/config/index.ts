@@ -23,6 +23,18 @@ export type { RedisNode, RedisTarget } from './redis-url.ts';
 export { describeRedisTarget, isRedisUrl, parseRedisUrl } from './redis-url.ts';
 export type { RawConfig } from './schema.ts';
 export { configSchema, STATE_PREFIX } from './schema.ts';
+export type { TlsFile } from './tls-files.ts';
+export {
+  MAX_PEM_BYTES,
+  pairProblem,
+  parseCertificates,
+  parseKey,
+  readPemSync,
+  readProblem,
+  sniHostProblem,
+  tlsFileIssues,
+  tlsFiles,
+} from './tls-files.ts';
 export type {
   BackendConfig,
   BreakerConfig,
@@ -33,6 +45,7 @@ export type {
   FallbackReason,
   GrpcRouteConfig,
   HealthConfig,
+  Http2Limits,
   HttpMethod,
   LimitConfig,
   ListenAddress,

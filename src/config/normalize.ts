@@ -12,15 +12,19 @@ import { isRedisUrl } from './redis-url.ts';
 import { referenceIssues } from './references.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
+import { tlsFileIssues } from './tls-files.ts';
 import type {
   BackendConfig,
   Config,
+  Http2Limits,
   ListenerConfig,
   ListenerProtocol,
   RouteConfig,
   RouteMatch,
   StateConfig,
 } from './types.ts';
+
+type RawHttp2 = NonNullable<NonNullable<RawConfig['server']>['http2']>;
 
 export type FieldPath = readonly (string | number)[];
 
@@ -303,6 +307,19 @@ function workerCount(raw: RawConfig, issues: PathIssue[]): number {
   return workers;
 }
 
+/** `server.http2` with its defaults; a head HTTP/1.1 refuses is refused over HTTP/2 too. */
+function http2Limits(raw: RawHttp2 | undefined, maxHeaderBytes: number): Http2Limits {
+  const d = DEFAULTS.http2;
+  return Object.freeze({
+    maxConcurrentStreams: raw?.maxConcurrentStreams ?? d.maxConcurrentStreams,
+    maxHeaderListBytes: raw?.maxHeaderListBytes ?? maxHeaderBytes,
+    maxSessionMemoryMB: raw?.maxSessionMemoryMB ?? d.maxSessionMemoryMB,
+    idleTimeout: raw?.idleTimeout ?? d.idleTimeout,
+    streamResetBurst: raw?.streamResetBurst ?? d.streamResetBurst,
+    streamResetRate: raw?.streamResetRate ?? d.streamResetRate,
+  });
+}
+
 export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   const issues: PathIssue[] = [];
   const backends = new Map<string, BackendConfig>();
@@ -333,7 +350,13 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   }
 
   const workers = workerCount(raw, issues);
+  const maxHeaderBytes = raw.server?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes;
   const listeners = normalizeListeners(raw.listen, dirname(source));
+  // Certificate files are read here so a bad one is a config error naming it,
+  // at start, on `cutover validate` and on a reload alike.
+  listeners.forEach((l, i) => {
+    if (l.tls) issues.push(...tlsFileIssues(l.tls, ['listen', i, 'tls']));
+  });
 
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;
@@ -348,7 +371,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
     }),
     state: stateConfig(raw.state),
     server: Object.freeze({
-      maxHeaderBytes: raw.server?.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes,
+      maxHeaderBytes,
       shutdownGrace: raw.server?.shutdownGrace ?? DEFAULTS.shutdownGrace,
       keepAliveTimeout: raw.server?.keepAliveTimeout ?? DEFAULTS.serverKeepAliveTimeout,
       requestTimeout,
@@ -362,6 +385,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       clientBodyTimeout: raw.server?.clientBodyTimeout ?? DEFAULTS.clientBodyTimeout,
       sendTimeout: raw.server?.sendTimeout ?? DEFAULTS.sendTimeout,
       shadowMemory: raw.server?.shadowMemory ?? DEFAULTS.shadowMemory,
+      http2: http2Limits(raw.server?.http2, maxHeaderBytes),
       workers,
     }),
     log: Object.freeze({

@@ -252,6 +252,24 @@ const trustedProxy = z.string().refine(
   { error: (issue) => `expected an IP address or CIDR block, got ${JSON.stringify(issue.input)}` },
 );
 
+/**
+ * Limits of the HTTP/2 server side (h2c and TLS listeners). The upper bounds
+ * are what the protocol or Node can carry: SETTINGS values are 31-bit for
+ * streams (RFC 9113 §5.1.2), nghttp2 refuses a header field over 64 KiB.
+ */
+const http2Schema = z.strictObject({
+  maxConcurrentStreams: z.number().int().min(1).max(2_147_483_647).optional(),
+  maxHeaderListBytes: size
+    .refine((n) => n >= 1024 && n <= 16 * 1024 * 1024, {
+      error: (issue) => `expected a size from 1KiB to 16MiB, got ${JSON.stringify(issue.input)}`,
+    })
+    .optional(),
+  maxSessionMemoryMB: z.number().int().min(1).max(1024).optional(),
+  idleTimeout: duration.optional(),
+  streamResetBurst: z.number().int().min(1).optional(),
+  streamResetRate: z.number().int().min(1).optional(),
+});
+
 /** What a listener speaks: HTTP/1.1, HTTP/2 (h2c by prior knowledge on plain TCP, by ALPN with TLS). */
 export const LISTENER_PROTOCOLS = ['http1', 'h2'] as const;
 
@@ -336,6 +354,7 @@ export const configSchema = z.strictObject({
       clientBodyTimeout: duration.optional(),
       sendTimeout: duration.optional(),
       shadowMemory: size.optional(),
+      http2: http2Schema.optional(),
       workers: z
         .union([z.number().int().min(1), z.literal('auto')], {
           error: (issue) =>

@@ -316,6 +316,22 @@ export interface RedisStateConfig {
 /** `memory`, `sqlite:PATH`, or a Redis fleet. */
 export type StateConfig = string | RedisStateConfig;
 
+/** `server.http2`: what one HTTP/2 client connection (a session) may hold and do. */
+export interface Http2Limits {
+  /** Streams one session may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentStreams: number;
+  /** Header list size of one request: names + values + 32 bytes a field (SETTINGS_MAX_HEADER_LIST_SIZE). */
+  readonly maxHeaderListBytes: number;
+  /** Memory one session may use before new streams are refused, MB (Node's maxSessionMemory). */
+  readonly maxSessionMemoryMB: number;
+  /** A session without streams and without frames for this long is closed (GOAWAY), ms; 0 never. */
+  readonly idleTimeout: number;
+  /** Stream resets (RST_STREAM) a session may send at once before it is closed... */
+  readonly streamResetBurst: number;
+  /** ... and per second after that (nghttp2's token bucket, CVE-2023-44487). */
+  readonly streamResetRate: number;
+}
+
 export interface Config {
   /** Absolute path of the file this came from, or `<inline>`. */
   readonly source: string;
@@ -355,6 +371,7 @@ export interface Config {
     readonly sendTimeout: number;
     /** Bytes all shadow copies together may hold (bodies, answers, compare queue). */
     readonly shadowMemory: number;
+    readonly http2: Http2Limits;
     /** Processes `cutover start` runs (`auto` resolved to the cores at load); above 1, a primary forks them. */
     readonly workers: number;
   };

@@ -28,6 +28,7 @@ import {
 import { type BackendBreakers, RuntimeControl, readRuntimeState } from './runtime-control.ts';
 import { ShadowMemory } from './shadow-memory.ts';
 import { RouteTable } from './table.ts';
+import type { TlsReload } from './tls.ts';
 
 export interface GatewayOptions {
   readonly config: Config;
@@ -45,6 +46,25 @@ export interface GatewayOptions {
 export interface Readiness {
   ready: boolean;
   reason: string;
+}
+
+/** One Listener per `listen` entry; if one cannot be made, those made before are released. */
+function openListeners(
+  config: Config,
+  pipeline: RequestPipeline,
+  metrics: Metrics,
+  logger: Logger,
+): Listener[] {
+  const listeners: Listener[] = [];
+  try {
+    for (const l of config.listeners) {
+      listeners.push(new Listener(l, config.server, pipeline, metrics, logger));
+    }
+  } catch (error) {
+    for (const l of listeners) void l.stopAccepting();
+    throw error;
+  }
+  return listeners;
 }
 
 export class Gateway {
@@ -87,6 +107,8 @@ export class Gateway {
       metrics,
       inFlight: this.#inFlight,
     });
+    // Before anything starts: a TLS listener whose files cannot be used throws here.
+    this.#listeners = openListeners(config, this.#pipeline, metrics, logger);
     this.#warnShadowWrites(config);
     this.#probes = new BreakerProbes(
       () => this.#guards.breakers(),
@@ -95,8 +117,19 @@ export class Gateway {
     this.#probes.start();
     this.#health = new HealthChecker(metrics, logger);
     this.#health.update(this.#table.backends.values());
-    this.#listeners = config.listeners.map(
-      (l) => new Listener(l, config.server, this.#pipeline, metrics),
+  }
+
+  /**
+   * Every TLS listener reads its certificate files again (the cli's SIGHUP):
+   * new handshakes get them, open connections keep theirs, and a listener
+   * whose files fail keeps its running certificates (the log names the file).
+   */
+  reloadCertificates(): Promise<TlsReload[]> {
+    return Promise.all(
+      this.#listeners.flatMap((l) => {
+        const reload = l.reloadCertificates();
+        return reload ? [reload] : [];
+      }),
     );
   }
 

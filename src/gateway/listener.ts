@@ -10,8 +10,9 @@
 //   HTTP/2 preface (RFC 9113 §3.4, "PRI * HTTP/2.0") goes to the h2c server,
 //   anything else to the HTTP/1.1 one. h2c by Upgrade (RFC 7540 §3.2, removed
 //   by RFC 9113) is not offered.
-// - TLS: a node:http2 secure server picks h2 or HTTP/1.1 by ALPN.
-import { readFileSync } from 'node:fs';
+// - TLS: a node:http2 secure server picks h2 or HTTP/1.1 by ALPN; its
+//   certificates (SNI, reloads) are TlsCertificates' business (tls.ts).
+// Every HTTP/2 server gets `server.http2`'s limits (http2-limits.ts).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { ServerHttp2Session } from 'node:http2';
@@ -22,7 +23,9 @@ import type { Logger, Metrics } from '../telemetry/index.ts';
 import { ClientErrors } from './client-errors.ts';
 import { checkingInterval } from './connection-checks.ts';
 import { type AnyHttp2Server, plainHttp2Server, secureHttp2Server } from './h2-server.ts';
+import { closeWhenIdle, http2ServerOptions } from './http2-limits.ts';
 import type { InFlight } from './in-flight.ts';
+import { TlsCertificates, type TlsReload } from './tls.ts';
 
 /** What a listener passes on: the request pipeline's entry points. */
 export interface RequestHandler {
@@ -72,6 +75,10 @@ function http1Server(
   return server;
 }
 
+function address(config: ListenerConfig): string {
+  return `${config.address.host}:${config.address.port}`;
+}
+
 export class Listener {
   readonly config: ListenerConfig;
   /** What listens on the address: the HTTP/1.1 server, the HTTP/2 one, or the TCP server that sniffs for both. */
@@ -80,33 +87,48 @@ export class Listener {
   readonly #http2: AnyHttp2Server | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
+  /** A TLS listener's certificates; undefined on plaintext. */
+  readonly #certificates: TlsCertificates | undefined;
 
+  /** Throws TlsCertificateError when a TLS listener's files cannot be used (they changed since the config check). */
   constructor(
     config: ListenerConfig,
     limits: ServerLimits,
     handler: RequestHandler,
     metrics: Metrics,
+    logger: Logger,
   ) {
     this.config = config;
     const clientErrors = new ClientErrors((status) => metrics.unrouted(status));
     const h1 = config.protocols.includes('http1');
     const h2 = config.protocols.includes('h2');
+    const sessionLimits = http2ServerOptions(limits.http2);
     if (config.tls) {
-      const tls = config.tls;
-      this.#http2 = secureHttp2Server(
+      const certificates = new TlsCertificates(
+        config.tls,
+        logger.child({ listener: address(config) }),
         {
-          cert: readFileSync(tls.cert),
-          key: readFileSync(tls.key),
-          minVersion: 'TLSv1.2',
+          watch: true,
+        },
+      );
+      this.#certificates = certificates;
+      const secure = secureHttp2Server(
+        {
+          ...sessionLimits,
+          ...certificates.serverOptions(),
           allowHTTP1: h1,
           ALPNProtocols: h2 ? (h1 ? ['h2', 'http/1.1'] : ['h2']) : ['http/1.1'],
         },
         handler,
       );
-      this.server = this.#http2;
+      // Reloads replace the default certificate (clients without SNI) on this server too.
+      certificates.attach(secure);
+      this.#http2 = secure;
+      this.server = secure;
     } else {
+      this.#certificates = undefined;
       if (h1) this.#http1 = http1Server(limits, handler, clientErrors);
-      if (h2) this.#http2 = plainHttp2Server({}, handler);
+      if (h2) this.#http2 = plainHttp2Server(sessionLimits, handler);
       if (h1 && h2) {
         this.server = createTcpServer((socket) => this.#sniff(socket));
         // A server that never listens itself only tracks the connections it
@@ -117,6 +139,7 @@ export class Listener {
     this.#http2?.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
+      closeWhenIdle(session, limits.http2.idleTimeout);
     });
     // Past maxConnections Node closes a new connection as soon as it is
     // accepted, as Envoy's listener connection limit does (nginx and HAProxy
@@ -179,8 +202,18 @@ export class Listener {
     }
   }
 
+  /**
+   * A TLS listener reads its certificate files again (SIGHUP): new handshakes
+   * get them, open connections keep theirs; a bad file keeps the old ones.
+   * Undefined on a plaintext listener.
+   */
+  reloadCertificates(): Promise<TlsReload> | undefined {
+    return this.#certificates?.reload();
+  }
+
   /** Stop accepting; HTTP/2 sessions are told by GOAWAY to start nothing new. */
   stopAccepting(): Promise<void> {
+    this.#certificates?.close();
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) resolve();
       else this.server.close(() => resolve());
