@@ -23,6 +23,7 @@ export type {
   Config,
   FallbackConfig,
   FallbackReason,
+  GrpcMatch,
   HealthConfig,
   HttpMethod,
   LimitConfig,

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ProxySpan } from '../telemetry/index.ts';
+import type { GrpcDeadline } from './grpc-timeout.ts';
 import type { ShadowCopy } from './shadow.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
@@ -29,6 +30,8 @@ export interface ProxyRequest extends ForwardRequest {
   readonly body: Buffer | Readable | null;
   /** The candidate copy of this request, fed with legacy's answer as it streams. */
   readonly shadow: ShadowCopy | undefined;
+  /** A gRPC call's deadline (grpc-timeout): bounds each attempt and is passed on reduced. */
+  readonly deadline: GrpcDeadline | undefined;
 }
 
 export interface UpgradeRequest extends ForwardRequest {

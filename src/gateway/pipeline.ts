@@ -14,6 +14,7 @@ import {
   ClientSendTimeoutError,
   ClientTimeoutError,
   CutoverError,
+  GrpcNeedsHttp2Error,
   NoRouteError,
 } from '../errors.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
@@ -22,6 +23,7 @@ import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/inde
 import { keepBodyUpTo } from './body.ts';
 import { BufferBudget } from './buffer-budget.ts';
 import { isGrpc } from './grpc.ts';
+import { GrpcDeadline } from './grpc-timeout.ts';
 import { isHttp2 } from './h2-server.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import type { InFlight } from './in-flight.ts';
@@ -68,6 +70,8 @@ interface Admitted {
   readonly hostAt: number;
   /** The protocol an upgrade switches to; undefined for a request. */
   readonly protocol: string | undefined;
+  /** A gRPC call's grpc-timeout, counted from now. */
+  readonly deadline: GrpcDeadline | undefined;
 }
 
 export interface PipelineOptions {
@@ -174,6 +178,11 @@ export class RequestPipeline implements RequestHandler {
       this.#refuse(res, target, requestId, true);
       return undefined;
     }
+    if (!isHttp2(req) && isGrpc(req)) {
+      // Its status would have to come in trailers no HTTP/1.1 client reads; the body is unread.
+      this.#refuse(res, new GrpcNeedsHttp2Error(), requestId, true);
+      return undefined;
+    }
     const route = this.#route(req, target);
     // tunnels() said yes for an upgrade on this same table a moment ago; checked again for safety.
     const protocol = upgrade && route ? tunnelProtocol(req, route.config.upgrades) : undefined;
@@ -213,7 +222,8 @@ export class RequestPipeline implements RequestHandler {
       upstreamHost: cfg.preserveHost ? undefined : '',
     });
     const hostAt = cfg.preserveHost ? -1 : hostValueIndex(headers);
-    return { requestId, target, route, side, headers, hostAt, protocol };
+    const deadline = isGrpc(req) ? GrpcDeadline.of(headers, performance.now()) : undefined;
+    return { requestId, target, route, side, headers, hostAt, protocol, deadline };
   }
 
   request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
@@ -308,7 +318,7 @@ export class RequestPipeline implements RequestHandler {
     body: Buffer | Readable | null,
     shadow: RouteShadow | undefined,
   ): ProxyExchange {
-    const { requestId, route, side, headers, hostAt } = admitted;
+    const { requestId, route, side, headers, hostAt, deadline } = admitted;
     const target = admitted.target.target;
     let copy: ShadowCopy | undefined;
     if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire(body?.length ?? 0)) {
@@ -324,7 +334,20 @@ export class RequestPipeline implements RequestHandler {
       });
     }
     const exchange = new ProxyExchange(
-      { req, res, route, side, requestId, span, target, headers, hostAt, body, shadow: copy },
+      {
+        req,
+        res,
+        route,
+        side,
+        requestId,
+        span,
+        target,
+        headers,
+        hostAt,
+        body,
+        shadow: copy,
+        deadline,
+      },
       this.#hooks,
     );
     exchange.start();

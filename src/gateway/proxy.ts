@@ -158,7 +158,8 @@ export class ProxyExchange
     this.#retryAfter = undefined;
     this.status = 0;
     if (this.attempts > 1) route.guards.retried();
-    const timeout = route.config.timeout;
+    const timeout =
+      request.deadline?.bound(route.config.timeout, request.headers) ?? route.config.timeout;
     const precise = timeout < PRECISE_TIMEOUT_BELOW_MS;
     if (precise) attempt.arm(onHeadersTimeout, timeout, this);
     instance.pool.dispatch(
@@ -168,7 +169,8 @@ export class ProxyExchange
         headers: request.headers,
         body: this.#body,
         headersTimeout: precise ? 0 : timeout,
-        bodyTimeout: route.config.idleTimeout,
+        // A call with a deadline is bounded by it, not by silences between its messages.
+        bodyTimeout: request.deadline === undefined ? route.config.idleTimeout : 0,
         idempotent: false,
         blocking: false,
       },
