@@ -6,10 +6,20 @@
 
 const GRPC_TYPE = 'application/grpc';
 
-/** Whether a content type is gRPC's: application/grpc, application/grpc+proto, application/grpc;… */
+/**
+ * Whether a content type is gRPC's: application/grpc, application/grpc+proto,
+ * application/grpc;… (case-insensitive, RFC 9110 §8.3.1). Every request asks:
+ * the 'g' of "grpc" turns most other types away before any string is compared.
+ */
 export function isGrpcContentType(value: string | undefined): boolean {
   if (value === undefined || value.length < GRPC_TYPE.length) return false;
-  if (value.slice(0, GRPC_TYPE.length).toLowerCase() !== GRPC_TYPE) return false;
+  if ((value.charCodeAt(12) | 0x20) !== 0x67) return false;
+  if (
+    !value.startsWith(GRPC_TYPE) &&
+    value.slice(0, GRPC_TYPE.length).toLowerCase() !== GRPC_TYPE
+  ) {
+    return false;
+  }
   const next = value.charCodeAt(GRPC_TYPE.length);
   // End, '+', ';' or a space: not application/grpc-web (another protocol).
   return Number.isNaN(next) || next === 43 || next === 59 || next === 32;

@@ -21,7 +21,6 @@ import { type Attempt, acquireAttempt } from './attempt.ts';
 import { CLIENT_CLOSED, classifyAttemptError, refusalError } from './attempt-errors.ts';
 import type { Backend } from './backends.ts';
 import type { ForwardRequest } from './forward-request.ts';
-import { isGrpc } from './grpc.ts';
 import { decideRecovery, type Recovery, type Refusal } from './recovery.ts';
 import type { ResponseBuffering } from './response-buffer.ts';
 import type { Side } from './split.ts';
@@ -110,7 +109,7 @@ export abstract class Exchange {
       return;
     }
     const route = this.request.route;
-    if (this.backend.config.protocol === 'http1' && isGrpc(this.request.req)) {
+    if (this.request.grpc && this.backend.config.protocol === 'http1') {
       // Nothing is sent: the backend could not answer a gRPC call, and is not to blame.
       this.hooks.answeredItself(501);
       this.fail(new GrpcBackendHttp1Error(route.name, this.backend.name));

@@ -23,6 +23,8 @@ export interface ForwardRequest {
   readonly headers: string[];
   /** Index in `headers` of the Host value; -1 with preserveHost. */
   readonly hostAt: number;
+  /** A gRPC call (content-type application/grpc…): it needs HTTP/2 to its backend. */
+  readonly grpc: boolean;
 }
 
 export interface ProxyRequest extends ForwardRequest {

@@ -70,6 +70,8 @@ interface Admitted {
   readonly hostAt: number;
   /** The protocol an upgrade switches to; undefined for a request. */
   readonly protocol: string | undefined;
+  /** A gRPC call (content-type application/grpc…). */
+  readonly grpc: boolean;
   /** A gRPC call's grpc-timeout, counted from now. */
   readonly deadline: GrpcDeadline | undefined;
 }
@@ -178,7 +180,9 @@ export class RequestPipeline implements RequestHandler {
       this.#refuse(res, target, requestId, true);
       return undefined;
     }
-    if (!isHttp2(req) && isGrpc(req)) {
+    // Read once here; the body intake and the exchange ask again through Admitted and ForwardRequest.
+    const grpc = isGrpc(req);
+    if (grpc && !isHttp2(req)) {
       // Its status would have to come in trailers no HTTP/1.1 client reads; the body is unread.
       this.#refuse(res, new GrpcNeedsHttp2Error(), requestId, true);
       return undefined;
@@ -222,8 +226,8 @@ export class RequestPipeline implements RequestHandler {
       upstreamHost: cfg.preserveHost ? undefined : '',
     });
     const hostAt = cfg.preserveHost ? -1 : hostValueIndex(headers);
-    const deadline = isGrpc(req) ? GrpcDeadline.of(headers, performance.now()) : undefined;
-    return { requestId, target, route, side, headers, hostAt, protocol, deadline };
+    const deadline = grpc ? GrpcDeadline.of(headers, performance.now()) : undefined;
+    return { requestId, target, route, side, headers, hostAt, protocol, grpc, deadline };
   }
 
   request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
@@ -271,7 +275,7 @@ export class RequestPipeline implements RequestHandler {
       chunked,
       // A gRPC call's messages go on as they come: a stream may wait for an
       // answer before it sends more, so holding its body could deadlock it.
-      streamOnly: chunked && isGrpc(req),
+      streamOnly: chunked && admitted.grpc,
       keep: Math.max(keepBodyUpTo(route, req), shadow ? shadow.config.maxBodyBytes : -1),
       expectsContinue,
       server: this.#table.config.server,
@@ -318,7 +322,7 @@ export class RequestPipeline implements RequestHandler {
     body: Buffer | Readable | null,
     shadow: RouteShadow | undefined,
   ): ProxyExchange {
-    const { requestId, route, side, headers, hostAt, deadline } = admitted;
+    const { requestId, route, side, headers, hostAt, grpc, deadline } = admitted;
     const target = admitted.target.target;
     let copy: ShadowCopy | undefined;
     if (shadow && (body === null || Buffer.isBuffer(body)) && shadow.acquire(body?.length ?? 0)) {
@@ -346,6 +350,7 @@ export class RequestPipeline implements RequestHandler {
         hostAt,
         body,
         shadow: copy,
+        grpc,
         deadline,
       },
       this.#hooks,
@@ -427,6 +432,8 @@ export class RequestPipeline implements RequestHandler {
         target: target.target,
         headers,
         hostAt,
+        // Upgrades come over HTTP/1.1, where #admit refused gRPC calls: false.
+        grpc: admitted.grpc,
         protocol: protocol!,
       },
       this.#hooks,

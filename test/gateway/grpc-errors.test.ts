@@ -8,6 +8,7 @@ import { connect as h2connect } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { type GrpcPeer, getOrder, grpc, ordersClient, startGrpcPeer } from '../helpers/grpc.ts';
+import { eventually } from '../helpers/wait.ts';
 
 /** A unary call of any method with raw bytes: for paths no stub knows. */
 function rawUnary(
@@ -70,6 +71,10 @@ routes:
     match: { grpc: { service: shop.v1.Orders }, headers: { x-case: limit } }
     legacy: legacy
     limit: { rps: 0.001, burst: 1 }
+  - name: shedding
+    match: { grpc: { service: shop.v1.Orders }, headers: { x-case: shed } }
+    legacy: legacy
+    concurrency: { max: 1 }
   - name: breaker
     match: { grpc: { service: shop.v1.Orders }, headers: { x-case: breaker } }
     legacy: tripped
@@ -116,6 +121,20 @@ routes:
     assert.equal(e.code, grpc.status.RESOURCE_EXHAUSTED);
     assert.equal(e.details, 'route limited: rate limit exceeded');
     assert.deepEqual(e.metadata.get('x-cutover-error'), ['CUTOVER_ERR_RATE_LIMITED']);
+  });
+
+  it('shedding (concurrency max reached): UNAVAILABLE, while the call in flight is answered', async () => {
+    const before = peer.calls.get('Get') ?? 0;
+    const slow = getOrder(client, 'o-1', { 'x-case': 'shed', 'x-test-delay': '300' });
+    await eventually(
+      'the first call to reach the backend',
+      () => peer.calls.get('Get') === before + 1,
+    );
+    const e = await failure(getOrder(client, 'o-2', { 'x-case': 'shed' }));
+    assert.equal(e.code, grpc.status.UNAVAILABLE);
+    assert.equal(e.details, 'route shedding: too many requests in flight (limit 1); shedding load');
+    assert.deepEqual(e.metadata.get('retry-after'), ['1']);
+    assert.equal((await slow).id, 'o-1');
   });
 
   it('breaker forced open through the admin API: UNAVAILABLE', async () => {
