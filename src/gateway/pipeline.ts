@@ -180,7 +180,7 @@ export class RequestPipeline implements RequestHandler {
       this.#refuse(res, target, requestId, true);
       return undefined;
     }
-    // Read once here; the body intake and the exchange ask again through Admitted and ForwardRequest.
+    // Read once: the body intake and the exchange take it from Admitted and ForwardRequest.
     const grpc = isGrpc(req);
     if (grpc && !isHttp2(req)) {
       // Its status would have to come in trailers no HTTP/1.1 client reads; the body is unread.
