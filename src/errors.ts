@@ -141,6 +141,34 @@ export class ClientSendTimeoutError extends CutoverError {
   }
 }
 
+/**
+ * A gRPC call over HTTP/1.1: gRPC needs HTTP/2 end to end (its status comes
+ * in trailers). 505 as grpc-go's own server answers it (RFC 9110 §15.6.6:
+ * the major version of HTTP is the problem).
+ */
+export class GrpcNeedsHttp2Error extends CutoverError {
+  constructor() {
+    super(
+      'CUTOVER_ERR_GRPC_PROTOCOL',
+      'gRPC needs HTTP/2: this call came over HTTP/1.1; connect with HTTP/2 (h2c with prior knowledge, or TLS with ALPN h2) to a listener whose protocols list h2',
+      505,
+    );
+    this.name = 'GrpcNeedsHttp2Error';
+  }
+}
+
+/** A gRPC call whose route chose a backend spoken to over HTTP/1.1 (`protocol: http1`). */
+export class GrpcBackendHttp1Error extends CutoverError {
+  constructor(route: string, backend: string) {
+    super(
+      'CUTOVER_ERR_GRPC_BACKEND_PROTOCOL',
+      `route ${route}: backend ${backend} is spoken to over HTTP/1.1 (protocol: http1), which cannot carry a gRPC call; set its protocol to h2c or h2`,
+      501,
+    );
+    this.name = 'GrpcBackendHttp1Error';
+  }
+}
+
 export class UpstreamConnectError extends CutoverError {
   constructor(route: string, backend: string, options?: ErrorOptions) {
     super(

@@ -333,6 +333,15 @@ export const GUARD_BLOCKS = {
     // A backend's own block only; there is no `false` (leave it out to check nothing).
     schema: z.strictObject({
       path: z.string().startsWith('/', 'expected a path starting with /').optional(),
+      // grpc.health.v1.Health/Check instead of GET path: true (the whole server) or one service.
+      grpc: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            service: z.string({ error: 'expected a service name such as shop.v1.Orders' }),
+          }),
+        ])
+        .optional(),
       interval: duration.optional(),
       timeout: duration.optional(),
       healthy: z.number().int().min(1).optional(),
@@ -346,7 +355,16 @@ export const GUARD_BLOCKS = {
      */
     defaults: { path: '/healthz', interval: 5_000, timeout: 1_000, healthy: 2, unhealthy: 3 },
     onByDefault: false,
-    finish: (m): HealthConfig => m,
+    finish: ({ grpc, ...m }): HealthConfig => ({
+      ...m,
+      // The empty service name asks for the server as a whole (grpc/grpc doc/health-checking.md).
+      grpc:
+        grpc === true
+          ? Object.freeze({ service: '' })
+          : grpc
+            ? Object.freeze({ service: grpc.service })
+            : undefined,
+    }),
   }),
 } as const;
 

@@ -43,6 +43,7 @@ export type {
   Config,
   FallbackConfig,
   FallbackReason,
+  GrpcMatch,
   GrpcRouteConfig,
   HealthConfig,
   Http2Limits,

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULTS } from './defaults.ts';
 import { GRPC_STATUS_NAMES } from './grpc-codes.ts';
+import { grpcPath } from './grpc-match.ts';
 import { resolveGuard, shadowOnByDefault } from './guards.ts';
 import { parseJsonPath } from './json-path.ts';
 import { ProtoFiles } from './proto-files.ts';
@@ -16,6 +17,7 @@ import { tlsFileIssues } from './tls-files.ts';
 import type {
   BackendConfig,
   Config,
+  GrpcMatch,
   Http2Limits,
   ListenerConfig,
   ListenerProtocol,
@@ -131,6 +133,21 @@ function normalizeBackend(
       break;
     }
   }
+  if (raw.health?.grpc) {
+    if (raw.health.path !== undefined) {
+      issues.push({
+        path: ['backends', name, 'health', 'path'],
+        message: 'a gRPC health check calls grpc.health.v1.Health/Check; path is for HTTP checks',
+      });
+    }
+    if (protocol === 'http1') {
+      issues.push({
+        path: ['backends', name, 'health', 'grpc'],
+        message:
+          'a gRPC health check needs protocol h2c or h2 (gRPC is HTTP/2 only); the backend has http1',
+      });
+    }
+  }
   return Object.freeze({
     name,
     urls: Object.freeze(urls),
@@ -187,7 +204,11 @@ function normalizeRoute(
       issues.push({ path: at('shadow', ...field), message: (e as Error).message });
     }
   }
-  const patternProblem = checkPathPattern(raw.match.path);
+  // The schema saw to it that exactly one of path and grpc is set.
+  const g = raw.match.grpc;
+  const grpc: GrpcMatch | undefined = g && Object.freeze({ service: g.service, method: g.method });
+  const path = grpc === undefined ? raw.match.path! : grpcPath(grpc);
+  const patternProblem = checkPathPattern(path);
   if (patternProblem) issues.push({ path: at('match', 'path'), message: patternProblem });
 
   const headers = raw.match.headers
@@ -197,9 +218,16 @@ function normalizeRoute(
     : undefined;
   const match: RouteMatch = Object.freeze({
     host: raw.match.host?.toLowerCase(),
-    path: raw.match.path,
-    methods: raw.match.methods ? Object.freeze([...new Set(raw.match.methods)]) : undefined,
+    path,
+    // A gRPC call is always a POST (PROTOCOL-HTTP2.md "Requests").
+    methods:
+      grpc !== undefined
+        ? Object.freeze(['POST' as const])
+        : raw.match.methods
+          ? Object.freeze([...new Set(raw.match.methods)])
+          : undefined,
     headers,
+    grpc,
   });
   const hasCandidate = raw.candidate !== undefined;
   const retry = resolveGuard('retry', raw.retry, defaults?.retry);

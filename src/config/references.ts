@@ -3,6 +3,7 @@
 // candidate. They read the raw data and skip whatever did not parse, so they
 // run beside the schema's own errors and one run lists every problem
 // (`cutover validate` showed only the schema's before).
+import { grpcPath } from './grpc-match.ts';
 import type { PathIssue } from './normalize.ts';
 
 type Fields = Record<string, unknown>;
@@ -16,6 +17,8 @@ export interface MatchShape {
   readonly path: string;
   readonly methods?: readonly string[];
   readonly headers?: Readonly<Record<string, string>>;
+  /** A gRPC match: its path and POST are in `path` and `methods`; this adds "gRPC calls only". */
+  readonly grpc?: boolean;
 }
 
 /** Two matches are the same when they accept exactly the same requests. */
@@ -32,12 +35,26 @@ export function matchKey(m: MatchShape): string {
         .map(([k, v]) => `${k}=${v}`)
         .join('&')
     : '';
-  return `${m.host?.toLowerCase() ?? '*'} ${path} ${methods} ${headers}`;
+  return `${m.host?.toLowerCase() ?? '*'} ${path} ${methods} ${headers}${m.grpc ? ' grpc' : ''}`;
+}
+
+/** `match.grpc` as a path and POST, when its parts are strings (the schema reports the rest). */
+function rawGrpcMatch(grpc: unknown): MatchShape | undefined {
+  if (!isFields(grpc) || typeof grpc.service !== 'string') return undefined;
+  if (grpc.method !== undefined && typeof grpc.method !== 'string') return undefined;
+  return {
+    path: grpcPath({ service: grpc.service, method: grpc.method }),
+    methods: ['POST'],
+    grpc: true,
+  };
 }
 
 /** The match of a raw route when its parts have the right types; undefined otherwise. */
 function rawMatch(value: unknown): MatchShape | undefined {
-  if (!isFields(value) || typeof value.path !== 'string') return undefined;
+  if (!isFields(value)) return undefined;
+  // path and grpc together are an error of their own (normalize.ts); no duplicate is reported then.
+  const grpc = value.grpc === undefined ? undefined : rawGrpcMatch(value.grpc);
+  if ((grpc === undefined) === (typeof value.path !== 'string')) return undefined;
   const { host, methods, headers } = value;
   if (host !== undefined && typeof host !== 'string') return undefined;
   if (
@@ -52,10 +69,31 @@ function rawMatch(value: unknown): MatchShape | undefined {
     return undefined;
   return {
     host,
-    path: value.path,
-    methods: methods as string[] | undefined,
+    path: grpc?.path ?? (value.path as string),
+    methods: grpc?.methods ?? (methods as string[] | undefined),
     headers: headers as Record<string, string> | undefined,
+    grpc: grpc !== undefined,
   };
+}
+
+/**
+ * A route that takes only gRPC calls cannot send them to a backend spoken
+ * to over HTTP/1.1 (gRPC is HTTP/2 end to end); said at load rather than
+ * found on the first call. Routes matched by path may mix both and get
+ * CUTOVER_ERR_GRPC_BACKEND_PROTOCOL per call instead.
+ */
+function grpcBackendIssues(route: Fields, index: number, raw: Fields, issues: PathIssue[]): void {
+  if (!isFields(route.match) || route.match.grpc === undefined || !isFields(raw.backends)) return;
+  for (const side of ['legacy', 'candidate'] as const) {
+    const name = route[side];
+    const backend = typeof name === 'string' ? raw.backends[name] : undefined;
+    if (isFields(backend) && (backend.protocol ?? 'http1') === 'http1') {
+      issues.push({
+        path: ['routes', index, side],
+        message: `backend "${name}" is spoken to over HTTP/1.1 (protocol: http1), which cannot carry the gRPC calls this route matches; set its protocol to h2c or h2`,
+      });
+    }
+  }
 }
 
 function routeIssues(
@@ -105,6 +143,7 @@ export function referenceIssues(raw: unknown): PathIssue[] {
     names.push(isFields(route) ? route.name : undefined);
     if (!isFields(route)) return;
     routeIssues(route, i, backends, issues);
+    grpcBackendIssues(route, i, raw, issues);
     if (typeof route.name === 'string') {
       const sameName = byName.get(route.name);
       if (sameName !== undefined) {

@@ -14,7 +14,9 @@ import {
   size,
   stickyKey,
 } from './fields.ts';
+import { GRPC_METHOD, GRPC_SERVICE, grpcPath } from './grpc-match.ts';
 import { GUARD_BLOCKS } from './guard-blocks.ts';
+import { MISSING } from './messages.ts';
 import { isRedisUrl, parseRedisUrl } from './redis-url.ts';
 import { hasAtMostTwoDecimals } from './weight.ts';
 
@@ -172,17 +174,50 @@ const weight = z
     error: (issue) => `expected at most two decimals, got ${String(issue.input)}`,
   });
 
-const matchSchema = z.strictObject({
-  host: z.string().min(1).optional(),
-  path: z
+/** The gRPC calls a route takes: one service's (path /service/METHOD), or one method's. */
+const grpcMatchSchema = z.strictObject({
+  service: z
     .string()
-    .refine(
-      (p) => p.startsWith('/'),
-      'expected a path starting with / (exact /a/b, param /users/:id, prefix /api/*)',
-    ),
-  methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+    .regex(GRPC_SERVICE, 'expected a full service name such as shop.v1.Orders (package.Service)'),
+  method: z.string().regex(GRPC_METHOD, 'expected a method name such as Get').optional(),
 });
+
+const matchSchema = z
+  .strictObject({
+    host: z.string().min(1).optional(),
+    // One of path and grpc (checked below).
+    path: z
+      .string()
+      .refine(
+        (p) => p.startsWith('/'),
+        'expected a path starting with / (exact /a/b, param /users/:id, prefix /api/*)',
+      )
+      .optional(),
+    grpc: grpcMatchSchema.optional(),
+    methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.grpc === undefined) {
+      // path stays the field an HTTP route misses, as before match.grpc existed.
+      if (m.path === undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: MISSING });
+      return;
+    }
+    if (m.path !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['grpc'],
+        message: `path and grpc cannot be used together: grpc stands for the path ${grpcPath(m.grpc)}; keep one of them`,
+      });
+    }
+    if (m.methods !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['methods'],
+        message: 'a gRPC match takes only POST (every gRPC call is one); leave methods out',
+      });
+    }
+  });
 
 const UPGRADE_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:\/[A-Za-z0-9!#$%&'*+.^_`|~-]+)?$/;
 

@@ -34,7 +34,10 @@ export interface ListenerConfig {
 }
 
 export interface HealthConfig {
+  /** The HTTP check's path (unused by a gRPC check). */
   readonly path: string;
+  /** Set: the check is grpc.health.v1.Health/Check for this service ('' = the whole server). */
+  readonly grpc: { readonly service: string } | undefined;
   readonly interval: number;
   readonly timeout: number;
   readonly healthy: number;
@@ -252,9 +255,20 @@ export interface BackendConfig {
   readonly concurrency: ConcurrencyConfig | undefined;
 }
 
+/** `match.grpc`: the gRPC calls of one service, or of one of its methods. */
+export interface GrpcMatch {
+  /** Full name, package included: `shop.v1.Orders`. */
+  readonly service: string;
+  /** Undefined: every method of the service. */
+  readonly method: string | undefined;
+}
+
 export interface RouteMatch {
   readonly host: string | undefined;
+  /** With `grpc`, the path it stands for: `/shop.v1.Orders/Get`, or `/shop.v1.Orders/:method`. */
   readonly path: string;
+  /** Set: only gRPC calls (POST, content-type application/grpc…) match. Optional for routes built in code. */
+  readonly grpc?: GrpcMatch | undefined;
   readonly methods: readonly HttpMethod[] | undefined;
   /** Header names lower-cased; values compared exactly. */
   readonly headers: Readonly<Record<string, string>> | undefined;

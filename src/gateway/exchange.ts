@@ -11,6 +11,7 @@ import {
   BreakerOpenError,
   ClientTimeoutError,
   type CutoverError,
+  GrpcBackendHttp1Error,
   OverloadedError,
 } from '../errors.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
@@ -111,6 +112,12 @@ export abstract class Exchange {
       return;
     }
     const route = this.request.route;
+    if (this.request.grpcCall && this.backend.config.protocol === 'http1') {
+      // Nothing is sent: the backend could not answer a gRPC call, and is not to blame.
+      this.hooks.answeredItself(501);
+      this.fail(new GrpcBackendHttp1Error(route.name, this.backend.name));
+      return;
+    }
     const attempt = acquireAttempt(route, this.side);
     if (typeof attempt === 'string') {
       this.refusedBefore(attempt);

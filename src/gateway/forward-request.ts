@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { GrpcCodeSets, ProxySpan } from '../telemetry/index.ts';
 import type { StreamedBodyCopy } from './body-copy.ts';
+import type { GrpcDeadline } from './grpc-timeout.ts';
 import type { ShadowCopy } from './shadow.ts';
 import type { Side } from './split.ts';
 import type { CompiledRoute } from './table.ts';
@@ -23,6 +24,8 @@ export interface ForwardRequest {
   readonly headers: string[];
   /** Index in `headers` of the Host value; -1 with preserveHost. */
   readonly hostAt: number;
+  /** A gRPC call (content-type application/grpc…): it needs HTTP/2 to its backend. */
+  readonly grpcCall: boolean;
 }
 
 export interface ProxyRequest extends ForwardRequest {
@@ -34,6 +37,8 @@ export interface ProxyRequest extends ForwardRequest {
   readonly grpc: GrpcCodeSets | undefined;
   /** What passed of a streamed body, kept for a resend (a gRPC call on a route that resends). */
   readonly bodyCopy: StreamedBodyCopy | undefined;
+  /** A gRPC call's deadline (grpc-timeout): bounds each attempt and is passed on reduced. */
+  readonly deadline: GrpcDeadline | undefined;
 }
 
 export interface UpgradeRequest extends ForwardRequest {

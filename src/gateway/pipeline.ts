@@ -14,6 +14,7 @@ import {
   ClientSendTimeoutError,
   ClientTimeoutError,
   CutoverError,
+  GrpcNeedsHttp2Error,
   NoRouteError,
 } from '../errors.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
@@ -23,6 +24,7 @@ import { keepBodyUpTo } from './body.ts';
 import type { StreamedBodyCopy } from './body-copy.ts';
 import { BufferBudget } from './buffer-budget.ts';
 import { isGrpc } from './grpc.ts';
+import { GrpcDeadline } from './grpc-timeout.ts';
 import { isHttp2 } from './h2-server.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import type { InFlight } from './in-flight.ts';
@@ -69,6 +71,10 @@ interface Admitted {
   readonly hostAt: number;
   /** The protocol an upgrade switches to; undefined for a request. */
   readonly protocol: string | undefined;
+  /** A gRPC call (content-type application/grpc…). */
+  readonly grpc: boolean;
+  /** A gRPC call's grpc-timeout, counted from now. */
+  readonly deadline: GrpcDeadline | undefined;
 }
 
 export interface PipelineOptions {
@@ -175,6 +181,13 @@ export class RequestPipeline implements RequestHandler {
       this.#refuse(res, target, requestId, true);
       return undefined;
     }
+    // Read once: the body intake and the exchange take it from Admitted and ForwardRequest.
+    const grpc = isGrpc(req);
+    if (grpc && !isHttp2(req)) {
+      // Its status would have to come in trailers no HTTP/1.1 client reads; the body is unread.
+      this.#refuse(res, new GrpcNeedsHttp2Error(), requestId, true);
+      return undefined;
+    }
     const route = this.#route(req, target);
     // tunnels() said yes for an upgrade on this same table a moment ago; checked again for safety.
     const protocol = upgrade && route ? tunnelProtocol(req, route.config.upgrades) : undefined;
@@ -214,7 +227,8 @@ export class RequestPipeline implements RequestHandler {
       upstreamHost: cfg.preserveHost ? undefined : '',
     });
     const hostAt = cfg.preserveHost ? -1 : hostValueIndex(headers);
-    return { requestId, target, route, side, headers, hostAt, protocol };
+    const deadline = grpc ? GrpcDeadline.of(headers, performance.now()) : undefined;
+    return { requestId, target, route, side, headers, hostAt, protocol, grpc, deadline };
   }
 
   request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
@@ -228,8 +242,7 @@ export class RequestPipeline implements RequestHandler {
     const chunked = h2
       ? lengthHeader === undefined && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
       : req.headers['transfer-encoding'] !== undefined;
-    // gRPC needs HTTP/2 (or a streamed body): an HTTP/1.1 request with a length never pays the check.
-    const grpc = (h2 || chunked) && isGrpc(req) ? route.grpcCodes : undefined;
+    const grpc = admitted.grpc ? route.grpcCodes : undefined;
     let span: ProxySpan | undefined;
     if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
     if (span) {
@@ -245,7 +258,7 @@ export class RequestPipeline implements RequestHandler {
     const length = lengthHeader === undefined ? 0 : Number(lengthHeader);
     // A shadow copy only for what legacy serves, and only with a body we keep
     // (a gRPC call's streamed body is taken beside it: shadow-grpc.ts).
-    const grpcPath = isGrpc(req) ? admitted.target.target : undefined;
+    const grpcPath = admitted.grpc ? admitted.target.target : undefined;
     let shadow =
       side === 'legacy' && route.shadow?.wants(req.method!, grpcPath) ? route.shadow : undefined;
     if (shadow && ((chunked && grpcPath === undefined) || length > shadow.config.maxBodyBytes)) {
@@ -267,7 +280,7 @@ export class RequestPipeline implements RequestHandler {
       chunked,
       // A gRPC call's messages go on as they come: a stream may wait for an
       // answer before it sends more, so holding its body could deadlock it.
-      streamOnly: chunked && grpc !== undefined,
+      streamOnly: chunked && admitted.grpc,
       keep: Math.max(keepBodyUpTo(route, req), shadow ? shadow.config.maxBodyBytes : -1),
       expectsContinue,
       server: this.#table.config.server,
@@ -316,10 +329,10 @@ export class RequestPipeline implements RequestHandler {
     grpc: GrpcCodeSets | undefined,
     bodyCopy: StreamedBodyCopy | undefined,
   ): ProxyExchange {
-    const { requestId, route, side, headers, hostAt } = admitted;
+    const { requestId, route, side, headers, hostAt, deadline } = admitted;
     const target = admitted.target.target;
     let copy: ShadowCopy | undefined;
-    const grpcPath = shadow && isGrpc(req) ? target : undefined;
+    const grpcPath = shadow && admitted.grpc ? target : undefined;
     const kept = body === null || Buffer.isBuffer(body) ? body : null;
     if (shadow && (kept === body || grpcPath !== undefined) && shadow.acquire(kept?.length ?? 0)) {
       copy = new ShadowCopy(shadow, {
@@ -348,8 +361,10 @@ export class RequestPipeline implements RequestHandler {
         hostAt,
         body,
         shadow: copy,
+        grpcCall: admitted.grpc,
         grpc,
         bodyCopy,
+        deadline,
       },
       this.#hooks,
     );
@@ -431,6 +446,8 @@ export class RequestPipeline implements RequestHandler {
         target: target.target,
         headers,
         hostAt,
+        // Upgrades come over HTTP/1.1, where #admit refused gRPC calls: false.
+        grpcCall: admitted.grpc,
         protocol: protocol!,
       },
       this.#hooks,

@@ -185,7 +185,8 @@ export class ProxyExchange
     this.status = 0;
     this.grpcStatus = NO_GRPC_STATUS;
     if (this.attempts > 1) route.guards.retried();
-    const timeout = route.config.timeout;
+    const timeout =
+      request.deadline?.bound(route.config.timeout, request.headers) ?? route.config.timeout;
     const precise = timeout < PRECISE_TIMEOUT_BELOW_MS;
     if (precise) attempt.arm(onHeadersTimeout, timeout, this);
     instance.pool.dispatch(
@@ -195,7 +196,8 @@ export class ProxyExchange
         headers: request.headers,
         body: this.#body,
         headersTimeout: precise ? 0 : timeout,
-        bodyTimeout: route.config.idleTimeout,
+        // A call with a deadline is bounded by it, not by silences between its messages.
+        bodyTimeout: request.deadline === undefined ? route.config.idleTimeout : 0,
         idempotent: false,
         blocking: false,
       },

@@ -6,7 +6,12 @@ import type { CompiledRoute } from './table.ts';
 
 export interface RouteStatus {
   name: string;
-  match: { host?: string; path: string; methods?: readonly string[] };
+  match: {
+    host?: string;
+    path: string;
+    methods?: readonly string[];
+    grpc?: { service: string; method?: string };
+  };
   legacy: string;
   candidate: string | null;
   weight: number;
@@ -33,7 +38,7 @@ export function routeStatus(r: CompiledRoute): RouteStatus {
   const m = r.config.match;
   return {
     name: r.name,
-    match: { host: m.host, path: m.path, methods: m.methods },
+    match: { host: m.host, path: m.path, methods: m.methods, grpc: m.grpc },
     legacy: r.config.legacy,
     candidate: r.config.candidate ?? null,
     weight: r.weight.weight,

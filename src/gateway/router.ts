@@ -5,11 +5,14 @@
 // Precedence (docs/config.md): compared segment by segment from the left, a
 // literal beats a `:param`, which beats a trailing `*`; so a longer match beats
 // a shorter one. Routes ending at the same node are tried most constrained
-// first (host, then methods, then the number of headers); when none of them
-// accepts the request the search backtracks to less specific nodes.
+// first (host, then methods, then gRPC calls only, then the number of
+// headers); when none of them accepts the request the search backtracks to
+// less specific nodes. A `match.grpc` route is its path (`/svc/Method`, or
+// `/svc/:method`) and POST, plus "a gRPC call" (content type application/grpc…).
 import type { IncomingHttpHeaders } from 'node:http';
 import { checkPathPattern, type RouteMatch } from '../config/index.ts';
 import { InvalidArgumentError } from '../errors.ts';
+import { isGrpcContentType } from './grpc.ts';
 
 export interface Routable {
   readonly match: RouteMatch;
@@ -36,6 +39,8 @@ interface Candidate<T> {
   readonly hostWildcard: boolean;
   /** Methods accepted, HEAD added when GET is listed (RFC 9110 §9.3.2). */
   readonly methods: ReadonlySet<string> | undefined;
+  /** Only gRPC calls (`match.grpc`). */
+  readonly grpcOnly: boolean;
   readonly headerNames: readonly string[];
   readonly headerValues: readonly string[];
   readonly paramNames: readonly string[];
@@ -125,11 +130,12 @@ function hashRange(text: string, start: number, end: number): number {
   return h ^ (h >>> 15);
 }
 
-/** More constrained first: host, then methods, then header count; exact host before wildcard. */
+/** More constrained first: host, then methods, then gRPC only, then header count; exact host before wildcard. */
 function byConstraints<T>(a: Candidate<T>, b: Candidate<T>): number {
   return (
     Number(b.host !== undefined) - Number(a.host !== undefined) ||
     Number(b.methods !== undefined) - Number(a.methods !== undefined) ||
+    Number(b.grpcOnly) - Number(a.grpcOnly) ||
     b.headerNames.length - a.headerNames.length ||
     Number(a.hostWildcard) - Number(b.hostWildcard) ||
     (b.host?.length ?? 0) - (a.host?.length ?? 0) ||
@@ -157,6 +163,7 @@ function candidateOf<T extends Routable>(
     host: hostWildcard ? lowerHost?.slice(1) : lowerHost,
     hostWildcard,
     methods: accepted,
+    grpcOnly: route.match.grpc !== undefined,
     headerNames,
     headerValues,
     paramNames,
@@ -328,6 +335,7 @@ export class Router<T extends Routable> {
     }
     // Methods are case-sensitive (RFC 9110 §9.1): `get` is not GET.
     if (c.methods !== undefined && !c.methods.has(this.#method)) return false;
+    if (c.grpcOnly && !isGrpcContentType(this.#headers['content-type'])) return false;
     const names = c.headerNames;
     for (let i = 0; i < names.length; i++) {
       if (!headerEquals(this.#headers[names[i]], c.headerValues[i])) return false;

@@ -1,9 +1,11 @@
 // Active health checks: each instance of a backend that configures `health`
-// is asked for its health path every interval; it turns unhealthy after
+// is asked for its health path (or, with `health.grpc`, the standard gRPC
+// health service: grpc-health.ts) every interval; it turns unhealthy after
 // `unhealthy` failures in a row and healthy again after `healthy` successes.
 import type { Dispatcher } from 'undici';
 import type { HealthConfig } from '../config/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import { grpcHealthProblem } from './grpc-health.ts';
 
 export interface HealthTarget {
   readonly url: string;
@@ -16,6 +18,23 @@ export interface HealthBackend {
   readonly name: string;
   readonly config: { readonly health: HealthConfig | undefined };
   readonly instances: readonly HealthTarget[];
+}
+
+/** GET the health path: undefined on a 2xx, else why not. */
+async function httpHealthProblem(
+  pool: Dispatcher,
+  basePath: string,
+  health: HealthConfig,
+): Promise<string | undefined> {
+  const res = await pool.request({
+    method: 'GET',
+    path: basePath + health.path,
+    headersTimeout: health.timeout,
+    bodyTimeout: health.timeout,
+    headers: { 'user-agent': 'cutover-health' },
+  });
+  await res.body.dump();
+  return res.statusCode >= 200 && res.statusCode < 300 ? undefined : `status ${res.statusCode}`;
 }
 
 class InstanceCheck {
@@ -54,24 +73,18 @@ class InstanceCheck {
 
   async #check(): Promise<void> {
     if (this.#stopped) return;
-    let ok = false;
-    let reason = '';
+    let problem: string | undefined;
+    const { pool, basePath } = this.#target;
+    const health = this.#health;
     try {
-      const res = await this.#target.pool.request({
-        method: 'GET',
-        path: this.#target.basePath + this.#health.path,
-        headersTimeout: this.#health.timeout,
-        bodyTimeout: this.#health.timeout,
-        headers: { 'user-agent': 'cutover-health' },
-      });
-      await res.body.dump();
-      ok = res.statusCode >= 200 && res.statusCode < 300;
-      if (!ok) reason = `status ${res.statusCode}`;
+      problem = health.grpc
+        ? await grpcHealthProblem(pool, basePath, health.grpc.service, health.timeout)
+        : await httpHealthProblem(pool, basePath, health);
     } catch (e) {
-      reason = (e as Error).message;
+      problem = (e as Error).message;
     }
     if (this.#stopped) return;
-    this.#record(ok, reason);
+    this.#record(problem === undefined, problem ?? '');
     this.#timer = setTimeout(() => void this.#check(), this.#health.interval);
     this.#timer.unref();
   }

@@ -653,7 +653,14 @@ routes:
         {
           name: 'rewrite',
           urls: ['http://127.0.0.1:9002/', 'http://127.0.0.1:9003/base'],
-          health: { path: '/ready', interval: 5000, timeout: 1000, healthy: 2, unhealthy: 3 },
+          health: {
+            path: '/ready',
+            grpc: undefined,
+            interval: 5000,
+            timeout: 1000,
+            healthy: 2,
+            unhealthy: 3,
+          },
           connectTimeout: 1000,
           connections: 256,
           keepAliveTimeout: 4000,
@@ -676,6 +683,7 @@ routes:
           path: '/api/users/*',
           methods: ['GET', 'HEAD'],
           headers: undefined,
+          grpc: undefined,
         },
         legacy: 'legacy',
         candidate: 'rewrite',
