@@ -163,12 +163,24 @@ export function watchBody(
   copy?: StreamedBodyCopy,
 ): void {
   let size = read;
+  let failed = false;
+  const failNow = (error: BodyTooLargeError | ClientTimeoutError) => {
+    exchange.requestBodyFailed(error);
+    into.destroy(error);
+  };
   const fail = (error: BodyTooLargeError | ClientTimeoutError) => {
+    if (failed) return;
+    failed = true;
     clearTimeout(timer);
     copy?.release();
-    exchange.requestBodyFailed(error);
     req.unpipe(into);
-    into.destroy(error);
+    // The upstream request is cancelled on a later turn of the event loop:
+    // an HTTP/2 stream undici opened in this same turn is still pending (no
+    // stream id yet), and cancelling it then left its session stuck — every
+    // later request on it went unanswered, and with the client in the same
+    // process nghttp2 spun sending empty DATA frames (a gRPC call over
+    // maxBodyBytes, its first message in the same packet as its head).
+    setTimeout(failNow, 0, error);
   };
   const timer = gapTimer(gapMs, () => {
     onTimeout();
