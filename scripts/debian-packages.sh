@@ -3,7 +3,8 @@
 # (Prometheus, for the Prometheus gate test against a real one; redis-server,
 # for the Redis fleet tests, which start, kill and restart their own) and
 # npm run bench's prebench (wrk and nginx, the load generator and peer proxy;
-# redis-server, for the fleet cases and the fleet rollback variant).
+# redis-server, for the fleet cases and the fleet rollback variant; h2load,
+# the HTTP/2 load generator of bench/h2.ts, also its own prebench:h2).
 #
 #   scripts/debian-packages.sh "WHAT FOR" COMMAND=PACKAGE ...
 #
