@@ -7,19 +7,25 @@
 //   node bench/profile.ts
 //   node bench/profile-summary.ts bench/out/profile-*/cpu/*.cpuprofile --match src/ --per <requests>
 //   node bench/profile-summary.ts bench/out/profile-*/alloc.heapprofile --per <requests>
+//
+// BENCH_PROFILE_H2=1: the HTTP/2 path instead (issue 12) — bench/cutover-h2.yaml in front of
+// bench/h2-upstream.ts, under h2load at 4 connections × 25 streams as in bench/h2.ts.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_DIR, cutoverCase, REPO_ROOT } from './cases.ts';
 import { intEnv } from './lib/env.ts';
-import { chooseLoader } from './lib/load.ts';
+import { h2load } from './lib/h2-load.ts';
+import { chooseLoader, type LoadResult } from './lib/load.ts';
 import { clockTicks, cpuTicks, readPort, runBench, startProcess } from './lib/procs.ts';
 
 const seconds = intEnv('BENCH_DURATION', 20, 1);
 const warmup = intEnv('BENCH_WARMUP', 20, 0);
 const connections = intEnv('BENCH_CONNECTIONS', 50, 1);
-const template = process.env.BENCH_CUTOVER_CONFIG ?? join(BENCH_DIR, 'cutover.yaml');
+const h2 = process.env.BENCH_PROFILE_H2 === '1';
+const template =
+  process.env.BENCH_CUTOVER_CONFIG ?? join(BENCH_DIR, h2 ? 'cutover-h2.yaml' : 'cutover.yaml');
 const path = process.env.BENCH_PATH ?? '/api/v1/items';
 const node = existsSync(join(REPO_ROOT, 'node_modules/.bin/node'))
   ? join(REPO_ROOT, 'node_modules/.bin/node')
@@ -60,9 +66,17 @@ function gcFigures(log: string): {
 }
 
 async function main(): Promise<void> {
-  const loader = chooseLoader(BENCH_DIR, node);
+  const loader = h2 ? undefined : chooseLoader(BENCH_DIR, node);
+  const run = (url: string, s: number): Promise<LoadResult> =>
+    loader
+      ? loader.run({ url, seconds: s, connections })
+      : h2load(url, s, { connections: 4, streamsPerConnection: 25 }, tmp);
   mkdirSync(out, { recursive: true });
-  const upstreamProc = startProcess(node, [join(BENCH_DIR, 'upstream.ts')], { cpu: 0 });
+  const upstreamProc = startProcess(
+    node,
+    [join(BENCH_DIR, h2 ? 'h2-upstream.ts' : 'upstream.ts')],
+    { cpu: 0 },
+  );
   const upstream = `http://127.0.0.1:${await readPort(upstreamProc, 'upstream')}`;
   upstreamProc.stdout?.resume();
   upstreamProc.stderr?.resume();
@@ -79,9 +93,9 @@ async function main(): Promise<void> {
   }).start(ctx('cpu'));
   const url = `http://127.0.0.1:${a.port}${path}`;
   note(`profile: cpu + gc: ${warmup}s warm-up, ${seconds}s measured…`);
-  const warm = await loader.run({ url, seconds: warmup, connections });
+  const warm = await run(url, warmup);
   const before = cpuTicks(a.pids);
-  const load = await loader.run({ url, seconds, connections });
+  const load = await run(url, seconds);
   const cpuUs = ((cpuTicks(a.pids) - before) / clockTicks) * 1e6;
   await a.stop();
   const gc = gcFigures(readFileSync(join(tmp, 'cpu', 'access.log'), 'utf8'));
@@ -101,9 +115,9 @@ async function main(): Promise<void> {
   }).start(ctx('alloc'));
   const allocUrl = `http://127.0.0.1:${b.port}${path}`;
   note(`profile: allocations: ${warmup}s warm-up, ${seconds}s sampled…`);
-  await loader.run({ url: allocUrl, seconds: warmup, connections });
+  await run(allocUrl, warmup);
   process.kill(b.pids[0], 'SIGUSR2');
-  const sampled = await loader.run({ url: allocUrl, seconds, connections });
+  const sampled = await run(allocUrl, seconds);
   process.kill(b.pids[0], 'SIGUSR2');
   for (let i = 0; i < 100 && !existsSync(allocFile); i++) await sleep(100);
   await b.stop();
