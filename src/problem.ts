@@ -34,6 +34,11 @@ export function sendProblem(
   headers?: Record<string, string | number>,
 ): void {
   const body = problemBody(p);
+  // HTTP/2 has no connection-specific fields (RFC 9113 §8.2.2): a close is a GOAWAY, not a header.
+  if (headers?.connection !== undefined && res.req?.httpVersionMajor === 2) {
+    const { connection: _, ...rest } = headers;
+    headers = rest;
+  }
   res.writeHead(p.status, {
     ...headers,
     'content-type': 'application/problem+json',

@@ -37,7 +37,10 @@ export interface Running {
   readonly member: FleetMember;
   /** The registry behind /metrics. */
   readonly metrics: Metrics;
+  /** The first listener's URL. */
   readonly gatewayUrl: string;
+  /** Every listener's URL, in the config's order (https:// for TLS listeners). */
+  readonly listenerUrls: readonly string[];
   readonly adminUrl: string;
   readonly logger: Logger;
   /** Reload the config file now; resolves to true when the new config was applied. */
@@ -46,10 +49,10 @@ export interface Running {
   close(): Promise<void>;
 }
 
-function urlOf(host: string, port: number): string {
+function urlOf(host: string, port: number, scheme = 'http'): string {
   const h =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  return `http://${h}:${port}`;
+  return `${scheme}://${h}:${port}`;
 }
 
 export async function startCutover(configFile: string, options: RunOptions = {}): Promise<Running> {
@@ -138,7 +141,11 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     await store.close();
     throw error;
   }
-  const gatewayUrl = urlOf(config.listen.host, gw.port);
+  const listenerUrls = gateway.addresses.map((a, i) => {
+    const l = config.listeners[i];
+    return urlOf(l.address.host, a.port, l.tls ? 'https' : 'http');
+  });
+  const gatewayUrl = listenerUrls[0] ?? urlOf(config.listen.host, gw.port);
   const adminUrl = urlOf(config.admin.listen.host, adminPorts[0]);
   const workerAdminUrl = workerListen && urlOf(workerListen.host, adminPorts[1]);
   // A worker is reached on its own admin port when it has one (cutover instances lists it).
@@ -150,6 +157,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   logger.info(
     {
       listen: gatewayUrl,
+      ...(listenerUrls.length > 1 ? { listeners: listenerUrls } : {}),
       admin: adminUrl,
       ...(workerAdminUrl ? { workerAdmin: workerAdminUrl } : {}),
       routes: config.routes.length,
@@ -201,6 +209,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     member,
     metrics,
     gatewayUrl,
+    listenerUrls,
     adminUrl,
     logger,
     async reload() {

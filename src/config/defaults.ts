@@ -5,6 +5,16 @@ import { GUARD_BLOCKS, LEARN_NOISE_FIRST, LEARN_NOISE_SAMPLE } from './guard-blo
 export const DEFAULTS = {
   /** DESIGN.md's example listener. */
   listen: { host: '0.0.0.0', port: 8080 },
+  /** A listener in the list form speaks both unless told otherwise (nginx `listen … http2`, Envoy's auto codec). */
+  listenerProtocols: ['http1', 'h2'] as const,
+  /** What every backend spoke before issue 12, and what most legacy services speak. */
+  upstreamProtocol: 'http1' as const,
+  /**
+   * Streams per upstream HTTP/2 session: RFC 9113 §6.5.2 recommends servers
+   * allow at least 100, Node's and Go's servers default to it (Go: 250), and
+   * undici caps at 100 by default.
+   */
+  maxConcurrentStreams: 100,
   /** Loopback, so the admin API is private unless a token is set. */
   adminListen: { host: '127.0.0.1', port: 9090 },
   state: 'sqlite:.cutover/state.db',

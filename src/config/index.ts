@@ -27,6 +27,8 @@ export type {
   HttpMethod,
   LimitConfig,
   ListenAddress,
+  ListenerConfig,
+  ListenerProtocol,
   OutlierConfig,
   PrometheusGateConfig,
   RedisStateConfig,
@@ -38,6 +40,8 @@ export type {
   ShadowConfig,
   SplitConfig,
   StateConfig,
+  TlsConfig,
+  UpstreamProtocol,
   WebhookConfig,
 } from './types.ts';
 export { parseDuration, parseListen, parseSize } from './units.ts';

@@ -2,6 +2,7 @@
 // references resolved, and the checks that need the whole file at once
 // (unknown backends, duplicate names, duplicate matches, path patterns).
 import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { DEFAULTS } from './defaults.ts';
 import { resolveGuard, shadowOnByDefault } from './guards.ts';
 import { parseJsonPath } from './json-path.ts';
@@ -9,7 +10,15 @@ import { isRedisUrl } from './redis-url.ts';
 import { referenceIssues } from './references.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
-import type { BackendConfig, Config, RouteConfig, RouteMatch, StateConfig } from './types.ts';
+import type {
+  BackendConfig,
+  Config,
+  ListenerConfig,
+  ListenerProtocol,
+  RouteConfig,
+  RouteMatch,
+  StateConfig,
+} from './types.ts';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -53,6 +62,40 @@ function stateConfig(raw: RawConfig['state']): StateConfig {
   });
 }
 
+/** A plain address is one HTTP/1.1 listener, as before listener lists existed. */
+function normalizeListeners(raw: RawConfig['listen'], folder: string): readonly ListenerConfig[] {
+  if (raw === undefined || !Array.isArray(raw)) {
+    const address = Object.freeze(raw ?? DEFAULTS.listen);
+    const protocols: readonly ListenerProtocol[] = Object.freeze(['http1']);
+    return Object.freeze([Object.freeze({ address, protocols, tls: undefined })]);
+  }
+  const file = (path: string) => resolve(folder, path);
+  return Object.freeze(
+    raw.map((l) =>
+      Object.freeze({
+        address: Object.freeze(l.address),
+        protocols: Object.freeze([...new Set(l.protocols ?? DEFAULTS.listenerProtocols)]),
+        tls:
+          l.tls &&
+          Object.freeze({
+            cert: file(l.tls.cert),
+            key: file(l.tls.key),
+            ca: l.tls.ca === undefined ? undefined : file(l.tls.ca),
+            sni: Object.freeze(
+              (l.tls.sni ?? []).map((s) =>
+                Object.freeze({
+                  hosts: Object.freeze(s.hosts.map((h) => h.toLowerCase())),
+                  cert: file(s.cert),
+                  key: file(s.key),
+                }),
+              ),
+            ),
+          }),
+      }),
+    ),
+  );
+}
+
 function normalizeBackend(
   name: string,
   raw: RawConfig['backends'][string],
@@ -68,9 +111,25 @@ function normalizeBackend(
     });
   }
   const urls = raw.urls ?? (raw.url !== undefined ? [raw.url] : []);
+  const protocol = raw.protocol ?? DEFAULTS.upstreamProtocol;
+  const scheme = protocol === 'h2' ? 'https:' : protocol === 'h2c' ? 'http:' : undefined;
+  for (const url of urls) {
+    if (scheme !== undefined && !url.startsWith(scheme)) {
+      issues.push({
+        path: ['backends', name, 'protocol'],
+        message:
+          protocol === 'h2'
+            ? `protocol h2 is HTTP/2 over TLS and needs https:// URLs, got ${url} (h2c is HTTP/2 over plain TCP)`
+            : `protocol h2c is HTTP/2 over plain TCP and needs http:// URLs, got ${url} (h2 is HTTP/2 over TLS)`,
+      });
+      break;
+    }
+  }
   return Object.freeze({
     name,
     urls: Object.freeze(urls),
+    protocol,
+    maxConcurrentStreams: raw.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams,
     health: resolveGuard('health', raw.health, undefined),
     connectTimeout: raw.connectTimeout ?? defaults?.connectTimeout ?? DEFAULTS.connectTimeout,
     connections: raw.connections ?? DEFAULTS.connections,
@@ -235,12 +294,14 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   }
 
   const workers = workerCount(raw, issues);
+  const listeners = normalizeListeners(raw.listen, dirname(source));
 
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;
   const config: Config = Object.freeze({
     source,
-    listen: Object.freeze(raw.listen ?? DEFAULTS.listen),
+    listen: listeners[0].address,
+    listeners,
     admin: Object.freeze({
       listen: Object.freeze(admin?.listen ?? DEFAULTS.adminListen),
       token: admin?.token === '' ? undefined : admin?.token,

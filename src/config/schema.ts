@@ -130,8 +130,13 @@ export const rolloutSchema = z.strictObject({
   webhooks: z.array(webhookSchema).optional(),
 });
 
+/** How Cutover speaks to a backend: HTTP/1.1, HTTP/2 over TLS (ALPN), or HTTP/2 with prior knowledge over TCP. */
+export const UPSTREAM_PROTOCOLS = ['http1', 'h2', 'h2c'] as const;
+
 export const backendSchema = z.strictObject({
   url: backendUrl.optional(),
+  protocol: z.enum(UPSTREAM_PROTOCOLS).optional(),
+  maxConcurrentStreams: z.number().int().min(1).max(10_000).optional(),
   urls: z.array(backendUrl).min(1, 'expected at least one URL').optional(),
   health: GUARD_BLOCKS.health.schema.optional(),
   connectTimeout: duration.optional(),
@@ -245,8 +250,41 @@ const trustedProxy = z.string().refine(
   { error: (issue) => `expected an IP address or CIDR block, got ${JSON.stringify(issue.input)}` },
 );
 
+/** What a listener speaks: HTTP/1.1, HTTP/2 (h2c by prior knowledge on plain TCP, by ALPN with TLS). */
+export const LISTENER_PROTOCOLS = ['http1', 'h2'] as const;
+
+const certificatePair = {
+  cert: z.string().min(1, 'expected the path of a PEM certificate (chain) file'),
+  key: z.string().min(1, 'expected the path of a PEM private key file'),
+};
+
+export const tlsSchema = z.strictObject({
+  ...certificatePair,
+  ca: z.string().min(1).optional(),
+  sni: z
+    .array(
+      z.strictObject({
+        hosts: z.array(z.string().min(1)).min(1, 'expected at least one host name'),
+        ...certificatePair,
+      }),
+    )
+    .optional(),
+});
+
+const listenerSchema = z.strictObject({
+  address: listen,
+  tls: tlsSchema.optional(),
+  protocols: z
+    .array(z.enum(LISTENER_PROTOCOLS))
+    .min(1, 'expected at least one of http1, h2')
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
-  listen: listen.optional(),
+  /** `host:port` (HTTP/1.1, as always) or a list of listeners. */
+  listen: z
+    .union([listen, z.array(listenerSchema).min(1, 'expected at least one listener')])
+    .optional(),
   admin: z
     .strictObject({
       listen: listen.optional(),

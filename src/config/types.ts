@@ -9,6 +9,30 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+export type ListenerProtocol = 'http1' | 'h2';
+export type UpstreamProtocol = 'http1' | 'h2' | 'h2c';
+
+/** Certificate files of a TLS listener; paths absolute (resolved against the config file's folder). */
+export interface TlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  /** CA bundle for client certificates; undefined: clients are not asked for one. */
+  readonly ca: string | undefined;
+  /** Other certificates chosen by the TLS server name (SNI); hosts lower-cased, `*.` wildcards allowed. */
+  readonly sni: readonly {
+    readonly hosts: readonly string[];
+    readonly cert: string;
+    readonly key: string;
+  }[];
+}
+
+export interface ListenerConfig {
+  readonly address: ListenAddress;
+  /** What the listener accepts; h2 on a plaintext listener is h2c with prior knowledge. */
+  readonly protocols: readonly ListenerProtocol[];
+  readonly tls: TlsConfig | undefined;
+}
+
 export interface HealthConfig {
   readonly path: string;
   readonly interval: number;
@@ -181,6 +205,10 @@ export interface BackendConfig {
   readonly name: string;
   /** Base URLs of the instances (round robin), normalised by `new URL().href`. */
   readonly urls: readonly string[];
+  /** HTTP/1.1, HTTP/2 over TLS, or HTTP/2 with prior knowledge (h2c). */
+  readonly protocol: UpstreamProtocol;
+  /** HTTP/2: streams one session (one of `connections`) carries at once. */
+  readonly maxConcurrentStreams: number;
   /** Present only when the backend configures active health checks. */
   readonly health: HealthConfig | undefined;
   readonly connectTimeout: number;
@@ -264,7 +292,10 @@ export type StateConfig = string | RedisStateConfig;
 export interface Config {
   /** Absolute path of the file this came from, or `<inline>`. */
   readonly source: string;
+  /** The first listener's address (what `cutover start` prints and workers share). */
   readonly listen: ListenAddress;
+  /** Every listener; a plain `listen: ADDR` is one HTTP/1.1 listener. */
+  readonly listeners: readonly ListenerConfig[];
   readonly admin: {
     readonly listen: ListenAddress;
     readonly token: string | undefined;

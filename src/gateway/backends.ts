@@ -31,18 +31,12 @@ export class BackendInstance {
     this.origin = u.origin;
     this.basePath = u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '');
     this.host = u.host;
-    this.pool = new Pool(u.origin, {
-      connections: config.connections,
-      connect: interimFilteringConnector({ timeout: config.connectTimeout }),
-      keepAliveTimeout: config.keepAliveTimeout,
-      // Timeouts per request are set on each dispatch (route settings).
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      pipelining: 1,
-      factory: upstreamClient,
-    });
+    this.pool = new Pool(u.origin, poolOptions(config));
     this.queue = new UpstreamQueue(
-      config.connections,
+      // What may be in flight at once: a request per HTTP/1.1 connection, or the streams of each session.
+      config.protocol === 'http1'
+        ? config.connections
+        : config.connections * config.maxConcurrentStreams,
       config.maxQueued,
       config.queueTimeout,
       metrics.forBackendQueue(config.name),
@@ -50,9 +44,49 @@ export class BackendInstance {
   }
 }
 
+/**
+ * HTTP/1.1: one request per connection, 1xx filtered (interim-filter.ts),
+ * and no h2 by ALPN even on https (undici offers it by default). HTTP/2:
+ * undici's h2 client, over TLS by ALPN or by prior knowledge (h2c), with
+ * `connections` sessions of up to maxConcurrentStreams streams each.
+ */
+function poolOptions(config: BackendConfig): Pool.Options {
+  const common = {
+    connections: config.connections,
+    keepAliveTimeout: config.keepAliveTimeout,
+    // Timeouts per request are set on each dispatch (route settings).
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    factory: upstreamClient,
+  };
+  if (config.protocol === 'http1') {
+    return {
+      ...common,
+      connect: interimFilteringConnector({ timeout: config.connectTimeout, allowH2: false }),
+      allowH2: false,
+      pipelining: 1,
+    };
+  }
+  return {
+    ...common,
+    // The Pool builds the connector from these (its h2Options.useH2c never reaches it).
+    connect: {
+      timeout: config.connectTimeout,
+      // buildConnector reads it (undici lib/core/connect.js); its types do not list it.
+      ...{ useH2c: config.protocol === 'h2c' },
+    },
+    allowH2: true,
+    h2Options: {
+      useH2c: config.protocol === 'h2c',
+      maxConcurrentStreams: config.maxConcurrentStreams,
+    },
+    pipelining: 1,
+  };
+}
+
 /** Settings that, when changed, need new connections. */
 function poolKey(config: BackendConfig, url: string): string {
-  return `${url} ${config.connections} ${config.connectTimeout} ${config.keepAliveTimeout}`;
+  return `${url} ${config.protocol} ${config.maxConcurrentStreams} ${config.connections} ${config.connectTimeout} ${config.keepAliveTimeout}`;
 }
 
 export class Backend {

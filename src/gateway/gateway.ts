@@ -3,8 +3,7 @@
 // sends each request, the runtime control owns weights and forced breakers
 // set at run time, guard/ probes idle breakers, and one InFlight counts what
 // readiness, the shutdown drain and the in-flight gauge read.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import type { Config } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { BreakerProbes, HealthChecker, type SharedBuckets } from '../guard/index.ts';
@@ -13,7 +12,7 @@ import type { Logger, Metrics, RouteFigureSource } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { InFlight } from './in-flight.ts';
-import { HttpListener } from './listener.ts';
+import { closeListeners, Listener } from './listener.ts';
 import { RequestPipeline } from './pipeline.ts';
 import type { RouteDiffs } from './route-shadow.ts';
 import {
@@ -57,10 +56,11 @@ export class Gateway {
   readonly #shadowMemory: ShadowMemory;
   readonly #control: RuntimeControl;
   readonly #pipeline: RequestPipeline;
-  readonly #listener: HttpListener;
+  readonly #listeners: readonly Listener[];
   readonly #health: HealthChecker;
   readonly #probes: BreakerProbes;
   #closing = false;
+  #bound: readonly AddressInfo[] = [];
 
   private constructor(
     options: GatewayOptions,
@@ -95,7 +95,9 @@ export class Gateway {
     this.#probes.start();
     this.#health = new HealthChecker(metrics, logger);
     this.#health.update(this.#table.backends.values());
-    this.#listener = new HttpListener(config.server, this.#pipeline, metrics);
+    this.#listeners = config.listeners.map(
+      (l) => new Listener(l, config.server, this.#pipeline, metrics),
+    );
   }
 
   /** Builds the gateway with the weights and forced breakers persisted in the state store. */
@@ -105,9 +107,9 @@ export class Gateway {
     return new Gateway(options, weights, forced, samples);
   }
 
-  /** The node:http server (tests and the cli read its address). */
+  /** The first listener's server (tests and the cli read its address). */
   get server(): Server {
-    return this.#listener.server;
+    return this.#listeners[0].server;
   }
 
   get #table(): RouteTable {
@@ -140,12 +142,26 @@ export class Gateway {
    * listen on the port; `port`: instead of the config's (a worker binding
    * the port its first sibling got for the config's port 0).
    */
-  listen(options: { reusePort?: boolean; port?: number } = {}): Promise<AddressInfo> {
-    const address = this.#table.config.listen;
-    return this.#listener.listen(
-      options.port === undefined ? address : { host: address.host, port: options.port },
-      options.reusePort ?? false,
-    );
+  async listen(options: { reusePort?: boolean; port?: number } = {}): Promise<AddressInfo> {
+    const bound: AddressInfo[] = [];
+    for (const [i, listener] of this.#listeners.entries()) {
+      const address = listener.config.address;
+      bound.push(
+        await listener.listen(
+          i === 0 && options.port !== undefined
+            ? { host: address.host, port: options.port }
+            : address,
+          options.reusePort ?? false,
+        ),
+      );
+    }
+    this.#bound = bound;
+    return bound[0];
+  }
+
+  /** Every listener's bound address, in the config's order (after listen()). */
+  get addresses(): readonly AddressInfo[] {
+    return this.#bound;
   }
 
   /** Swap in a new config; requests in flight finish on the table they started with. */
@@ -155,19 +171,14 @@ export class Gateway {
     this.#logger.level = config.log.level;
     this.#pipeline.reload(next);
     this.#shadowMemory.resize(config.server.shadowMemory);
-    this.#listener.reload(config.server);
+    for (const l of this.#listeners) l.reload(config.server);
     this.#health.update(next.backends.values());
     this.#warnShadowWrites(config);
     this.#metrics.keepShadowRatios(
       new Set([...next.routes.values()].filter((r) => r.shadow).map((r) => r.name)),
     );
-    if (
-      old.config.listen.port !== config.listen.port ||
-      old.config.listen.host !== config.listen.host
-    ) {
-      this.#logger.warn(
-        'listen address changed in the config; it takes effect at the next restart',
-      );
+    if (JSON.stringify(old.config.listeners) !== JSON.stringify(config.listeners)) {
+      this.#logger.warn('listen changed in the config; it takes effect at the next restart');
     }
     void closeUnused(old.backends.values(), next.backends.values());
   }
@@ -304,7 +315,7 @@ export class Gateway {
     this.#closing = true;
     this.#health.stop();
     this.#probes.stop();
-    await this.#listener.close(graceMs, this.#inFlight, this.#logger);
+    await closeListeners(this.#listeners, graceMs, this.#inFlight, this.#logger);
     await this.#guards.flushShadows();
     await Promise.allSettled(
       [...this.#table.backends.values()].flatMap((b) => b.instances.map((i) => i.pool.close())),

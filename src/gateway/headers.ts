@@ -41,6 +41,12 @@ export interface ForwardContext {
   readonly upstreamHost: string | undefined;
 }
 
+const COLON = 58;
+
+function isTrailersOnly(value: string): boolean {
+  return value.trim().toLowerCase() === 'trailers';
+}
+
 /**
  * Request headers only Cutover may set: `x-cutover-shadow` tells a backend
  * its request is a shadow copy (src/gateway/shadow.ts), so a client-sent one
@@ -86,13 +92,25 @@ export function upstreamRequestHeaders(
   let host: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
+    // HTTP/2 pseudo-headers (the compat API lists them): the upstream request
+    // gets its own; `:authority` is the request's Host (RFC 9113 §8.3.1).
+    if (name.charCodeAt(0) === COLON) {
+      if (name === ':authority') host ??= rawHeaders[i + 1];
+      continue;
+    }
     const lower = name.toLowerCase();
+    // `TE: trailers` says the client takes trailers; gRPC needs it end to end
+    // (it is the one TE value HTTP/2 allows, RFC 9113 §8.2.2), as Envoy keeps it.
+    if (lower === 'te' && isTrailersOnly(rawHeaders[i + 1]) && !connection?.has(lower)) {
+      out.push(name, 'trailers');
+      continue;
+    }
     if (HOP_BY_HOP.has(lower) || connection?.has(lower)) continue;
     if (lower.length > CUTOVER_PREFIX.length && lower.startsWith(CUTOVER_PREFIX)) continue;
     const value = rawHeaders[i + 1];
     switch (lower) {
       case 'host':
-        host = value;
+        host ??= value;
         continue;
       case 'x-forwarded-for':
         if (trusted)
@@ -147,6 +165,23 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders): OutgoingHtt
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     out[name] = headers[name];
+  }
+  return out;
+}
+
+/**
+ * Trailer fields for the client: hop-by-hop and pseudo-header names removed,
+ * as a new object; undefined when none is left. Trailers reach an HTTP/1.1
+ * client only on a chunked answer (Node drops them otherwise).
+ */
+export function clientTrailers(trailers: IncomingHttpHeaders): OutgoingHttpHeaders | undefined {
+  let out: OutgoingHttpHeaders | undefined;
+  for (const name in trailers) {
+    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === COLON) continue;
+    const value = trailers[name];
+    if (value === undefined) continue;
+    out ??= {};
+    out[name] = value;
   }
   return out;
 }

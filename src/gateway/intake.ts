@@ -25,6 +25,8 @@ export interface BodyIntake {
   /** The announced Content-Length (0 when chunked). */
   readonly length: number;
   readonly chunked: boolean;
+  /** Stream the body as it comes, never held (a gRPC call's messages). */
+  readonly streamOnly: boolean;
   /** Bodies up to this many bytes are kept whole (fallback, retry, shadow); -1 none. */
   readonly keep: number;
   readonly expectsContinue: boolean;
@@ -42,6 +44,10 @@ export function takeBody(i: BodyIntake): void {
   const { req, res, route, length, server, budget } = i;
   const gap = server.clientBodyTimeout;
   const continueRes = i.expectsContinue ? res : undefined;
+  if (i.streamOnly) {
+    stream(i, 0, continueRes);
+    return;
+  }
   if (!i.chunked) {
     const charged = length <= Math.max(i.keep, server.requestBuffer) && budget.tryTake(length);
     if (length <= i.keep || charged) {

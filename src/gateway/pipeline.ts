@@ -5,6 +5,7 @@
 // ProxyExchange or an UpgradeExchange. It reads only the request/response
 // pair, never a listener's server, so an HTTP/2 listener can feed it too.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/index.ts';
@@ -20,6 +21,8 @@ import type { Logger, Metrics, ProxySpan } from '../telemetry/index.ts';
 import { AccessLog, injectTraceHeaders, startProxySpan } from '../telemetry/index.ts';
 import { keepBodyUpTo } from './body.ts';
 import { BufferBudget } from './buffer-budget.ts';
+import { isGrpc } from './grpc.ts';
+import { isHttp2 } from './h2-server.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import type { InFlight } from './in-flight.ts';
 import { takeBody } from './intake.ts';
@@ -205,7 +208,7 @@ export class RequestPipeline implements RequestHandler {
       peerIp,
       clientIp: input.ip,
       trustedPeer: this.#trustedProxies.trusts(peerIp),
-      proto: 'http',
+      proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
       requestId,
       upstreamHost: cfg.preserveHost ? undefined : '',
     });
@@ -218,7 +221,12 @@ export class RequestPipeline implements RequestHandler {
     if (!admitted) return;
     const { requestId, route, side, headers } = admitted;
     const lengthHeader = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const h2 = isHttp2(req);
+    // An HTTP/2 request has a body unless its HEADERS ended the stream; its
+    // length is known only from content-length (RFC 9113 §8.1.1).
+    const chunked = h2
+      ? lengthHeader === undefined && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
+      : req.headers['transfer-encoding'] !== undefined;
     let span: ProxySpan | undefined;
     if (this.#tracing) span = startProxySpan(req.headers, req.method!, route.name);
     if (span) {
@@ -251,6 +259,9 @@ export class RequestPipeline implements RequestHandler {
       route,
       length,
       chunked,
+      // A gRPC call's messages go on as they come: a stream may wait for an
+      // answer before it sends more, so holding its body could deadlock it.
+      streamOnly: chunked && isGrpc(req),
       keep: Math.max(keepBodyUpTo(route, req), shadow ? shadow.config.maxBodyBytes : -1),
       expectsContinue,
       server: this.#table.config.server,

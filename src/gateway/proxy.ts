@@ -15,7 +15,7 @@ import { AttemptTimeoutError, CLIENT_CLOSED, ClientGoneError } from './attempt-e
 import { isResendable, keepBodyUpTo } from './body.ts';
 import { Exchange, type ExchangeHooks } from './exchange.ts';
 import type { ProxyRequest } from './forward-request.ts';
-import { clientResponseHeaders } from './headers.ts';
+import { clientResponseHeaders, clientTrailers } from './headers.ts';
 import { forwardInformational } from './informational.ts';
 import type { Recovery } from './recovery.ts';
 import { SlowClient, type UpstreamValve } from './response-buffer.ts';
@@ -227,7 +227,14 @@ export class ProxyExchange
     if (this.#shadow !== undefined) this.#shadow.legacyStart(statusCode, headers);
     const out = clientResponseHeaders(headers);
     this.markAnswer(out);
-    this.request.res.writeHead(statusCode, out);
+    const res = this.request.res;
+    if (headers['grpc-status'] !== undefined) {
+      // A trailers-only gRPC answer: its head must end the stream (HEADERS
+      // with END_STREAM), which the HTTP/2 compat API does only for headers
+      // set but not yet written when end() comes; writeHead would leave it open.
+      res.statusCode = statusCode;
+      for (const name in out) res.setHeader(name, out[name]!);
+    } else res.writeHead(statusCode, out);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -252,7 +259,10 @@ export class ProxyExchange
       this.act(this.#afterDiscard as 'fallback' | 'retry', discarded.cause!);
       return;
     }
-    this.request.res.end();
+    const res = this.request.res;
+    const passOn = clientTrailers(trailers);
+    if (passOn !== undefined) res.addTrailers(passOn);
+    res.end();
     if (this.#shadow !== undefined) this.#shadow.legacyEnd(true);
     this.attemptOver(classifyOutcome(this.status, undefined, this.#head, trailers));
     this.finish(undefined);

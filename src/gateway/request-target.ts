@@ -223,17 +223,31 @@ function portOf(value: string, colon: number, https: boolean): number {
   return colon === -1 ? (https ? 443 : 80) : Number(value.slice(colon + 1));
 }
 
-/** The one Host field's value; a second Host field is a 400 (RFC 9112 §3.2). */
+/**
+ * The one Host field's value; a second Host field is a 400 (RFC 9112 §3.2).
+ * An HTTP/2 request names its host in `:authority` (the compat API lists
+ * pseudo-headers in rawHeaders); a Host field beside it that names another
+ * is malformed (RFC 9113 §8.3.1).
+ */
 function singleHost(rawHeaders: readonly string[]): string | undefined {
   let host: string | undefined;
+  let authority: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
+    if (name.length === 10 && name === ':authority') {
+      authority = rawHeaders[i + 1];
+      continue;
+    }
     if (name.length !== 4 || (name !== 'Host' && name !== 'host' && name.toLowerCase() !== 'host'))
       continue;
     if (host !== undefined) throw new BadHostError('the request has more than one Host field');
     host = rawHeaders[i + 1];
   }
-  return host;
+  if (authority === undefined) return host;
+  if (host !== undefined && host.toLowerCase() !== authority.toLowerCase()) {
+    throw new BadHostError('the Host field names another host than :authority');
+  }
+  return authority;
 }
 
 /** Length of `http://` or `https://` at the start of `url` (any case), or 0. */

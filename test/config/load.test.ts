@@ -213,7 +213,7 @@ routes:
 tracing: on
 `,
     expected: [
-      'cutover.yaml:1:9 listen: expected a string, got a number',
+      'cutover.yaml:1:9 listen: expected a string or a list, got a number',
       'cutover.yaml:3:56 backends.legacy.connections: expected a number, got a string',
       'cutover.yaml:6:37 routes[0].match.methods: expected a list, got a string',
       'cutover.yaml:8:19 routes[0].preserveHost: expected true or false, got a string',
@@ -598,6 +598,7 @@ routes:
   const expected = {
     source: resolve(FILE),
     listen: { host: '0.0.0.0', port: 8080 },
+    listeners: [{ address: { host: '0.0.0.0', port: 8080 }, protocols: ['http1'], tls: undefined }],
     admin: { listen: { host: '127.0.0.1', port: 9090 }, token: undefined, workerListen: undefined },
     state: 'sqlite:.cutover/state.db',
     server: {
@@ -630,6 +631,8 @@ routes:
           connectTimeout: 1000,
           connections: 256,
           keepAliveTimeout: 4000,
+          protocol: 'http1',
+          maxConcurrentStreams: 100,
           maxQueued: 1024,
           queueTimeout: 3000,
           breaker: BREAKER_DEFAULTS,
@@ -646,6 +649,8 @@ routes:
           connectTimeout: 1000,
           connections: 256,
           keepAliveTimeout: 4000,
+          protocol: 'http1',
+          maxConcurrentStreams: 100,
           maxQueued: 1024,
           queueTimeout: 3000,
           breaker: BREAKER_DEFAULTS,

@@ -62,7 +62,7 @@ describe('proxy', () => {
       gw.url,
       'GET /hop HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, x-secret-hop\r\n' +
         'X-Secret-Hop: drop me\r\nKeep-Alive: timeout=5\r\nProxy-Authorization: Basic abc\r\n' +
-        'TE: trailers\r\nX-Kept: yes\r\n\r\n',
+        'TE: gzip\r\nX-Kept: yes\r\n\r\n',
     );
     assert.match(out, /^HTTP\/1\.1 200 /);
     const seen = legacy.requests.at(-1)!.headers;
@@ -71,6 +71,16 @@ describe('proxy', () => {
     assert.equal(seen.te, undefined);
     assert.equal(seen['keep-alive'], undefined);
     assert.equal(seen['x-kept'], 'yes');
+  });
+
+  test('TE: trailers is kept (gRPC needs it end to end); a TE that Connection names is not', async () => {
+    await rawExchange(gw.url, 'GET /te HTTP/1.1\r\nHost: a\r\nTE: Trailers\r\n\r\n');
+    assert.equal(legacy.requests.at(-1)!.headers.te, 'trailers');
+    await rawExchange(
+      gw.url,
+      'GET /te2 HTTP/1.1\r\nHost: a\r\nConnection: TE\r\nTE: trailers\r\n\r\n',
+    );
+    assert.equal(legacy.requests.at(-1)!.headers.te, undefined);
   });
 
   test('removes hop-by-hop headers from the response', async () => {
