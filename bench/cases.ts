@@ -43,7 +43,7 @@ export interface BenchCase {
 }
 
 /** A bench server script (prints {"port":N}) run with Node on CPU 1. */
-function nodeServerCase(name: string, about: string, script: string): BenchCase {
+export function nodeServerCase(name: string, about: string, script: string): BenchCase {
   return {
     name,
     about,

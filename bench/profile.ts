@@ -7,19 +7,36 @@
 //   node bench/profile.ts
 //   node bench/profile-summary.ts bench/out/profile-*/cpu/*.cpuprofile --match src/ --per <requests>
 //   node bench/profile-summary.ts bench/out/profile-*/alloc.heapprofile --per <requests>
+//
+// BENCH_PROFILE_H2=h2 (or 1): the HTTP/2 path instead (issue 12) — bench/cutover-h2.yaml in
+// front of bench/h2-upstream.ts under h2load; BENCH_PROFILE_H2=grpc: bench/cutover-grpc.yaml in
+// front of bench/grpc-upstream.ts under bench/grpc-load.ts; both at 4 connections × 25
+// streams, as in bench/h2.ts.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_DIR, cutoverCase, REPO_ROOT } from './cases.ts';
 import { intEnv } from './lib/env.ts';
-import { chooseLoader } from './lib/load.ts';
+import { grpcLoad, h2load, type StreamLoad } from './lib/h2-load.ts';
+import { chooseLoader, type LoadResult } from './lib/load.ts';
 import { clockTicks, cpuTicks, readPort, runBench, startProcess } from './lib/procs.ts';
 
 const seconds = intEnv('BENCH_DURATION', 20, 1);
 const warmup = intEnv('BENCH_WARMUP', 20, 0);
 const connections = intEnv('BENCH_CONNECTIONS', 50, 1);
-const template = process.env.BENCH_CUTOVER_CONFIG ?? join(BENCH_DIR, 'cutover.yaml');
+const MODES = {
+  http1: { upstream: 'upstream.ts', template: 'cutover.yaml' },
+  h2: { upstream: 'h2-upstream.ts', template: 'cutover-h2.yaml' },
+  grpc: { upstream: 'grpc-upstream.ts', template: 'cutover-grpc.yaml' },
+} as const;
+const modeName =
+  { '': 'http1', '1': 'h2' }[process.env.BENCH_PROFILE_H2 ?? ''] ?? process.env.BENCH_PROFILE_H2;
+if (modeName !== 'http1' && modeName !== 'h2' && modeName !== 'grpc')
+  throw new Error(`BENCH_PROFILE_H2 must be h2 or grpc, got ${JSON.stringify(modeName)}`);
+const mode = MODES[modeName];
+const streams: StreamLoad = { connections: 4, streamsPerConnection: 25 };
+const template = process.env.BENCH_CUTOVER_CONFIG ?? join(BENCH_DIR, mode.template);
 const path = process.env.BENCH_PATH ?? '/api/v1/items';
 const node = existsSync(join(REPO_ROOT, 'node_modules/.bin/node'))
   ? join(REPO_ROOT, 'node_modules/.bin/node')
@@ -60,9 +77,15 @@ function gcFigures(log: string): {
 }
 
 async function main(): Promise<void> {
-  const loader = chooseLoader(BENCH_DIR, node);
+  const loader = modeName === 'http1' ? chooseLoader(BENCH_DIR, node) : undefined;
+  const run = (port: number, s: number): Promise<LoadResult> => {
+    const url = `http://127.0.0.1:${port}${path}`;
+    if (loader) return loader.run({ url, seconds: s, connections });
+    if (modeName === 'h2') return h2load(url, s, streams, tmp);
+    return grpcLoad(BENCH_DIR, node, `127.0.0.1:${port}`, s, streams);
+  };
   mkdirSync(out, { recursive: true });
-  const upstreamProc = startProcess(node, [join(BENCH_DIR, 'upstream.ts')], { cpu: 0 });
+  const upstreamProc = startProcess(node, [join(BENCH_DIR, mode.upstream)], { cpu: 0 });
   const upstream = `http://127.0.0.1:${await readPort(upstreamProc, 'upstream')}`;
   upstreamProc.stdout?.resume();
   upstreamProc.stderr?.resume();
@@ -77,11 +100,10 @@ async function main(): Promise<void> {
   const a = await cutoverCase('cutover', template, undefined, {
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuDir}`, '--trace-gc'],
   }).start(ctx('cpu'));
-  const url = `http://127.0.0.1:${a.port}${path}`;
   note(`profile: cpu + gc: ${warmup}s warm-up, ${seconds}s measured…`);
-  const warm = await loader.run({ url, seconds: warmup, connections });
+  const warm = await run(a.port, warmup);
   const before = cpuTicks(a.pids);
-  const load = await loader.run({ url, seconds, connections });
+  const load = await run(a.port, seconds);
   const cpuUs = ((cpuTicks(a.pids) - before) / clockTicks) * 1e6;
   await a.stop();
   const gc = gcFigures(readFileSync(join(tmp, 'cpu', 'access.log'), 'utf8'));
@@ -99,11 +121,10 @@ async function main(): Promise<void> {
     nodeArgs: ['--import', join(BENCH_DIR, 'lib/alloc-probe.ts')],
     env: { BENCH_ALLOC_OUT: allocFile },
   }).start(ctx('alloc'));
-  const allocUrl = `http://127.0.0.1:${b.port}${path}`;
   note(`profile: allocations: ${warmup}s warm-up, ${seconds}s sampled…`);
-  await loader.run({ url: allocUrl, seconds: warmup, connections });
+  await run(b.port, warmup);
   process.kill(b.pids[0], 'SIGUSR2');
-  const sampled = await loader.run({ url: allocUrl, seconds, connections });
+  const sampled = await run(b.port, seconds);
   process.kill(b.pids[0], 'SIGUSR2');
   for (let i = 0; i < 100 && !existsSync(allocFile); i++) await sleep(100);
   await b.stop();

@@ -16,7 +16,6 @@ import {
   isShuttingDown,
   pinning,
   readPort,
-  rssBytes,
   runBench,
   startProcess,
   stopAll,
@@ -30,6 +29,7 @@ import {
   ratios,
   summarize,
 } from './lib/report.ts';
+import { runRounds, secondsPerRun } from './lib/rounds.ts';
 import { formatScale, openFilesLimit, SCALE_SHAPES, scaleCases } from './scale.ts';
 
 const settings = {
@@ -103,67 +103,6 @@ function version(command: string, args: string[]): string | undefined {
 /** With the defaults, repeats of noisy runs stop once the run nears this long. */
 const RETRY_BUDGET_SECONDS = 450;
 
-function isNoisy(record: RunRecord): boolean {
-  return !record.error && (record.noisePercent ?? 0) >= NOISY;
-}
-
-async function measure(
-  loader: Loader,
-  round: number,
-  name: string,
-  target: Target,
-  upstreamPid: number,
-): Promise<RunRecord> {
-  const tag = `round ${round}/${settings.rounds} ${name}`;
-  const url = `http://127.0.0.1:${target.port}${settings.path}`;
-  const base = { round, case: name, cpuOf: target.cpuOf };
-  try {
-    const warmup = settings.warmupSeconds + (round === 1 ? settings.settleSeconds : 0);
-    if (warmup > 0) {
-      note(`${tag}: warm-up ${warmup}s…`);
-      await loader.run({ url, seconds: warmup, connections: settings.connections, ...target.load });
-    }
-    note(`${tag}: ${settings.seconds}s…`);
-    const machineBefore = snapshot();
-    const before = cpuTicks(target.pids);
-    const upstreamBefore = cpuTicks([upstreamPid]);
-    const load = await loader.run({
-      url,
-      seconds: settings.seconds,
-      connections: settings.connections,
-      ...target.load,
-    });
-    const ticks = cpuTicks(target.pids) - before;
-    const rss = rssBytes(target.pids);
-    const upstreamTicks = cpuTicks([upstreamPid]) - upstreamBefore;
-    const cores = coreUse(machineBefore, snapshot());
-    const perRequest = (t: number) =>
-      load.requests > 0 ? ((t / clockTicks) * 1e6) / load.requests : Number.NaN;
-    const record: RunRecord = {
-      ...base,
-      load,
-      cpuUsPerRequest: perRequest(ticks),
-      cpuPercent: (ticks / clockTicks / load.seconds) * 100,
-      upstreamCpuUsPerRequest: perRequest(upstreamTicks),
-      rssBytes: rss,
-      ...cores,
-    };
-    note(
-      `${tag}: ${load.rps.toFixed(0)} req/s, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ` +
-        `${record.cpuUsPerRequest!.toFixed(1)} µs CPU/req (${target.cpuOf}), RSS ${(rss / 2 ** 20).toFixed(0)} MiB, ` +
-        `${load.non2xx + load.socketErrors} errors` +
-        (record.noisePercent !== undefined && record.noisePercent >= NOISY
-          ? ` (noisy: other processes on the machine took ${record.noisePercent.toFixed(0)}% of a core)`
-          : ''),
-    );
-    return record;
-  } catch (error) {
-    const message = (error as Error).message;
-    note(`${tag}: failed: ${message}`);
-    return { ...base, error: message };
-  }
-}
-
 /**
  * One case at the fixed rate: latency from when each request was due, and the case's
  * CPU time over exactly the measured window (the loader says when it begins and ends).
@@ -227,8 +166,8 @@ async function main(): Promise<void> {
     : process.execPath;
   const loader = chooseLoader(BENCH_DIR, node);
   const cases = selectCases(node, loader);
-  const perRun = settings.seconds + settings.warmupSeconds + 1;
-  const planned = cases.length * (settings.rounds * perRun + settings.settleSeconds) + 20;
+  const planned =
+    cases.length * (settings.rounds * secondsPerRun(settings) + settings.settleSeconds) + 20;
   // Noisy runs are measured again only while the whole run stays within this.
   const deadline = Date.now() + Math.max(planned * 1.5, RETRY_BUDGET_SECONDS) * 1000;
   note(
@@ -280,31 +219,24 @@ async function main(): Promise<void> {
     }
 
     const running = cases.filter((c) => targets.has(c.name));
-    let left = running.length * settings.rounds;
-    for (let round = 1; round <= settings.rounds; round++) {
-      // Rotate the order each round so no case always runs first (or right after another).
-      const shift = (round - 1) % Math.max(running.length, 1);
-      for (const c of [...running.slice(shift), ...running.slice(0, shift)]) {
-        if (isShuttingDown()) break;
-        left -= 1;
-        const run = () => measure(loader, round, c.name, targets.get(c.name)!, upstreamProc.pid!);
-        let record = await run();
-        // Other work on the machine skews CPU/request; measure a noisy run once more and
-        // keep the quieter of the two (the other stays in the JSON, marked as replaced).
-        for (let retry = 0; retry < settings.noisyRetries && isNoisy(record); retry++) {
-          if (isShuttingDown() || Date.now() + perRun * (left + 1) * 1000 > deadline) break;
-          note(`round ${round}/${settings.rounds} ${c.name}: noisy, measuring again`);
-          const again = await run();
-          const [kept, dropped] =
-            again.error || (again.noisePercent ?? 0) >= (record.noisePercent ?? 0)
-              ? [record, again]
-              : [again, record];
-          records.push({ ...dropped, replaced: true });
-          record = kept;
-        }
-        records.push(record);
-      }
-    }
+    records.push(
+      ...(await runRounds(
+        settings,
+        running.map((c) => {
+          const target = targets.get(c.name)!;
+          const url = `http://127.0.0.1:${target.port}${settings.path}`;
+          return {
+            name: c.name,
+            pids: target.pids,
+            cpuOf: target.cpuOf,
+            upstreamPid: upstreamProc.pid!,
+            load: (seconds: number) =>
+              loader.run({ url, seconds, connections: settings.connections, ...target.load }),
+          };
+        }),
+        deadline,
+      )),
+    );
     if (settings.fixedRate > 0) {
       // The scaling cases' routes answer /r<i>/…, not BENCH_PATH; their figures are the rounds'.
       const fixedCases = running.filter((x) => !isScale(x.name));

@@ -4,7 +4,8 @@
 # for the Redis fleet tests, which start, kill and restart their own; openssl,
 # which makes the TLS tests' CA and certificates) and
 # npm run bench's prebench (wrk and nginx, the load generator and peer proxy;
-# redis-server, for the fleet cases and the fleet rollback variant).
+# redis-server, for the fleet cases and the fleet rollback variant; h2load,
+# the HTTP/2 load generator of bench/h2.ts, also its own prebench:h2).
 #
 #   scripts/debian-packages.sh "WHAT FOR" COMMAND=PACKAGE ...
 #

@@ -103,7 +103,11 @@ function parseWrk(out: string): LoadResult {
 }
 
 /** Reads the loader's output; ends it if it overruns its window by 15 s. */
-function collect<T>(child: ChildProcess, seconds: number, parse: (out: string) => T): Promise<T> {
+export function collect<T>(
+  child: ChildProcess,
+  seconds: number,
+  parse: (out: string) => T,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

@@ -90,15 +90,23 @@ export function summarize(
   });
 }
 
-/** Every cutover* case against each reference case, round by round. */
-export function ratios(records: readonly RunRecord[], names: readonly string[]): Ratio[] {
+/** bench/run.ts: every cutover* case against the reference proxies (and `cutover`). */
+function http1References(name: string): readonly string[] {
+  if (!name.startsWith('cutover')) return [];
+  return name === 'cutover'
+    ? ['plain', 'fastify', 'nginx']
+    : [...referencesOf(name), 'cutover', 'plain', 'fastify', 'nginx'];
+}
+
+/** Each case against the cases `referencesFor` names, round by round. */
+export function ratios(
+  records: readonly RunRecord[],
+  names: readonly string[],
+  referencesFor: (name: string) => readonly string[] = http1References,
+): Ratio[] {
   const out: Ratio[] = [];
-  for (const name of names.filter((n) => n.startsWith('cutover'))) {
-    const refs =
-      name === 'cutover'
-        ? ['plain', 'fastify', 'nginx']
-        : [...referencesOf(name), 'cutover', 'plain', 'fastify', 'nginx'];
-    for (const versus of refs.filter((n) => names.includes(n))) {
+  for (const name of names) {
+    for (const versus of referencesFor(name).filter((n) => names.includes(n))) {
       const cpu: number[] = [];
       const rps: number[] = [];
       const p99: number[] = [];
