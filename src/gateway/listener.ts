@@ -75,6 +75,8 @@ function http1Options(limits: ServerLimits): Http1Options {
 interface Http1Fallback {
   headersTimeout: number;
   requestTimeout: number;
+  /** Read per request; createSecureServer does not take it as an option. */
+  shouldUpgradeCallback: (req: IncomingMessage) => boolean;
   closeIdleConnections(): void;
 }
 
@@ -160,7 +162,13 @@ export class Listener {
       // Reloads replace the default certificate (clients without SNI) on this server too.
       certificates.attach(secure);
       if (h1) {
-        this.#secureHttp1 = secure as unknown as Http1Fallback;
+        const http1 = secure as unknown as Http1Fallback;
+        this.#secureHttp1 = http1;
+        // Without these, an Upgrade (WebSocket) over TLS was served as a plain request.
+        http1.shouldUpgradeCallback = (req) => handler.tunnels(req);
+        secure.on('upgrade', (req: IncomingMessage, socket: Socket) =>
+          handler.upgrade(req, socket),
+        );
         // Node also emits a failed handshake (tlsClientError) as 'clientError'.
         secure.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
           if (isHttpClientError(error)) clientErrors.handle(error, socket);

@@ -3,16 +3,23 @@
 // node:http's connection code, which reads the limits from the secure server:
 // without ours it applied Node's defaults (a slowloris held its socket past
 // 60 s, a 8 KB head passed a 4 KiB limit, idle connections were kept 5 s).
-// Every client here is a raw TLS socket sending raw bytes.
+// Every client here is a raw TLS socket sending raw bytes. And an Upgrade
+// (WebSocket) over TLS is tunnelled as on plaintext, not served as a request.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect, type TLSSocket } from 'node:tls';
+import WebSocket from 'ws';
 import { createCa, type TestCa } from '../helpers/certs.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { metricValue, scrapeMetrics } from '../helpers/metrics.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import {
+  startUpstream,
+  startWebSocketEcho,
+  type Upstream,
+  type WebSocketEcho,
+} from '../helpers/upstream.ts';
 
 const REQUEST = 'GET /x HTTP/1.1\r\nHost: gw.test\r\n\r\n';
 
@@ -176,5 +183,56 @@ routes:
     socket.write(REQUEST);
     await once(socket, 'close');
     assert.doesNotMatch(received, /^HTTP\//);
+  });
+});
+
+describe('TLS listener: WebSocket over HTTP/1.1', () => {
+  let ca: TestCa;
+  let echo: WebSocketEcho;
+  let gw: TestGateway;
+
+  before(async () => {
+    ca = await createCa();
+    const cert = await ca.issue('gw', ['gw.test']);
+    echo = await startWebSocketEcho('legacy');
+    gw = await startGateway(`listen:
+  - address: 127.0.0.1:0
+    tls: { cert: ${cert.cert}, key: ${cert.key} }
+admin: { listen: 127.0.0.1:0 }
+state: memory
+backends:
+  legacy: { url: ${echo.url} }
+routes:
+  - name: main
+    match: { path: /* }
+    legacy: legacy
+`);
+  });
+  after(async () => {
+    await gw?.close();
+    await echo?.close();
+  });
+
+  test('a wss:// client is tunnelled to the backend, which sees X-Forwarded-Proto https', async () => {
+    const url = gw.running.listenerUrls[0].replace(/^https:/, 'wss:');
+    const ws = new WebSocket(`${url}/ws?room=1`, { ca: ca.certPem });
+    try {
+      const answer = await new Promise<string>((resolve, reject) => {
+        ws.once('open', () => {
+          ws.once('message', (data: Buffer) => resolve(data.toString('utf8')));
+          ws.send('hello');
+        });
+        ws.once('error', reject);
+        ws.once('unexpected-response', (_req: unknown, res: { statusCode?: number }) =>
+          reject(new Error(`upgrade refused with ${res.statusCode}`)),
+        );
+      });
+      assert.equal(answer, 'legacy:hello');
+      const seen = echo.upgrades.at(-1)!;
+      assert.equal(seen.url, '/ws?room=1');
+      assert.equal(seen.headers['x-forwarded-proto'], 'https');
+    } finally {
+      ws.terminate();
+    }
   });
 });
