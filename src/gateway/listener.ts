@@ -153,6 +153,11 @@ export class Listener {
         {
           ...sessionLimits,
           ...(h1 ? http1Options(limits) : {}),
+          // A connection must finish its handshake within the time it has for
+          // a request head (nginx times the handshake with
+          // client_header_timeout too); Node's default, 120 s, let one that
+          // sent three bytes of a ClientHello hold its socket that long.
+          ...(limits.headersTimeout > 0 ? { handshakeTimeout: limits.headersTimeout } : {}),
           ...certificates.serverOptions(),
           allowHTTP1: h1,
           ALPNProtocols: h2 ? (h1 ? ['h2', 'http/1.1'] : ['h2']) : ['http/1.1'],

@@ -171,6 +171,18 @@ routes:
     assert.match(c.received, /^HTTP\/1\.1 200 /);
   });
 
+  // Node's default handshake timeout is 120 s: the test's own timeout fails it.
+  test('a connection that never finishes its TLS handshake is closed (server.headersTimeout)', {
+    timeout: 20_000,
+  }, async () => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    // The first bytes of a TLS record header (handshake, TLS 1.0 record version), and no more.
+    socket.write(Buffer.from([0x16, 0x03, 0x01]));
+    await once(socket, 'close');
+  });
+
   test('plaintext bytes on the TLS port get no HTTP answer: the handshake fails and the socket closes', async () => {
     const socket = tcpConnect(port, '127.0.0.1');
     let received = '';
