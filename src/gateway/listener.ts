@@ -158,6 +158,11 @@ export class Listener {
           // client_header_timeout too); Node's default, 120 s, let one that
           // sent three bytes of a ClientHello hold its socket that long.
           ...(limits.headersTimeout > 0 ? { handshakeTimeout: limits.headersTimeout } : {}),
+          // node:http turns Nagle's algorithm off on its connections and the
+          // secure HTTP/2 server does not: an answer streamed in two writes
+          // waited for the client's delayed ACK, 44 ms per request over TLS
+          // HTTP/1.1 against 1.8 ms in plaintext (docs/decisions.md).
+          noDelay: true,
           ...certificates.serverOptions(),
           allowHTTP1: h1,
           ALPNProtocols: h2 ? (h1 ? ['h2', 'http/1.1'] : ['h2']) : ['http/1.1'],
