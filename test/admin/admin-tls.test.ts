@@ -4,7 +4,7 @@
 // rule unchanged, and bad files refused at load naming the field.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -107,7 +107,7 @@ describe('admin over TLS', () => {
     assert.doesNotMatch(received, /^HTTP\//);
   });
 
-  test('a certificate replaced by rename is served to new handshakes; SIGHUP’s reload reads it too', async () => {
+  test('a certificate replaced by rename is served to new handshakes', async () => {
     assert.equal(await servedCn(gw.adminUrl, ca.certPem), 'admin');
     const next = await ca.issue('admin-next', ['admin.test'], 'next');
     // Key first, then certificate: each rename is atomic, as certbot's are.
@@ -116,9 +116,42 @@ describe('admin over TLS', () => {
     await eventually('new handshakes get the new certificate', async () => {
       return (await servedCn(gw.adminUrl, ca.certPem)) === 'admin-next';
     });
-    // What SIGHUP calls: the files are already loaded, so nothing changes.
-    assert.deepEqual(await gw.running.admin.reloadCertificates(), { result: 'unchanged' });
     assert.deepEqual(await get(`${gw.adminUrl}/healthz`, ca.certPem), { status: 200, text: 'ok' });
+  });
+
+  test('SIGHUP reads the admin certificate again, also a change the folder watch cannot see', async () => {
+    // The files are links into another folder (certbot's live/ → archive/);
+    // the targets rewritten in place change nothing in the watched folder.
+    const dir = tempDir();
+    const store = join(dir, 'archive');
+    const live = join(dir, 'live');
+    mkdirSync(store);
+    mkdirSync(live);
+    const first = await ca.issue('admin-a', ['admin.test'], 'a');
+    const second = await ca.issue('admin-b', ['admin.test'], 'b');
+    writeFileSync(join(store, 'cert.pem'), first.certPem);
+    writeFileSync(join(store, 'key.pem'), first.keyPem);
+    symlinkSync(join(store, 'cert.pem'), join(live, 'cert.pem'));
+    symlinkSync(join(store, 'key.pem'), join(live, 'key.pem'));
+    const hup = await startGateway(
+      yaml(
+        upstream.url,
+        `{ listen: 127.0.0.1:0, tls: { cert: ${join(live, 'cert.pem')}, key: ${join(live, 'key.pem')} } }`,
+      ),
+      { dir, watch: true },
+    );
+    try {
+      assert.equal(await servedCn(hup.adminUrl, ca.certPem), 'admin-a');
+      writeFileSync(join(store, 'key.pem'), second.keyPem);
+      writeFileSync(join(store, 'cert.pem'), second.certPem);
+      process.kill(process.pid, 'SIGHUP');
+      await eventually('the admin reload logged', () =>
+        hup.logs().some((l) => l.msg === 'tls certificates reloaded' && l.admin !== undefined),
+      );
+      assert.equal(await servedCn(hup.adminUrl, ca.certPem), 'admin-b');
+    } finally {
+      await hup.close();
+    }
   });
 });
 
