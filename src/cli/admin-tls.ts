@@ -4,12 +4,12 @@
 // - `-c FILE` with `admin.tls`: the certificate the gateway serves is read
 //   from the same file the gateway reads (`admin.tls.cert`) and trusted as
 //   it is, self-signed or not (a pin: OpenSSL's partial-chain trust makes the
-//   leaf itself the anchor). That certificate is accepted whatever name the
-//   CLI dialed (`0.0.0.0` in the file becomes 127.0.0.1); any other one must
-//   chain to CUTOVER_ADMIN_CA, if set, and name the host.
-// - `--admin https://…`: CUTOVER_ADMIN_CA (a PEM bundle) when set, as curl's
-//   --cacert; else Node's CA store and the operating system's (a company CA
-//   installed with update-ca-certificates is trusted).
+//   leaf itself the anchor), whatever name the CLI dialed (`0.0.0.0` in the
+//   file becomes 127.0.0.1).
+// - CUTOVER_ADMIN_CA (a PEM bundle), with either: its certificates are
+//   trusted the same way, and anything they issued if it names the host.
+// - `--admin https://…` without it: Node's CA store and the operating
+//   system's (a company CA installed with update-ca-certificates counts).
 // - CUTOVER_ADMIN_CERT and CUTOVER_ADMIN_KEY (PEM files, both or neither): the
 //   client certificate for an admin listener with `admin.tls.ca`.
 import type { X509Certificate } from 'node:crypto';
@@ -67,10 +67,10 @@ function clientCertificate(env: Env): Pick<ConnectionOptions, 'cert' | 'key'> {
   return { cert: cert.pem, key: key.pem };
 }
 
-/** CUTOVER_ADMIN_CA's certificates, PEM-encoded, or undefined when it is not set. */
-function adminCa(env: Env): string[] | undefined {
+/** CUTOVER_ADMIN_CA's certificates, or undefined when it is not set. */
+function adminCa(env: Env): X509Certificate[] | undefined {
   const ca = readEnvPem(env, 'CUTOVER_ADMIN_CA');
-  return ca && certificatesOf('CUTOVER_ADMIN_CA', ca.file, ca.pem).map((c) => c.toString());
+  return ca && certificatesOf('CUTOVER_ADMIN_CA', ca.file, ca.pem);
 }
 
 /** Node's store (its bundled roots and NODE_EXTRA_CA_CERTS) and the operating system's. */
@@ -78,23 +78,34 @@ function systemStore(): string[] {
   return [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
 }
 
+/** The leaf of `admin.tls.cert`: the certificate the gateway serves. */
+function servedLeaf(served: TlsConfig): X509Certificate {
+  const pem = readPemSync(served.cert);
+  if (typeof pem === 'string') throw new TlsCertificateError(served.cert, pem);
+  return certificatesOf('admin.tls.cert', served.cert, pem)[0];
+}
+
 /**
  * TLS options for the CLI's connections to an https:// admin API. `served`:
- * the admin listener's own files (from `-c FILE`), trusted as a pin.
+ * the admin listener's own files (from `-c FILE`).
+ *
+ * Every certificate the CLI is given (the served leaf, CUTOVER_ADMIN_CA's
+ * certificates) is trusted as it is: a server presenting one of them is
+ * accepted whatever name was dialed (a pin), so a self-signed certificate
+ * reaches every instance's address that `cutover instances` lists. A
+ * certificate that only chains to them must name the host.
  */
 export function adminTlsOptions(env: Env, served?: TlsConfig): ConnectionOptions {
   const client = clientCertificate(env);
-  const extra = adminCa(env);
-  if (!served) return { ...client, ca: extra ?? systemStore() };
-  const pemOf = readPemSync(served.cert);
-  if (typeof pemOf === 'string') throw new TlsCertificateError(served.cert, pemOf);
-  const leaf = certificatesOf('admin.tls.cert', served.cert, pemOf)[0];
+  const pins = [...(served ? [servedLeaf(served)] : []), ...(adminCa(env) ?? [])];
+  if (pins.length === 0) return { ...client, ca: systemStore() };
+  const fingerprints = new Set(pins.map((c) => c.fingerprint256));
   return {
     ...client,
-    ca: [leaf.toString(), ...(extra ?? [])],
-    // Lets the pinned leaf (not self-signed when a CA issued it) end the chain.
+    ca: pins.map((c) => c.toString()),
+    // Lets a pinned leaf (not self-signed when a CA issued it) end the chain.
     allowPartialTrustChain: true,
     checkServerIdentity: (host: string, peer: PeerCertificate) =>
-      peer.fingerprint256 === leaf.fingerprint256 ? undefined : checkServerIdentity(host, peer),
+      fingerprints.has(peer.fingerprint256) ? undefined : checkServerIdentity(host, peer),
   };
 }

@@ -54,14 +54,15 @@ async function refusal(
   );
 }
 
-describe('cli admin client: -c FILE with a self-signed admin certificate', () => {
+describe('cli admin client: a self-signed admin certificate', () => {
   let upstream: Upstream;
   let gw: TestGateway;
+  let cert: Issued;
   before(async () => {
     upstream = await startUpstream({ name: 'legacy' });
     const dir = tempDir();
     // Names admin.internal only: the CLI dials 127.0.0.1, which it does not name.
-    const cert = await selfSigned('admin', ['admin.internal'], dir);
+    cert = await selfSigned('admin', ['admin.internal'], dir);
     gw = await startGateway(
       yaml(upstream.url, await freePort(), `{ cert: ${cert.cert}, key: ${cert.key} }`),
       { dir },
@@ -81,6 +82,12 @@ describe('cli admin client: -c FILE with a self-signed admin certificate', () =>
     assert.ok(err instanceof AdminRequestError);
     assert.match(err.message, /^cannot reach the admin API at https:\/\/127\.0\.0\.1:\d+: /);
     assert.match(err.message, /CUTOVER_ADMIN_CA=FILE/);
+  });
+
+  test('--admin with CUTOVER_ADMIN_CA naming the certificate file reaches it, whatever its names', async () => {
+    assert.deepEqual(await routeNames({ admin: gw.adminUrl }, { CUTOVER_ADMIN_CA: cert.cert }), [
+      'main',
+    ]);
   });
 
   test('`cutover routes -c FILE` prints the routes over https', async () => {
