@@ -69,8 +69,10 @@ export class ConfigTimeoutError extends CutoverError {
 }
 
 /**
- * A listener's certificate, key or CA file that cannot be read or used: at
- * start it stops the listener; on a reload the running certificates stay.
+ * A listener's (or the admin listener's) certificate, key or CA file that
+ * cannot be read or used: at start it stops the listener; on a reload the
+ * running certificates stay. The CLI throws it for the files its
+ * CUTOVER_ADMIN_CA / _CERT / _KEY variables name.
  */
 export class TlsCertificateError extends CutoverError {
   /** The file at fault. */

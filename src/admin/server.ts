@@ -1,8 +1,12 @@
 // The admin listener: health and readiness probes, Prometheus metrics and the
-// JSON API that the CLI and operators use to see and steer routes.
+// JSON API that the CLI and operators use to see and steer routes. Plain HTTP,
+// or HTTPS with `admin.tls` (the gateway's TlsCertificates: reloaded when the
+// files change or on SIGHUP, client certificates required when `ca` is set).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TlsConfig } from '../config/index.ts';
 import {
   AdminUnsafeError,
   CutoverError,
@@ -10,7 +14,7 @@ import {
   NotFoundError,
   UnauthorizedError,
 } from '../errors.ts';
-import type { Gateway } from '../gateway/index.ts';
+import { type Gateway, TlsCertificates, type TlsReload } from '../gateway/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
 import { ROLLOUT_ACTIONS, type RolloutAction, type RolloutController } from '../rollout/index.ts';
 import type { FleetMember } from '../state/index.ts';
@@ -27,6 +31,8 @@ export interface AdminOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string | undefined;
+  /** Serve HTTPS with these files (`admin.tls`); undefined: plain HTTP. */
+  readonly tls?: TlsConfig;
 }
 
 /** Largest admin request body; the API takes small JSON documents only. */
@@ -97,15 +103,45 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 export class AdminServer {
   readonly server: Server;
+  /** `https` with `admin.tls`, else `http`: what the admin URL starts with. */
+  readonly scheme: 'http' | 'https';
   readonly #options: AdminOptions;
+  readonly #certificates: TlsCertificates | undefined;
 
+  /** Throws AdminUnsafeError (public without a token), TlsCertificateError (a file changed since the config check). */
   constructor(options: AdminOptions) {
+    // TLS hides the traffic, not who may send it: the token rule holds with it as without it.
     if (!options.token && !isLoopback(options.host))
       throw new AdminUnsafeError(`${options.host}:${options.port}`);
     this.#options = options;
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch((error: unknown) => this.#fail(res, error));
-    });
+    };
+    if (options.tls) {
+      const certificates = new TlsCertificates(
+        options.tls,
+        options.logger.child({ admin: `${options.host}:${options.port}` }),
+        { watch: true },
+      );
+      const server = createHttpsServer(certificates.serverOptions(), handler);
+      // Clients without SNI (the CLI dialing an IP address) get the reloaded default too.
+      certificates.attach(server);
+      this.#certificates = certificates;
+      this.server = server;
+      this.scheme = 'https';
+    } else {
+      this.#certificates = undefined;
+      this.server = createServer(handler);
+      this.scheme = 'http';
+    }
+  }
+
+  /**
+   * Reads the certificate files again (SIGHUP): new handshakes get them, open
+   * connections keep theirs, a bad file keeps the old ones. Undefined without TLS.
+   */
+  reloadCertificates(): Promise<TlsReload> | undefined {
+    return this.#certificates?.reload();
   }
 
   listen(): Promise<AddressInfo> {
@@ -119,6 +155,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    this.#certificates?.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

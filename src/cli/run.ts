@@ -110,6 +110,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
       host: listen.host,
       port: listen.port,
       token: config.admin.token,
+      tls: config.admin.tls,
     });
   // A worker's own admin port: /metrics and the API of this process alone.
   const workerListen =
@@ -146,8 +147,8 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     return urlOf(l.address.host, a.port, l.tls ? 'https' : 'http');
   });
   const gatewayUrl = listenerUrls[0] ?? urlOf(config.listen.host, gw.port);
-  const adminUrl = urlOf(config.admin.listen.host, adminPorts[0]);
-  const workerAdminUrl = workerListen && urlOf(workerListen.host, adminPorts[1]);
+  const adminUrl = urlOf(config.admin.listen.host, adminPorts[0], admin.scheme);
+  const workerAdminUrl = workerListen && urlOf(workerListen.host, adminPorts[1], admin.scheme);
   // A worker is reached on its own admin port when it has one (cutover instances lists it).
   member.setAdmin(workerAdminUrl ?? adminUrl);
   member.follow(gateway.follower());
@@ -201,14 +202,14 @@ export async function startCutover(configFile: string, options: RunOptions = {})
           onUnchanged: () => logger.info('config unchanged; nothing reloaded'),
         });
 
-  // SIGHUP also reads the TLS listeners' certificates again (the watcher reloads the file on
-  // it); their own watch already follows file changes, this is for changes it cannot see.
+  // SIGHUP also reads the TLS listeners' and the admin listener's certificates again (the
+  // watcher reloads the file on it); their own watch already follows file changes, this is
+  // for changes it cannot see.
   const reloadCertificates = (): void => {
-    gateway
-      .reloadCertificates()
-      .catch((error: Error) =>
+    Promise.all([gateway.reloadCertificates(), ...admins.map((a) => a.reloadCertificates())]).catch(
+      (error: Error) =>
         logger.error({ err: error.message }, 'tls certificates could not be reloaded'),
-      );
+    );
   };
   if (watcher) process.on('SIGHUP', reloadCertificates);
 

@@ -24,6 +24,7 @@ import type {
   RouteConfig,
   RouteMatch,
   StateConfig,
+  TlsConfig,
 } from './types.ts';
 
 type RawHttp2 = NonNullable<NonNullable<RawConfig['server']>['http2']>;
@@ -70,6 +71,27 @@ function stateConfig(raw: RawConfig['state']): StateConfig {
   });
 }
 
+type RawTls = NonNullable<Extract<RawConfig['listen'], readonly unknown[]>[number]['tls']>;
+
+/** A `tls` block with its files resolved against the config file's folder. */
+function tlsConfig(raw: RawTls, folder: string): TlsConfig {
+  const file = (path: string) => resolve(folder, path);
+  return Object.freeze({
+    cert: file(raw.cert),
+    key: file(raw.key),
+    ca: raw.ca === undefined ? undefined : file(raw.ca),
+    sni: Object.freeze(
+      (raw.sni ?? []).map((s) =>
+        Object.freeze({
+          hosts: Object.freeze(s.hosts.map((h) => h.toLowerCase())),
+          cert: file(s.cert),
+          key: file(s.key),
+        }),
+      ),
+    ),
+  });
+}
+
 /** A plain address is one HTTP/1.1 listener, as before listener lists existed. */
 function normalizeListeners(raw: RawConfig['listen'], folder: string): readonly ListenerConfig[] {
   if (raw === undefined || !Array.isArray(raw)) {
@@ -77,28 +99,12 @@ function normalizeListeners(raw: RawConfig['listen'], folder: string): readonly 
     const protocols: readonly ListenerProtocol[] = Object.freeze(['http1']);
     return Object.freeze([Object.freeze({ address, protocols, tls: undefined })]);
   }
-  const file = (path: string) => resolve(folder, path);
   return Object.freeze(
     raw.map((l) =>
       Object.freeze({
         address: Object.freeze(l.address),
         protocols: Object.freeze([...new Set(l.protocols ?? DEFAULTS.listenerProtocols)]),
-        tls:
-          l.tls &&
-          Object.freeze({
-            cert: file(l.tls.cert),
-            key: file(l.tls.key),
-            ca: l.tls.ca === undefined ? undefined : file(l.tls.ca),
-            sni: Object.freeze(
-              (l.tls.sni ?? []).map((s) =>
-                Object.freeze({
-                  hosts: Object.freeze(s.hosts.map((h) => h.toLowerCase())),
-                  cert: file(s.cert),
-                  key: file(s.key),
-                }),
-              ),
-            ),
-          }),
+        tls: l.tls && tlsConfig(l.tls, folder),
       }),
     ),
   );
@@ -385,6 +391,8 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   listeners.forEach((l, i) => {
     if (l.tls) issues.push(...tlsFileIssues(l.tls, ['listen', i, 'tls']));
   });
+  const adminTls = raw.admin?.tls && tlsConfig(raw.admin.tls, dirname(source));
+  if (adminTls) issues.push(...tlsFileIssues(adminTls, ['admin', 'tls']));
 
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;
@@ -396,6 +404,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       listen: Object.freeze(admin?.listen ?? DEFAULTS.adminListen),
       token: admin?.token === '' ? undefined : admin?.token,
       workerListen: admin?.workerListen && Object.freeze(admin.workerListen),
+      tls: adminTls,
     }),
     state: stateConfig(raw.state),
     server: Object.freeze({

@@ -313,9 +313,12 @@ const certificatePair = {
   key: z.string().min(1, 'expected the path of a PEM private key file'),
 };
 
+/** A CA bundle: for a listener, the issuers of the client certificates it requires (mutual TLS). */
+const caFile = z.string().min(1, 'expected the path of a PEM CA bundle file');
+
 export const tlsSchema = z.strictObject({
   ...certificatePair,
-  ca: z.string().min(1).optional(),
+  ca: caFile.optional(),
   sni: z
     .array(
       z.strictObject({
@@ -325,6 +328,13 @@ export const tlsSchema = z.strictObject({
     )
     .optional(),
 });
+
+/**
+ * The admin listener's TLS: a listener's `tls` without `sni`. The admin API is
+ * reached by one name (the CLI and the fleet use its address), so one
+ * certificate serves it.
+ */
+const adminTlsSchema = z.strictObject({ ...certificatePair, ca: caFile.optional() });
 
 const listenerSchema = z.strictObject({
   address: listen,
@@ -345,6 +355,7 @@ export const configSchema = z.strictObject({
       listen: listen.optional(),
       token: z.string().optional(),
       workerListen: listen.optional(),
+      tls: adminTlsSchema.optional(),
     })
     .optional(),
   state: z

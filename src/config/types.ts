@@ -12,7 +12,10 @@ export interface ListenAddress {
 export type ListenerProtocol = 'http1' | 'h2';
 export type UpstreamProtocol = 'http1' | 'h2' | 'h2c';
 
-/** Certificate files of a TLS listener; paths absolute (resolved against the config file's folder). */
+/**
+ * Certificate files of a TLS listener or of the admin listener; paths absolute
+ * (resolved against the config file's folder).
+ */
 export interface TlsConfig {
   readonly cert: string;
   readonly key: string;
@@ -358,6 +361,8 @@ export interface Config {
     readonly token: string | undefined;
     /** With workers: worker N also serves the admin API alone on this port + N. */
     readonly workerListen: ListenAddress | undefined;
+    /** HTTPS for the admin API (on `listen` and `workerListen` alike); `sni` is always empty. */
+    readonly tls: TlsConfig | undefined;
   };
   readonly state: StateConfig;
   readonly server: {

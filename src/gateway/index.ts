@@ -10,3 +10,5 @@ export { Router } from './router.ts';
 export type { BackendBreakers } from './runtime-control.ts';
 export type { Side, SplitInput } from './split.ts';
 export { BUCKETS, chooseSide, stickyBucket, stickyKeyOf } from './split.ts';
+export type { TlsCertificatesOptions, TlsReload } from './tls.ts';
+export { TlsCertificates } from './tls.ts';

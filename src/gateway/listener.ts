@@ -11,9 +11,18 @@
 //   anything else to the HTTP/1.1 one. h2c by Upgrade (RFC 7540 §3.2, removed
 //   by RFC 9113) is not offered.
 // - TLS: a node:http2 secure server picks h2 or HTTP/1.1 by ALPN; its
-//   certificates (SNI, reloads) are TlsCertificates' business (tls.ts).
+//   certificates (SNI, reloads) are TlsCertificates' business (tls.ts). Its
+//   HTTP/1.1 connections go through node:http's own connection code, which
+//   reads the limits from the secure server: without them they got Node's
+//   defaults (60 s head, 5 s keep-alive, 16 KiB head, checked every 30 s), so
+//   the secure server is given the same HTTP/1.1 options as the plain one.
 // Every HTTP/2 server gets `server.http2`'s limits (http2-limits.ts).
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type {
+  ServerOptions as Http1Options,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+} from 'node:http';
 import { createServer } from 'node:http';
 import type { ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
@@ -42,6 +51,41 @@ type ServerLimits = Config['server'];
 /** The client preface's first bytes: no HTTP/1.x method starts with them (RFC 9113 §3.4). */
 const PREFACE_START = Buffer.from('PRI ', 'latin1');
 
+/** `server`'s limits as node:http options, for the HTTP/1.1 server and a TLS listener's HTTP/1.1 connections alike. */
+function http1Options(limits: ServerLimits): Http1Options {
+  return {
+    maxHeaderSize: limits.maxHeaderBytes,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    requestTimeout: limits.requestTimeout,
+    // A connection that has not sent a complete head by then gets a 408
+    // and is closed, including one that sends nothing at all (nginx
+    // client_header_timeout). Node only looks every
+    // connectionsCheckingInterval (30 s by default, which let a slowloris
+    // hold a socket for 83 s), so the interval follows the timeout.
+    headersTimeout: limits.headersTimeout,
+    connectionsCheckingInterval: checkingInterval(limits.headersTimeout, limits.requestTimeout),
+  };
+}
+
+/**
+ * The node:http fields a secure HTTP/2 server with `allowHTTP1` has (Node
+ * sets them from the same options as createServer's) and @types/node does
+ * not declare.
+ */
+interface Http1Fallback {
+  headersTimeout: number;
+  requestTimeout: number;
+  /** Read per request; createSecureServer does not take it as an option. */
+  shouldUpgradeCallback: (req: IncomingMessage) => boolean;
+  closeIdleConnections(): void;
+}
+
+/** Bytes that do not parse as HTTP/1.1 get our answer; a failed TLS handshake has no HTTP to answer in. */
+function isHttpClientError(error: Error & { code?: string }): boolean {
+  const code = error.code ?? '';
+  return code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT';
+}
+
 function http1Server(
   limits: ServerLimits,
   handler: RequestHandler,
@@ -49,16 +93,7 @@ function http1Server(
 ): Server {
   const server = createServer(
     {
-      maxHeaderSize: limits.maxHeaderBytes,
-      keepAliveTimeout: limits.keepAliveTimeout,
-      requestTimeout: limits.requestTimeout,
-      // A connection that has not sent a complete head by then gets a 408
-      // and is closed, including one that sends nothing at all (nginx
-      // client_header_timeout). Node only looks every
-      // connectionsCheckingInterval (30 s by default, which let a slowloris
-      // hold a socket for 83 s), so the interval follows the timeout.
-      headersTimeout: limits.headersTimeout,
-      connectionsCheckingInterval: checkingInterval(limits.headersTimeout, limits.requestTimeout),
+      ...http1Options(limits),
       // Only an upgrade its route tunnels becomes an 'upgrade' event; any other is a plain request.
       shouldUpgradeCallback: (req: IncomingMessage) => handler.tunnels(req),
     },
@@ -89,6 +124,8 @@ export class Listener {
   readonly #sessions = new Set<ServerHttp2Session>();
   /** A TLS listener's certificates; undefined on plaintext. */
   readonly #certificates: TlsCertificates | undefined;
+  /** A TLS listener's server seen as the HTTP/1.1 server of its http/1.1 connections; undefined without http1. */
+  readonly #secureHttp1: Http1Fallback | undefined;
 
   /** Throws TlsCertificateError when a TLS listener's files cannot be used (they changed since the config check). */
   constructor(
@@ -115,6 +152,17 @@ export class Listener {
       const secure = secureHttp2Server(
         {
           ...sessionLimits,
+          ...(h1 ? http1Options(limits) : {}),
+          // A connection must finish its handshake within the time it has for
+          // a request head (nginx times the handshake with
+          // client_header_timeout too); Node's default, 120 s, let one that
+          // sent three bytes of a ClientHello hold its socket that long.
+          ...(limits.headersTimeout > 0 ? { handshakeTimeout: limits.headersTimeout } : {}),
+          // node:http turns Nagle's algorithm off on its connections and the
+          // secure HTTP/2 server does not: an answer streamed in two writes
+          // waited for the client's delayed ACK, 44 ms per request over TLS
+          // HTTP/1.1 against 1.8 ms in plaintext (docs/decisions.md).
+          noDelay: true,
           ...certificates.serverOptions(),
           allowHTTP1: h1,
           ALPNProtocols: h2 ? (h1 ? ['h2', 'http/1.1'] : ['h2']) : ['http/1.1'],
@@ -123,10 +171,25 @@ export class Listener {
       );
       // Reloads replace the default certificate (clients without SNI) on this server too.
       certificates.attach(secure);
+      if (h1) {
+        const http1 = secure as unknown as Http1Fallback;
+        this.#secureHttp1 = http1;
+        // Without these, an Upgrade (WebSocket) over TLS was served as a plain request.
+        http1.shouldUpgradeCallback = (req) => handler.tunnels(req);
+        secure.on('upgrade', (req: IncomingMessage, socket: Socket) =>
+          handler.upgrade(req, socket),
+        );
+        // Node also emits a failed handshake (tlsClientError) as 'clientError'.
+        secure.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
+          if (isHttpClientError(error)) clientErrors.handle(error, socket);
+          else socket.destroy();
+        });
+      }
       this.#http2 = secure;
       this.server = secure;
     } else {
       this.#certificates = undefined;
+      this.#secureHttp1 = undefined;
       if (h1) this.#http1 = http1Server(limits, handler, clientErrors);
       if (h2) this.#http2 = plainHttp2Server(sessionLimits, handler);
       if (h1 && h2) {
@@ -196,9 +259,10 @@ export class Listener {
     // Node reads these at every accept and every connection check; only the
     // check interval, set from the first headersTimeout, stays until a restart.
     this.server.maxConnections = limits.maxConnections;
-    if (this.#http1) {
-      this.#http1.headersTimeout = limits.headersTimeout;
-      this.#http1.requestTimeout = limits.requestTimeout;
+    for (const server of [this.#http1, this.#secureHttp1]) {
+      if (!server) continue;
+      server.headersTimeout = limits.headersTimeout;
+      server.requestTimeout = limits.requestTimeout;
     }
   }
 
@@ -228,6 +292,7 @@ export class Listener {
   /** Keep-alive HTTP/1.1 connections with nothing in flight. */
   closeIdle(): void {
     this.#http1?.closeIdleConnections();
+    this.#secureHttp1?.closeIdleConnections();
   }
 
   /** Cut every connection left. */

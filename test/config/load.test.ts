@@ -529,6 +529,7 @@ routes:
     listen: { host: '127.0.0.1', port: 9191 },
     token: 's3cret',
     workerListen: undefined,
+    tls: undefined,
   });
   assert.equal(config.state, 'sqlite:/var/lib/cutover/state.db');
   assert.deepEqual(config.backends.get('legacy')?.urls, ['http://legacy.internal:9001/']);
@@ -599,7 +600,12 @@ routes:
     source: resolve(FILE),
     listen: { host: '0.0.0.0', port: 8080 },
     listeners: [{ address: { host: '0.0.0.0', port: 8080 }, protocols: ['http1'], tls: undefined }],
-    admin: { listen: { host: '127.0.0.1', port: 9090 }, token: undefined, workerListen: undefined },
+    admin: {
+      listen: { host: '127.0.0.1', port: 9090 },
+      token: undefined,
+      workerListen: undefined,
+      tls: undefined,
+    },
     state: 'sqlite:.cutover/state.db',
     server: {
       maxHeaderBytes: 16384,

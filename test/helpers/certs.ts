@@ -119,3 +119,44 @@ export async function createCa(name = 'Cutover Test CA', dir?: string): Promise<
   };
   return { ...issued(cert, key), dir: folder, issue };
 }
+
+/**
+ * A self-signed leaf (CN=`name`, SAN DNS names `hosts` only, no IP), not a
+ * CA (basicConstraints CA:FALSE), as an operator makes one for a private
+ * admin port: `openssl req -x509 … -addext basicConstraints=CA:FALSE`.
+ * Written to `<dir>/<name>.crt` and `.key`.
+ */
+export async function selfSigned(
+  name: string,
+  hosts: readonly string[],
+  dir: string,
+): Promise<Issued> {
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  await openssl(
+    [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      '-addext',
+      'keyUsage=critical,digitalSignature',
+      '-addext',
+      'extendedKeyUsage=serverAuth',
+    ],
+    dir,
+  );
+  return issued(cert, key);
+}
