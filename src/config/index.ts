@@ -17,6 +17,7 @@ export type { RawConfig } from './schema.ts';
 export { configSchema, STATE_PREFIX } from './schema.ts';
 export type {
   BackendConfig,
+  BackendTlsConfig,
   BreakerConfig,
   CompareRulesConfig,
   ConcurrencyConfig,
