@@ -18,6 +18,10 @@
 //
 //   DURATION=5 ROUNDS=3 CONCURRENCY=100 SHAPES=get,grpc flock /tmp/bench.lock \
 //     node bench/h2-client-micro.ts
+//
+// CLIENTS=undici,node-http2 runs only some clients; STREAMS_PER_SESSION=N
+// retires undici's session every N streams (what maxStreamsPerSession costs);
+// BODY=buffer sends the grpc shape's body as a Buffer (what streaming costs).
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type ClientCase, clientCases, startClient } from './lib/h2-clients.ts';
@@ -30,6 +34,9 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 100);
 const WARMUP = 1;
 const SHAPE_LIST = (process.env.SHAPES ?? 'get,grpc').split(',') as Shape[];
 const SELF = fileURLToPath(import.meta.url);
+const CLIENT_LIST = process.env.CLIENTS
+  ? (process.env.CLIENTS.split(',') as ClientCase[])
+  : [...clientCases];
 
 interface RunResult {
   client: ClientCase;
@@ -110,7 +117,7 @@ async function drive(): Promise<void> {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order so neither client always runs first.
-      const order = round % 2 === 0 ? clientCases : [...clientCases].reverse();
+      const order = round % 2 === 0 ? CLIENT_LIST : [...CLIENT_LIST].reverse();
       for (const shape of SHAPE_LIST) {
         for (const client of order) {
           const child = startProcess(
@@ -138,7 +145,7 @@ async function drive(): Promise<void> {
   }
   console.log('shape  client      req/s  µs CPU/req  p50 ms  p99 ms  errors');
   for (const shape of SHAPE_LIST) {
-    for (const client of clientCases) {
+    for (const client of CLIENT_LIST) {
       const runs = results.filter((r) => r.client === client && r.shape === shape);
       console.log(
         [

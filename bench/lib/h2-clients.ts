@@ -80,13 +80,20 @@ class Handler implements Dispatcher.DispatchHandler {
   }
 }
 
+/** STREAMS_PER_SESSION=N retires undici's session after N streams (maxStreamsPerSession). */
+const STREAMS_PER_SESSION = Number(process.env.STREAMS_PER_SESSION ?? 0);
+
 function undiciClient(origin: string, streams: number, wrapBodies: boolean): BenchClient {
   // src/gateway/backends.ts poolOptions for `protocol: h2c`, `connections: 1`.
   const options: Pool.Options = {
     connections: 1,
     headersTimeout: 0,
     bodyTimeout: 0,
-    factory: upstreamClientFactory({ concurrentStreams: streams, streamsPerSession: 0 }),
+    ...(STREAMS_PER_SESSION > 0 && { clientTtl: Number.MAX_SAFE_INTEGER }),
+    factory: upstreamClientFactory({
+      concurrentStreams: streams,
+      streamsPerSession: STREAMS_PER_SESSION,
+    }),
     connect: { useH2c: true } as Pool.Options['connect'],
     allowH2: true,
     h2Options: { useH2c: true, maxConcurrentStreams: streams },

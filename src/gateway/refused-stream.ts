@@ -7,6 +7,7 @@
 // (undici's decorator-handler pattern) and does it for those, from the bytes
 // ReplayableBody kept. Once, like undici (MAX_GOAWAY_REPLAY_ATTEMPTS = 1; RFC
 // 9113 §8.7: a client SHOULD NOT retry the same request more than once).
+import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { asDispatchBody, type ReplayableBody } from './replayable-body.ts';
 
@@ -67,7 +68,7 @@ export class ReplayRefused implements Dispatcher.DispatchHandler {
     controller: Dispatcher.DispatchController,
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
-    socket: import('node:stream').Duplex,
+    socket: Duplex,
   ): void {
     this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
   }
