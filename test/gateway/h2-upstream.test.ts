@@ -19,6 +19,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -444,6 +445,23 @@ describe('an h2 backend over TLS', () => {
     } finally {
       await gateway.close();
       await upstream.close();
+    }
+  });
+
+  it('an HTTP/1.1 https backend is trusted through the same tls.ca', async () => {
+    const certs = await makeCerts(['localhost'], true);
+    const server = createHttpsServer({ cert: certs.cert, key: certs.key }, (_req, res) => {
+      res.end('over https/1.1');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const gateway = await startGateway(gatewayYaml(url, `tls: { ca: ${certs.ca} }`));
+    try {
+      assert.equal(await (await fetch(`${gateway.url}/a`)).text(), 'over https/1.1');
+    } finally {
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 
