@@ -20,15 +20,17 @@
 // An HTTP/2 UpstreamClient holding fewer than maxConcurrentStreams requests
 // says it can take more: they wait in it for the SETTINGS and go out as
 // streams on the one session, and a new session is opened only when one is
-// full — what `connections` documents.
+// full — what `connections` documents. (undici also says busy while a PING
+// checks a silent session; requests held meanwhile go out on it, or on the
+// Client's next session when the check fails.)
 //
 // Retiring: undici's maxRequestsPerClient applies to HTTP/1.1 only (read in
 // client-h1.js alone), and its Pool replaces a Client only by age: with
 // `clientTtl` set, it stamps `client.ttl` on 'connect' and, when picking a
 // Client for a request, retires one whose stamp is older than clientTtl —
 // closes it after its requests end and opens another (pool.js kGetDispatcher,
-// pool-base.js kRetireClient). A Client that has carried `maxStreams` streams
-// on its session reports the oldest possible stamp, so the Pool retires it the
+// pool-base.js kRetireClient). A Client that has carried maxStreamsPerSession
+// streams on its session reports the oldest possible stamp, so the Pool retires it the
 // same way; the backend's pool is built with a clientTtl no real age reaches
 // (backends.ts). Why retire at all: see DEFAULTS.maxStreamsPerSession.
 import { Client, type Dispatcher } from 'undici';
