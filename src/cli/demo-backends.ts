@@ -27,7 +27,14 @@ export interface DemoBackend {
 export interface DemoBackends {
   readonly legacy: DemoBackend;
   readonly rewrite: DemoBackend;
+  /** Whether the rewrite is broken (POST /__demo/break): its gRPC side fails too (demo-grpc.ts). */
+  rewriteBroken(): boolean;
   close(): Promise<void>;
+}
+
+/** The switch POST /__demo/break and /__demo/heal flip. */
+interface Breakage {
+  broken: boolean;
 }
 
 type Flavor = 'legacy' | 'rewrite';
@@ -263,9 +270,10 @@ function apiGet(path: string, query: URLSearchParams, profile: Profile): Answer 
   return undefined;
 }
 
-function createHandler(profile: Profile): (req: IncomingMessage, res: ServerResponse) => void {
-  let broken = false;
-
+function createHandler(
+  profile: Profile,
+  breakage: Breakage,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const answer = (res: ServerResponse, a: Answer): void =>
     sendJson(res, profile, a.status, a.body, a.headers);
 
@@ -282,8 +290,8 @@ function createHandler(profile: Profile): (req: IncomingMessage, res: ServerResp
     if (profile.breakable && (path === '/__demo/break' || path === '/__demo/heal')) {
       req.resume();
       if (method !== 'POST') return answer(res, notAllowed('POST'));
-      broken = path === '/__demo/break';
-      return answer(res, { status: 200, body: { broken } });
+      breakage.broken = path === '/__demo/break';
+      return answer(res, { status: 200, body: { broken: breakage.broken } });
     }
     if (!path.startsWith('/api/')) {
       req.resume();
@@ -293,7 +301,7 @@ function createHandler(profile: Profile): (req: IncomingMessage, res: ServerResp
     const delay = path === '/api/v1/slow' ? profile.slowMs : jitter(profile.latency);
     const reply = (a: Answer): void =>
       after(res, delay, () =>
-        broken
+        breakage.broken
           ? answer(res, {
               status: 500,
               body: { error: 'simulated failure (POST /__demo/heal to recover)' },
@@ -338,8 +346,13 @@ function createHandler(profile: Profile): (req: IncomingMessage, res: ServerResp
   };
 }
 
-async function startOne(flavor: Flavor, port: number, host: string): Promise<DemoBackend> {
-  const server: Server = createServer(createHandler(PROFILES[flavor]));
+async function startOne(
+  flavor: Flavor,
+  port: number,
+  host: string,
+  breakage: Breakage,
+): Promise<DemoBackend> {
+  const server: Server = createServer(createHandler(PROFILES[flavor], breakage));
   server.listen(port, host);
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
@@ -359,10 +372,11 @@ async function startOne(flavor: Flavor, port: number, host: string): Promise<Dem
 /** Starts the legacy and rewrite demo services; resolves once both listen. */
 export async function startDemoBackends(options: DemoBackendsOptions = {}): Promise<DemoBackends> {
   const host = options.host ?? '127.0.0.1';
-  const legacy = await startOne('legacy', options.legacyPort ?? 9001, host);
+  const legacy = await startOne('legacy', options.legacyPort ?? 9001, host, { broken: false });
+  const breakage: Breakage = { broken: false };
   let rewrite: DemoBackend;
   try {
-    rewrite = await startOne('rewrite', options.rewritePort ?? 9002, host);
+    rewrite = await startOne('rewrite', options.rewritePort ?? 9002, host, breakage);
   } catch (err) {
     await legacy.close();
     throw err;
@@ -370,6 +384,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
   return {
     legacy,
     rewrite,
+    rewriteBroken: () => breakage.broken,
     async close(): Promise<void> {
       await Promise.all([legacy.close(), rewrite.close()]);
     },

@@ -1,6 +1,8 @@
-// `cutover demo`: a legacy and a rewrite service on loopback, the gateway in
-// front of them (examples/demo.yaml) rolling every route out by itself, and a
-// gentle stream of background requests so its gates have something to judge.
+// `cutover demo`: a legacy and a rewrite service on loopback (HTTP, and a
+// gRPC service of each in grpc-js), the gateway in front of them
+// (examples/demo.yaml: HTTP/1.1 and h2c on one port) rolling every route out
+// by itself, and a gentle stream of background requests — HTTP requests and
+// unary gRPC calls — so its gates have something to judge.
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,28 +10,33 @@ import { Agent, request } from 'undici';
 import { loadConfigFile, type StateConfig } from '../config/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { startDemoBackends } from './demo-backends.ts';
+import { checkStock, startDemoGrpc, stockClient } from './demo-grpc.ts';
 import { type Running, startCutover } from './run.ts';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
 
 /**
- * About 12 requests a second per route: enough for the 5% step's 20 candidate
- * requests in about half a minute (25 s measured), so a healthy route is done in
- * about 1½ minutes; little enough to run beside anything on a laptop.
+ * About 12 requests a second per route (five routes): enough for the 5% step's
+ * 20 candidate requests in about half a minute (25 s measured), so a healthy
+ * route is done in about 1½ minutes; little enough to run beside anything on
+ * a laptop.
  */
-export const DEMO_TRAFFIC_RPS = 48;
+export const DEMO_TRAFFIC_RPS = 60;
 
 export interface DemoOptions {
   port: number;
   adminPort: number;
   legacyPort: number;
   rewritePort: number;
+  /** The gRPC services' ports (the CLI's defaults: 9003 and 9004; 0 picks free ones). */
+  grpcLegacyPort: number;
+  grpcRewritePort: number;
   /**
    * Variables for examples/demo.yaml's `${...}`, over process.env: DEMO_SHADOW_FOR,
    * DEMO_INTERVAL, DEMO_SLOW_INTERVAL shorten the holds; DEMO_STATE moves the state.
    */
   env?: Readonly<Record<string, string>>;
-  /** Background requests a second over the four routes (DEMO_TRAFFIC_RPS); 0 sends none. */
+  /** Background requests a second over the five routes (DEMO_TRAFFIC_RPS); 0 sends none. */
   trafficRps?: number;
   /** Instead of a logger on stdout. */
   logger?: Logger;
@@ -39,6 +46,9 @@ export interface RunningDemo {
   readonly cutover: Running;
   readonly legacyUrl: string;
   readonly rewriteUrl: string;
+  /** The gRPC services (h2c): `http://host:port`. */
+  readonly grpcLegacyUrl: string;
+  readonly grpcRewriteUrl: string;
   readonly trafficRps: number;
   close(): Promise<void>;
 }
@@ -63,6 +73,17 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     legacyPort: o.legacyPort,
     rewritePort: o.rewritePort,
   });
+  let grpc: Awaited<ReturnType<typeof startDemoGrpc>>;
+  try {
+    grpc = await startDemoGrpc({
+      legacyPort: o.grpcLegacyPort,
+      rewritePort: o.grpcRewritePort,
+      rewriteBroken: backends.rewriteBroken,
+    });
+  } catch (error) {
+    await backends.close();
+    throw error;
+  }
   const env = {
     ...process.env,
     ...o.env,
@@ -70,13 +91,15 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     CUTOVER_ADMIN_PORT: String(o.adminPort),
     DEMO_LEGACY_PORT: new URL(backends.legacy.url).port,
     DEMO_REWRITE_PORT: new URL(backends.rewrite.url).port,
+    DEMO_GRPC_LEGACY_PORT: new URL(grpc.legacy.url).port,
+    DEMO_GRPC_REWRITE_PORT: new URL(grpc.rewrite.url).port,
   };
   let cutover: Running;
   try {
     await resetDemoState((await loadConfigFile(DEMO_CONFIG, env, { inThread: true })).state);
     cutover = await startCutover(DEMO_CONFIG, { env, logger: o.logger });
   } catch (error) {
-    await backends.close();
+    await Promise.all([backends.close(), grpc.close()]);
     throw error;
   }
   const trafficRps = o.trafficRps ?? DEMO_TRAFFIC_RPS;
@@ -85,11 +108,13 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     cutover,
     legacyUrl: backends.legacy.url,
     rewriteUrl: backends.rewrite.url,
+    grpcLegacyUrl: grpc.legacy.url,
+    grpcRewriteUrl: grpc.rewrite.url,
     trafficRps,
     async close() {
       await traffic?.stop();
       await cutover.close();
-      await backends.close();
+      await Promise.all([backends.close(), grpc.close()]);
     },
   };
 }
@@ -110,7 +135,7 @@ interface DemoRequest {
   body?: string;
 }
 
-/** The n-th background request: the four routes in turn, one order list in ten a new order. */
+/** The n-th background HTTP request: the four HTTP routes in turn, one order list in ten a new order. */
 function nthRequest(n: number): DemoRequest {
   const user = String(someone());
   const headers = { 'x-user-id': user, 'user-agent': 'cutover-demo-traffic' };
@@ -135,35 +160,55 @@ function nthRequest(n: number): DemoRequest {
   }
 }
 
+/** Every fifth background request is a unary gRPC call (the stock route), the others HTTP. */
+const GRPC_EVERY = 5;
+
 function startTraffic(gatewayUrl: string, rps: number): { stop(): Promise<void> } {
   const agent = new Agent({ connections: MAX_IN_FLIGHT });
+  // One HTTP/2 connection (h2c, the gateway's port) carries every gRPC call.
+  const grpc = stockClient(new URL(gatewayUrl).host);
   const inFlight = new Set<Promise<void>>();
   let sent = 0;
+  let sentHttp = 0;
   let credit = 0;
-  const send = (r: DemoRequest): void => {
-    const done = request(`${gatewayUrl}${r.path}`, {
-      dispatcher: agent,
-      method: r.method ?? 'GET',
-      headers: r.headers,
-      body: r.body,
-    })
-      .then((res) => res.body.dump())
+  const track = (call: Promise<unknown>): void => {
+    const done: Promise<void> = call
+      .then(() => {})
       // Errors are the demo's subject (a broken rewrite, a stopped gateway), not the sender's.
       .catch(() => {})
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
   };
+  const send = (r: DemoRequest): void =>
+    track(
+      request(`${gatewayUrl}${r.path}`, {
+        dispatcher: agent,
+        method: r.method ?? 'GET',
+        headers: r.headers,
+        body: r.body,
+      }).then((res) => res.body.dump()),
+    );
+  const call = (): void =>
+    track(
+      checkStock(grpc, `SKU-${1000 + someone()}`, {
+        'x-user-id': String(someone()),
+        'user-agent': 'cutover-demo-traffic',
+      }),
+    );
   const timer = setInterval(() => {
     credit += rps / TICKS_PER_SECOND;
     while (credit >= 1) {
       credit -= 1;
-      if (inFlight.size < MAX_IN_FLIGHT) send(nthRequest(sent++));
+      if (inFlight.size >= MAX_IN_FLIGHT) continue;
+      if (sent++ % GRPC_EVERY === GRPC_EVERY - 1) call();
+      else send(nthRequest(sentHttp++));
     }
   }, 1000 / TICKS_PER_SECOND);
   return {
     async stop() {
       clearInterval(timer);
       await Promise.all(inFlight);
+      grpc.close();
       await agent.close();
     },
   };
@@ -175,19 +220,22 @@ export function demoBanner(d: RunningDemo): string {
   const rw = d.rewriteUrl;
   // The CLI reads the admin address from ./cutover.yaml unless told: the demo's is elsewhere.
   const admin = ` --admin ${ad}`;
+  const grpcAt = new URL(gw).host;
   return `
 Cutover demo is running.
 
   gateway   ${gw}
   admin     ${ad}   (rollouts: ${ad}/api/rollouts, metrics: ${ad}/metrics)
-  legacy    ${d.legacyUrl}   (the "Java" service)
-  rewrite   ${rw}   (the "Go" rewrite)
+  legacy    ${d.legacyUrl}   (the "Java" service; gRPC: ${d.grpcLegacyUrl})
+  rewrite   ${rw}   (the "Go" rewrite; gRPC: ${d.grpcRewriteUrl})
 
+The gateway speaks HTTP/1.1 and HTTP/2 (h2c, gRPC included) on the same port.
 Every route is rolling out to the rewrite by itself, fed by about ${d.trafficRps} requests/s
 of background traffic the demo sends to the gateway (random users on all routes):
   user-profile, catalog  15 s of shadow, then 5% → 25% → 50% → 100%: done in about 1½ minutes
   orders                 stays in shadow: the rewrite sends each order's total as a string
   slow                   the same steps, a minute each: in canary for about 4 minutes
+  stock                  gRPC (demo.v1.Stock, unary calls): 5% → 25% → 50% → 100%, no shadow phase
 
 Watch:
   watch -n1 npx cutover status${admin}
@@ -195,7 +243,7 @@ Watch:
   npx cutover history user-profile${admin}
   npx cutover diffs orders${admin}
 
-Break the rewrite (every API answer becomes a 500) while slow is in canary,
+Break the rewrite (every API answer becomes a 500, every gRPC call UNAVAILABLE) while slow is in canary,
 and watch the gates roll it back within seconds:
   curl -X POST ${rw}/__demo/break
 Then heal it and start that rollout again:
@@ -211,6 +259,10 @@ Try:
 
   # no route: a problem+json 404
   curl -si ${gw}/nope
+
+  # gRPC through the same port (h2c), sticky on the x-user-id metadata; no grpcurl needed
+  node examples/grpc-call.ts ${grpcAt} SKU-1042 42
+  node examples/grpc-call.ts ${grpcAt} SKU-1042 42 canary
 
 Press Ctrl+C to stop.
 `;

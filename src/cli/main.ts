@@ -126,8 +126,25 @@ export function buildProgram(): Command {
         .default(9002)
         .argParser(Number),
     )
+    .addOption(
+      new Option('--grpc-legacy-port <port>', 'demo legacy gRPC service port')
+        .default(9003)
+        .argParser(Number),
+    )
+    .addOption(
+      new Option('--grpc-rewrite-port <port>', 'demo rewrite gRPC service port')
+        .default(9004)
+        .argParser(Number),
+    )
     .action(
-      async (o: { port: number; adminPort: number; legacyPort: number; rewritePort: number }) => {
+      async (o: {
+        port: number;
+        adminPort: number;
+        legacyPort: number;
+        rewritePort: number;
+        grpcLegacyPort: number;
+        grpcRewritePort: number;
+      }) => {
         const demo = await startDemo(o);
         process.stderr.write(demoBanner(demo));
         onSignals(demo.cutover, () => demo.close());

@@ -16,6 +16,27 @@ export const DEFAULTS = {
    * undici caps at 100 by default.
    */
   maxConcurrentStreams: 100,
+  /**
+   * Streams an upstream HTTP/2 session carries in all before a new session
+   * takes the new ones (the old one finishes its own). A client session has
+   * 2^30 stream IDs (the odd numbers below 2^31, RFC 9113 §5.1.1); past them
+   * Node fails every new stream with ERR_HTTP2_OUT_OF_STREAMS and keeps the
+   * session, so undici never replaces it — at 10,000 requests/s that is ~30 h
+   * into a session's life. 1,000,000 stays three orders of magnitude below,
+   * spreads load onto backend instances that scaled out behind one address
+   * (an L4 balancer keeps a session on the instance it first picked), and
+   * costs one connection setup per million requests (docs/decisions.md).
+   * Envoy's max_requests_per_connection has no limit by default; 0 does that.
+   */
+  maxStreamsPerSession: 1_000_000,
+  /**
+   * A streamed request body (a gRPC call's) kept until the answer starts, so a
+   * stream an HTTP/2 upstream refused unprocessed (GOAWAY, REFUSED_STREAM) can
+   * be sent again on a new session: the 64 KiB the gateway keeps for a
+   * fallback or retry. A unary call's message fits many times over; grpc-js
+   * keeps up to 1 MiB per call for its own retries.
+   */
+  refusedStreamReplayBytes: 64 * 1024,
   /** Loopback, so the admin API is private unless a token is set. */
   adminListen: { host: '127.0.0.1', port: 9090 },
   state: 'sqlite:.cutover/state.db',

@@ -37,6 +37,7 @@ export {
 } from './tls-files.ts';
 export type {
   BackendConfig,
+  BackendTlsConfig,
   BreakerConfig,
   CompareRulesConfig,
   ConcurrencyConfig,

@@ -3,6 +3,7 @@
 // (unknown backends, duplicate names, duplicate matches, path patterns).
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { resolveBackendTls } from './backend-tls.ts';
 import { DEFAULTS } from './defaults.ts';
 import { GRPC_STATUS_NAMES } from './grpc-codes.ts';
 import { grpcPath } from './grpc-match.ts';
@@ -114,6 +115,7 @@ function normalizeBackend(
   name: string,
   raw: RawConfig['backends'][string],
   defaults: RawConfig['defaults'],
+  folder: string,
   issues: PathIssue[],
 ): BackendConfig {
   if (raw.url !== undefined && raw.urls !== undefined) {
@@ -139,6 +141,12 @@ function normalizeBackend(
       break;
     }
   }
+  if (protocol === 'http1' && raw.maxStreamsPerSession !== undefined) {
+    issues.push({
+      path: ['backends', name, 'maxStreamsPerSession'],
+      message: 'applies to HTTP/2 backends only (protocol h2 or h2c)',
+    });
+  }
   if (raw.health?.grpc) {
     if (raw.health.path !== undefined) {
       issues.push({
@@ -159,6 +167,8 @@ function normalizeBackend(
     urls: Object.freeze(urls),
     protocol,
     maxConcurrentStreams: raw.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams,
+    maxStreamsPerSession: raw.maxStreamsPerSession ?? DEFAULTS.maxStreamsPerSession,
+    tls: resolveBackendTls(name, raw.tls, urls, folder, issues),
     health: resolveGuard('health', raw.health, undefined),
     connectTimeout: raw.connectTimeout ?? defaults?.connectTimeout ?? DEFAULTS.connectTimeout,
     connections: raw.connections ?? DEFAULTS.connections,
@@ -358,7 +368,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   const issues: PathIssue[] = [];
   const backends = new Map<string, BackendConfig>();
   for (const [name, b] of Object.entries(raw.backends)) {
-    backends.set(name, normalizeBackend(name, b, raw.defaults, issues));
+    backends.set(name, normalizeBackend(name, b, raw.defaults, dirname(source), issues));
   }
   issues.push(...referenceIssues(raw));
   const routes: RouteConfig[] = [];

@@ -136,10 +136,19 @@ export const rolloutSchema = z.strictObject({
 /** How Cutover speaks to a backend: HTTP/1.1, HTTP/2 over TLS (ALPN), or HTTP/2 with prior knowledge over TCP. */
 export const UPSTREAM_PROTOCOLS = ['http1', 'h2', 'h2c'] as const;
 
+/** How Cutover checks an https backend's certificate. */
+const backendTlsSchema = z.strictObject({
+  ca: z.string().min(1, 'expected the path of a PEM CA certificate (bundle) file').optional(),
+  servername: z.string().min(1, 'expected a host name').optional(),
+  insecureSkipVerify: z.boolean().optional(),
+});
+
 export const backendSchema = z.strictObject({
   url: backendUrl.optional(),
   protocol: z.enum(UPSTREAM_PROTOCOLS).optional(),
   maxConcurrentStreams: z.number().int().min(1).max(10_000).optional(),
+  maxStreamsPerSession: z.number().int().min(0).optional(),
+  tls: backendTlsSchema.optional(),
   urls: z.array(backendUrl).min(1, 'expected at least one URL').optional(),
   health: GUARD_BLOCKS.health.schema.optional(),
   connectTimeout: duration.optional(),

@@ -233,6 +233,18 @@ export interface RolloutConfig {
   readonly webhooks: readonly WebhookConfig[];
 }
 
+/** How Cutover checks an https backend's certificate. */
+export interface BackendTlsConfig {
+  /** PEM text of the CA certificates trusted instead of Node's built-in list; undefined: that list. */
+  readonly ca: string | undefined;
+  /** The absolute path `ca` was read from, for messages. */
+  readonly caFile: string | undefined;
+  /** Name sent as SNI and checked against the certificate; undefined: the URL's host. */
+  readonly servername: string | undefined;
+  /** No check at all: any certificate is accepted (tests; never in production). */
+  readonly insecureSkipVerify: boolean;
+}
+
 export interface BackendConfig {
   readonly name: string;
   /** Base URLs of the instances (round robin), normalised by `new URL().href`. */
@@ -241,6 +253,10 @@ export interface BackendConfig {
   readonly protocol: UpstreamProtocol;
   /** HTTP/2: streams one session (one of `connections`) carries at once. */
   readonly maxConcurrentStreams: number;
+  /** HTTP/2: streams a session carries in all before a new one replaces it; 0: never replaced. */
+  readonly maxStreamsPerSession: number;
+  /** How an https backend's certificate is checked; undefined: Node's built-in CA list, the URL's host. */
+  readonly tls: BackendTlsConfig | undefined;
   /** Present only when the backend configures active health checks. */
   readonly health: HealthConfig | undefined;
   readonly connectTimeout: number;

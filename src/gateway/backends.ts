@@ -1,11 +1,12 @@
 // Upstream connection pools: one undici Pool per backend instance, reused
 // across config reloads while the instance's settings do not change.
-import { Pool } from 'undici';
-import type { BackendConfig } from '../config/index.ts';
+import type { Pool } from 'undici';
+import { type BackendConfig, DEFAULTS } from '../config/index.ts';
 import { ConcurrencyLimiter, OutlierDetector } from '../guard/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { interimFilteringConnector } from './interim-filter.ts';
-import { upstreamClient } from './upstream-client.ts';
+import { upstreamClientFactory } from './upstream-client.ts';
+import { UpstreamPool } from './upstream-pool.ts';
 import { UpstreamQueue } from './upstream-queue.ts';
 
 export class BackendInstance {
@@ -31,7 +32,11 @@ export class BackendInstance {
     this.origin = u.origin;
     this.basePath = u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '');
     this.host = u.host;
-    this.pool = new Pool(u.origin, poolOptions(config));
+    this.pool = new UpstreamPool(
+      u.origin,
+      poolOptions(config),
+      config.protocol === 'http1' ? 0 : DEFAULTS.refusedStreamReplayBytes,
+    );
     this.queue = new UpstreamQueue(
       // What may be in flight at once: a request per HTTP/1.1 connection, or the streams of each session.
       config.protocol === 'http1'
@@ -44,34 +49,75 @@ export class BackendInstance {
   }
 }
 
+/** tls.connect options for an https backend: the CA trusted, the name checked. */
+function tlsOptions(config: BackendConfig): {
+  ca?: string;
+  servername?: string;
+  rejectUnauthorized?: boolean;
+} {
+  const tls = config.tls;
+  if (tls === undefined) return {};
+  return {
+    ...(tls.ca !== undefined && { ca: tls.ca }),
+    ...(tls.servername !== undefined && { servername: tls.servername }),
+    ...(tls.insecureSkipVerify && { rejectUnauthorized: false }),
+  };
+}
+
+/**
+ * No real Client reaches this age: with it set, undici's Pool retires a
+ * Client whose `ttl` stamp says so, which is how an UpstreamClient that has
+ * carried maxStreamsPerSession streams is replaced (upstream-client.ts).
+ */
+const RETIRE_ON_REQUEST_ONLY = Number.MAX_SAFE_INTEGER;
+
+/** HTTP/1.1: one request per connection, never retired by count. */
+const NO_SESSION_LIMITS = Object.freeze({ concurrentStreams: 0, streamsPerSession: 0 });
+
 /**
  * HTTP/1.1: one request per connection, 1xx filtered (interim-filter.ts),
  * and no h2 by ALPN even on https (undici offers it by default). HTTP/2:
- * undici's h2 client, over TLS by ALPN or by prior knowledge (h2c), with
- * `connections` sessions of up to maxConcurrentStreams streams each.
+ * undici's h2 client, over TLS by ALPN or by prior knowledge (h2c), with up
+ * to `connections` sessions of up to maxConcurrentStreams streams each (a
+ * session is opened when the others are full), each replaced after
+ * maxStreamsPerSession streams or when the upstream sends GOAWAY.
  */
 function poolOptions(config: BackendConfig): Pool.Options {
+  const h2 = config.protocol !== 'http1';
   const common = {
     connections: config.connections,
     keepAliveTimeout: config.keepAliveTimeout,
     // Timeouts per request are set on each dispatch (route settings).
     headersTimeout: 0,
     bodyTimeout: 0,
-    factory: upstreamClient,
+    factory: upstreamClientFactory(
+      h2
+        ? {
+            concurrentStreams: config.maxConcurrentStreams,
+            streamsPerSession: config.maxStreamsPerSession,
+          }
+        : NO_SESSION_LIMITS,
+    ),
   };
-  if (config.protocol === 'http1') {
+  if (!h2) {
     return {
       ...common,
-      connect: interimFilteringConnector({ timeout: config.connectTimeout, allowH2: false }),
+      connect: interimFilteringConnector({
+        timeout: config.connectTimeout,
+        allowH2: false,
+        ...tlsOptions(config),
+      }),
       allowH2: false,
       pipelining: 1,
     };
   }
   return {
     ...common,
+    ...(config.maxStreamsPerSession > 0 && { clientTtl: RETIRE_ON_REQUEST_ONLY }),
     // The Pool builds the connector from these (its h2Options.useH2c never reaches it).
     connect: {
       timeout: config.connectTimeout,
+      ...tlsOptions(config),
       // buildConnector reads it (undici lib/core/connect.js); its types do not list it.
       ...{ useH2c: config.protocol === 'h2c' },
     },
@@ -86,7 +132,17 @@ function poolOptions(config: BackendConfig): Pool.Options {
 
 /** Settings that, when changed, need new connections. */
 function poolKey(config: BackendConfig, url: string): string {
-  return `${url} ${config.protocol} ${config.maxConcurrentStreams} ${config.connections} ${config.connectTimeout} ${config.keepAliveTimeout}`;
+  const tls = config.tls;
+  return [
+    url,
+    config.protocol,
+    config.maxConcurrentStreams,
+    config.maxStreamsPerSession,
+    config.connections,
+    config.connectTimeout,
+    config.keepAliveTimeout,
+    tls === undefined ? '' : `${tls.ca} ${tls.servername} ${tls.insecureSkipVerify}`,
+  ].join(' ');
 }
 
 export class Backend {
@@ -102,6 +158,12 @@ export class Backend {
   constructor(config: BackendConfig, metrics: Metrics, logger: Logger, reuse?: Backend) {
     this.name = config.name;
     this.config = config;
+    if (config.tls?.insecureSkipVerify) {
+      logger.warn(
+        { backend: config.name },
+        'backend certificates are not verified (tls.insecureSkipVerify): any server is trusted',
+      );
+    }
     this.instances = config.urls.map((url, index) => {
       const old = reuse?.instances.find(
         (i) => i.index === index && poolKey(reuse.config, i.url) === poolKey(config, url),

@@ -507,7 +507,11 @@ describe('cli: demo', () => {
   test('demo on port 0 prints the gateway URL, proxies, and stops on SIGTERM', async () => {
     const dir = tempDir();
     child = new CliChild(
-      ['demo', '--port', '0', '--admin-port', '0', '--legacy-port', '0', '--rewrite-port', '0'],
+      [
+        'demo',
+        ...['--port', '0', '--admin-port', '0', '--legacy-port', '0', '--rewrite-port', '0'],
+        ...['--grpc-legacy-port', '0', '--grpc-rewrite-port', '0'],
+      ],
       { cwd: dir },
     );
     const gateway = await child.waitFor(

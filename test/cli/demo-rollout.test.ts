@@ -41,6 +41,8 @@ function start(trafficRps: number, stateFile = 'demo.db'): Promise<RunningDemo> 
     adminPort: 0,
     legacyPort: 0,
     rewritePort: 0,
+    grpcLegacyPort: 0,
+    grpcRewritePort: 0,
     env: {
       DEMO_SHADOW_FOR: '1s',
       DEMO_INTERVAL: '1s',
@@ -77,7 +79,7 @@ describe('cutover demo rollouts', () => {
   test('a healthy route reaches done, orders stays in shadow, a break rolls back slow', async () => {
     demo = await start(240);
     const first = await rollouts(demo);
-    assert.deepEqual([...first.keys()], ['user-profile', 'orders', 'catalog', 'slow']);
+    assert.deepEqual([...first.keys()], ['user-profile', 'orders', 'catalog', 'slow', 'stock']);
 
     const done = await untilState(demo, 'user-profile', 'done');
     assert.equal(done.weight, 100);
@@ -123,10 +125,11 @@ describe('cutover demo rollouts', () => {
     // Without the reset, the state file would put user-profile back at its step.
     demo = await start(0, 'rerun.db');
     const all = await rollouts(demo);
-    assert.equal(all.size, 4);
+    assert.equal(all.size, 5);
     for (const [route, r] of all) {
-      assert.equal(r.state, 'shadow', route);
-      assert.equal(r.weight, 0, route);
+      // stock (gRPC) has no shadow phase: it starts at its first step.
+      const start = route === 'stock' ? ['canary', 5] : ['shadow', 0];
+      assert.deepEqual([r.state, r.weight], start, route);
     }
     await demo.close();
     demo = undefined;
