@@ -253,9 +253,10 @@ test('examples/demo.yaml points its backends and health checks at the demo servi
   }
   const routes = Object.fromEntries(config.routes.map((r) => [r.name, r]));
   assert.deepEqual(Object.keys(routes), ['user-profile', 'orders', 'catalog', 'slow', 'stock']);
-  assert.deepEqual(routes.stock.match.path, '/demo.v1.Stock/*');
-  // gRPC calls are not shadowed (yet): the stock rollout starts at its first step.
-  assert.equal(routes.stock.rollout?.shadowFor, 0);
+  assert.deepEqual(routes.stock.match.grpc, { service: 'demo.v1.Stock', method: undefined });
+  // Shadowed like the HTTP routes, with the service's descriptors.
+  assert.equal(routes.stock.rollout?.shadowFor, routes['user-profile'].rollout?.shadowFor);
+  assert.ok(routes.stock.shadow?.proto, 'stock compares decoded protobuf messages');
   assert.deepEqual(routes.orders.match.methods, ['GET', 'POST']);
   // The demo's traffic all comes from 127.0.0.1: sticky on the IP, catalog would be all or nothing.
   assert.deepEqual(routes.catalog.split.stickyKey, [{ kind: 'cookie', name: 'visitor' }]);
