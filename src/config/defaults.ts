@@ -12,8 +12,8 @@ export const DEFAULTS = {
   upstreamProtocol: 'http1' as const,
   /**
    * Streams per upstream HTTP/2 session: RFC 9113 §6.5.2 recommends servers
-   * allow at least 100, Node's and Go's servers default to it (Go: 250), and
-   * undici caps at 100 by default.
+   * allow at least 100, nginx allows 100 (Go 250; Node announces no limit),
+   * and undici caps at 100 by default.
    */
   maxConcurrentStreams: 100,
   /**
