@@ -4,6 +4,8 @@
 // as JSON documents — or why they cannot be (no descriptors, a method they do
 // not describe, a cut, compressed or undecodable message), in which case the
 // bodies are compared byte for byte.
+
+import { GRPC_STATUS_NAMES } from '../config/index.ts';
 import { splitGrpcMessages } from './grpc-frames.ts';
 import { decodeMessageJson } from './proto-json.ts';
 import type { ProtoMethod, ProtoSchema } from './proto-schema.ts';
@@ -25,27 +27,6 @@ export interface GrpcBodyComparison {
   readonly why?: string;
 }
 
-/** gRPC status codes by number (grpc/doc/statuscodes.md). */
-const STATUS_NAMES: readonly string[] = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
-
 /** gRPC over HTTP/2: `application/grpc`, alone or with a `+format` (`+proto`, `+json`). */
 export function isGrpcMediaType(type: string): boolean {
   return type === 'application/grpc' || type.startsWith('application/grpc+');
@@ -66,7 +47,9 @@ export function grpcStatusName(fields: ResponseHeaders): string | undefined {
   const raw = fields['grpc-status'];
   if (raw === undefined) return undefined;
   const text = String(Array.isArray(raw) ? raw[raw.length - 1] : raw).trim();
-  return /^\d+$/.test(text) ? (STATUS_NAMES[Number(text)] ?? text) : text;
+  return /^\d+$/.test(text)
+    ? ((GRPC_STATUS_NAMES as readonly string[])[Number(text)] ?? text)
+    : text;
 }
 
 /** Both answers' messages as JSON documents, or why they are compared as bytes. */
