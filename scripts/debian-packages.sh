@@ -2,7 +2,8 @@
 # Installs the Debian packages a step needs that npm cannot: npm test's pretest
 # (Prometheus, for the Prometheus gate test against a real one; redis-server,
 # for the Redis fleet tests, which start, kill and restart their own; openssl,
-# which makes the TLS tests' CA and certificates) and
+# which makes the TLS tests' CA and certificates; curl, an HTTP/2 client the
+# gateway tests use with --http2-prior-knowledge) and
 # npm run bench's prebench (wrk and nginx, the load generator and peer proxy;
 # redis-server, for the fleet cases and the fleet rollback variant; h2load,
 # the HTTP/2 load generator of bench/h2.ts, also its own prebench:h2).

@@ -3,7 +3,6 @@
 // type marks a call, the status codes (doc/statuscodes.md), how an HTTP
 // status of Cutover's own answers becomes one, and how `grpc-message` is
 // encoded. A leaf: the gateway, telemetry and problem.ts read it.
-import { GRPC_STATUS_NAMES, type GrpcStatusName } from './config/index.ts';
 
 const GRPC_TYPE = 'application/grpc';
 
@@ -26,15 +25,28 @@ export function isGrpcContentType(value: string | undefined): boolean {
   return Number.isNaN(next) || next === 43 || next === 59 || next === 32;
 }
 
-/** The status codes of grpc/grpc doc/statuscodes.md, by name (the one list is config's GRPC_STATUS_NAMES). */
-export const GRPC_STATUS: Readonly<Record<GrpcStatusName, number>> = Object.freeze(
-  Object.fromEntries(GRPC_STATUS_NAMES.map((name, code) => [name, code])) as Record<
-    GrpcStatusName,
-    number
-  >,
-);
+/** The status codes of grpc/grpc doc/statuscodes.md, by name. */
+export const GRPC_STATUS = Object.freeze({
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+});
 
-export type { GrpcStatusName };
+export type GrpcStatusName = keyof typeof GRPC_STATUS;
 
 /**
  * The gRPC status of an answer Cutover gives a call itself, from the HTTP

@@ -189,11 +189,14 @@ describe('rollouts end to end', () => {
   }
 
   it('passes the baseline gates when both sides are equally slow', async () => {
-    const { s, h } = await baselineRun(60, 60);
+    // 150 ms, not 60: the 5% margin (7.5 ms) then stays above the timer
+    // jitter of a loaded 2-core CI machine (at 60 ms, 16 of 192 candidate
+    // requests once came out more than 3 ms late and failed the gate).
+    const { s, h } = await baselineRun(150, 150);
     assert.equal(s.state, 'done', s.reason);
     const p99 = gateAtStep(h, 100, 'baselineP99');
     assert.equal(p99.status, 'passed');
-    assert.ok((p99.value ?? 0) >= 60 && p99.threshold >= 60, JSON.stringify(p99));
+    assert.ok((p99.value ?? 0) >= 150 && p99.threshold >= 150, JSON.stringify(p99));
   });
 
   it('fails the baseline gate on a candidate slower than legacy, though under the absolute p95 bound', async () => {
