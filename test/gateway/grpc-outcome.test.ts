@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { type GrpcPeer, getOrder, grpc, ordersClient, startGrpcPeer } from '../helpers/grpc.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
+import { type GrpcPeer, type GrpcSetup, getOrder, grpc, startGrpcSetup } from '../helpers/grpc.ts';
 import { metricOf } from '../helpers/metrics.ts';
 import { eventually } from '../helpers/wait.ts';
 
@@ -97,11 +97,10 @@ describe('gRPC calls on a route that resends them (fallback.methods lists POST)'
   let rewrite: GrpcPeer;
   let gateway: TestGateway;
   let client: grpc.Client;
+  let setup: GrpcSetup;
 
   before(async () => {
-    legacy = await startGrpcPeer('legacy');
-    rewrite = await startGrpcPeer('rewrite');
-    gateway = await startGateway(
+    setup = await startGrpcSetup((legacy, rewrite) =>
       gatewayYaml(
         legacy,
         rewrite,
@@ -109,15 +108,11 @@ describe('gRPC calls on a route that resends them (fallback.methods lists POST)'
     retry: { attempts: 2 }`,
       ),
     );
-    client = ordersClient(new URL(gateway.url).host);
+    ({ legacy, rewrite, client } = setup);
+    gateway = setup.gateway;
   });
 
-  after(async () => {
-    client.close();
-    await gateway.close();
-    await legacy.close();
-    await rewrite.close();
-  });
+  after(() => setup.close());
 
   it('a candidate answering UNAVAILABLE in real trailers trips its breaker; every unary call gets legacy’s answer', async () => {
     rewrite.failGets(UNAVAILABLE);
@@ -252,20 +247,15 @@ describe('gRPC calls on a route that does not resend POSTs (the default)', () =>
   let rewrite: GrpcPeer;
   let gateway: TestGateway;
   let client: grpc.Client;
+  let setup: GrpcSetup;
 
   before(async () => {
-    legacy = await startGrpcPeer('legacy');
-    rewrite = await startGrpcPeer('rewrite');
-    gateway = await startGateway(gatewayYaml(legacy, rewrite, ''));
-    client = ordersClient(new URL(gateway.url).host);
+    setup = await startGrpcSetup((legacy, rewrite) => gatewayYaml(legacy, rewrite, ''));
+    ({ legacy, rewrite, client } = setup);
+    gateway = setup.gateway;
   });
 
-  after(async () => {
-    client.close();
-    await gateway.close();
-    await legacy.close();
-    await rewrite.close();
-  });
+  after(() => setup.close());
 
   it('a candidate’s UNAVAILABLE reaches the client, counted as the candidate’s failure', async () => {
     rewrite.failGets(UNAVAILABLE);

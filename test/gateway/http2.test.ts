@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { type GrpcPeer, getOrder, grpc, ordersClient, startGrpcPeer } from '../helpers/grpc.ts';
+import { type GrpcSetup, getOrder, grpc, startGrpcSetup } from '../helpers/grpc.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const run = promisify(execFile);
@@ -157,15 +157,12 @@ routes:
 });
 
 describe('gRPC calls through the gateway (h2c in, h2c out)', () => {
-  let legacy: GrpcPeer;
-  let rewrite: GrpcPeer;
-  let gateway: TestGateway;
   let client: grpc.Client;
+  let setup: GrpcSetup;
 
   before(async () => {
-    legacy = await startGrpcPeer('legacy');
-    rewrite = await startGrpcPeer('rewrite');
-    gateway = await startGateway(`listen:
+    setup = await startGrpcSetup(
+      (legacy, rewrite) => `listen:
   - address: 127.0.0.1:0
     protocols: [h2]
 admin: { listen: 127.0.0.1:0 }
@@ -180,16 +177,12 @@ routes:
     candidate: rewrite
     weight: 50
     split: { stickyKey: header:x-user-id, override: header:x-release-stage }
-`);
-    client = ordersClient(new URL(gateway.url).host);
+`,
+    );
+    ({ client } = setup);
   });
 
-  after(async () => {
-    client.close();
-    await gateway.close();
-    await legacy.close();
-    await rewrite.close();
-  });
+  after(() => setup.close());
 
   it('unary: the answer and the status come back', async () => {
     const order = await getOrder(client, 'o-1', { 'x-release-stage': 'canary' });

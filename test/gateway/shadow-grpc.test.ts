@@ -13,12 +13,13 @@ import { request } from 'undici';
 import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
 import {
   type GrpcPeer,
+  type GrpcSetup,
   getOrder,
   grpc,
   ORDERS_PROTO,
   OrdersClient,
   ordersClient,
-  startGrpcPeer,
+  startGrpcSetup,
 } from '../helpers/grpc.ts';
 import { metricOf } from '../helpers/metrics.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -111,14 +112,12 @@ async function chat(client: grpc.Client, texts: string[]): Promise<string[]> {
 }
 
 describe('gRPC shadow copies with the route’s .proto', () => {
-  let legacy: GrpcPeer;
   let rewrite: GrpcPeer;
   let gw: TestGateway;
   let client: grpc.Client;
+  let setup: GrpcSetup;
 
   before(async () => {
-    legacy = await startGrpcPeer('legacy');
-    rewrite = await startGrpcPeer('rewrite');
     // The service's .proto beside the config, with Get marked as a read: it
     // is copied without `writes: true` (every gRPC call is a POST).
     const dir = tempDir();
@@ -128,19 +127,15 @@ describe('gRPC shadow copies with the route’s .proto', () => {
     );
     assert.match(proto, /NO_SIDE_EFFECTS/);
     writeFileSync(join(dir, 'orders.proto'), proto);
-    gw = await startGateway(
-      gatewayYaml(legacy, rewrite, '{ compare: { protos: [orders.proto] } }'),
+    setup = await startGrpcSetup(
+      (legacy, rewrite) => gatewayYaml(legacy, rewrite, '{ compare: { protos: [orders.proto] } }'),
       { dir },
     );
-    client = ordersClient(new URL(gw.url).host);
+    ({ rewrite, client } = setup);
+    gw = setup.gateway;
   });
 
-  after(async () => {
-    client.close();
-    await gw.close();
-    await legacy.close();
-    await rewrite.close();
-  });
+  after(() => setup.close());
 
   test('a unary call is copied with its metadata; the diff names the differing protobuf field', async () => {
     // x-test-total sets total.units in both answers: only a copied metadata makes them agree.
@@ -189,24 +184,20 @@ describe('gRPC shadow copies with the route’s .proto', () => {
 });
 
 describe('gRPC shadow copies without descriptors', () => {
-  let legacy: GrpcPeer;
   let rewrite: GrpcPeer;
   let gw: TestGateway;
   let client: grpc.Client;
+  let setup: GrpcSetup;
 
   before(async () => {
-    legacy = await startGrpcPeer('legacy');
-    rewrite = await startGrpcPeer('rewrite');
-    gw = await startGateway(gatewayYaml(legacy, rewrite, '{ writes: true }'));
-    client = ordersClient(new URL(gw.url).host);
+    setup = await startGrpcSetup((legacy, rewrite) =>
+      gatewayYaml(legacy, rewrite, '{ writes: true }'),
+    );
+    ({ rewrite, client } = setup);
+    gw = setup.gateway;
   });
 
-  after(async () => {
-    client.close();
-    await gw.close();
-    await legacy.close();
-    await rewrite.close();
-  });
+  after(() => setup.close());
 
   test('a unary call is compared byte for byte, and the sample says why', async () => {
     await getOrder(client, 'o-1');

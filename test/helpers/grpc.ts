@@ -14,6 +14,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { type StartOptions, startGateway, type TestGateway } from './gateway.ts';
 
 export const ORDERS_PROTO = fileURLToPath(new URL('../fixtures/orders.proto', import.meta.url));
 export const ORDERS_SERVICE = 'shop.v1.Orders';
@@ -181,3 +182,35 @@ export function getOrder(
 }
 
 export { grpc };
+
+/** Legacy and rewrite peers, a gateway in front of them, and a client of the gateway. */
+export interface GrpcSetup {
+  readonly legacy: GrpcPeer;
+  readonly rewrite: GrpcPeer;
+  readonly gateway: TestGateway;
+  readonly client: grpc.Client;
+  close(): Promise<void>;
+}
+
+/** Starts both peers, then a gateway from `yaml(legacy, rewrite)`, then a client of its first listener. */
+export async function startGrpcSetup(
+  yaml: (legacy: GrpcPeer, rewrite: GrpcPeer) => string,
+  options: StartOptions = {},
+): Promise<GrpcSetup> {
+  const legacy = await startGrpcPeer('legacy');
+  const rewrite = await startGrpcPeer('rewrite');
+  const gateway = await startGateway(yaml(legacy, rewrite), options);
+  const client = ordersClient(new URL(gateway.url).host);
+  return {
+    legacy,
+    rewrite,
+    gateway,
+    client,
+    async close() {
+      client.close();
+      await gateway.close();
+      await legacy.close();
+      await rewrite.close();
+    },
+  };
+}
