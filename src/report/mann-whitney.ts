@@ -2,7 +2,7 @@
 // skewed and heavy-tailed, so a rank test, not a t-test: it is the test
 // Kayenta's NetflixACAJudge runs per metric (MannWhitneyClassifier).
 import { twoSidedP } from './normal.ts';
-import { sampleSize, usable, type WeightedValue } from './weighted-sample.ts';
+import { ascending, sampleSize, usable, type WeightedValue } from './weighted-sample.ts';
 
 export interface MannWhitneyResult {
   /** Observations in the first (baseline) and second (candidate) sample. */
@@ -38,7 +38,7 @@ export function mannWhitney(
     g.b += w.count;
     groups.set(w.value, g);
   }
-  const values = [...groups.keys()].sort((x, y) => x - y);
+  const values = [...groups.keys()].sort(ascending);
   let below = 0;
   let rankSum2 = 0;
   let ties = 0; // Σ (t³ − t) over tie groups

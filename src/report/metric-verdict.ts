@@ -31,7 +31,7 @@ export const DEFAULT_VERDICT_OPTIONS: VerdictOptions = Object.freeze({
 
 export interface MetricVerdict {
   readonly verdict: Verdict;
-  /** Candidate median ÷ baseline median; undefined with no data or a zero baseline median. */
+  /** Candidate median ÷ baseline median; undefined with no data, a zero baseline median or both medians infinite. */
   readonly medianRatio: number | undefined;
   readonly p: number | undefined;
   readonly z: number | undefined;
@@ -91,7 +91,12 @@ export function judgeMetric(
   };
 }
 
-/** new ÷ old; undefined when old is 0 (no ratio exists, the test alone decides). */
+/**
+ * new ÷ old; undefined when no ratio exists (old is 0, or both medians sit
+ * in the +Inf bucket): the test alone decides then. A finite baseline and a
+ * candidate median in the +Inf bucket gives Infinity.
+ */
 function ratio(candidate: number, baseline: number): number | undefined {
-  return baseline === 0 ? undefined : candidate / baseline;
+  const r = candidate / baseline;
+  return baseline === 0 || Number.isNaN(r) ? undefined : r;
 }

@@ -1,8 +1,8 @@
 /**
  * One value seen `count` times: a raw sample (count 1) or a histogram bucket
  * (its representative value — the bucket's upper bound, as Prometheus
- * reports it — and the number of observations in it). Counts are whole
- * numbers: a rank test counts observations, it does not weigh them.
+ * reports it, +Inf included — and the number of observations in it). Counts
+ * are whole numbers: a rank test counts observations, it does not weigh them.
  */
 export interface WeightedValue {
   readonly value: number;
@@ -14,16 +14,25 @@ export function fromValues(values: readonly number[]): WeightedValue[] {
   return values.map((value) => ({ value, count: 1 }));
 }
 
-/** The number of observations, ignoring entries that are not finite or have no count. */
+/** The number of observations, ignoring entries that `usable` drops. */
 export function sampleSize(sample: readonly WeightedValue[]): number {
   let n = 0;
   for (const w of usable(sample)) n += w.count;
   return n;
 }
 
-/** Entries a statistic may use: finite value, whole positive count. */
+/**
+ * Entries a statistic may use: a value that is a number (±Infinity kept — the
+ * +Inf bucket holds the slowest requests, the ones a verdict must not drop),
+ * a whole positive count.
+ */
 export function usable(sample: readonly WeightedValue[]): WeightedValue[] {
-  return sample.filter((w) => Number.isFinite(w.value) && Number.isInteger(w.count) && w.count > 0);
+  return sample.filter((w) => !Number.isNaN(w.value) && Number.isInteger(w.count) && w.count > 0);
+}
+
+/** Ascending order that, unlike `a - b`, is defined for two infinities. */
+export function ascending(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -31,7 +40,7 @@ export function usable(sample: readonly WeightedValue[]): WeightedValue[] {
  * a histogram can say no more than which bucket holds it); undefined when empty.
  */
 export function weightedMedian(sample: readonly WeightedValue[]): number | undefined {
-  const sorted = usable(sample).sort((x, y) => x.value - y.value);
+  const sorted = usable(sample).sort((x, y) => ascending(x.value, y.value));
   const n = sorted.reduce((s, w) => s + w.count, 0);
   if (n === 0) return undefined;
   const target = Math.ceil(n / 2);

@@ -40,7 +40,7 @@ test('all values tied: no evidence of a difference (p = 1), not a division by ze
   assert.equal(r.z, 0);
 });
 
-test('entries with no count, fractional counts or non-finite values are ignored', () => {
+test('entries with no count, fractional counts or a NaN value are ignored', () => {
   const r = mannWhitney(
     [...fromValues(X), { value: Number.NaN, count: 3 }, { value: 1, count: 0.5 }],
     [...fromValues(Y), { value: 2, count: 0 }],
@@ -48,4 +48,20 @@ test('entries with no count, fractional counts or non-finite values are ignored'
   assert.equal(r.n1, 20);
   assert.equal(r.n2, 20);
   assert.equal(r.u, 297.5);
+});
+
+test('the +Inf bucket counts: slow requests beyond the last bound make the candidate higher', () => {
+  const old = [
+    { value: 50, count: 90 },
+    { value: 100, count: 10 },
+    { value: Number.POSITIVE_INFINITY, count: 0 },
+  ];
+  const slow = [
+    { value: 50, count: 60 },
+    { value: 100, count: 10 },
+    { value: Number.POSITIVE_INFINITY, count: 30 },
+  ];
+  const r = mannWhitney(old, slow);
+  assert.equal(r.n2, 100);
+  assert.ok(r.z > 0 && r.p < 0.05, `z = ${r.z}, p = ${r.p}`);
 });
