@@ -60,6 +60,23 @@ test('the same traces in Zipkin, Jaeger and OTLP JSON lines give the same spans'
   assert.equal(z.spans.find((s) => s.spanId === '00000000000000a5')?.remoteService, 'payments');
 });
 
+test('OTLP as one pretty-printed document with several resources reads the same spans', async () => {
+  const dir = tempDir();
+  const docs = otlpJsonLines()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { resourceSpans: unknown[] });
+  writeFileSync(
+    join(dir, 'one.json'),
+    JSON.stringify({ resourceSpans: docs.flatMap((d) => d.resourceSpans) }, null, 2),
+  );
+  writeFileSync(join(dir, 'z.json'), zipkinJson());
+  const o = await collect([join(dir, 'one.json')]);
+  const z = await collect([join(dir, 'z.json')]);
+  assert.equal(o.summary.files[0].format, 'otlp');
+  assert.deepEqual(o.spans, z.spans);
+});
+
 test('a folder is read file by file in sorted order, .json and .jsonl only', async () => {
   const dir = tempDir();
   mkdirSync(join(dir, 'sub'));
@@ -121,6 +138,20 @@ test('a truncated file is an error with the byte offset where it stopped', async
     assert.match(err.message, new RegExp(`truncated at byte ${Buffer.byteLength(text)}`));
     return true;
   });
+});
+
+test('an empty export is read as its format with no spans', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'z.json'), '[]');
+  writeFileSync(join(dir, 'j.json'), '{"data":[],"total":0}');
+  const { summary } = await collect([join(dir, 'j.json'), join(dir, 'z.json')]);
+  assert.deepEqual(
+    summary.files.map((f) => [f.format, f.spans]),
+    [
+      ['jaeger', 0],
+      ['zipkin', 0],
+    ],
+  );
 });
 
 test('content of no known format, a missing file and mismatched brackets are errors', async () => {

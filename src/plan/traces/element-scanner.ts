@@ -55,6 +55,8 @@ export class ElementScanner {
   /** Stack depth of the array whose elements are cut out; 0 when none is open. */
   #arrayDepth: number;
   #arrayKey: string;
+  /** The key of the first array opened, so an empty one still tells the format. */
+  #firstKey: string | undefined;
   #index: number;
   #elementParts: Buffer[];
   #elementStart: number;
@@ -73,6 +75,7 @@ export class ElementScanner {
     this.#lastKey = '';
     this.#arrayDepth = 0;
     this.#arrayKey = '';
+    this.#firstKey = undefined;
     this.#index = 0;
     this.#elementParts = [];
     this.#elementStart = -1;
@@ -190,6 +193,11 @@ export class ElementScanner {
     return out;
   }
 
+  /** `''` (root array) or the root key of the first array of elements seen; undefined before. */
+  get firstKey(): string | undefined {
+    return this.#firstKey;
+  }
+
   /** Call at the end of input; throws ScanFault if the input stopped inside a value. */
   end(): void {
     if (this.#inString || this.#stack.length > 0) {
@@ -201,6 +209,7 @@ export class ElementScanner {
   #openArray(key: string, depth: number): void {
     this.#arrayDepth = depth + 1;
     this.#arrayKey = key;
+    this.#firstKey ??= key;
     this.#index = 0;
   }
 

@@ -151,6 +151,9 @@ export async function readSpans(
         }
       }
       scanner.end();
+      // An empty export (`[]`, `{"data":[]}`) is valid: its format comes from the array seen.
+      const first = scanner.firstKey;
+      if (entry.format === undefined && first !== undefined) entry.format = FORMAT_OF_KEY[first];
     } catch (err) {
       if (file !== '-') (stream as Readable).destroy();
       if (err instanceof TraceFileError) throw err;
