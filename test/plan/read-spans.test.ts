@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +106,24 @@ test('`-` reads stdin, in small chunks cut anywhere', async () => {
   assert.equal(summary.files[0].file, '-');
   assert.equal(summary.files[0].format, 'jaeger');
   assert.equal(spans.length, ROWS.length);
+});
+
+test('`-` reads the process stdin when no stream is given (a child process fed a pipe)', async () => {
+  const index = new URL('../../src/plan/index.ts', import.meta.url).href;
+  const code = `import { readSpans } from ${JSON.stringify(index)};
+    const s = await readSpans(['-'], { onSpan: () => {} });
+    console.log(JSON.stringify([s.files[0].format, s.spans]));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin.end(otlpJsonLines());
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const [status] = await once(child, 'close');
+  assert.equal(status, 0);
+  assert.deepEqual(JSON.parse(out), ['otlp', ROWS.length]);
 });
 
 test('a malformed span is an error naming the file, the span index, its id and the byte offset', async () => {
