@@ -379,3 +379,11 @@ export class WebhookError extends CutoverError {
     this.name = 'WebhookError';
   }
 }
+
+/** A trace export `cutover plan` reads is unreadable, malformed or truncated. */
+export class TraceFileError extends CutoverError {
+  constructor(file: string, reason: string, options?: ErrorOptions) {
+    super('CUTOVER_ERR_TRACE_FILE', `trace file ${file}: ${reason}`, 400, options);
+    this.name = 'TraceFileError';
+  }
+}
