@@ -44,6 +44,33 @@ async function openssl(args: readonly string[], cwd: string): Promise<void> {
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
+/** `openssl req -x509`: a new P-256 key and a self-signed certificate for two days, with `extensions`. */
+function selfSignedRequest(
+  cert: string,
+  key: string,
+  subject: string,
+  extensions: readonly string[],
+  cwd: string,
+): Promise<void> {
+  return openssl(
+    [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${subject}`,
+      ...extensions.flatMap((e) => ['-addext', e]),
+    ],
+    cwd,
+  );
+}
+
 function issued(cert: string, key: string): Issued {
   return {
     cert,
@@ -59,24 +86,11 @@ export async function createCa(name = 'Cutover Test CA', dir?: string): Promise<
   mkdirSync(folder, { recursive: true });
   const cert = join(folder, 'ca.crt');
   const key = join(folder, 'ca.key');
-  await openssl(
-    [
-      'req',
-      '-x509',
-      ...EC_KEY,
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
+  await selfSignedRequest(
+    cert,
+    key,
+    name,
+    ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
     folder,
   );
   let serial = 1;
@@ -134,26 +148,14 @@ export async function selfSigned(
   mkdirSync(dir, { recursive: true });
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  await openssl(
+  await selfSignedRequest(
+    cert,
+    key,
+    name,
     [
-      'req',
-      '-x509',
-      ...EC_KEY,
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
       `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`,
-      '-addext',
       'basicConstraints=critical,CA:FALSE',
-      '-addext',
       'keyUsage=critical,digitalSignature',
-      '-addext',
       'extendedKeyUsage=serverAuth',
     ],
     dir,
