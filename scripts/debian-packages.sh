@@ -3,7 +3,8 @@
 # (Prometheus, for the Prometheus gate test against a real one; redis-server,
 # for the Redis fleet tests, which start, kill and restart their own; openssl,
 # which makes the TLS tests' CA and certificates; curl, an HTTP/2 client the
-# gateway tests use with --http2-prior-knowledge) and
+# gateway tests use with --http2-prior-knowledge; chromium, the browser that
+# opens the report's HTML through playwright-core) and
 # npm run bench's prebench (wrk and nginx, the load generator and peer proxy;
 # redis-server, for the fleet cases and the fleet rollback variant; h2load,
 # the HTTP/2 load generator of bench/h2.ts, also its own prebench:h2).
