@@ -15,6 +15,8 @@ export interface RouteMinute {
   readonly instance: string;
   /** Counts by status class and the latency histogram of the minute (never empty: a minute without requests has no row). */
   readonly slot: WindowSlot;
+  /** Times this side's breaker opened in the minute on this instance. */
+  readonly breakerOpenings: number;
 }
 
 /** One instance's shadow pairs of one route in one minute. */
@@ -41,6 +43,8 @@ export interface RouteHistory {
     readonly minute: number;
     readonly legacy: WindowSlot | undefined;
     readonly candidate: WindowSlot | undefined;
+    /** Breaker openings in the minute, every instance summed. */
+    readonly breakerOpenings: { readonly legacy: number; readonly candidate: number };
     readonly shadow: Omit<ShadowMinute, 'route' | 'minute' | 'instance'> | undefined;
     /** Instances that wrote a row for the minute (for throughput per instance). */
     readonly instances: number;
