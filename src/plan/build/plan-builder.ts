@@ -1,0 +1,380 @@
+// Streams spans in (pass `add` as readSpans' onSpan) and turns them into a
+// PlanResult: modules, the coupling figures of every pair, stages, data
+// stores and warnings. Spans are kept as compact records (span-store.ts);
+// the per-trace work waits for `finish`, because a trace's spans may come
+// from several files in any order.
+import type { ModulesFile } from '../modules/schema.ts';
+import type {
+  DataStore,
+  EntryPoint,
+  PlanModule,
+  PlanPair,
+  PlanResult,
+  PlanWarning,
+  SharedDataLevel,
+} from '../plan-result.ts';
+import type { PlanSpan } from '../span.ts';
+import type { ReadSummary } from '../traces/read-spans.ts';
+import { dataTouch, entryPoint, kindCode } from './classify.ts';
+import {
+  byMigrationOrder,
+  couplingScore,
+  MICROS_PER_DAY,
+  MIN_DAYS,
+  moduleCost,
+  stageOf,
+} from './figures.ts';
+import { KIND_CLIENT, KIND_CONSUMER, KIND_PRODUCER, KIND_SERVER, SpanStore } from './span-store.ts';
+import { type Transaction, walkTrace } from './trace-walk.ts';
+import { planWarnings } from './warnings.ts';
+
+interface ModuleAcc {
+  readonly name: string;
+  readonly services: Set<string>;
+  /** Server and consumer spans. */
+  traffic: number;
+  /** Cross-module calls it made. */
+  out: number;
+  readonly entries: Map<string, { -readonly [K in keyof EntryPoint]: EntryPoint[K] }>;
+  readonly stores: Set<number>;
+  readonly tables: Set<string>;
+  readonly columns: Set<string>;
+}
+
+interface StoreAcc {
+  readonly name: string;
+  readonly source: string;
+  readonly kind: string | undefined;
+  readonly modules: Set<number>;
+  readonly tables: Set<string>;
+}
+
+interface PairAcc {
+  calls: number;
+  transactions: number;
+  twoPhase: number;
+  hops: number;
+}
+
+const PAIR_KEY = 2 ** 20;
+
+function sorted(values: Iterable<string>): string[] {
+  return [...values].sort();
+}
+
+function intersect(a: ReadonlySet<string>, b: ReadonlySet<string>): string[] {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  return [...small].filter((x) => large.has(x));
+}
+
+export class PlanBuilder {
+  readonly #file: ModulesFile | undefined;
+  readonly #bySelector = new Map<string, string>();
+  readonly #declaredStores = new Map<string, string | undefined>();
+  readonly #spans = new SpanStore();
+  readonly #modules: ModuleAcc[] = [];
+  readonly #moduleIds = new Map<string, number>();
+  readonly #stores: StoreAcc[] = [];
+  readonly #storeIds = new Map<string, number>();
+  readonly #serviceIds = new Map<string, number>();
+  /** Per service id: the module of its first served span, or -1 when it serves nothing. */
+  readonly #servedBy: number[] = [];
+  #minStartUs = Number.POSITIVE_INFINITY;
+  #maxEndUs = Number.NEGATIVE_INFINITY;
+
+  constructor(modules?: ModulesFile) {
+    this.#file = modules;
+    for (const [name, selectors] of Object.entries(modules?.modules ?? {})) {
+      this.#moduleId(name);
+      for (const s of selectors) this.#bySelector.set(s, name);
+    }
+    for (const d of modules?.dataStores ?? []) this.#declaredStores.set(d.name, d.kind);
+  }
+
+  #moduleId(name: string): number {
+    let id = this.#moduleIds.get(name);
+    if (id === undefined) {
+      id = this.#modules.length;
+      this.#moduleIds.set(name, id);
+      this.#modules.push({
+        name,
+        services: new Set(),
+        traffic: 0,
+        out: 0,
+        entries: new Map(),
+        stores: new Set(),
+        tables: new Set(),
+        columns: new Set(),
+      });
+    }
+    return id;
+  }
+
+  #serviceId(name: string): number {
+    let id = this.#serviceIds.get(name);
+    if (id === undefined) {
+      id = this.#servedBy.length;
+      this.#serviceIds.set(name, id);
+      this.#servedBy.push(-1);
+    }
+    return id;
+  }
+
+  #storeId(name: string, source: string, kind: string | undefined): number {
+    let id = this.#storeIds.get(name);
+    if (id === undefined) {
+      id = this.#stores.length;
+      this.#storeIds.set(name, id);
+      this.#stores.push({ name, source, kind, modules: new Set(), tables: new Set() });
+    }
+    return id;
+  }
+
+  /** `service:operation` first, then `service`; a declared data store is no module (-1). */
+  #moduleOf(span: PlanSpan): { id: number; selector: string } {
+    const op = `${span.service}:${span.name}`;
+    const byOp = this.#bySelector.get(op);
+    if (byOp !== undefined) return { id: this.#moduleId(byOp), selector: op };
+    const byService = this.#bySelector.get(span.service);
+    if (byService !== undefined) return { id: this.#moduleId(byService), selector: span.service };
+    if (this.#declaredStores.has(span.service)) return { id: -1, selector: span.service };
+    return { id: this.#moduleId(span.service), selector: span.service };
+  }
+
+  /** The store a span touches: a declared one when its name matches, else what the attributes say. */
+  #storeOf(span: PlanSpan, touch: ReturnType<typeof dataTouch>): number {
+    const candidates = [span.remoteService, touch.store, ...touch.aliases];
+    for (const c of candidates) {
+      if (c !== undefined && this.#declaredStores.has(c)) {
+        return this.#storeId(c, 'modules.yaml', this.#declaredStores.get(c));
+      }
+    }
+    if (touch.store === undefined || touch.source === undefined) return -1;
+    return this.#storeId(touch.store, touch.source, undefined);
+  }
+
+  add(span: PlanSpan): void {
+    const { id: module, selector } = this.#moduleOf(span);
+    const kind = kindCode(span);
+    const touch = dataTouch(span);
+    const store = this.#storeOf(span, touch);
+    const service = this.#serviceId(span.service);
+    const remote = span.remoteService !== undefined ? this.#serviceId(span.remoteService) : -1;
+    this.#minStartUs = Math.min(this.#minStartUs, span.startUs);
+    this.#maxEndUs = Math.max(this.#maxEndUs, span.startUs + span.durationUs);
+    if (store >= 0) {
+      const s = this.#stores[store];
+      for (const t of touch.tables) s.tables.add(t);
+      if (module >= 0) s.modules.add(module);
+    }
+    if (module >= 0) {
+      const m = this.#modules[module];
+      m.services.add(selector);
+      if (store >= 0) m.stores.add(store);
+      for (const t of touch.tables) m.tables.add(t);
+      for (const c of touch.columns) m.columns.add(c);
+      if (kind === KIND_SERVER || kind === KIND_CONSUMER) {
+        m.traffic++;
+        if (this.#servedBy[service] === -1) this.#servedBy[service] = module;
+      }
+      if (kind === KIND_SERVER) {
+        const e = entryPoint(span);
+        const seen = m.entries.get(e.name);
+        if (seen) seen.calls++;
+        else m.entries.set(e.name, { ...e, calls: 1 });
+      }
+    }
+    this.#spans.push(
+      span.traceId,
+      span.spanId,
+      span.parentId,
+      module,
+      kind,
+      touch.flags,
+      remote,
+      store,
+    );
+  }
+
+  finish(summary: ReadSummary): PlanResult {
+    const spans = this.#spans;
+    const remoteModule = Int32Array.from(this.#servedBy);
+    const pairs = new Map<number, PairAcc>();
+    const pairOf = (x: number, y: number): PairAcc => {
+      const key = Math.min(x, y) * PAIR_KEY + Math.max(x, y);
+      let p = pairs.get(key);
+      if (!p) {
+        p = { calls: 0, transactions: 0, twoPhase: 0, hops: 0 };
+        pairs.set(key, p);
+      }
+      return p;
+    };
+    const sink = {
+      call: (from: number, to: number): void => {
+        this.#modules[from].out++;
+        pairOf(from, to).calls++;
+      },
+      transaction: (tx: Transaction): void => {
+        const ms = tx.modules;
+        for (let i = 0; i < ms.length; i++) {
+          for (let j = i + 1; j < ms.length; j++) {
+            const p = pairOf(ms[i], ms[j]);
+            p.transactions++;
+            if (tx.twoPhase) p.twoPhase++;
+            p.hops = Math.max(p.hops, tx.hops);
+          }
+        }
+      },
+    };
+    for (let t = 0; t < spans.traces; t++) walkTrace(spans, spans.traceHead[t], remoteModule, sink);
+    this.#remoteEndpointStores(remoteModule);
+
+    const days = Number.isFinite(this.#minStartUs)
+      ? Math.max((this.#maxEndUs - this.#minStartUs) / MICROS_PER_DAY, MIN_DAYS)
+      : MIN_DAYS;
+    const planPairs = this.#pairs(pairs, days);
+    const modules = this.#planModules(planPairs);
+    const result: PlanResult = {
+      modules,
+      pairs: planPairs,
+      dataStores: this.#dataStores(),
+      warnings: [] as PlanWarning[],
+      traces: {
+        spans: spans.size,
+        traces: spans.traces,
+        days,
+        from: Number.isFinite(this.#minStartUs)
+          ? new Date(this.#minStartUs / 1000).toISOString()
+          : undefined,
+        until: Number.isFinite(this.#maxEndUs)
+          ? new Date(this.#maxEndUs / 1000).toISOString()
+          : undefined,
+      },
+    };
+    const names = new Set(this.#modules.filter((m) => this.#isPresent(m)).map((m) => m.name));
+    return { ...result, warnings: planWarnings(result, summary, this.#file, names) };
+  }
+
+  /** A client span to a service that serves nothing: that service is a data store (Zipkin remote endpoint). */
+  #remoteEndpointStores(remoteModule: Int32Array): void {
+    const s = this.#spans;
+    const serviceNames = [...this.#serviceIds.keys()];
+    for (let i = 0; i < s.size; i++) {
+      const r = s.remote[i];
+      const caller = s.kind[i] === KIND_CLIENT || s.kind[i] === KIND_PRODUCER;
+      if (!caller || r < 0 || s.store[i] >= 0 || remoteModule[r] >= 0 || s.module[i] < 0) continue;
+      const store = this.#storeId(serviceNames[r], 'remote endpoint', undefined);
+      this.#stores[store].modules.add(s.module[i]);
+      this.#modules[s.module[i]].stores.add(store);
+    }
+  }
+
+  /** Modules declared in modules.yaml but met in no span are left out of the result. */
+  #isPresent(m: ModuleAcc): boolean {
+    return m.services.size > 0;
+  }
+
+  #sharedData(a: number, b: number): { level: SharedDataLevel; items: string[] } {
+    const ma = this.#modules[a];
+    const mb = this.#modules[b];
+    const columns = new Set(intersect(ma.columns, mb.columns));
+    for (const s of this.#file?.shared ?? []) {
+      if (s.modules.includes(ma.name) && s.modules.includes(mb.name)) {
+        for (const c of s.columns) columns.add(c);
+      }
+    }
+    if (columns.size > 0) return { level: 'columns', items: sorted(columns) };
+    const tables = intersect(ma.tables, mb.tables);
+    if (tables.length > 0) return { level: 'tables', items: sorted(tables) };
+    const stores = [...ma.stores].filter((s) => mb.stores.has(s)).map((s) => this.#stores[s].name);
+    if (stores.length > 0) return { level: 'stores', items: sorted(stores) };
+    return { level: 'none', items: [] };
+  }
+
+  #declaredTwoPhase(a: string, b: string): number | undefined {
+    const entry = this.#file?.twoPhase.find(
+      (t) =>
+        (t.modules[0] === a && t.modules[1] === b) || (t.modules[0] === b && t.modules[1] === a),
+    );
+    return entry?.share;
+  }
+
+  #pairs(counted: ReadonlyMap<number, PairAcc>, days: number): PlanPair[] {
+    const present = this.#modules.map((_, i) => i).filter((i) => this.#isPresent(this.#modules[i]));
+    const callsOf = (m: ModuleAcc): number => m.out + m.traffic;
+    const out: PlanPair[] = [];
+    for (let x = 0; x < present.length; x++) {
+      for (let y = x + 1; y < present.length; y++) {
+        const [i, j] = [present[x], present[y]];
+        const acc = counted.get(Math.min(i, j) * PAIR_KEY + Math.max(i, j));
+        const shared = this.#sharedData(i, j);
+        const [ma, mb] = [this.#modules[i], this.#modules[j]];
+        const declared = this.#declaredTwoPhase(ma.name, mb.name);
+        if (!acc && shared.level === 'none' && declared === undefined) continue;
+        const calls = acc?.calls ?? 0;
+        const busier = Math.max(callsOf(ma), callsOf(mb));
+        const callRatio = busier > 0 ? Math.min(calls / busier, 1) : 0;
+        const txHops = acc?.hops ?? 0;
+        const seen = acc && acc.transactions > 0 ? acc.twoPhase / acc.transactions : undefined;
+        const [a, b] = ma.name < mb.name ? [ma.name, mb.name] : [mb.name, ma.name];
+        out.push({
+          a,
+          b,
+          callRatio,
+          callsPerDay: calls / days,
+          sharedColumns: shared.items.length,
+          sharedLevel: shared.level,
+          shared: shared.items,
+          txHops,
+          twoPhaseShare: declared ?? seen,
+          score: couplingScore(callRatio, shared.items.length, txHops),
+        });
+      }
+    }
+    return out.sort(
+      (p, q) => q.score - p.score || p.a.localeCompare(q.a) || p.b.localeCompare(q.b),
+    );
+  }
+
+  #planModules(pairs: readonly PlanPair[]): PlanModule[] {
+    const cost = this.#file?.cost;
+    const modules: PlanModule[] = [];
+    for (const m of this.#modules) {
+      if (!this.#isPresent(m)) continue;
+      // pairs are sorted by score, highest first: the first one naming m sets its score.
+      const top = pairs.find((p) => p.a === m.name || p.b === m.name);
+      const score = top?.score ?? 0;
+      modules.push({
+        name: m.name,
+        stage: stageOf(score),
+        score,
+        traffic: m.traffic,
+        cost: cost && moduleCost(m.name, cost),
+        pair: top && {
+          with: top.a === m.name ? top.b : top.a,
+          callRatio: top.callRatio,
+          sharedColumns: top.sharedColumns,
+          txHops: top.txHops,
+          score: top.score,
+        },
+        services: sorted(m.services),
+        entryPoints: [...m.entries.values()].sort(
+          (x, y) => y.calls - x.calls || x.name.localeCompare(y.name),
+        ),
+      });
+    }
+    return modules.sort(byMigrationOrder);
+  }
+
+  #dataStores(): DataStore[] {
+    return this.#stores
+      .map((s) => ({
+        name: s.name,
+        source: s.source,
+        modules: sorted([...s.modules].map((m) => this.#modules[m].name)),
+        tables: sorted(s.tables),
+        ...(s.kind !== undefined ? { kind: s.kind } : {}),
+      }))
+      .sort((x, y) => x.name.localeCompare(y.name));
+  }
+}
