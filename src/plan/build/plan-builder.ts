@@ -15,7 +15,7 @@ import type {
 } from '../plan-result.ts';
 import type { PlanSpan } from '../span.ts';
 import type { ReadSummary } from '../traces/read-spans.ts';
-import { dataTouch, entryPoint, kindCode } from './classify.ts';
+import { type DataTouch, dataTouch, entryPoint, kindCode } from './classify.ts';
 import {
   byMigrationOrder,
   couplingScore,
@@ -25,7 +25,7 @@ import {
   stageOf,
 } from './figures.ts';
 import { KIND_CLIENT, KIND_CONSUMER, KIND_PRODUCER, KIND_SERVER, SpanStore } from './span-store.ts';
-import { type Transaction, walkTrace } from './trace-walk.ts';
+import { type LinkedTrace, linkTrace, type Transaction, walkTrace } from './trace-walk.ts';
 import { planWarnings } from './warnings.ts';
 
 interface ModuleAcc {
@@ -56,6 +56,17 @@ interface PairAcc {
   hops: number;
 }
 
+/** What a span that waits for its module keeps until `finish` (see #moduleOf). */
+interface Pending {
+  readonly service: string;
+  readonly serviceId: number;
+  readonly kind: number;
+  readonly touch: DataTouch;
+  readonly store: number;
+  readonly entry: Omit<EntryPoint, 'calls'> | undefined;
+}
+
+const PENDING = -2;
 const PAIR_KEY = 2 ** 20;
 
 function sorted(values: Iterable<string>): string[] {
@@ -71,6 +82,11 @@ export class PlanBuilder {
   readonly #file: ModulesFile | undefined;
   readonly #bySelector = new Map<string, string>();
   readonly #declaredStores = new Map<string, string | undefined>();
+  /** Services that modules.yaml splits by operation (`service:operation` selectors). */
+  readonly #splitServices = new Set<string>();
+  /** Spans of split services that match no selector: by span index, until their module is known. */
+  readonly #pending = new Map<number, Pending>();
+  readonly #pendingTraces = new Set<number>();
   readonly #spans = new SpanStore();
   readonly #modules: ModuleAcc[] = [];
   readonly #moduleIds = new Map<string, number>();
@@ -86,7 +102,11 @@ export class PlanBuilder {
     this.#file = modules;
     for (const [name, selectors] of Object.entries(modules?.modules ?? {})) {
       this.#moduleId(name);
-      for (const s of selectors) this.#bySelector.set(s, name);
+      for (const s of selectors) {
+        this.#bySelector.set(s, name);
+        const colon = s.indexOf(':');
+        if (colon > 0) this.#splitServices.add(s.slice(0, colon));
+      }
     }
     for (const d of modules?.dataStores ?? []) this.#declaredStores.set(d.name, d.kind);
   }
@@ -130,7 +150,13 @@ export class PlanBuilder {
     return id;
   }
 
-  /** `service:operation` first, then `service`; a declared data store is no module (-1). */
+  /**
+   * `service:operation` first, then `service`; a declared data store is no
+   * module (-1). A span of a service split by operation that matches no
+   * selector (a database call under `orders:GET /orders`) belongs to the
+   * module of its nearest ancestor in the same service: PENDING until
+   * `finish`, when the trace's parent links are known.
+   */
   #moduleOf(span: PlanSpan): { id: number; selector: string } {
     const op = `${span.service}:${span.name}`;
     const byOp = this.#bySelector.get(op);
@@ -138,6 +164,7 @@ export class PlanBuilder {
     const byService = this.#bySelector.get(span.service);
     if (byService !== undefined) return { id: this.#moduleId(byService), selector: span.service };
     if (this.#declaredStores.has(span.service)) return { id: -1, selector: span.service };
+    if (this.#splitServices.has(span.service)) return { id: PENDING, selector: span.service };
     return { id: this.#moduleId(span.service), selector: span.service };
   }
 
@@ -162,42 +189,91 @@ export class PlanBuilder {
     const remote = span.remoteService !== undefined ? this.#serviceId(span.remoteService) : -1;
     this.#minStartUs = Math.min(this.#minStartUs, span.startUs);
     this.#maxEndUs = Math.max(this.#maxEndUs, span.startUs + span.durationUs);
-    if (store >= 0) {
-      const s = this.#stores[store];
-      for (const t of touch.tables) s.tables.add(t);
-      if (module >= 0) s.modules.add(module);
-    }
-    if (module >= 0) {
-      const m = this.#modules[module];
-      m.services.add(selector);
-      if (store >= 0) m.stores.add(store);
-      for (const t of touch.tables) m.tables.add(t);
-      for (const c of touch.columns) m.columns.add(c);
-      if (kind === KIND_SERVER || kind === KIND_CONSUMER) {
-        m.traffic++;
-        if (this.#servedBy[service] === -1) this.#servedBy[service] = module;
-      }
-      if (kind === KIND_SERVER) {
-        const e = entryPoint(span);
-        const seen = m.entries.get(e.name);
-        if (seen) seen.calls++;
-        else m.entries.set(e.name, { ...e, calls: 1 });
-      }
-    }
-    this.#spans.push(
+    if (store >= 0) for (const t of touch.tables) this.#stores[store].tables.add(t);
+    const entry = kind === KIND_SERVER ? entryPoint(span) : undefined;
+    const index = this.#spans.push(
       span.traceId,
       span.spanId,
       span.parentId,
       module,
+      service,
       kind,
       touch.flags,
       remote,
       store,
     );
+    if (module === PENDING) {
+      this.#pending.set(index, {
+        service: span.service,
+        serviceId: service,
+        kind,
+        touch,
+        store,
+        entry,
+      });
+      this.#pendingTraces.add(this.#spans.traceOf[index]);
+    } else if (module >= 0) {
+      this.#account(module, selector, service, kind, touch, store, entry);
+    }
+  }
+
+  /** Adds a span's traffic, entry point and data to its module. */
+  #account(
+    module: number,
+    selector: string | undefined,
+    service: number,
+    kind: number,
+    touch: DataTouch,
+    store: number,
+    entry: Omit<EntryPoint, 'calls'> | undefined,
+  ): void {
+    const m = this.#modules[module];
+    if (selector !== undefined) m.services.add(selector);
+    if (store >= 0) {
+      m.stores.add(store);
+      this.#stores[store].modules.add(module);
+    }
+    for (const t of touch.tables) m.tables.add(t);
+    for (const c of touch.columns) m.columns.add(c);
+    if (kind === KIND_SERVER || kind === KIND_CONSUMER) {
+      m.traffic++;
+      if (this.#servedBy[service] === -1) this.#servedBy[service] = module;
+    }
+    if (entry) {
+      const seen = m.entries.get(entry.name);
+      if (seen) seen.calls++;
+      else m.entries.set(entry.name, { ...entry, calls: 1 });
+    }
+  }
+
+  /** Pending spans take the module of their nearest same-service ancestor, else their service's name. */
+  #resolve(trace: LinkedTrace): void {
+    const s = this.#spans;
+    const { spans, parent } = trace;
+    for (let k = 0; k < spans.length; k++) {
+      const i = spans[k];
+      const pending = this.#pending.get(i);
+      if (!pending) continue;
+      // Pending ancestors are skipped: they resolve to the same ancestor's module.
+      let module = -1;
+      for (let p = parent[k]; p !== -1 && module < 0; p = parent[p]) {
+        if (s.service[spans[p]] !== pending.serviceId) break;
+        if (s.module[spans[p]] >= 0) module = s.module[spans[p]];
+      }
+      // An inherited module keeps its selectors; one made for the service lists the service.
+      const selector = module < 0 ? pending.service : undefined;
+      if (module < 0) module = this.#moduleId(pending.service);
+      s.module[i] = module;
+      const { serviceId, kind, touch, store, entry } = pending;
+      this.#account(module, selector, serviceId, kind, touch, store, entry);
+    }
   }
 
   finish(summary: ReadSummary): PlanResult {
     const spans = this.#spans;
+    for (const t of this.#pendingTraces) this.#resolve(linkTrace(spans, spans.traceHead[t]));
+    this.#pending.clear();
+    this.#pendingTraces.clear();
     const remoteModule = Int32Array.from(this.#servedBy);
     const pairs = new Map<number, PairAcc>();
     const pairOf = (x: number, y: number): PairAcc => {
@@ -226,7 +302,8 @@ export class PlanBuilder {
         }
       },
     };
-    for (let t = 0; t < spans.traces; t++) walkTrace(spans, spans.traceHead[t], remoteModule, sink);
+    for (let t = 0; t < spans.traces; t++)
+      walkTrace(spans, linkTrace(spans, spans.traceHead[t]), remoteModule, sink);
     this.#remoteEndpointStores(remoteModule);
 
     const days = Number.isFinite(this.#minStartUs)

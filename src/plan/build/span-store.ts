@@ -37,8 +37,10 @@ export class SpanStore {
   idLo = new Uint32Array(1024);
   parentHi = new Uint32Array(1024);
   parentLo = new Uint32Array(1024);
-  /** Module id, or -1 for spans of a declared data store. */
+  /** Module id; -1 for spans of a declared data store, -2 until an inherited module is resolved. */
   module = new Int32Array(1024);
+  /** Service id of the emitting service. */
+  service = new Int32Array(1024);
   kind = new Uint8Array(1024);
   flags = new Uint8Array(1024);
   /** Service id of `remoteService`, or -1. */
@@ -78,6 +80,7 @@ export class SpanStore {
     this.parentHi = grown(this.parentHi, u32);
     this.parentLo = grown(this.parentLo, u32);
     this.module = grown(this.module, i32);
+    this.service = grown(this.service, i32);
     this.kind = grown(this.kind, u8);
     this.flags = grown(this.flags, u8);
     this.remote = grown(this.remote, i32);
@@ -96,16 +99,18 @@ export class SpanStore {
     return t;
   }
 
+  /** Returns the new span's index. */
   push(
     traceId: string,
     spanId: string,
     parentId: string | undefined,
     module: number,
+    service: number,
     kind: number,
     flags: number,
     remote: number,
     store: number,
-  ): void {
+  ): number {
     this.#ensure();
     const i = this.size++;
     const t = this.#trace(traceId);
@@ -116,11 +121,13 @@ export class SpanStore {
       flags |= FLAG_HAS_PARENT;
     }
     this.module[i] = module;
+    this.service[i] = service;
     this.kind[i] = kind;
     this.flags[i] = flags;
     this.remote[i] = remote;
     this.store[i] = store;
     this.next[i] = this.traceHead[t];
     this.traceHead[t] = i;
+    return i;
   }
 }

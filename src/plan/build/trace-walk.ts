@@ -37,12 +37,14 @@ const isServed = (kind: number): boolean => kind === KIND_SERVER || kind === KIN
 /**
  * @param remoteModule module id of each service id when that service is a module, else -1
  */
-export function walkTrace(
-  s: SpanStore,
-  head: number,
-  remoteModule: Int32Array,
-  sink: TraceSink,
-): void {
+/** One trace's spans (store indices, arrival order) with parent and child links by position. */
+export interface LinkedTrace {
+  readonly spans: readonly number[];
+  readonly parent: Int32Array;
+  readonly children: readonly (readonly number[])[];
+}
+
+export function linkTrace(s: SpanStore, head: number): LinkedTrace {
   const spans: number[] = [];
   for (let i = head; i !== -1; i = s.next[i]) spans.push(i);
   spans.reverse(); // arrival order, so results do not depend on the linked list
@@ -60,7 +62,19 @@ export function walkTrace(
       children[p].push(k);
     }
   }
+  return { spans, parent, children };
+}
 
+/**
+ * @param remoteModule module id of each service id when that service is a module, else -1
+ */
+export function walkTrace(
+  s: SpanStore,
+  { spans, parent, children }: LinkedTrace,
+  remoteModule: Int32Array,
+  sink: TraceSink,
+): void {
+  const n = spans.length;
   // The call each span stands for: callTo[k] ≥ 0 when span k's module calls callTo[k].
   const callFrom = new Int32Array(n).fill(-1);
   const callTo = new Int32Array(n).fill(-1);

@@ -1,0 +1,45 @@
+// One set of traces written as Zipkin, Jaeger and OTLP gives the same plan.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { PlanBuilder, type PlanResult, readSpans } from '../../src/plan/index.ts';
+import { jaegerJson, otlpJsonLines, zipkinJson } from './trace-fixtures.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cutover-plan-formats-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function planOf(name: string, text: string): Promise<PlanResult> {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  const builder = new PlanBuilder();
+  const summary = await readSpans([file], { onSpan: (s) => builder.add(s) });
+  return builder.finish(summary);
+}
+
+test('Zipkin, Jaeger and OTLP exports of the same traces give the same modules, pairs and data stores', async () => {
+  const zipkin = await planOf('zipkin.json', zipkinJson());
+  const jaeger = await planOf('jaeger.json', jaegerJson());
+  const otlp = await planOf('otlp.jsonl', otlpJsonLines());
+  const graph = (p: PlanResult) => ({
+    modules: p.modules,
+    pairs: p.pairs,
+    dataStores: p.dataStores,
+    traces: p.traces,
+  });
+  assert.deepEqual(graph(jaeger), graph(zipkin));
+  assert.deepEqual(graph(otlp), graph(zipkin));
+  // What the graph is: gateway calls orders and payments; orders reads postgres.
+  assert.deepEqual(
+    zipkin.pairs.filter((p) => p.callsPerDay > 0).map((p) => [p.a, p.b]),
+    [
+      ['gateway', 'orders'],
+      ['gateway', 'payments'],
+    ],
+  );
+  assert.deepEqual(zipkin.dataStores, [
+    { name: 'postgresql:shop', source: 'db.system', modules: ['orders'], tables: ['shop.orders'] },
+  ]);
+  assert.deepEqual(zipkin.modules.map((m) => m.name).sort(), ['gateway', 'orders', 'payments']);
+});
