@@ -43,3 +43,18 @@ test('Zipkin, Jaeger and OTLP exports of the same traces give the same modules, 
   ]);
   assert.deepEqual(zipkin.modules.map((m) => m.name).sort(), ['gateway', 'orders', 'payments']);
 });
+
+test('spans the readers skip are counted in a spans-skipped warning', async () => {
+  const spans = JSON.parse(zipkinJson()) as Record<string, unknown>[];
+  delete spans[5].traceId;
+  delete spans[4].localEndpoint;
+  const plan = await planOf('skips.json', JSON.stringify(spans));
+  assert.equal(plan.traces.spans, 4);
+  assert.deepEqual(plan.warnings, [
+    {
+      kind: 'spans-skipped',
+      message: '2 spans were skipped (1 no service, 1 no traceId); the figures leave them out',
+      modules: [],
+    },
+  ]);
+});
