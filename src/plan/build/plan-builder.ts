@@ -126,8 +126,10 @@ export class PlanBuilder {
   }
 
   /** The store a span touches: a declared one when its name matches, else what the attributes say. */
-  #storeOf(span: PlanSpan, touch: ReturnType<typeof dataTouch>): number {
-    const candidates = [span.remoteService, touch.store, ...touch.aliases];
+  #storeOf(span: PlanSpan, touch: DataTouch): number {
+    // A server span's remote endpoint is its caller, never a store it uses.
+    const outgoing = span.kind !== 'server' && span.kind !== 'consumer';
+    const candidates = [outgoing ? span.remoteService : undefined, touch.store, ...touch.aliases];
     for (const c of candidates) {
       if (c !== undefined && this.#declaredStores.has(c)) {
         return this.#storeId(c, 'modules.yaml', this.#declaredStores.get(c));
