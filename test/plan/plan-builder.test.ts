@@ -309,3 +309,35 @@ test('modules.yaml names no span belongs to are warned about', () => {
   ]);
   assert.deepEqual(plan.pairs, []);
 });
+
+test('shared data falls back from columns to tables to stores as the statements allow', () => {
+  const pairOf = (a: string, b: string) =>
+    pair(
+      buildPlan([
+        ...trace(httpCall('x', 'GET', '/x', [sql('x', a)])),
+        ...trace(httpCall('y', 'GET', '/y', [sql('y', b)])),
+      ]),
+      'x',
+      'y',
+    );
+  // Single-table statements give columns: SELECT list, WHERE comparisons, SET, INSERT list.
+  assert.deepEqual(
+    pairOf(
+      'SELECT "status", total AS t FROM public.orders WHERE id = $1',
+      'UPDATE orders SET status = $1, note = $2 WHERE id = $3 AND total > 0',
+    ).shared,
+    ['shop.orders.id', 'shop.orders.status', 'shop.orders.total'],
+  );
+  // `*` and joins give no columns: the tables both name are the level.
+  const joined = pairOf(
+    'SELECT * FROM orders WHERE id = ?',
+    'SELECT o.id FROM orders o JOIN invoices i ON i.order_id = o.id',
+  );
+  assert.equal(joined.sharedLevel, 'tables');
+  assert.deepEqual(joined.shared, ['shop.orders']);
+  // Different tables of one database: the store is what they share.
+  const stores = pairOf('SELECT id FROM orders', 'SELECT id FROM invoices');
+  assert.equal(stores.sharedLevel, 'stores');
+  assert.deepEqual(stores.shared, ['postgresql:shop']);
+  assert.equal(stores.sharedColumns, 1);
+});

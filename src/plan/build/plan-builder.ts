@@ -228,6 +228,7 @@ export class PlanBuilder {
     }
   }
 
+  /** Once, after the last span: links each trace and computes the result. */
   finish(summary: ReadSummary): PlanResult {
     const spans = this.#spans;
     for (const t of this.#pendingTraces) this.#resolve(linkTrace(spans, spans.traceHead[t]));
