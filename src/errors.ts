@@ -387,3 +387,19 @@ export class TraceFileError extends CutoverError {
     this.name = 'TraceFileError';
   }
 }
+
+/** A `modules.yaml` for `cutover plan` is unreadable or invalid; every problem is listed at once. */
+export class ModulesFileError extends CutoverError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], options?: ErrorOptions) {
+    const lines = issues.map(formatConfigIssue);
+    super(
+      'CUTOVER_ERR_MODULES_FILE',
+      `invalid modules file (${issues.length} error${issues.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
+      400,
+      options,
+    );
+    this.name = 'ModulesFileError';
+    this.issues = issues;
+  }
+}

@@ -1,4 +1,5 @@
 export { DEFAULTS } from './defaults.ts';
+export { DUPLICATE_KEY_MESSAGE, duplicateKeyOffsets } from './duplicate-keys.ts';
 export type { KeyPart } from './fields.ts';
 export { parseKeySpec } from './fields.ts';
 export type { GrpcStatusName } from './grpc-codes.ts';
@@ -16,8 +17,12 @@ export { ANY_STEP, formatJsonPath, parseJsonPath } from './json-path.ts';
 export { parseConfigText } from './load.ts';
 export type { LoadLimits, LoadOptions } from './load-file.ts';
 export { loadConfigFile, loadLimits } from './load-file.ts';
+export type { SchemaIssue } from './messages.ts';
+export { configErrorMap, describeValue, schemaIssues } from './messages.ts';
 export type { FieldPath, PathIssue } from './normalize.ts';
 export { checkPathPattern, normalizeConfig } from './normalize.ts';
+export type { Position } from './positions.ts';
+export { formatPath, SourcePositions } from './positions.ts';
 export { readConfigBytes } from './read.ts';
 export type { RedisNode, RedisTarget } from './redis-url.ts';
 export { describeRedisTarget, isRedisUrl, parseRedisUrl } from './redis-url.ts';

@@ -1,3 +1,18 @@
+export { PlanBuilder } from './build/plan-builder.ts';
+export { loadModulesFile, parseModulesText } from './modules/load.ts';
+export type { CostInputs, ModulesFile } from './modules/schema.ts';
+export type {
+  DataStore,
+  EntryPoint,
+  ModuleCost,
+  ModulePair,
+  PlanModule,
+  PlanPair,
+  PlanResult,
+  PlanWarning,
+  SharedDataLevel,
+  Stage,
+} from './plan-result.ts';
 export type { PlanSpan, SpanKind } from './span.ts';
 export type { SkipReason } from './traces/normalise.ts';
 export type { ReadOptions, ReadSummary, SpanProblem, TraceFormat } from './traces/read-spans.ts';

@@ -40,8 +40,10 @@ export interface ModulePair {
 
 /** A module's cost as a model: the inputs and the split by the published weights. */
 export interface ModuleCost {
-  /** Total person-days: baseDays × skillFactor ÷ … (docs/plan.md, "Cost model"). */
+  /** Total person-days: baseDays × skillFactor (docs/plan.md, "Cost model"). */
   readonly days: number;
+  /** Calendar days for the team: days ÷ teamSize (optional: added after the shape was fixed). */
+  readonly calendarDays?: number;
   readonly people: number;
   readonly compatibility: number;
   readonly observability: number;
@@ -88,6 +90,8 @@ export interface DataStore {
   /** Modules that touch it, in name order. */
   readonly modules: readonly string[];
   readonly tables: readonly string[];
+  /** The kind modules.yaml gives it (`database`, `cache`, `queue` …), when it gives one. */
+  readonly kind?: string;
 }
 
 export interface PlanWarning {
