@@ -116,8 +116,9 @@ function routeSentence(r: RouteReport): string {
 }
 
 function summarise(report: Omit<MigrationReport, 'summary'>): string {
+  // The whole migration first: that is the sentence leadership reads.
   const parts = report.routes.map(routeSentence);
-  if (report.routes.length > 1) parts.push(routeSentence(report.overall));
+  if (report.routes.length > 1) parts.unshift(routeSentence(report.overall));
   if (report.routes.length === 0) parts.push('no route had history in the span');
   const ratio = report.overall.throughputPerInstanceRatio;
   parts.push(

@@ -100,7 +100,13 @@ export function buildRouteReport(history: RouteHistory, context: RouteContext): 
             ),
             'an instance count or the legacy TPS is 0',
           );
-  const bucketMs = bucketFor(context.until - context.from);
+  // Buckets fit the minutes that hold data, not the asked span: three hours
+  // of canary inside a six-week report still chart by the minute.
+  const bucketMs = bucketFor(
+    inSpan.length === 0
+      ? MINUTE_MS
+      : inSpan[inSpan.length - 1].minute - inSpan[0].minute + MINUTE_MS,
+  );
   return {
     route: history.route,
     minutes: { legacy: legacyMinutes, candidate: candidateMinutes, both: sameLegacy.length },
