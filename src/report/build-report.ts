@@ -117,5 +117,14 @@ function summarise(report: Omit<MigrationReport, 'summary'>): string {
         ? `incidents halve every ${Number(fit.halfLifeWeeks.value.toPrecision(2))} weeks`
         : `incidents show no proven decline (${fit.halfLifeWeeks.na})`;
   parts.push(`${rollbacks} rollback(s), ${report.incidents.list.length} incident(s); ${decay}`);
+  if (report.plan !== null) {
+    const costed = report.plan.filter((m) => m.cost !== undefined);
+    const days = costed.reduce((total, m) => total + (m.cost?.days ?? 0), 0);
+    parts.push(
+      costed.length === 0
+        ? 'the plan gave no cost inputs'
+        : `modelled effort ${Math.round(days)} person-days for ${costed.length} module(s) (the plan's cost model)`,
+    );
+  }
   return `${parts.join('; ')}.`;
 }

@@ -22,6 +22,10 @@ test('Markdown: the summary first, then every section', () => {
   ]);
   const summary = md.split('## Summary\n\n')[1].split('\n')[0];
   assert.match(summary, /^all routes: p99 .* → .* \(−\d+(\.\d)?%\), errors .* → .*; .*orders: p99/);
+  assert.match(
+    summary,
+    /modelled effort 90 person-days for 1 module\(s\) \(the plan's cost model\)\.$/,
+  );
   assert.match(md, /### orders/);
   assert.match(
     md,
