@@ -45,6 +45,9 @@ test('JSON: the report round-trips, n/a figures keep their reasons', () => {
   const back = JSON.parse(text) as MigrationReport;
   assert.deepEqual(back, JSON.parse(JSON.stringify(report)));
   assert.equal(typeof back.overall.sameWindows.p99DropRate.value, 'number');
+  // Six weeks asked, three hours of traffic: the charts still go by the minute.
+  assert.equal(back.routes[0].bucketMs, 60_000);
+  assert.equal(back.routes.find((r) => r.route === 'orders')?.series.length, 180);
   const noInstances = buildReport({ ...fixtureInput(), instances: undefined });
   const ratio = (JSON.parse(JSON.stringify(noInstances)) as MigrationReport).overall
     .throughputPerInstanceRatio;
