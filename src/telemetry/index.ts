@@ -18,6 +18,7 @@ export {
   grpcStatusOf,
   NO_GRPC_STATUS,
 } from './grpc-status.ts';
+export type { HistorySide, RouteHistory, RouteMinute, ShadowMinute } from './history-types.ts';
 export type { LimitModeSeries } from './limit-mode-gauge.ts';
 export { LineWriter } from './line-writer.ts';
 export type { Logger, LoggerOptions } from './log.ts';
@@ -58,6 +59,8 @@ export {
 } from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
+export { latencyBinIndex, MAX_UNITS, UNITS_PER_MS } from './window-histogram.ts';
+export { SlotMerge } from './window-merge.ts';
 export { decodeWindowSlot, encodeWindowSlot } from './window-slot-codec.ts';
 export type { WindowSlot, WindowSnapshot } from './windows.ts';
 export { SlidingWindow } from './windows.ts';
