@@ -57,8 +57,8 @@ test('the table has a row per module in plan order with its stage, score, pair f
 
 test('the table colours the stage cell only when asked, and never passes control characters through', () => {
   const coloured = formatPlanTable(plan, { color: true });
-  assert.match(coloured, /\x1b\[32mL1\x1b\[0m/);
-  assert.match(coloured, /\x1b\[31mL3\x1b\[0m/);
+  assert.ok(coloured.includes('\x1b[32mL1\x1b[0m'), coloured);
+  assert.ok(coloured.includes('\x1b[31mL3\x1b[0m'));
   const evil = fixturePlan();
   const named = { ...evil, modules: [{ ...evil.modules[0], name: 'a\x1b[2Jb\nc' }] };
   const text = formatPlanTable(named);
