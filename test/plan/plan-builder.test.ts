@@ -268,3 +268,76 @@ test('data stores without modules.yaml: db.system, messaging.system and a remote
   assert.deepEqual(p.shared, ['memcached', 'postgresql:shop']);
   assert.equal(p.sharedColumns, 2);
 });
+
+test('high coupling for a module: its pairs together reach 50,000 calls a day, none alone', () => {
+  // One minute of traces: hub calls a 20 times and b 20 times → 28,800 a day
+  // each, 57,600 for hub over both.
+  const spans = [];
+  for (let i = 0; i < 20; i++) {
+    for (const to of ['a', 'b']) {
+      spans.push(
+        ...trace(
+          client('hub', to, 'GET', [httpCall(to, 'GET', `/${to}`)]),
+          1_700_000_000_000_000 + i * 3_000_000,
+        ),
+      );
+    }
+  }
+  const plan = buildPlan(spans);
+  assert.deepEqual(
+    plan.warnings.map((w) => [w.kind, w.modules]),
+    [['high-coupling', ['hub']]],
+  );
+  assert.match(plan.warnings[0].message, /hub makes and receives 57,600 cross-module calls a day/);
+});
+
+test('modules.yaml names no span belongs to are warned about', () => {
+  const plan = buildPlan(trace(httpCall('orders', 'GET', '/orders')), {
+    modules: {},
+    dataStores: [],
+    shared: [{ modules: ['orders', 'billing'], columns: ['shop.orders.id'] }],
+    twoPhase: [],
+    cost: undefined,
+    source: 'modules.yaml',
+  });
+  assert.deepEqual(plan.warnings, [
+    {
+      kind: 'unknown-module',
+      message: 'modules.yaml names module "billing", which no span belongs to',
+      modules: ['billing'],
+    },
+  ]);
+  assert.deepEqual(plan.pairs, []);
+});
+
+test('shared data falls back from columns to tables to stores as the statements allow', () => {
+  const pairOf = (a: string, b: string) =>
+    pair(
+      buildPlan([
+        ...trace(httpCall('x', 'GET', '/x', [sql('x', a)])),
+        ...trace(httpCall('y', 'GET', '/y', [sql('y', b)])),
+      ]),
+      'x',
+      'y',
+    );
+  // Single-table statements give columns: SELECT list, WHERE comparisons, SET, INSERT list.
+  assert.deepEqual(
+    pairOf(
+      'SELECT "status", total AS t FROM public.orders WHERE id = $1',
+      'UPDATE orders SET status = $1, note = $2 WHERE id = $3 AND total > 0',
+    ).shared,
+    ['shop.orders.id', 'shop.orders.status', 'shop.orders.total'],
+  );
+  // `*` and joins give no columns: the tables both name are the level.
+  const joined = pairOf(
+    'SELECT * FROM orders WHERE id = ?',
+    'SELECT o.id FROM orders o JOIN invoices i ON i.order_id = o.id',
+  );
+  assert.equal(joined.sharedLevel, 'tables');
+  assert.deepEqual(joined.shared, ['shop.orders']);
+  // Different tables of one database: the store is what they share.
+  const stores = pairOf('SELECT id FROM orders', 'SELECT id FROM invoices');
+  assert.equal(stores.sharedLevel, 'stores');
+  assert.deepEqual(stores.shared, ['postgresql:shop']);
+  assert.equal(stores.sharedColumns, 1);
+});

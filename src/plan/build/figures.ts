@@ -50,7 +50,7 @@ export function stageOf(score: number): Stage {
 /** Stage, then score, then traffic (low first: the least-used module is the safest to move), then name. */
 export function byMigrationOrder(a: PlanModule, b: PlanModule): number {
   return (
-    a.stage.localeCompare(b.stage) ||
+    (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0) ||
     a.score - b.score ||
     a.traffic - b.traffic ||
     (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)

@@ -4,57 +4,24 @@
 // the per-trace work waits for `finish`, because a trace's spans may come
 // from several files in any order.
 import type { ModulesFile } from '../modules/schema.ts';
-import type {
-  DataStore,
-  EntryPoint,
-  PlanModule,
-  PlanPair,
-  PlanResult,
-  PlanWarning,
-  SharedDataLevel,
-} from '../plan-result.ts';
+import type { EntryPoint, PlanResult, PlanWarning } from '../plan-result.ts';
 import type { PlanSpan } from '../span.ts';
 import type { ReadSummary } from '../traces/read-spans.ts';
-import { type DataTouch, dataTouch, entryPoint, kindCode } from './classify.ts';
 import {
-  byMigrationOrder,
-  couplingScore,
-  MICROS_PER_DAY,
-  MIN_DAYS,
-  moduleCost,
-  stageOf,
-} from './figures.ts';
+  assembleDataStores,
+  assembleModules,
+  assemblePairs,
+  isPresent,
+  type ModuleTally,
+  type PairTally,
+  pairKey,
+  type StoreTally,
+} from './assemble.ts';
+import { type DataTouch, dataTouch, entryPoint, kindCode } from './classify.ts';
+import { MICROS_PER_DAY, MIN_DAYS } from './figures.ts';
 import { KIND_CLIENT, KIND_CONSUMER, KIND_PRODUCER, KIND_SERVER, SpanStore } from './span-store.ts';
 import { type LinkedTrace, linkTrace, type Transaction, walkTrace } from './trace-walk.ts';
 import { planWarnings } from './warnings.ts';
-
-interface ModuleAcc {
-  readonly name: string;
-  readonly services: Set<string>;
-  /** Server and consumer spans. */
-  traffic: number;
-  /** Cross-module calls it made. */
-  out: number;
-  readonly entries: Map<string, { -readonly [K in keyof EntryPoint]: EntryPoint[K] }>;
-  readonly stores: Set<number>;
-  readonly tables: Set<string>;
-  readonly columns: Set<string>;
-}
-
-interface StoreAcc {
-  readonly name: string;
-  readonly source: string;
-  readonly kind: string | undefined;
-  readonly modules: Set<number>;
-  readonly tables: Set<string>;
-}
-
-interface PairAcc {
-  calls: number;
-  transactions: number;
-  twoPhase: number;
-  hops: number;
-}
 
 /** What a span that waits for its module keeps until `finish` (see #moduleOf). */
 interface Pending {
@@ -67,16 +34,6 @@ interface Pending {
 }
 
 const PENDING = -2;
-const PAIR_KEY = 2 ** 20;
-
-function sorted(values: Iterable<string>): string[] {
-  return [...values].sort();
-}
-
-function intersect(a: ReadonlySet<string>, b: ReadonlySet<string>): string[] {
-  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  return [...small].filter((x) => large.has(x));
-}
 
 export class PlanBuilder {
   readonly #file: ModulesFile | undefined;
@@ -88,9 +45,9 @@ export class PlanBuilder {
   readonly #pending = new Map<number, Pending>();
   readonly #pendingTraces = new Set<number>();
   readonly #spans = new SpanStore();
-  readonly #modules: ModuleAcc[] = [];
+  readonly #modules: ModuleTally[] = [];
   readonly #moduleIds = new Map<string, number>();
-  readonly #stores: StoreAcc[] = [];
+  readonly #stores: StoreTally[] = [];
   readonly #storeIds = new Map<string, number>();
   readonly #serviceIds = new Map<string, number>();
   /** Per service id: the module of its first served span, or -1 when it serves nothing. */
@@ -169,8 +126,10 @@ export class PlanBuilder {
   }
 
   /** The store a span touches: a declared one when its name matches, else what the attributes say. */
-  #storeOf(span: PlanSpan, touch: ReturnType<typeof dataTouch>): number {
-    const candidates = [span.remoteService, touch.store, ...touch.aliases];
+  #storeOf(span: PlanSpan, touch: DataTouch): number {
+    // A server span's remote endpoint is its caller, never a store it uses.
+    const outgoing = span.kind !== 'server' && span.kind !== 'consumer';
+    const candidates = [outgoing ? span.remoteService : undefined, touch.store, ...touch.aliases];
     for (const c of candidates) {
       if (c !== undefined && this.#declaredStores.has(c)) {
         return this.#storeId(c, 'modules.yaml', this.#declaredStores.get(c));
@@ -269,15 +228,16 @@ export class PlanBuilder {
     }
   }
 
+  /** Once, after the last span: links each trace and computes the result. */
   finish(summary: ReadSummary): PlanResult {
     const spans = this.#spans;
     for (const t of this.#pendingTraces) this.#resolve(linkTrace(spans, spans.traceHead[t]));
     this.#pending.clear();
     this.#pendingTraces.clear();
     const remoteModule = Int32Array.from(this.#servedBy);
-    const pairs = new Map<number, PairAcc>();
-    const pairOf = (x: number, y: number): PairAcc => {
-      const key = Math.min(x, y) * PAIR_KEY + Math.max(x, y);
+    const pairs = new Map<number, PairTally>();
+    const pairOf = (x: number, y: number): PairTally => {
+      const key = pairKey(x, y);
       let p = pairs.get(key);
       if (!p) {
         p = { calls: 0, transactions: 0, twoPhase: 0, hops: 0 };
@@ -309,12 +269,11 @@ export class PlanBuilder {
     const days = Number.isFinite(this.#minStartUs)
       ? Math.max((this.#maxEndUs - this.#minStartUs) / MICROS_PER_DAY, MIN_DAYS)
       : MIN_DAYS;
-    const planPairs = this.#pairs(pairs, days);
-    const modules = this.#planModules(planPairs);
+    const planPairs = assemblePairs(this.#modules, this.#stores, pairs, this.#file, days);
     const result: PlanResult = {
-      modules,
+      modules: assembleModules(this.#modules, planPairs, this.#file?.cost),
       pairs: planPairs,
-      dataStores: this.#dataStores(),
+      dataStores: assembleDataStores(this.#stores, this.#modules),
       warnings: [] as PlanWarning[],
       traces: {
         spans: spans.size,
@@ -328,7 +287,7 @@ export class PlanBuilder {
           : undefined,
       },
     };
-    const names = new Set(this.#modules.filter((m) => this.#isPresent(m)).map((m) => m.name));
+    const names = new Set(this.#modules.filter(isPresent).map((m) => m.name));
     return { ...result, warnings: planWarnings(result, summary, this.#file, names) };
   }
 
@@ -344,114 +303,5 @@ export class PlanBuilder {
       this.#stores[store].modules.add(s.module[i]);
       this.#modules[s.module[i]].stores.add(store);
     }
-  }
-
-  /** Modules declared in modules.yaml but met in no span are left out of the result. */
-  #isPresent(m: ModuleAcc): boolean {
-    return m.services.size > 0;
-  }
-
-  #sharedData(a: number, b: number): { level: SharedDataLevel; items: string[] } {
-    const ma = this.#modules[a];
-    const mb = this.#modules[b];
-    const columns = new Set(intersect(ma.columns, mb.columns));
-    for (const s of this.#file?.shared ?? []) {
-      if (s.modules.includes(ma.name) && s.modules.includes(mb.name)) {
-        for (const c of s.columns) columns.add(c);
-      }
-    }
-    if (columns.size > 0) return { level: 'columns', items: sorted(columns) };
-    const tables = intersect(ma.tables, mb.tables);
-    if (tables.length > 0) return { level: 'tables', items: sorted(tables) };
-    const stores = [...ma.stores].filter((s) => mb.stores.has(s)).map((s) => this.#stores[s].name);
-    if (stores.length > 0) return { level: 'stores', items: sorted(stores) };
-    return { level: 'none', items: [] };
-  }
-
-  #declaredTwoPhase(a: string, b: string): number | undefined {
-    const entry = this.#file?.twoPhase.find(
-      (t) =>
-        (t.modules[0] === a && t.modules[1] === b) || (t.modules[0] === b && t.modules[1] === a),
-    );
-    return entry?.share;
-  }
-
-  #pairs(counted: ReadonlyMap<number, PairAcc>, days: number): PlanPair[] {
-    const present = this.#modules.map((_, i) => i).filter((i) => this.#isPresent(this.#modules[i]));
-    const callsOf = (m: ModuleAcc): number => m.out + m.traffic;
-    const out: PlanPair[] = [];
-    for (let x = 0; x < present.length; x++) {
-      for (let y = x + 1; y < present.length; y++) {
-        const [i, j] = [present[x], present[y]];
-        const acc = counted.get(Math.min(i, j) * PAIR_KEY + Math.max(i, j));
-        const shared = this.#sharedData(i, j);
-        const [ma, mb] = [this.#modules[i], this.#modules[j]];
-        const declared = this.#declaredTwoPhase(ma.name, mb.name);
-        if (!acc && shared.level === 'none' && declared === undefined) continue;
-        const calls = acc?.calls ?? 0;
-        const busier = Math.max(callsOf(ma), callsOf(mb));
-        const callRatio = busier > 0 ? Math.min(calls / busier, 1) : 0;
-        const txHops = acc?.hops ?? 0;
-        const seen = acc && acc.transactions > 0 ? acc.twoPhase / acc.transactions : undefined;
-        const [a, b] = ma.name < mb.name ? [ma.name, mb.name] : [mb.name, ma.name];
-        out.push({
-          a,
-          b,
-          callRatio,
-          callsPerDay: calls / days,
-          sharedColumns: shared.items.length,
-          sharedLevel: shared.level,
-          shared: shared.items,
-          txHops,
-          twoPhaseShare: declared ?? seen,
-          score: couplingScore(callRatio, shared.items.length, txHops),
-        });
-      }
-    }
-    return out.sort(
-      (p, q) => q.score - p.score || p.a.localeCompare(q.a) || p.b.localeCompare(q.b),
-    );
-  }
-
-  #planModules(pairs: readonly PlanPair[]): PlanModule[] {
-    const cost = this.#file?.cost;
-    const modules: PlanModule[] = [];
-    for (const m of this.#modules) {
-      if (!this.#isPresent(m)) continue;
-      // pairs are sorted by score, highest first: the first one naming m sets its score.
-      const top = pairs.find((p) => p.a === m.name || p.b === m.name);
-      const score = top?.score ?? 0;
-      modules.push({
-        name: m.name,
-        stage: stageOf(score),
-        score,
-        traffic: m.traffic,
-        cost: cost && moduleCost(m.name, cost),
-        pair: top && {
-          with: top.a === m.name ? top.b : top.a,
-          callRatio: top.callRatio,
-          sharedColumns: top.sharedColumns,
-          txHops: top.txHops,
-          score: top.score,
-        },
-        services: sorted(m.services),
-        entryPoints: [...m.entries.values()].sort(
-          (x, y) => y.calls - x.calls || x.name.localeCompare(y.name),
-        ),
-      });
-    }
-    return modules.sort(byMigrationOrder);
-  }
-
-  #dataStores(): DataStore[] {
-    return this.#stores
-      .map((s) => ({
-        name: s.name,
-        source: s.source,
-        modules: sorted([...s.modules].map((m) => this.#modules[m].name)),
-        tables: sorted(s.tables),
-        ...(s.kind !== undefined ? { kind: s.kind } : {}),
-      }))
-      .sort((x, y) => x.name.localeCompare(y.name));
   }
 }

@@ -80,6 +80,11 @@ export function rowCells(m: PlanModule): string[] {
 export function tracesLine(r: PlanResult): string {
   const t = r.traces;
   const span = t.from && t.until ? ` (${t.from} … ${t.until})` : '';
-  const over = t.days >= 1 ? `${days(t.days)} d` : `${Math.max(1, Math.round(t.days * 1440))} min`;
+  const over =
+    t.days >= 1
+      ? `${days(t.days)} d`
+      : t.days >= 1 / 24
+        ? `${days(t.days * 24)} h`
+        : `${Math.max(1, Math.round(t.days * 1440))} min`;
   return `${count(t.spans)} spans in ${count(t.traces)} traces over ${over}${span}`;
 }
