@@ -140,3 +140,30 @@ test('HTML is one self-contained page: the table, and an SVG graph with a node p
   assert.ok(!html.includes('<img'));
   assert.match(html, /@media print/);
 });
+
+test('HTML draws a pair coupled only through data dotted and unlabelled, and counts shared items in words', () => {
+  const base = fixturePlan();
+  const dataOnly = {
+    ...base,
+    pairs: [
+      ...base.pairs,
+      {
+        a: 'inventory',
+        b: 'users',
+        callRatio: 0,
+        callsPerDay: 0,
+        sharedColumns: 1,
+        sharedLevel: 'stores' as const,
+        shared: ['postgresql:shop'],
+        txHops: 1,
+        twoPhaseShare: undefined,
+        score: 0.05,
+      },
+    ],
+  };
+  const html = formatPlanHtml(dataOnly);
+  assert.match(html, /<line class="edge-nocall" data-pair="inventory users"/);
+  assert.ok(!/>0 calls\/day/.test(html));
+  assert.ok(html.includes('1 store: postgresql:shop'));
+  assert.ok(formatPlanMarkdown(dataOnly).includes('1 store: postgresql:shop'));
+});

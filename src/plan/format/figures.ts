@@ -1,6 +1,6 @@
 // How the plan's numbers read in every output (table, Markdown, HTML), so
 // the three never disagree on rounding or wording.
-import type { ModuleCost, PlanModule, PlanResult } from '../plan-result.ts';
+import type { ModuleCost, PlanModule, PlanPair, PlanResult } from '../plan-result.ts';
 
 /** The published formula and stage bounds (shared/DESIGN.md), one line, for every legend. */
 export const FORMULA_LEGEND =
@@ -87,4 +87,13 @@ export function tracesLine(r: PlanResult): string {
         ? `${days(t.days * 24)} h`
         : `${Math.max(1, Math.round(t.days * 1440))} min`;
   return `${count(t.spans)} spans in ${count(t.traces)} traces over ${over}${span}`;
+}
+
+const LEVEL_NOUN = { columns: 'column', tables: 'table', stores: 'store' } as const;
+
+/** `14 columns: a, b, …`, `1 store: postgres`, or `-`; `escape` is the format's own. */
+export function sharedText(p: PlanPair, escape: (text: string) => string): string {
+  if (p.sharedLevel === 'none') return '-';
+  const noun = LEVEL_NOUN[p.sharedLevel];
+  return `${p.sharedColumns} ${p.sharedColumns === 1 ? noun : `${noun}s`}: ${p.shared.map(escape).join(', ')}`;
 }

@@ -36,7 +36,7 @@ const fmt = (n: number): string => String(Math.round(n * 10) / 10);
 export function dependencyGraph(result: PlanResult): string {
   const modules = result.modules;
   // Room for the labels grows with the number of modules; one module sits in the middle.
-  const radius = modules.length <= 1 ? 0 : Math.max(120, modules.length * 22);
+  const radius = modules.length <= 1 ? 0 : Math.max(160, modules.length * 36);
   const centre = { x: radius + RING_PAD + 40, y: radius + RING_PAD + 30 };
   const at = new Map<string, Point>();
   modules.forEach((m, i) => {
@@ -73,6 +73,14 @@ export function dependencyGraph(result: PlanResult): string {
     const a = at.get(pair.a);
     const b = at.get(pair.b);
     if (!a || !b) continue;
+    // Pairs coupled only through data or a transaction (no call) are dotted and
+    // unlabelled: "0 calls/day" on every such line would bury the calls that matter.
+    if (pair.callsPerDay === 0) {
+      out.push(
+        `<line class="edge-nocall" data-pair="${escapeHtml(pair.a)} ${escapeHtml(pair.b)}" x1="${fmt(a.x)}" y1="${fmt(a.y)}" x2="${fmt(b.x)}" y2="${fmt(b.y)}"/>`,
+      );
+      continue;
+    }
     const mid = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
     out.push(
       `<g class="edge" data-pair="${escapeHtml(pair.a)} ${escapeHtml(pair.b)}">`,

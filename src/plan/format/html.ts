@@ -10,6 +10,7 @@ import {
   rowCells,
   STAGE_MEANING,
   score,
+  sharedText,
   tracesLine,
 } from './figures.ts';
 import { dependencyGraph, escapeHtml, STAGE_COLORS } from './graph-svg.ts';
@@ -25,6 +26,7 @@ ${(Object.keys(STAGE_COLORS) as Stage[]).map((s) => `.stage-${s} .stage, .stage.
 .legend span.stage { margin-right: .3rem; }
 svg { max-width: 100%; height: auto; }
 svg line { stroke: #555; } svg .store-link { stroke: #999; stroke-dasharray: 4 3; }
+svg .edge-nocall { stroke: #aaa; stroke-dasharray: 1 3; }
 svg text { font: 12px system-ui, sans-serif; text-anchor: middle; fill: #1b1b1b; }
 svg .stage-text { fill: #fff; font-weight: 700; }
 svg .edge-label { fill: #333; font-size: 11px; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
@@ -77,7 +79,7 @@ export function formatPlanHtml(result: PlanResult): string {
     );
   parts.push('<h2>Dependency graph</h2>', dependencyGraph(result));
   parts.push(
-    '<p class="legend">Nodes: modules, coloured and labelled by stage. Edges: pairs, labelled calls a day · pair score. Cylinders: data stores (dashed: which modules touch them).</p>',
+    '<p class="legend">Nodes: modules, coloured and labelled by stage. Edges: pairs that call each other, labelled calls a day · pair score (dotted: coupled through data or a transaction only, no call). Cylinders: data stores (dashed: which modules touch them).</p>',
   );
   if (result.pairs.length > 0)
     parts.push(
@@ -89,9 +91,7 @@ export function formatPlanHtml(result: PlanResult): string {
           score(p.score),
           percent(p.callRatio),
           count(p.callsPerDay),
-          p.sharedLevel === 'none'
-            ? '-'
-            : `${p.sharedColumns} ${p.sharedLevel}: ${p.shared.map(escapeHtml).join(', ')}`,
+          sharedText(p, escapeHtml),
           String(p.txHops),
           p.twoPhaseShare === undefined ? '-' : percent(p.twoPhaseShare),
         ]),

@@ -10,6 +10,7 @@ import {
   rowCells,
   STAGE_MEANING,
   score,
+  sharedText,
   tracesLine,
 } from './figures.ts';
 
@@ -58,9 +59,7 @@ export function formatPlanMarkdown(result: PlanResult): string {
           score(p.score),
           percent(p.callRatio),
           count(p.callsPerDay),
-          p.sharedLevel === 'none'
-            ? '-'
-            : `${p.sharedColumns} ${p.sharedLevel}: ${p.shared.map(escapeMarkdown).join(', ')}`,
+          sharedText(p, escapeMarkdown),
           String(p.txHops),
           p.twoPhaseShare === undefined ? '-' : percent(p.twoPhaseShare),
         ]),
