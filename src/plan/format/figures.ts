@@ -91,9 +91,9 @@ export function tracesLine(r: PlanResult): string {
 
 const LEVEL_NOUN = { columns: 'column', tables: 'table', stores: 'store' } as const;
 
-/** `14 columns: a, b, …`, `1 store: postgres`, or `-`; `escape` is the format's own. */
-export function sharedText(p: PlanPair, escape: (text: string) => string): string {
+/** `14 columns: a, b, …`, `1 store: postgres`, or `-`; `escapeName` is the format's own. */
+export function sharedText(p: PlanPair, escapeName: (text: string) => string): string {
   if (p.sharedLevel === 'none') return '-';
   const noun = LEVEL_NOUN[p.sharedLevel];
-  return `${p.sharedColumns} ${p.sharedColumns === 1 ? noun : `${noun}s`}: ${p.shared.map(escape).join(', ')}`;
+  return `${p.sharedColumns} ${p.sharedColumns === 1 ? noun : `${noun}s`}: ${p.shared.map(escapeName).join(', ')}`;
 }
