@@ -35,13 +35,15 @@ test('the plan HTML opens in Chromium with no request but itself, no console err
   await page.goto(url, { waitUntil: 'load' });
   assert.deepEqual(problems, []);
   assert.deepEqual(requests, [url], 'no external asset, and the hostile name ran nothing');
-  const nodes = await page.$$eval('svg g.node', (gs) =>
-    gs.map((g) => ({
+  // Runs in the page; the project's types have no DOM lib, so the one DOM call is typed here.
+  const nodes = await page.$$eval('svg g.node', (gs) => {
+    const view = globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } };
+    return gs.map((g) => ({
       module: g.getAttribute('data-module'),
       stage: g.querySelector('.stage-text')?.textContent,
-      fill: getComputedStyle(g.querySelector('circle') as Element).fill,
-    })),
-  );
+      fill: view.getComputedStyle(g.querySelector('circle')).fill,
+    }));
+  });
   assert.deepEqual(
     nodes.map((n) => n.module),
     fixturePlan().modules.map((m) => m.name),
