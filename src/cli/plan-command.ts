@@ -21,7 +21,7 @@ import {
   type SpanProblem,
 } from '../plan/index.ts';
 import { openTraceQuery, parseLookback, type QueryApi } from './plan-query.ts';
-import { EXIT_USAGE } from './signals.ts';
+import { EXIT_FAILURE, EXIT_USAGE } from './signals.ts';
 import { ZipkinTracesFlattener } from './zipkin-flatten.ts';
 
 export const PLAN_FORMATS = ['table', 'md', 'json', 'html'] as const;
@@ -54,6 +54,17 @@ export interface PlanIo {
 
 /** A mistake in how the command was called: exit 2 with the message. */
 export class PlanUsageError extends Error {}
+
+/** `-o` or `--emit-config` could not be written: exit 1 with the message, not a stack. */
+function writeOutput(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (error) {
+    throw new PlanOutputError(`cannot write ${file}: ${(error as Error).message}`);
+  }
+}
+
+class PlanOutputError extends Error {}
 
 export function formatPlan(result: PlanResult, format: PlanFormat, color: boolean): string {
   if (format === 'md') return formatPlanMarkdown(result);
@@ -94,7 +105,7 @@ function describeRead(summary: ReadSummary, source: string, ms: number): string 
   );
 }
 
-/** Runs the command; returns the exit code (0, or 2 for a trace / modules file error or a usage error). */
+/** Runs the command; returns the exit code (0; 2 for a trace / modules file error or a usage error; 1 when the output cannot be written). */
 export async function runPlan(
   inputs: readonly string[],
   o: PlanCommandOptions,
@@ -153,11 +164,11 @@ export async function runPlan(
     const toTerminal = o.output === undefined && io.stdout.isTTY === true && !io.env.NO_COLOR;
     const text = formatPlan(result, o.format, toTerminal);
     if (o.output !== undefined) {
-      writeFileSync(o.output, text);
+      writeOutput(o.output, text);
       io.stderr.write(`cutover plan: wrote the plan (${o.format}) to ${o.output}\n`);
     } else io.stdout.write(text);
     if (o.emitConfig !== undefined) {
-      writeFileSync(o.emitConfig, emitConfig(result, { source: source || inputs.join(' ') }));
+      writeOutput(o.emitConfig, emitConfig(result, { source: source || inputs.join(' ') }));
       const first = result.modules.filter((m) => m.stage === 'L1').length;
       io.stderr.write(
         `cutover plan: wrote a config skeleton for ${first} L1 module(s) to ${o.emitConfig}; fill in its backend URLs\n`,
@@ -172,6 +183,10 @@ export async function runPlan(
     ) {
       io.stderr.write(`cutover: ${error.message}\n`);
       return EXIT_USAGE;
+    }
+    if (error instanceof PlanOutputError) {
+      io.stderr.write(`cutover: ${error.message}\n`);
+      return EXIT_FAILURE;
     }
     throw error;
   }

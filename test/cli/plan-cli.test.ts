@@ -149,6 +149,13 @@ describe('errors exit 2 with the message, never a stack trace', () => {
     noStack(r);
   });
 
+  test('an output that cannot be written exits 1 with the message', async () => {
+    const r = await cli(['plan', DEMO, '-o', join(dir, 'no-such-dir', 'plan.txt')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^cutover: cannot write .*no-such-dir\/plan\.txt: ENOENT/m);
+    noStack(r);
+  });
+
   test('no input and a bad --format are usage errors', async () => {
     const none = await cli(['plan']);
     assert.equal(none.code, 2);
