@@ -16,6 +16,7 @@ import { adminCall, resolveAdmin } from './client.ts';
 import { demoBanner, startDemo } from './demo.ts';
 import { formatDiffs, table } from './diffs-format.ts';
 import { formatInstances, type InstanceView } from './instances-format.ts';
+import { registerPlan } from './plan-command.ts';
 import { formatHistory, formatRollout, formatRollouts } from './rollout-format.ts';
 import { startCutover } from './run.ts';
 import { EXIT_FAILURE, EXIT_USAGE, onSignals } from './signals.ts';
@@ -110,6 +111,8 @@ export function buildProgram(): Command {
         process.exitCode = EXIT_FAILURE;
       }
     });
+
+  registerPlan(program);
 
   program
     .command('demo')

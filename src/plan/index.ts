@@ -1,4 +1,9 @@
 export { PlanBuilder } from './build/plan-builder.ts';
+export { type EmitConfigOptions, emitConfig, toPathPattern } from './emit-config.ts';
+export { formatPlanHtml } from './format/html.ts';
+export { formatPlanJson } from './format/json.ts';
+export { escapeMarkdown, formatPlanMarkdown } from './format/markdown.ts';
+export { formatPlanTable, type TableOptions } from './format/table.ts';
 export { loadModulesFile, parseModulesText } from './modules/load.ts';
 export type { CostInputs, ModulesFile } from './modules/schema.ts';
 export type {

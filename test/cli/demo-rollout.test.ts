@@ -153,6 +153,7 @@ describe('cutover demo rollouts', () => {
     assert.ok(text.includes(`cutover diffs orders --admin ${admin}`), text);
     assert.ok(text.includes(`curl -X POST ${demo.rewriteUrl}/__demo/break`), text);
     assert.ok(text.includes(`cutover rollout start slow --admin ${admin}`), text);
+    assert.ok(text.includes('cutover plan examples/traces/demo.zipkin.json'), text);
     await demo.close();
     demo = undefined;
   });
