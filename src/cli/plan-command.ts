@@ -22,7 +22,6 @@ import {
 } from '../plan/index.ts';
 import { openTraceQuery, parseLookback, type QueryApi } from './plan-query.ts';
 import { EXIT_FAILURE, EXIT_USAGE } from './signals.ts';
-import { ZipkinTracesFlattener } from './zipkin-flatten.ts';
 
 export const PLAN_FORMATS = ['table', 'md', 'json', 'html'] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -128,7 +127,7 @@ export async function runPlan(
     let source = '';
     if (query) {
       const answer = await openTraceQuery(query);
-      stdin = query.api === 'zipkin' ? answer.body.pipe(new ZipkinTracesFlattener()) : answer.body;
+      stdin = answer.body;
       source = `${query.api} ${answer.url.href}${inputs.length > 0 ? ` and ${inputs.length} input(s)` : ''}`;
     }
     let problems = 0;

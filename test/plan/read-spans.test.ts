@@ -228,3 +228,17 @@ test('spans missing fields are counted by reason and reported, not dropped silen
     ],
   );
 });
+
+test("Zipkin's list of traces (a saved GET /api/v2/traces answer) reads the same spans as the flat list", async () => {
+  const dir = tempDir();
+  const flat = JSON.parse(zipkinJson()) as { id: string }[];
+  // Two traces and an empty one, as the query API answers.
+  const traces = [flat.slice(0, 2), [], flat.slice(2)];
+  writeFileSync(join(dir, 'traces.json'), JSON.stringify(traces));
+  writeFileSync(join(dir, 'z.json'), zipkinJson());
+  const listed = await collect([join(dir, 'traces.json')]);
+  const z = await collect([join(dir, 'z.json')]);
+  assert.equal(listed.summary.files[0].format, 'zipkin');
+  assert.deepEqual(listed.problems, []);
+  assert.deepEqual(listed.spans, z.spans);
+});

@@ -97,7 +97,10 @@ function parseElement(file: string, e: ScannedElement): unknown {
 }
 
 function normalise(format: TraceFormat, value: unknown): Normalised[] {
-  if (format === 'zipkin') return [fromZipkin(value)];
+  // Zipkin's `GET /api/v2/traces` answers a list of traces, each a list of
+  // spans: an element that is an array is one trace (held alone, as a Jaeger trace is).
+  if (format === 'zipkin')
+    return Array.isArray(value) ? value.map(fromZipkin) : [fromZipkin(value)];
   return format === 'jaeger' ? fromJaegerTrace(value) : fromOtlpResource(value);
 }
 
