@@ -4,6 +4,7 @@
 import type { Registry } from 'prom-client';
 import { GRPC_STATUS_NAMES } from '../config/index.ts';
 import { NO_GRPC_STATUS } from './grpc-status.ts';
+import type { MinuteHistory, MinuteSide } from './minute-history.ts';
 import { countedClass, type Outcome } from './outcome.ts';
 import { SlidingWindow } from './windows.ts';
 
@@ -50,11 +51,14 @@ export class SideStats {
   #window: SlidingWindow | undefined = undefined;
   /** gRPC answers by grpc-status (index = code); created by the first one, so HTTP sides hold none. */
   #grpc: Float64Array | undefined = undefined;
+  /** The report's minute history of this route × side (every route has one: minute-history.ts). */
+  readonly #minute: MinuteSide | undefined;
 
-  constructor(route: string, side: string, backend: string) {
+  constructor(route: string, side: string, backend: string, minute?: MinuteSide) {
     this.route = route;
     this.side = side;
     this.backend = backend;
+    this.#minute = minute;
   }
 
   /** Stops keeping the sliding window (the rollout that read it is over). */
@@ -101,7 +105,10 @@ export class SideStats {
       this.#grpc ??= new Float64Array(GRPC_STATUS_NAMES.length);
       this.#grpc[grpcStatus]++;
     }
-    if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed);
+    // One clock read for the window and the minute history.
+    const now = epochNow();
+    if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed, now);
+    if (this.#minute !== undefined) this.#minute.record(status, seconds * 1000, failed, now);
     this.#counts ??= new Float64Array(COUNTS);
     const counts = this.#counts;
     counts[countedClass(status, failed)]++;
@@ -125,8 +132,10 @@ interface MetricValue {
 /** Every SideStats ever created, exported as two metric families on a registry. */
 export class RequestStats {
   readonly #stats = new Map<string, SideStats>();
+  readonly #history: MinuteHistory | undefined;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, history?: MinuteHistory) {
+    this.#history = history;
     const stats = this.#stats;
     registry.registerMetric({
       name: 'cutover_requests_total',
@@ -221,7 +230,7 @@ export class RequestStats {
     const key = `${route}\u0000${side}\u0000${backend}`;
     let s = this.#stats.get(key);
     if (!s) {
-      s = new SideStats(route, side, backend);
+      s = new SideStats(route, side, backend, this.#history?.side(route, side, backend));
       this.#stats.set(key, s);
     }
     return s;
