@@ -275,8 +275,8 @@ export const DEFAULTS = {
   /**
    * Issue 13: 30 days of minute history, enough for a month-long migration
    * and the weeks after it that the incident trend needs. Its size is
-   * measured in docs/report.md, "History" (about 0.2 KiB a row, so 30 days of
-   * one route's two sides on one instance ≈ 17 MiB).
+   * measured in docs/report.md, "History" (≈ 0.8 KiB a row in SQLite for a
+   * busy route, so 30 days of one route's two sides on one instance ≈ 68 MiB).
    */
   reportRetention: 30 * 86_400_000,
 } as const;
