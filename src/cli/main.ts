@@ -19,9 +19,8 @@ import { formatInstances, type InstanceView } from './instances-format.ts';
 import { formatHistory, formatRollout, formatRollouts } from './rollout-format.ts';
 import { startCutover } from './run.ts';
 import { EXIT_FAILURE, EXIT_USAGE, onSignals } from './signals.ts';
+import { UsageError } from './usage-error.ts';
 import { runPrimary, runWorker } from './workers.ts';
-
-class UsageError extends Error {}
 
 function requireFile(file: string): string {
   if (!existsSync(file)) throw new UsageError(`config file not found: ${file}`);
