@@ -221,6 +221,8 @@ export function demoBanner(d: RunningDemo): string {
   // The CLI reads the admin address from ./cutover.yaml unless told: the demo's is elsewhere.
   const admin = ` --admin ${ad}`;
   const grpcAt = new URL(gw).host;
+  const spec = d.cutover.gateway.config.state;
+  const state = typeof spec === 'string' ? spec : spec.url;
   return `
 Cutover demo is running.
 
@@ -263,6 +265,11 @@ Try:
   # gRPC through the same port (h2c), sticky on the x-user-id metadata; no grpcurl needed
   node examples/grpc-call.ts ${grpcAt} SKU-1042 42
   node examples/grpc-call.ts ${grpcAt} SKU-1042 42 canary
+
+Report on what the demo did (each minute is in the state store just after it ends;
+the last one when the demo stops, and the file is kept):
+  npx cutover report --state ${state} --instances legacy=1,candidate=1
+  npx cutover report --state ${state} --route user-profile --format html -o report.html
 
 Press Ctrl+C to stop.
 `;
