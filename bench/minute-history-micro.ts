@@ -14,7 +14,7 @@ import { SideStats } from '../src/telemetry/request-stats.ts';
 
 const N = Number(process.env.N ?? 5_000_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const CASES = ['observe-before', 'observe-with-history', 'flush'] as const;
+const CASES = ['observe-before', 'observe-with-history', 'observe-clock-only', 'flush'] as const;
 const CASE = process.env.CASE;
 
 if (CASE === undefined) {
@@ -43,10 +43,23 @@ for (let i = 0; i < LATENCIES.length; i++) {
 }
 const STATUSES = new Int32Array([200, 200, 200, 201, 204, 304, 404, 200, 200, 200]);
 
-async function time(label: string, side: SideStats): Promise<void> {
-  const loop = () => {
-    for (let i = 0; i < N; i++) side.observe(STATUSES[i % 10], LATENCIES[i & 4095], SUCCESS);
-  };
+/** `at`: pass the end time as attempt.ts does (its own clock read, made anyway for the latency). */
+async function time(label: string, side: SideStats, at: boolean): Promise<void> {
+  const loop = at
+    ? () => {
+        const origin = performance.timeOrigin;
+        for (let i = 0; i < N; i++)
+          side.observe(
+            STATUSES[i % 10],
+            LATENCIES[i & 4095],
+            SUCCESS,
+            -1,
+            origin + performance.now(),
+          );
+      }
+    : () => {
+        for (let i = 0; i < N; i++) side.observe(STATUSES[i % 10], LATENCIES[i & 4095], SUCCESS);
+      };
   loop();
   await settle();
   const perOp: number[] = [];
@@ -62,18 +75,19 @@ async function time(label: string, side: SideStats): Promise<void> {
   perOp.sort((a, b) => a - b);
   const f = (n: number) => n.toFixed(1).padStart(6);
   console.log(
-    `${label.padEnd(40)} best ${f(perOp[0])} ns/op   median ${f(perOp[Math.floor(ROUNDS / 2)])} ns/op   GCs ${collections}`,
+    `${label.padEnd(44)} best ${f(perOp[0])} ns/op   median ${f(perOp[Math.floor(ROUNDS / 2)])} ns/op   GCs ${collections}`,
   );
 }
 
 if (CASE === 'observe-before') {
-  await time('observe (no minute history)', new SideStats('r', 'legacy', 'b'));
+  await time('observe (no minute history, as before)', new SideStats('r', 'legacy', 'b'), false);
+} else if (CASE === 'observe-clock-only') {
+  // The caller's clock read alone (attempt.ts reads it for the latency anyway): the loop's floor.
+  await time('observe (no history) + performance.now()', new SideStats('r', 'legacy', 'b'), true);
 } else if (CASE === 'observe-with-history') {
   const history = new MinuteHistory();
-  await time(
-    'observe (with minute history)',
-    new SideStats('r', 'legacy', 'b', history.side('r', 'legacy', 'b')),
-  );
+  const side = new SideStats('r', 'legacy', 'b', history.side('r', 'legacy', 'b'));
+  await time('observe (minute history, end time given)', side, true);
 } else if (CASE === 'flush') {
   // 100 routes × 2 sides, 1,000 requests each in the minute, then one flush to a Memory store.
   const routes = 100;

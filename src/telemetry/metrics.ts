@@ -12,9 +12,17 @@ import { LazyRouteGuardMetrics, LazyRouteTunnelMetrics } from './route-series.ts
 export interface RouteSideMetrics {
   /**
    * Count one finished attempt, its latency and its outcome (a failure counts
-   * as 5xx); `grpcStatus`: the code of a gRPC answer (0–16), else NO_GRPC_STATUS.
+   * as 5xx); `grpcStatus`: the code of a gRPC answer (0–16), else NO_GRPC_STATUS;
+   * `at`: when it ended, epoch ms by the stats clock (performance.timeOrigin +
+   * performance.now()), when the caller has just read it (saves a read).
    */
-  observe(status: number, seconds: number, outcome: Outcome, grpcStatus?: number): void;
+  observe(
+    status: number,
+    seconds: number,
+    outcome: Outcome,
+    grpcStatus?: number,
+    at?: number,
+  ): void;
 }
 
 /** Pre-bound counters of one route's guards. */

@@ -98,15 +98,23 @@ export class SideStats {
   /**
    * Count one finished attempt; a failure counts as 5xx whatever its status
    * (outcome.ts). `grpcStatus`: the code of a gRPC answer, else NO_GRPC_STATUS.
+   * `at`: when the attempt ended (epoch ms by statsNow's clock) if the caller
+   * has it; else the clock is read here.
    */
-  observe(status: number, seconds: number, outcome: Outcome, grpcStatus = NO_GRPC_STATUS): void {
+  observe(
+    status: number,
+    seconds: number,
+    outcome: Outcome,
+    grpcStatus = NO_GRPC_STATUS,
+    at?: number,
+  ): void {
     const failed = outcome.kind === 'failure';
     if (grpcStatus !== NO_GRPC_STATUS) {
       this.#grpc ??= new Float64Array(GRPC_STATUS_NAMES.length);
       this.#grpc[grpcStatus]++;
     }
-    // One clock read for the window and the minute history.
-    const now = epochNow();
+    // One clock read for the window and the minute history (none when the caller gave it).
+    const now = at ?? epochNow();
     if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed, now);
     if (this.#minute !== undefined) this.#minute.record(status, seconds * 1000, failed, now);
     this.#counts ??= new Float64Array(COUNTS);
