@@ -387,3 +387,11 @@ export class TraceFileError extends CutoverError {
     this.name = 'TraceFileError';
   }
 }
+
+/** The incidents CSV given to `cutover report` has a line it cannot read. */
+export class IncidentsFileError extends CutoverError {
+  constructor(file: string, line: number, reason: string) {
+    super('CUTOVER_ERR_INCIDENTS_FILE', `incidents file ${file}:${line}: ${reason}`, 400);
+    this.name = 'IncidentsFileError';
+  }
+}

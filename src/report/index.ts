@@ -1,5 +1,9 @@
 export { p99DropRate, type Throughput, throughputPerInstanceRatio } from './benefit.ts';
+export { ALL_ROUTES, buildReport } from './build-report.ts';
+export { formatReportHtml } from './format-html.ts';
+export { formatReportMarkdown } from './format-markdown.ts';
 export { type DecayFit, fitIncidentDecay, MIN_WEEKS } from './incident-decay.ts';
+export { parseIncidentsCsv } from './incidents-csv.ts';
 export { type MannWhitneyResult, mannWhitney } from './mann-whitney.ts';
 export {
   DEFAULT_VERDICT_OPTIONS,
@@ -8,4 +12,20 @@ export {
   type Verdict,
   type VerdictOptions,
 } from './metric-verdict.ts';
+export type {
+  Comparison,
+  Figure,
+  ImportedIncident,
+  IncidentRecord,
+  IncidentWeeks,
+  MigrationReport,
+  PlanModuleInput,
+  ReportInput,
+  RouteReport,
+  SideFigures,
+  TimelineEvent,
+  TimelineEventKind,
+  TimelineGate,
+  TimelineInput,
+} from './report-types.ts';
 export { fromValues, sampleSize, type WeightedValue, weightedMedian } from './weighted-sample.ts';

@@ -70,6 +70,8 @@ export {
 } from './request-stats.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
+export { latencyBinIndex, MAX_UNITS, UNITS_PER_MS } from './window-histogram.ts';
+export { SlotMerge } from './window-merge.ts';
 export { decodeWindowSlot, encodeWindowSlot } from './window-slot-codec.ts';
 export type { WindowSlot, WindowSnapshot } from './windows.ts';
 export { SlidingWindow } from './windows.ts';

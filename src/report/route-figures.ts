@@ -1,0 +1,196 @@
+// One route's figures over the span (docs/report.md "Figures"): legacy vs
+// candidate on the same windows and on the same (shadowed) requests, the
+// verdicts, throughput per instance, and the chart series.
+import type { RouteHistory, WindowSlot } from '../telemetry/index.ts';
+import { p99DropRate, throughputPerInstanceRatio } from './benefit.ts';
+import { judgeMetric } from './metric-verdict.ts';
+import {
+  type Comparison,
+  figure,
+  type MismatchPoint,
+  type RouteReport,
+  type SeriesPoint,
+  type ShadowFigures,
+} from './report-types.ts';
+import { latencySample, sideFigures, slotRequests } from './slot-figures.ts';
+import { fromValues } from './weighted-sample.ts';
+
+const MINUTE_MS = 60_000;
+/** Bucket widths the charts may use, in minutes: a minute, 5, 15, an hour, 6 hours, a day. */
+const BUCKET_MINUTES = [1, 5, 15, 60, 360, 1440];
+/** At most this many points a chart line: more is wider than a printed page can show. */
+const MAX_POINTS = 300;
+/** Differing fields listed (a row's `fields` keeps up to 20 per minute; ten fit a table). */
+const TOP_FIELDS = 10;
+
+export interface RouteContext {
+  readonly from: number;
+  readonly until: number;
+  readonly instances: { readonly legacy: number; readonly candidate: number } | undefined;
+  readonly weights: RouteReport['weights'];
+}
+
+/** The narrowest bucket that keeps a span's chart under MAX_POINTS points. */
+export function bucketFor(spanMs: number): number {
+  const minutes = spanMs / MINUTE_MS;
+  const width = BUCKET_MINUTES.find((m) => minutes / m <= MAX_POINTS) ?? 10_080;
+  return width * MINUTE_MS;
+}
+
+function compare(minutes: number, legacy: WindowSlot[], candidate: WindowSlot[]): Comparison {
+  const l = sideFigures(legacy);
+  const c = sideFigures(candidate);
+  const drop =
+    l.p99.value === null || c.p99.value === null
+      ? figure(undefined, minutes === 0 ? 'no minute with requests on both sides' : 'no request')
+      : figure(p99DropRate(l.p99.value, c.p99.value), 'legacy p99 is 0');
+  return { minutes, legacy: l, candidate: c, p99DropRate: drop };
+}
+
+export function buildRouteReport(history: RouteHistory, context: RouteContext): RouteReport {
+  const inSpan = history.minutes.filter(
+    (m) => m.minute >= context.from && m.minute < context.until,
+  );
+  const sameLegacy: WindowSlot[] = [];
+  const sameCandidate: WindowSlot[] = [];
+  const legacyRates: number[] = [];
+  const candidateRates: number[] = [];
+  let legacyMinutes = 0;
+  let candidateMinutes = 0;
+  const requests = { legacy: 0, candidate: 0 };
+  const breakerOpenings = { legacy: 0, candidate: 0 };
+  for (const m of inSpan) {
+    breakerOpenings.legacy += m.breakerOpenings.legacy;
+    breakerOpenings.candidate += m.breakerOpenings.candidate;
+    if (m.legacy) {
+      legacyMinutes++;
+      requests.legacy += slotRequests(m.legacy);
+    }
+    if (m.candidate) {
+      candidateMinutes++;
+      requests.candidate += slotRequests(m.candidate);
+    }
+    if (m.legacy && m.candidate) {
+      sameLegacy.push(m.legacy);
+      sameCandidate.push(m.candidate);
+      legacyRates.push(m.legacy.byClass[4] / slotRequests(m.legacy));
+      candidateRates.push(m.candidate.byClass[4] / slotRequests(m.candidate));
+    }
+  }
+  const tps = {
+    legacy: figure(
+      legacyMinutes > 0 ? requests.legacy / (legacyMinutes * 60) : undefined,
+      'legacy served no minute of the span',
+    ),
+    candidate: figure(
+      candidateMinutes > 0 ? requests.candidate / (candidateMinutes * 60) : undefined,
+      'candidate served no minute of the span',
+    ),
+  };
+  const instances = context.instances;
+  const ratio =
+    instances === undefined
+      ? figure(undefined, 'instance counts not given (--instances or Prometheus)')
+      : tps.legacy.value === null || tps.candidate.value === null
+        ? figure(undefined, 'a side served no minute of the span')
+        : figure(
+            throughputPerInstanceRatio(
+              { tps: tps.legacy.value, instances: instances.legacy },
+              { tps: tps.candidate.value, instances: instances.candidate },
+            ),
+            'an instance count or the legacy TPS is 0',
+          );
+  const bucketMs = bucketFor(context.until - context.from);
+  return {
+    route: history.route,
+    minutes: { legacy: legacyMinutes, candidate: candidateMinutes, both: sameLegacy.length },
+    requests,
+    sameWindows: compare(sameLegacy.length, sameLegacy, sameCandidate),
+    verdicts: {
+      latency: judgeMetric(latencySample(sameLegacy), latencySample(sameCandidate)),
+      errorRate: judgeMetric(fromValues(legacyRates), fromValues(candidateRates)),
+    },
+    tps,
+    throughputPerInstanceRatio: ratio,
+    breakerOpenings,
+    shadow: shadowFigures(inSpan, bucketMs),
+    bucketMs,
+    series: series(inSpan, bucketMs),
+    weights: context.weights,
+  };
+}
+
+type Minute = RouteHistory['minutes'][number];
+
+function bucketsOf(minutes: readonly Minute[], bucketMs: number): Map<number, Minute[]> {
+  const buckets = new Map<number, Minute[]>();
+  for (const m of minutes) {
+    const at = Math.floor(m.minute / bucketMs) * bucketMs;
+    const list = buckets.get(at);
+    if (list) list.push(m);
+    else buckets.set(at, [m]);
+  }
+  return buckets;
+}
+
+function series(minutes: readonly Minute[], bucketMs: number): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
+  for (const [at, list] of bucketsOf(minutes, bucketMs)) {
+    const legacy = list.flatMap((m) => (m.legacy ? [m.legacy] : []));
+    const candidate = list.flatMap((m) => (m.candidate ? [m.candidate] : []));
+    points.push({
+      at,
+      legacy: legacy.length > 0 ? sideFigures(legacy) : null,
+      candidate: candidate.length > 0 ? sideFigures(candidate) : null,
+    });
+  }
+  return points.sort((a, b) => a.at - b.at);
+}
+
+function shadowFigures(minutes: readonly Minute[], bucketMs: number): ShadowFigures | null {
+  const withShadow = minutes.filter((m) => m.shadow !== undefined);
+  if (withShadow.length === 0) return null;
+  let compared = 0;
+  let mismatched = 0;
+  const fields = new Map<string, number>();
+  const pairedLegacy: WindowSlot[] = [];
+  const pairedCandidate: WindowSlot[] = [];
+  for (const m of withShadow) {
+    const s = m.shadow!;
+    compared += s.compared;
+    mismatched += s.mismatched;
+    for (const [path, count] of Object.entries(s.fields)) {
+      fields.set(path, (fields.get(path) ?? 0) + count);
+    }
+    if (s.legacy && s.candidate) {
+      pairedLegacy.push(s.legacy);
+      pairedCandidate.push(s.candidate);
+    }
+  }
+  const seriesPoints: MismatchPoint[] = [];
+  for (const [at, list] of bucketsOf(withShadow, bucketMs)) {
+    const c = list.reduce((sum, m) => sum + m.shadow!.compared, 0);
+    const x = list.reduce((sum, m) => sum + m.shadow!.mismatched, 0);
+    seriesPoints.push({
+      at,
+      compared: c,
+      mismatched: x,
+      mismatchRate: figure(c > 0 ? x / c : undefined, 'no pair compared'),
+    });
+  }
+  seriesPoints.sort((a, b) => a.at - b.at);
+  const topFields = [...fields]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, TOP_FIELDS)
+    .map(([path, count]) => ({ path, count, share: mismatched > 0 ? count / mismatched : 0 }));
+  return {
+    compared,
+    mismatched,
+    mismatchRate: figure(compared > 0 ? mismatched / compared : undefined, 'no pair compared'),
+    paired: compare(pairedLegacy.length, pairedLegacy, pairedCandidate),
+    pairedLatencyVerdict: judgeMetric(latencySample(pairedLegacy), latencySample(pairedCandidate)),
+    bucketMs,
+    series: seriesPoints,
+    topFields,
+  };
+}
