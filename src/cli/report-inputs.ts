@@ -4,7 +4,9 @@
 // Prometheus), the incidents CSV and the plan's JSON.
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../config/index.ts';
+import { IncidentsFileError } from '../errors.ts';
 import type { PlanResult } from '../plan/index.ts';
+import { type ImportedIncident, parseIncidentsCsv } from '../report/index.ts';
 import { queryPrometheus } from '../rollout/index.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -61,65 +63,15 @@ export async function prometheusInstances(
   return { legacy, candidate };
 }
 
-/** One incident the user imports: when, and optionally what. */
-export interface ImportedIncident {
-  /** ISO 8601. */
-  readonly at: string;
-  readonly description: string;
-}
-
-/**
- * An incidents CSV: a header line naming at least a `date` (or `at`, `time`)
- * column, an optional `description` (or `title`, `summary`) column; one
- * incident a line. Quoted fields may hold commas and doubled quotes (RFC 4180).
- */
+/** The incidents CSV (src/report/incidents-csv.ts reads it: date,kind,route,note). */
 export function readIncidentsCsv(file: string): ImportedIncident[] {
   const text = readText('--incidents', file);
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new UsageError(`--incidents ${file}: the file is empty`);
-  const header = csvFields(lines[0]).map((h) => h.trim().toLowerCase());
-  const dateAt = header.findIndex((h) => h === 'date' || h === 'at' || h === 'time');
-  const textAt = header.findIndex((h) => h === 'description' || h === 'title' || h === 'summary');
-  if (dateAt < 0)
-    throw new UsageError(
-      `--incidents ${file}: the first line must name the columns, one of them date (got "${lines[0]}")`,
-    );
-  return lines.slice(1).map((line, i) => {
-    const fields = csvFields(line);
-    const raw = (fields[dateAt] ?? '').trim();
-    const at = Date.parse(raw);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(at))
-      throw new UsageError(
-        `--incidents ${file}:${i + 2}: expected an ISO date in column ${header[dateAt]}, got "${raw}"`,
-      );
-    return {
-      at: new Date(at).toISOString(),
-      description: textAt >= 0 ? (fields[textAt] ?? '').trim() : '',
-    };
-  });
-}
-
-/** The fields of one CSV line (RFC 4180 quoting; no line breaks inside quotes). */
-function csvFields(line: string): string[] {
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(field);
-      field = '';
-    } else field += c;
+  try {
+    return parseIncidentsCsv(text, file);
+  } catch (error) {
+    if (error instanceof IncidentsFileError) throw new UsageError(`--incidents: ${error.message}`);
+    throw error;
   }
-  out.push(field);
-  return out;
 }
 
 /** A `cutover plan --format json` output (its modules with their cost models). */

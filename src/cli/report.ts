@@ -6,11 +6,17 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { DEFAULTS, loadConfigFile } from '../config/index.ts';
 import type { PlanResult } from '../plan/index.ts';
+import {
+  buildReport,
+  formatReportHtml,
+  formatReportMarkdown,
+  type ImportedIncident,
+  type MigrationReport,
+} from '../report/index.ts';
 import { Ledger, type LedgerEntry } from '../rollout/index.ts';
 import { type FleetStore, openFleet } from '../state/index.ts';
 import { type RouteHistory, readRouteHistoryCounted } from '../telemetry/index.ts';
 import {
-  type ImportedIncident,
   type InstanceCounts,
   parseInstances,
   parseWhen,
@@ -179,4 +185,41 @@ export function writeReport(text: string, output: string | undefined): void {
       `-o ${output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
+}
+
+/** The report of `sources`, built (src/report/) and printed in `format`. */
+export function renderReport(
+  sources: ReportSources,
+  format: ReportFormat,
+  now = Date.now(),
+): { report: MigrationReport; text: string } {
+  const report = buildReport({
+    from: sources.since,
+    until: sources.until,
+    routes: sources.history,
+    timeline: [...sources.ledger.values()].flat(),
+    instances: sources.instances,
+    incidents: sources.incidents,
+    plan: sources.plan && { modules: sources.plan.modules },
+    generatedAt: now,
+  });
+  const text =
+    format === 'json'
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : format === 'html'
+        ? formatReportHtml(report)
+        : formatReportMarkdown(report);
+  return { report, text };
+}
+
+/** `cutover report …`: reads, builds, writes. */
+export async function runReport(flags: ReportFlags): Promise<void> {
+  const request = await reportRequest(flags);
+  const now = Date.now();
+  const sources = await gatherReport(flags, request, now);
+  writeReport(renderReport(sources, request.format, now).text, request.output);
+  if (sources.rejectedRows > 0)
+    process.stderr.write(
+      `cutover: ${sources.rejectedRows} history rows could not be read (written by another version?) and are left out\n`,
+    );
 }

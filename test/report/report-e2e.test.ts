@@ -50,16 +50,28 @@ ${SAME_BODIES}
 `;
 }
 
-/** The report's JSON, as far as this test reads it (docs/report.md, "JSON"). */
+type Figure = { value: number } | { value: null; na: string };
+interface Side {
+  requests: number;
+  errors: number;
+  errorRate: Figure;
+  p99: Figure;
+}
+
+/** The report's JSON (a MigrationReport, docs/report.md), as far as this test reads it. */
 interface ReportJson {
   routes: {
     route: string;
-    latency: { legacy: { p99: number }; candidate: { p99: number } };
-    p99DropRate: number;
-    errorRate: { legacy: number; candidate: number };
-    timeline: { from: string; to: string; weight: number }[];
+    requests: { legacy: number; candidate: number };
+    sameWindows: { legacy: Side; candidate: Side; p99DropRate: Figure };
   }[];
+  timeline: { route: string; event: string; from: string; to: string; weight: number }[];
 }
+
+const valueOf = (f: Figure): number => {
+  assert.notEqual(f.value, null, JSON.stringify(f));
+  return f.value as number;
+};
 
 describe('cutover report on a real rollout', () => {
   let legacy: Upstream;
@@ -74,7 +86,7 @@ describe('cutover report on a real rollout', () => {
     await rewrite?.close();
   });
 
-  it('says what the upstreams did: p99 drop ≈ 0.75, the candidate’s error share, the steps in order', async () => {
+  it('says what the upstreams did: p99 drop ≈ 0.75, the candidate’s error share, the steps in order', async (t) => {
     const gw = await startGateway(yaml(dir, legacy, rewrite), { dir });
     const load = startLoad(gw.url, 4);
     const agent = new Agent({ connections: 2 });
@@ -118,27 +130,40 @@ describe('cutover report on a real rollout', () => {
     const orders = report.routes.find((r) => r.route === 'orders');
     assert.ok(main && orders, out.stdout.slice(0, 2000));
 
-    // (40 − 10) / 40 = 0.75. Tolerance ±0.1: each p99 is the top of its HDR
-    // bin (≤ 0.78% high) plus the gateway's and the loop's own time (a few
-    // ms on a busy 2-core machine, more on the 10 ms side, which pulls the
-    // figure down), so 0.65–0.85.
+    // (40 − 10) / 40 = 0.75. The tolerance is one-sided but for the bins:
+    // - a p99 is the top of its HDR bin, at most 0.78% above the exact value,
+    //   on both sides: at most ≈ +0.01 on the figure;
+    // - the gateway's, the upstreams' timers' and the load loop's own time
+    //   adds d ms to both sides ((40 + d − 10 − d′) / (40 + d)): it can only
+    //   pull the figure down. Measured here: d ≈ 9 ms, d′ ≈ 5 ms, 0.69–0.70;
+    //   0.60 leaves room for a busy 2-core machine (d′ up to ≈ 15 ms).
+    const drop = valueOf(main.sameWindows.p99DropRate);
+    const legacyP99 = valueOf(main.sameWindows.legacy.p99);
+    const candidateP99 = valueOf(main.sameWindows.candidate.p99);
+    t.diagnostic(`p99 legacy ${legacyP99} ms, candidate ${candidateP99} ms, drop ${drop}`);
     assert.ok(
-      Math.abs(main.p99DropRate - 0.75) <= 0.1,
-      `p99DropRate ${main.p99DropRate} (legacy p99 ${main.latency.legacy.p99} ms, candidate ${main.latency.candidate.p99} ms)`,
+      drop >= 0.6 && drop <= 0.76,
+      `p99DropRate ${drop} (legacy p99 ${legacyP99} ms, candidate ${candidateP99} ms)`,
     );
-    assert.equal(main.errorRate.legacy, 0);
-    assert.equal(main.errorRate.candidate, 0);
-    // 50 candidate requests, 10 of them 503; 50 legacy, none.
-    assert.equal(orders.errorRate.legacy, 0);
-    assert.equal(orders.errorRate.candidate, 1 / FAIL_EVERY);
+    assert.ok(legacyP99 >= LEGACY_MS, `legacy p99 ${legacyP99} ms`);
+    assert.ok(candidateP99 >= REWRITE_MS, `candidate p99 ${candidateP99} ms`);
+    assert.equal(valueOf(main.sameWindows.legacy.errorRate), 0);
+    assert.equal(valueOf(main.sameWindows.candidate.errorRate), 0);
+    // orders: 50 requests to each side; 10 of the candidate's answered 503.
+    assert.deepEqual(orders.requests, { legacy: 50, candidate: 50 });
+    assert.equal(orders.sameWindows.candidate.errors, 10);
+    assert.equal(valueOf(orders.sameWindows.candidate.errorRate), 1 / FAIL_EVERY);
+    assert.equal(valueOf(orders.sameWindows.legacy.errorRate), 0);
     assert.deepEqual(
-      main.timeline.map((e) => `${e.from}→${e.to}@${e.weight}`),
+      report.timeline
+        .filter((e) => e.route === 'main')
+        .map((e) => `${e.event} ${e.from}→${e.to}@${e.weight}`),
       [
-        'off→shadow@0',
-        'shadow→canary@25',
-        'canary→canary@50',
-        'canary→canary@100',
-        'canary→done@100',
+        'shadow off→shadow@0',
+        'step shadow→canary@25',
+        'step canary→canary@50',
+        'step canary→canary@100',
+        'promote canary→done@100',
       ],
     );
   });
