@@ -68,7 +68,7 @@ interface ReportJson {
   timeline: { route: string; event: string; from: string; to: string; weight: number }[];
 }
 
-const valueOf = (f: Figure): number => {
+const numberOf = (f: Figure): number => {
   assert.notEqual(f.value, null, JSON.stringify(f));
   return f.value as number;
 };
@@ -137,9 +137,9 @@ describe('cutover report on a real rollout', () => {
     //   adds d ms to both sides ((40 + d − 10 − d′) / (40 + d)): it can only
     //   pull the figure down. Measured here: d ≈ 9 ms, d′ ≈ 5 ms, 0.69–0.70;
     //   0.60 leaves room for a busy 2-core machine (d′ up to ≈ 15 ms).
-    const drop = valueOf(main.sameWindows.p99DropRate);
-    const legacyP99 = valueOf(main.sameWindows.legacy.p99);
-    const candidateP99 = valueOf(main.sameWindows.candidate.p99);
+    const drop = numberOf(main.sameWindows.p99DropRate);
+    const legacyP99 = numberOf(main.sameWindows.legacy.p99);
+    const candidateP99 = numberOf(main.sameWindows.candidate.p99);
     t.diagnostic(`p99 legacy ${legacyP99} ms, candidate ${candidateP99} ms, drop ${drop}`);
     assert.ok(
       drop >= 0.6 && drop <= 0.76,
@@ -147,13 +147,13 @@ describe('cutover report on a real rollout', () => {
     );
     assert.ok(legacyP99 >= LEGACY_MS, `legacy p99 ${legacyP99} ms`);
     assert.ok(candidateP99 >= REWRITE_MS, `candidate p99 ${candidateP99} ms`);
-    assert.equal(valueOf(main.sameWindows.legacy.errorRate), 0);
-    assert.equal(valueOf(main.sameWindows.candidate.errorRate), 0);
+    assert.equal(numberOf(main.sameWindows.legacy.errorRate), 0);
+    assert.equal(numberOf(main.sameWindows.candidate.errorRate), 0);
     // orders: 50 requests to each side; 10 of the candidate's answered 503.
     assert.deepEqual(orders.requests, { legacy: 50, candidate: 50 });
     assert.equal(orders.sameWindows.candidate.errors, 10);
-    assert.equal(valueOf(orders.sameWindows.candidate.errorRate), 1 / FAIL_EVERY);
-    assert.equal(valueOf(orders.sameWindows.legacy.errorRate), 0);
+    assert.equal(numberOf(orders.sameWindows.candidate.errorRate), 1 / FAIL_EVERY);
+    assert.equal(numberOf(orders.sameWindows.legacy.errorRate), 0);
     assert.deepEqual(
       report.timeline
         .filter((e) => e.route === 'main')
