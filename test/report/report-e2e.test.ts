@@ -5,12 +5,14 @@
 // (its last minute is written), and the report read from the state file must
 // say what the upstreams did.
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { cli } from '../helpers/cli.ts';
 import { startGateway, tempDir } from '../helpers/gateway.ts';
-import { BEHAVIOR_HEADER, startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { BEHAVIOR_HEADER } from '../helpers/upstream.ts';
 import { rolloutUntil, SAME_BODIES } from '../rollout/fixture.ts';
 import { startLoad } from '../rollout/load.ts';
 
@@ -18,16 +20,44 @@ const LEGACY_MS = 40;
 const REWRITE_MS = 10;
 /** Of the orders requests sent to the candidate, every FAIL_EVERY-th answers 503. */
 const FAIL_EVERY = 5;
+/** Requests in flight through the rollout (≈ 100 a second on legacy, ≈ 400 on the candidate). */
+const LOAD_CONCURRENCY = 4;
 
-function yaml(dir: string, legacy: Upstream, rewrite: Upstream): string {
+interface Upstreams {
+  readonly legacy: string;
+  readonly rewrite: string;
+}
+
+/** The two timed upstreams in a child process (fixtures/timed-upstreams.ts): its timers are not the gateway's. */
+async function startUpstreams(): Promise<{ urls: Upstreams; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    [new URL('./fixtures/timed-upstreams.ts', import.meta.url).pathname],
+    {
+      env: { ...process.env, LEGACY_MS: String(LEGACY_MS), REWRITE_MS: String(REWRITE_MS) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
+  const ports = JSON.parse(line.toString()) as { legacy: number; rewrite: number };
+  return {
+    child,
+    urls: {
+      legacy: `http://127.0.0.1:${ports.legacy}`,
+      rewrite: `http://127.0.0.1:${ports.rewrite}`,
+    },
+  };
+}
+
+function yaml(dir: string, up: Upstreams): string {
   return `listen: 127.0.0.1:0
 admin: { listen: 127.0.0.1:0 }
 state: sqlite:${join(dir, 'state.db')}
 log: { access: false }
 rollouts: { checkEvery: 100ms }
 backends:
-  legacy: { url: ${legacy.url} }
-  rewrite: { url: ${rewrite.url} }
+  legacy: { url: ${up.legacy} }
+  rewrite: { url: ${up.rewrite} }
 routes:
   - name: orders
     match: { path: /orders/* }
@@ -43,9 +73,9 @@ routes:
 ${SAME_BODIES}
     rollout:
       steps: [25, 50, 100]
-      shadowFor: 1s
-      interval: 1s
-      minRequests: 20
+      shadowFor: 2s
+      interval: 3s
+      minRequests: 40
       window: 5s
 `;
 }
@@ -64,6 +94,7 @@ interface ReportJson {
     route: string;
     requests: { legacy: number; candidate: number };
     sameWindows: { legacy: Side; candidate: Side; p99DropRate: Figure };
+    shadow: { compared: number; mismatched: number; paired: { p99DropRate: Figure } } | null;
   }[];
   timeline: { route: string; event: string; from: string; to: string; weight: number }[];
 }
@@ -74,21 +105,19 @@ const numberOf = (f: Figure): number => {
 };
 
 describe('cutover report on a real rollout', () => {
-  let legacy: Upstream;
-  let rewrite: Upstream;
+  let upstreams: { urls: Upstreams; child: ChildProcess };
   const dir = tempDir();
   before(async () => {
-    legacy = await startUpstream({ name: 'svc', behavior: `slow:${LEGACY_MS}` });
-    rewrite = await startUpstream({ name: 'svc', behavior: `slow:${REWRITE_MS}` });
+    upstreams = await startUpstreams();
   });
   after(async () => {
-    await legacy?.close();
-    await rewrite?.close();
+    upstreams?.child.stdin?.end();
+    if (upstreams && upstreams.child.exitCode === null) await once(upstreams.child, 'exit');
   });
 
-  it('says what the upstreams did: p99 drop ≈ 0.75, the candidate’s error share, the steps in order', async (t) => {
-    const gw = await startGateway(yaml(dir, legacy, rewrite), { dir });
-    const load = startLoad(gw.url, 4);
+  it('says what the upstreams did: p99 drop ≈ 0.75 less the gateway’s own time, the candidate’s error share, the steps in order', async (t) => {
+    const gw = await startGateway(yaml(dir, upstreams.urls), { dir });
+    const load = startLoad(gw.url, LOAD_CONCURRENCY);
     const agent = new Agent({ connections: 2 });
     let ordersSent = 0;
     try {
@@ -103,6 +132,9 @@ describe('cutover report on a real rollout', () => {
         ordersSent++;
       }
       await rolloutUntil(gw, 'rollout done', (s) => s.state === 'done', 60_000);
+      // More of the candidate at 100%: its p99 rests on thousands of requests,
+      // so a stall of the machine (a few requests) is not the p99 by itself.
+      await new Promise((r) => setTimeout(r, 3_000));
     } finally {
       await load.stop();
       await agent.close();
@@ -130,23 +162,24 @@ describe('cutover report on a real rollout', () => {
     const orders = report.routes.find((r) => r.route === 'orders');
     assert.ok(main && orders, out.stdout.slice(0, 2000));
 
-    // (40 − 10) / 40 = 0.75. The tolerance is one-sided but for the bins:
-    // - a p99 is the top of its HDR bin, at most 0.78% above the exact value,
-    //   on both sides: at most ≈ +0.01 on the figure;
-    // - the gateway's, the upstreams' timers' and the load loop's own time
-    //   adds d ms to both sides ((40 + d − 10 − d′) / (40 + d)): it can only
-    //   pull the figure down. Measured here: d ≈ 9 ms, d′ ≈ 5 ms, 0.69–0.70;
-    //   0.60 leaves room for a busy 2-core machine (d′ up to ≈ 15 ms).
+    // What the upstreams did: (40 − 10) / 40 = 0.75. What the gateway sees
+    // adds its own time per attempt, d ms, to both sides — 30 / (40 + d),
+    // ≈ 0.67 for the d ≈ 5 ms measured here (p99 legacy 45–47 ms, candidate
+    // 15–18 ms) — and a p99 is the top of its HDR bin (≤ 0.78% high, ≈ ±0.01
+    // on the figure). Stalls of this shared 2-core machine land on either
+    // side's tail. Measured: 0.65–0.72 over 4 runs at load average 3–5.
+    // Accepted: 0.55–0.80.
     const drop = numberOf(main.sameWindows.p99DropRate);
     const legacyP99 = numberOf(main.sameWindows.legacy.p99);
     const candidateP99 = numberOf(main.sameWindows.candidate.p99);
     t.diagnostic(`p99 legacy ${legacyP99} ms, candidate ${candidateP99} ms, drop ${drop}`);
     assert.ok(
-      drop >= 0.6 && drop <= 0.76,
+      drop >= 0.55 && drop <= 0.8,
       `p99DropRate ${drop} (legacy p99 ${legacyP99} ms, candidate ${candidateP99} ms)`,
     );
     assert.ok(legacyP99 >= LEGACY_MS, `legacy p99 ${legacyP99} ms`);
     assert.ok(candidateP99 >= REWRITE_MS, `candidate p99 ${candidateP99} ms`);
+    assert.ok(numberOf(main.sameWindows.candidate.p99) < legacyP99);
     assert.equal(numberOf(main.sameWindows.legacy.errorRate), 0);
     assert.equal(numberOf(main.sameWindows.candidate.errorRate), 0);
     // orders: 50 requests to each side; 10 of the candidate's answered 503.
@@ -154,6 +187,12 @@ describe('cutover report on a real rollout', () => {
     assert.equal(orders.sameWindows.candidate.errors, 10);
     assert.equal(numberOf(orders.sameWindows.candidate.errorRate), 1 / FAIL_EVERY);
     assert.equal(numberOf(orders.sameWindows.legacy.errorRate), 0);
+    // The shadow phase's pairs: the same answers, the candidate faster on the
+    // same requests.
+    assert.ok(main.shadow && main.shadow.compared > 0, JSON.stringify(main.shadow));
+    assert.equal(main.shadow.mismatched, 0);
+    const paired = numberOf(main.shadow.paired.p99DropRate);
+    assert.ok(paired > 0, `paired p99 drop ${paired}`);
     assert.deepEqual(
       report.timeline
         .filter((e) => e.route === 'main')
