@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalFleet } from '../src/state/index.ts';
+import { Redis } from 'ioredis';
+import { LocalFleet, RedisFleet } from '../src/state/index.ts';
 import { MINUTE_MS, MinuteHistory } from '../src/telemetry/index.ts';
 
 const DAYS = Number(process.env.DAYS ?? 1);
@@ -54,3 +55,23 @@ console.log(
     `(${((size - empty) / 1024 / 1024).toFixed(1)} MiB; WAL left ${wal} B)`,
 );
 rmSync(dir, { recursive: true, force: true });
+
+// The same rows in Redis (prefix `size`, emptied first): MEMORY USAGE of every history key.
+const url = process.env.REDIS_URL;
+if (url !== undefined) {
+  const fleet = new RedisFleet({ url, prefix: 'size', commandTimeout: 10_000 });
+  const redis = new Redis(url);
+  const index = '{size:history}:index';
+  const old = await redis.zrange(index, '0', '-1');
+  if (old.length > 0) await redis.del(...old.map((m) => `{size:history}:${m}`), index);
+  for (let i = 0; i < rows.length; i += 500)
+    await fleet.writeHistory(rows.slice(i, i + 500), (DAYS + 1) * 86_400_000);
+  let bytes = Number(await redis.call('MEMORY', 'USAGE', index));
+  for (const m of await redis.zrange(index, '0', '-1'))
+    bytes += Number(await redis.call('MEMORY', 'USAGE', `{size:history}:${m}`));
+  console.log(
+    `Redis: ${(bytes / rows.length).toFixed(0)} B/row (${(bytes / 1024 / 1024).toFixed(1)} MiB, MEMORY USAGE of the hashes and the index)`,
+  );
+  await fleet.close();
+  redis.disconnect();
+}
