@@ -4,54 +4,36 @@
 import type { RouteHistory } from '../telemetry/index.ts';
 import { buildIncidents } from './incidents.ts';
 import type { Figure, MigrationReport, ReportInput, RouteReport } from './report-types.ts';
-import { buildRouteReport } from './route-figures.ts';
-import { addSlots } from './slot-figures.ts';
+import { buildRouteReport, type MinuteSlots, minuteSlotsOf } from './route-figures.ts';
 import { buildTimeline, weightsOf } from './timeline.ts';
 
 /** The name of the whole-migration row: every route's minutes merged. */
 export const ALL_ROUTES = 'all routes';
 
-/** Every route's minutes added minute by minute: the whole migration as one route. */
-function mergeRoutes(routes: readonly RouteHistory[]): RouteHistory {
-  type Minute = RouteHistory['minutes'][number];
-  const byMinute = new Map<number, Minute>();
+/** Every route's minutes side by side, minute by minute: the whole migration as one route. */
+function mergeRoutes(routes: readonly RouteHistory[]): MinuteSlots[] {
+  const byMinute = new Map<number, MinuteSlots>();
   for (const history of routes) {
-    for (const m of history.minutes) {
+    for (const m of minuteSlotsOf(history)) {
       const seen = byMinute.get(m.minute);
-      if (seen === undefined) {
-        // The shadow figures are per route; the whole-migration row keeps them too, merged below.
-        byMinute.set(m.minute, m);
-        continue;
-      }
-      const a = seen.shadow;
-      const b = m.shadow;
-      const fields: Record<string, number> = { ...(a?.fields ?? {}) };
-      for (const [path, count] of Object.entries(b?.fields ?? {})) {
-        fields[path] = (fields[path] ?? 0) + count;
-      }
-      byMinute.set(m.minute, {
-        minute: m.minute,
-        legacy: addSlots(seen.legacy, m.legacy),
-        candidate: addSlots(seen.candidate, m.candidate),
-        breakerOpenings: {
-          legacy: seen.breakerOpenings.legacy + m.breakerOpenings.legacy,
-          candidate: seen.breakerOpenings.candidate + m.breakerOpenings.candidate,
-        },
-        shadow:
-          a === undefined || b === undefined
-            ? (a ?? b)
-            : {
-                compared: a.compared + b.compared,
-                mismatched: a.mismatched + b.mismatched,
-                fields,
-                legacy: addSlots(a.legacy, b.legacy),
-                candidate: addSlots(a.candidate, b.candidate),
+      byMinute.set(
+        m.minute,
+        seen === undefined
+          ? m
+          : {
+              minute: m.minute,
+              legacy: [...seen.legacy, ...m.legacy],
+              candidate: [...seen.candidate, ...m.candidate],
+              breakerOpenings: {
+                legacy: seen.breakerOpenings.legacy + m.breakerOpenings.legacy,
+                candidate: seen.breakerOpenings.candidate + m.breakerOpenings.candidate,
               },
-        instances: Math.max(seen.instances, m.instances),
-      });
+              shadow: [...seen.shadow, ...m.shadow],
+            },
+      );
     }
   }
-  return { route: ALL_ROUTES, minutes: [...byMinute.values()].sort((x, y) => x.minute - y.minute) };
+  return [...byMinute.values()].sort((x, y) => x.minute - y.minute);
 }
 
 export function buildReport(input: ReportInput): MigrationReport {
@@ -65,8 +47,8 @@ export function buildReport(input: ReportInput): MigrationReport {
   });
   const routes = [...input.routes]
     .sort((a, b) => (a.route < b.route ? -1 : a.route > b.route ? 1 : 0))
-    .map((h) => buildRouteReport(h, context(h.route)));
-  const overall = buildRouteReport(mergeRoutes(input.routes), {
+    .map((h) => buildRouteReport(h.route, minuteSlotsOf(h), context(h.route)));
+  const overall = buildRouteReport(ALL_ROUTES, mergeRoutes(input.routes), {
     ...context(ALL_ROUTES),
     weights: [],
   });
@@ -116,8 +98,9 @@ function routeSentence(r: RouteReport): string {
 }
 
 function summarise(report: Omit<MigrationReport, 'summary'>): string {
+  // The whole migration first: that is the sentence leadership reads.
   const parts = report.routes.map(routeSentence);
-  if (report.routes.length > 1) parts.push(routeSentence(report.overall));
+  if (report.routes.length > 1) parts.unshift(routeSentence(report.overall));
   if (report.routes.length === 0) parts.push('no route had history in the span');
   const ratio = report.overall.throughputPerInstanceRatio;
   parts.push(
@@ -134,5 +117,14 @@ function summarise(report: Omit<MigrationReport, 'summary'>): string {
         ? `incidents halve every ${Number(fit.halfLifeWeeks.value.toPrecision(2))} weeks`
         : `incidents show no proven decline (${fit.halfLifeWeeks.na})`;
   parts.push(`${rollbacks} rollback(s), ${report.incidents.list.length} incident(s); ${decay}`);
+  if (report.plan !== null) {
+    const costed = report.plan.filter((m) => m.cost !== undefined);
+    const days = costed.reduce((total, m) => total + (m.cost?.days ?? 0), 0);
+    parts.push(
+      costed.length === 0
+        ? 'the plan gave no cost inputs'
+        : `modelled effort ${Math.round(days)} person-days for ${costed.length} module(s) (the plan's cost model)`,
+    );
+  }
   return `${parts.join('; ')}.`;
 }

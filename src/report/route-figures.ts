@@ -47,34 +47,72 @@ function compare(minutes: number, legacy: WindowSlot[], candidate: WindowSlot[])
   return { minutes, legacy: l, candidate: c, p99DropRate: drop };
 }
 
-export function buildRouteReport(history: RouteHistory, context: RouteContext): RouteReport {
-  const inSpan = history.minutes.filter(
-    (m) => m.minute >= context.from && m.minute < context.until,
-  );
+type ShadowRow = NonNullable<RouteHistory['minutes'][number]['shadow']>;
+
+/**
+ * A minute of one route, or of every route (the whole migration): the rows'
+ * slots side by side, merged only when a figure is read — merging slots
+ * minute by minute first cost seconds over a month of history.
+ */
+export interface MinuteSlots {
+  readonly minute: number;
+  readonly legacy: readonly WindowSlot[];
+  readonly candidate: readonly WindowSlot[];
+  readonly breakerOpenings: { readonly legacy: number; readonly candidate: number };
+  readonly shadow: readonly ShadowRow[];
+}
+
+/** A route's history as MinuteSlots (one slot or none a side, one shadow row or none). */
+export function minuteSlotsOf(history: RouteHistory): MinuteSlots[] {
+  return history.minutes.map((m) => ({
+    minute: m.minute,
+    legacy: m.legacy ? [m.legacy] : [],
+    candidate: m.candidate ? [m.candidate] : [],
+    breakerOpenings: m.breakerOpenings,
+    shadow: m.shadow ? [m.shadow] : [],
+  }));
+}
+
+function sum(slots: readonly WindowSlot[], only5xx: boolean): number {
+  let n = 0;
+  for (const slot of slots) n += only5xx ? slot.byClass[4] : slotRequests(slot);
+  return n;
+}
+
+export function buildRouteReport(
+  route: string,
+  minutes: readonly MinuteSlots[],
+  context: RouteContext,
+): RouteReport {
+  const inSpan = minutes.filter((m) => m.minute >= context.from && m.minute < context.until);
   const sameLegacy: WindowSlot[] = [];
   const sameCandidate: WindowSlot[] = [];
   const legacyRates: number[] = [];
   const candidateRates: number[] = [];
   let legacyMinutes = 0;
+  let sameMinutes = 0;
   let candidateMinutes = 0;
   const requests = { legacy: 0, candidate: 0 };
   const breakerOpenings = { legacy: 0, candidate: 0 };
   for (const m of inSpan) {
     breakerOpenings.legacy += m.breakerOpenings.legacy;
     breakerOpenings.candidate += m.breakerOpenings.candidate;
-    if (m.legacy) {
+    const legacy = sum(m.legacy, false);
+    const candidate = sum(m.candidate, false);
+    if (legacy > 0) {
       legacyMinutes++;
-      requests.legacy += slotRequests(m.legacy);
+      requests.legacy += legacy;
     }
-    if (m.candidate) {
+    if (candidate > 0) {
       candidateMinutes++;
-      requests.candidate += slotRequests(m.candidate);
+      requests.candidate += candidate;
     }
-    if (m.legacy && m.candidate) {
-      sameLegacy.push(m.legacy);
-      sameCandidate.push(m.candidate);
-      legacyRates.push(m.legacy.byClass[4] / slotRequests(m.legacy));
-      candidateRates.push(m.candidate.byClass[4] / slotRequests(m.candidate));
+    if (legacy > 0 && candidate > 0) {
+      sameMinutes++;
+      sameLegacy.push(...m.legacy);
+      sameCandidate.push(...m.candidate);
+      legacyRates.push(sum(m.legacy, true) / legacy);
+      candidateRates.push(sum(m.candidate, true) / candidate);
     }
   }
   const tps = {
@@ -100,12 +138,18 @@ export function buildRouteReport(history: RouteHistory, context: RouteContext): 
             ),
             'an instance count or the legacy TPS is 0',
           );
-  const bucketMs = bucketFor(context.until - context.from);
+  // Buckets fit the minutes that hold data, not the asked span: three hours
+  // of canary inside a six-week report still chart by the minute.
+  const bucketMs = bucketFor(
+    inSpan.length === 0
+      ? MINUTE_MS
+      : inSpan[inSpan.length - 1].minute - inSpan[0].minute + MINUTE_MS,
+  );
   return {
-    route: history.route,
-    minutes: { legacy: legacyMinutes, candidate: candidateMinutes, both: sameLegacy.length },
+    route,
+    minutes: { legacy: legacyMinutes, candidate: candidateMinutes, both: sameMinutes },
     requests,
-    sameWindows: compare(sameLegacy.length, sameLegacy, sameCandidate),
+    sameWindows: compare(sameMinutes, sameLegacy, sameCandidate),
     verdicts: {
       latency: judgeMetric(latencySample(sameLegacy), latencySample(sameCandidate)),
       errorRate: judgeMetric(fromValues(legacyRates), fromValues(candidateRates)),
@@ -120,7 +164,7 @@ export function buildRouteReport(history: RouteHistory, context: RouteContext): 
   };
 }
 
-type Minute = RouteHistory['minutes'][number];
+type Minute = MinuteSlots;
 
 function bucketsOf(minutes: readonly Minute[], bucketMs: number): Map<number, Minute[]> {
   const buckets = new Map<number, Minute[]>();
@@ -136,8 +180,8 @@ function bucketsOf(minutes: readonly Minute[], bucketMs: number): Map<number, Mi
 function series(minutes: readonly Minute[], bucketMs: number): SeriesPoint[] {
   const points: SeriesPoint[] = [];
   for (const [at, list] of bucketsOf(minutes, bucketMs)) {
-    const legacy = list.flatMap((m) => (m.legacy ? [m.legacy] : []));
-    const candidate = list.flatMap((m) => (m.candidate ? [m.candidate] : []));
+    const legacy = list.flatMap((m) => m.legacy);
+    const candidate = list.flatMap((m) => m.candidate);
     points.push({
       at,
       legacy: legacy.length > 0 ? sideFigures(legacy) : null,
@@ -148,29 +192,35 @@ function series(minutes: readonly Minute[], bucketMs: number): SeriesPoint[] {
 }
 
 function shadowFigures(minutes: readonly Minute[], bucketMs: number): ShadowFigures | null {
-  const withShadow = minutes.filter((m) => m.shadow !== undefined);
+  const withShadow = minutes.filter((m) => m.shadow.length > 0);
   if (withShadow.length === 0) return null;
   let compared = 0;
   let mismatched = 0;
   const fields = new Map<string, number>();
   const pairedLegacy: WindowSlot[] = [];
   const pairedCandidate: WindowSlot[] = [];
+  let pairedMinutes = 0;
   for (const m of withShadow) {
-    const s = m.shadow!;
-    compared += s.compared;
-    mismatched += s.mismatched;
-    for (const [path, count] of Object.entries(s.fields)) {
-      fields.set(path, (fields.get(path) ?? 0) + count);
+    let paired = false;
+    for (const s of m.shadow) {
+      compared += s.compared;
+      mismatched += s.mismatched;
+      for (const [path, count] of Object.entries(s.fields)) {
+        fields.set(path, (fields.get(path) ?? 0) + count);
+      }
+      if (s.legacy && s.candidate) {
+        pairedLegacy.push(s.legacy);
+        pairedCandidate.push(s.candidate);
+        paired = true;
+      }
     }
-    if (s.legacy && s.candidate) {
-      pairedLegacy.push(s.legacy);
-      pairedCandidate.push(s.candidate);
-    }
+    if (paired) pairedMinutes++;
   }
   const seriesPoints: MismatchPoint[] = [];
   for (const [at, list] of bucketsOf(withShadow, bucketMs)) {
-    const c = list.reduce((sum, m) => sum + m.shadow!.compared, 0);
-    const x = list.reduce((sum, m) => sum + m.shadow!.mismatched, 0);
+    const rows = list.flatMap((m) => m.shadow);
+    const c = rows.reduce((total, s) => total + s.compared, 0);
+    const x = rows.reduce((total, s) => total + s.mismatched, 0);
     seriesPoints.push({
       at,
       compared: c,
@@ -187,7 +237,7 @@ function shadowFigures(minutes: readonly Minute[], bucketMs: number): ShadowFigu
     compared,
     mismatched,
     mismatchRate: figure(compared > 0 ? mismatched / compared : undefined, 'no pair compared'),
-    paired: compare(pairedLegacy.length, pairedLegacy, pairedCandidate),
+    paired: compare(pairedMinutes, pairedLegacy, pairedCandidate),
     pairedLatencyVerdict: judgeMetric(latencySample(pairedLegacy), latencySample(pairedCandidate)),
     bucketMs,
     series: seriesPoints,

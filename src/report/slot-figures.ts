@@ -11,6 +11,9 @@ import {
 import { figure, type SideFigures } from './report-types.ts';
 import type { WeightedValue } from './weighted-sample.ts';
 
+/** Bin indexes fit 16 bits (WindowSlot.bins is a Uint16Array). */
+const BIN_SLOTS = 65_536;
+
 /** One merge reused by every call: the report runs on one thread, one figure at a time. */
 const MERGE = new SlotMerge();
 
@@ -35,33 +38,6 @@ export function sideFigures(slots: readonly WindowSlot[]): SideFigures {
 export function slotRequests(slot: WindowSlot): number {
   const c = slot.byClass;
   return c[0] + c[1] + c[2] + c[3] + c[4];
-}
-
-/** Two slots as one (counts added, bins merged): how a whole-migration minute is built from its routes. */
-export function addSlots(
-  a: WindowSlot | undefined,
-  b: WindowSlot | undefined,
-): WindowSlot | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  const counts = new Map<number, number>();
-  for (const s of [a, b]) {
-    for (let i = 0; i < s.bins.length; i++)
-      counts.set(s.bins[i], (counts.get(s.bins[i]) ?? 0) + s.counts[i]);
-  }
-  const bins = [...counts.keys()].sort((x, y) => x - y);
-  return {
-    byClass: [
-      a.byClass[0] + b.byClass[0],
-      a.byClass[1] + b.byClass[1],
-      a.byClass[2] + b.byClass[2],
-      a.byClass[3] + b.byClass[3],
-      a.byClass[4] + b.byClass[4],
-    ],
-    maxUnits: Math.max(a.maxUnits, b.maxUnits),
-    bins: Uint16Array.from(bins),
-    counts: Uint32Array.from(bins.map((bin) => counts.get(bin) ?? 0)),
-  };
 }
 
 /** Bin index → its top value in ms (what HDR answers for a percentile in it); filled as bins are met. */
@@ -89,10 +65,14 @@ function binTopMs(bin: number): number {
 
 /** The latencies of `slots` as a weighted sample: each bin's top value (ms) and its count. */
 export function latencySample(slots: readonly WindowSlot[]): WeightedValue[] {
-  const counts = new Map<number, number>();
+  // A dense array, not a Map: a month of minutes is 43,200 slots of dozens of bins each.
+  const counts = new Float64Array(BIN_SLOTS);
   for (const s of slots) {
-    for (let i = 0; i < s.bins.length; i++)
-      counts.set(s.bins[i], (counts.get(s.bins[i]) ?? 0) + s.counts[i]);
+    for (let i = 0; i < s.bins.length; i++) counts[s.bins[i]] += s.counts[i];
   }
-  return [...counts].map(([bin, count]) => ({ value: binTopMs(bin), count }));
+  const sample: WeightedValue[] = [];
+  for (let bin = 0; bin < BIN_SLOTS; bin++) {
+    if (counts[bin] > 0) sample.push({ value: binTopMs(bin), count: counts[bin] });
+  }
+  return sample;
 }
