@@ -5,13 +5,13 @@
 // of the minute; flushed to the state store at each minute boundary and at
 // stop() as rows of this instance (docs/report.md, "History").
 //
-// record() is on the request path: no allocation once a side has recorded
-// its first request (two minute buffers per side, reset in place), one
-// comparison to see whether the minute moved on. Every route is recorded,
+// record() is on the request path: two minute buffers per side, reset in
+// place, one comparison to see whether the minute moved on, and the latency
+// in a histogram that holds only the bins in use (sparse-bins.ts: it
+// allocates only to grow, in a side's first minutes). Every route is recorded,
 // not only those a rollout reads: the report covers the whole migration.
 // Encoding and writing happen in the flush, off the request path; a failed
 // write keeps its rows for the next flush (bounded).
-import type { JsHistogram } from 'hdr-histogram-js';
 import {
   encodeRoutePayload,
   encodeShadowPayload,
@@ -20,9 +20,9 @@ import {
   topFields,
 } from './history-payload.ts';
 import { countedClass } from './outcome.ts';
-import { CLASSES, newHistogram, recordLatency } from './window-histogram.ts';
+import { SparseBins } from './sparse-bins.ts';
+import { CLASSES } from './window-histogram.ts';
 import type { WindowSlot } from './window-merge.ts';
-import { slotOf } from './windows.ts';
 
 export const MINUTE_MS = 60_000;
 /** After a minute ends, the wait before writing it (its last requests are recorded by then). */
@@ -49,19 +49,20 @@ export interface HistorySink {
   writeHistory(rows: readonly HistoryRowOut[], retainMs: number): Promise<void>;
 }
 
-/** One minute of requests: class counts and a latency histogram, reset in place. */
+/** One minute of requests: class counts and the bins in use of a latency histogram, reset in place. */
 class MinuteCounts {
   minute = Number.NEGATIVE_INFINITY;
   readonly byClass = new Float64Array(CLASSES);
   requests = 0;
   breakerOpenings = 0;
-  #histogram: JsHistogram | undefined = undefined;
+  /** Created by the first request: a side never called holds none. */
+  #latency: SparseBins | undefined = undefined;
 
   start(minute: number): void {
     this.minute = minute;
     if (this.requests > 0) {
       this.byClass.fill(0);
-      this.#histogram?.reset();
+      this.#latency?.reset();
     }
     this.requests = 0;
     this.breakerOpenings = 0;
@@ -70,15 +71,20 @@ class MinuteCounts {
   add(status: number, ms: number, failed: boolean): void {
     this.byClass[countedClass(status, failed)]++;
     this.requests++;
-    this.#histogram ??= newHistogram(false);
-    recordLatency(this.#histogram, ms);
+    this.#latency ??= new SparseBins();
+    this.#latency.add(ms);
   }
 
   /** The minute as a WindowSlot, or undefined when it had no request. */
   slot(): WindowSlot | undefined {
-    return this.requests > 0 && this.#histogram
-      ? slotOf(this.byClass, 0, this.#histogram)
-      : undefined;
+    const latency = this.#latency;
+    if (this.requests === 0 || latency === undefined) return undefined;
+    const c = this.byClass;
+    return {
+      byClass: [c[0], c[1], c[2], c[3], c[4]],
+      maxUnits: latency.maxUnits,
+      ...latency.copy(),
+    };
   }
 
   get empty(): boolean {

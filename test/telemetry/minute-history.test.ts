@@ -12,6 +12,7 @@ import {
   readRouteHistoryCounted,
   SlidingWindow,
 } from '../../src/telemetry/index.ts';
+import { prng } from '../helpers/prng.ts';
 import { PATIENT, startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { eventually } from '../state/fleet-contract.ts';
 
@@ -84,6 +85,28 @@ describe('minute history on fake timers', () => {
     const [r] = await readRouteHistory(store, { from: M, until: M });
     const slot = r.minutes[0].legacy;
     assert.deepEqual(slot, window.slotAt(Math.floor(clock() / 1000)));
+  });
+
+  it('keeps only the bins in use, in any order of arrival, bin for bin what a window keeps', async () => {
+    const clock = () => Date.now();
+    const store = new MemoryStore(clock);
+    const history = new MinuteHistory({ clock });
+    const window = new SlidingWindow({ retainSeconds: 60, clock });
+    const side = history.side('r', 'candidate');
+    const random = prng(13);
+    for (let i = 0; i < 5_000; i++) {
+      // Long-tailed, out of order, with the clamped ends (below 10 µs, above 60 s, NaN).
+      const u = random();
+      const ms = i % 997 === 0 ? [0, -1, Number.NaN, 90_000][i % 4] : 0.005 * Math.exp(u * 16);
+      side.record(i % 50 === 0 ? 503 : 200, ms, i % 50 === 0, clock());
+      window.record(i % 50 === 0 ? 503 : 200, ms, i % 50 === 0);
+    }
+    history.start({ sink: store, instance: 'i-1', retainMs: DAY });
+    await history.stop();
+    const [r] = await readRouteHistory(store, { from: M, until: M });
+    const expected = window.slotAt(Math.floor(clock() / 1000));
+    assert.ok((expected?.bins.length ?? 0) > 500, 'a wide spread of bins');
+    assert.deepEqual(r.minutes[0].candidate, expected);
   });
 
   it('counts shadow pairs, their top differing fields and both sides’ latency, and breaker openings per side', async () => {
