@@ -86,7 +86,7 @@ if (CASE === 'observe-before') {
   await time('observe (no history) + performance.now()', new SideStats('r', 'legacy', 'b'), true);
 } else if (CASE === 'observe-with-history') {
   const history = new MinuteHistory();
-  const side = new SideStats('r', 'legacy', 'b', history.side('r', 'legacy', 'b'));
+  const side = new SideStats('r', 'legacy', 'b', history);
   await time('observe (minute history, end time given)', side, true);
 } else if (CASE === 'flush') {
   // 100 routes × 2 sides, 1,000 requests each in the minute, then one flush to a Memory store.

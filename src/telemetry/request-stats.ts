@@ -51,14 +51,16 @@ export class SideStats {
   #window: SlidingWindow | undefined = undefined;
   /** gRPC answers by grpc-status (index = code); created by the first one, so HTTP sides hold none. */
   #grpc: Float64Array | undefined = undefined;
-  /** The report's minute history of this route × side (every route has one: minute-history.ts). */
-  readonly #minute: MinuteSide | undefined;
+  /** Where the report's minute history of every route is kept (minute-history.ts). */
+  readonly #history: MinuteHistory | undefined;
+  /** This route × side's, bound by the first request: an idle route holds nothing of it. */
+  #minute: MinuteSide | undefined = undefined;
 
-  constructor(route: string, side: string, backend: string, minute?: MinuteSide) {
+  constructor(route: string, side: string, backend: string, history?: MinuteHistory) {
     this.route = route;
     this.side = side;
     this.backend = backend;
-    this.#minute = minute;
+    this.#history = history;
   }
 
   /** Stops keeping the sliding window (the rollout that read it is over). */
@@ -116,7 +118,10 @@ export class SideStats {
     // One clock read for the window and the minute history (none when the caller gave it).
     const now = at ?? epochNow();
     if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed, now);
-    if (this.#minute !== undefined) this.#minute.record(status, seconds * 1000, failed, now);
+    if (this.#history !== undefined) {
+      this.#minute ??= this.#history.side(this.route, this.side, this.backend);
+      this.#minute.record(status, seconds * 1000, failed, now);
+    }
     this.#counts ??= new Float64Array(COUNTS);
     const counts = this.#counts;
     counts[countedClass(status, failed)]++;
@@ -238,7 +243,7 @@ export class RequestStats {
     const key = `${route}\u0000${side}\u0000${backend}`;
     let s = this.#stats.get(key);
     if (!s) {
-      s = new SideStats(route, side, backend, this.#history?.side(route, side, backend));
+      s = new SideStats(route, side, backend, this.#history);
       this.#stats.set(key, s);
     }
     return s;
