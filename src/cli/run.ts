@@ -155,6 +155,15 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   member.follow(rollouts.follower());
   await member.start();
   figures.start();
+  // The report's minute history: this instance's rows, written each minute (a
+  // failed write is logged and its rows are written at the next minute).
+  metrics.history.start({
+    sink: store,
+    instance: member.id,
+    retainMs: config.report.retention,
+    onError: (error) =>
+      logger.warn({ err: error.message }, 'minute history not written; retrying next minute'),
+  });
   logger.info(
     {
       listen: gatewayUrl,
@@ -173,6 +182,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
 
   const apply = (next: Config) => {
     gateway.reload(next);
+    metrics.history.retain(next.report.retention);
     metrics.reload(true);
     rollouts
       .reconcile()
@@ -248,6 +258,8 @@ export async function startCutover(configFile: string, options: RunOptions = {})
         await member.close();
         await gateway.close(gateway.config.server.shutdownGrace);
         await Promise.all(admins.map((a) => a.close()));
+        // Every request is done: the minutes so far go to the store before it closes.
+        await metrics.history.stop();
         await store.close();
         logger.info('stopped');
         flushLogger(logger);

@@ -272,4 +272,11 @@ export const DEFAULTS = {
   logLevel: 'info',
   accessLog: true,
   tracing: false,
+  /**
+   * Issue 13: 30 days of minute history, enough for a month-long migration
+   * and the weeks after it that the incident trend needs. Its size is
+   * measured in docs/report.md, "History" (≈ 0.8 KiB a row in SQLite for a
+   * busy route, so 30 days of one route's two sides on one instance ≈ 68 MiB).
+   */
+  reportRetention: 30 * 86_400_000,
 } as const;

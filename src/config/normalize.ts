@@ -440,6 +440,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       access: raw.log?.access ?? DEFAULTS.accessLog,
     }),
     tracing: Object.freeze({ enabled: raw.tracing?.enabled ?? DEFAULTS.tracing }),
+    report: Object.freeze({ retention: raw.report?.retention ?? DEFAULTS.reportRetention }),
     backends,
     rollouts: resolveRollouts(raw.rollouts),
     routes: Object.freeze(routes),

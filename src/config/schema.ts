@@ -425,6 +425,13 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   tracing: z.strictObject({ enabled: z.boolean().optional() }).optional(),
+  report: z
+    .strictObject({
+      retention: duration
+        .refine((ms) => ms >= 60_000, 'expected a retention of at least 1m (one minute of history)')
+        .optional(),
+    })
+    .optional(),
   backends: z.record(
     z
       .string()

@@ -412,6 +412,10 @@ export interface Config {
   };
   readonly log: { readonly level: string; readonly access: boolean };
   readonly tracing: { readonly enabled: boolean };
+  readonly report: {
+    /** How long the minute history is kept in the state store, ms (docs/report.md, "History"). */
+    readonly retention: number;
+  };
   readonly backends: ReadonlyMap<string, BackendConfig>;
   readonly rollouts: {
     /** How often the controller checks every rollout's gates, ms. */

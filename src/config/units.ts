@@ -1,8 +1,15 @@
 // Durations and sizes are strings in the config file ("250ms", "5s", "64KiB")
 // so a reader never has to guess the unit of a bare number.
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const DURATION_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  // Days: for retentions (report.retention); a day is 24 h here, whatever the calendar.
+  d: 86_400_000,
+};
 
 /** Milliseconds in a duration string, or undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {

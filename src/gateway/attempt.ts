@@ -94,7 +94,8 @@ export class Attempt {
     this.#released = true;
     unreleased--;
     this.disarm();
-    const ms = performance.now() - this.#start;
+    const end = performance.now();
+    const ms = end - this.#start;
     const ok = outcome.backendOk;
     if (ok === undefined) this.#breaker?.release();
     else {
@@ -107,7 +108,9 @@ export class Attempt {
       this.#slot.release();
       this.#slot = undefined;
     }
-    if (outcome.counted) this.#metrics.observe(status, ms / 1000, outcome, grpcStatus);
+    // The end's clock read, as epoch ms, serves the stats window and the minute history too.
+    if (outcome.counted)
+      this.#metrics.observe(status, ms / 1000, outcome, grpcStatus, ORIGIN + end);
   }
 }
 
@@ -116,6 +119,9 @@ export class Attempt {
  * breaker permit, then a slot of its backend's concurrency cap. The refusal
  * when either says no (a breaker permit already taken is handed back).
  */
+/** performance.now() + ORIGIN is epoch ms by the stats windows' clock (request-stats.ts statsNow). */
+const ORIGIN = performance.timeOrigin;
+
 export function acquireAttempt(route: CompiledRoute, side: Side): Attempt | Refusal {
   const candidate = side === 'candidate';
   const breaker = candidate ? route.candidateBreaker : route.legacyBreaker;

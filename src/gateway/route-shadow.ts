@@ -18,7 +18,12 @@ import {
   type SkipReason,
 } from '../compare/index.ts';
 import type { ShadowConfig } from '../config/index.ts';
-import type { Metrics, RouteShadowMetrics } from '../telemetry/index.ts';
+import type {
+  Metrics,
+  MinuteShadow,
+  RouteShadowMetrics,
+  ShadowPairFigures,
+} from '../telemetry/index.ts';
 import { SAFE_METHODS } from './body.ts';
 import type { ShadowMemory } from './shadow-memory.ts';
 
@@ -54,6 +59,8 @@ export class RouteShadow {
   /** The protobuf types of `shadow.compare.protoset` / `protos`, for gRPC calls. */
   readonly schema: ProtoSchema | undefined;
   readonly #metrics: RouteShadowMetrics;
+  /** The report's minute history of this route's pairs. */
+  readonly #history: MinuteShadow;
   /** The process-wide budget, shared by every route and kept across reloads. */
   readonly memory: ShadowMemory;
   #inFlight = 0;
@@ -94,6 +101,7 @@ export class RouteShadow {
     this.results = previous?.results ?? this.#newResults(route, view);
     if (previous) this.results.useView(view);
     const results = this.results;
+    this.#history = metrics.history.shadow(route);
     this.#metrics = metrics.forRouteShadow(route, () => {
       const t = results.tally();
       return t.compared === 0 ? 0 : t.mismatched / t.compared;
@@ -203,9 +211,11 @@ export class RouteShadow {
     this.#metrics.skipped(reason);
   }
 
-  /** A pair was recorded in `results`; `match` is its verdict by the noise known at that moment. */
-  compared(match: boolean): void {
+  /** A pair was recorded in `results`; `pair.match` is its verdict by the noise known at that moment. */
+  compared(pair: ShadowPairFigures): void {
+    const match = pair.match;
     this.#metrics.compared(match);
+    this.#history.pair(pair);
     if (!match) this.#schedulePersist();
   }
 

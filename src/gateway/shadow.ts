@@ -381,6 +381,20 @@ export class ShadowCopy implements ChunkKeeper {
       },
       result,
     );
-    shadow.compared(result.match);
+    shadow.compared({
+      match: result.match,
+      fields: result.match ? [] : realPatterns(result),
+      legacyMs: this.legacy.ms,
+      candidateMs: this.#candidate.ms,
+      legacyStatus: legacy.status,
+      candidateStatus: candidate.status,
+    });
   }
+}
+
+/** The patterns of a mismatched pair that are not noise, each once (the report's top fields). */
+function realPatterns(result: CompareResult): Set<string> {
+  const out = new Set<string>();
+  for (const d of result.differences) if (!d.noise) out.add(d.pattern);
+  return out;
 }

@@ -5,6 +5,7 @@ export { decide } from './decide.ts';
 export type { GateInput, QueryFigure, SideFigures } from './gates.ts';
 export { describeGate, evaluateGates } from './gates.ts';
 export type { LedgerEntry } from './ledger.ts';
+export { Ledger } from './ledger.ts';
 export { queryPrometheus } from './prometheus.ts';
 export type { RolloutRecord } from './state.ts';
 export type {

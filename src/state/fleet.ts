@@ -102,6 +102,24 @@ export interface FigureSlot {
   readonly payload: string;
 }
 
+/**
+ * One instance's aggregate of one minute (the payload is telemetry's, opaque
+ * here: src/telemetry/minute-history.ts). Keyed by kind + route + side +
+ * minute + instance: writing the same key again replaces the payload (an
+ * instance rewrites its current minute as it fills).
+ */
+export interface HistoryRow {
+  /** What the payload holds (`route`, `shadow`); the store only keys by it. */
+  readonly kind: string;
+  readonly route: string;
+  /** `legacy`, `candidate`, or '' for a row of the whole route. */
+  readonly side: string;
+  /** Epoch ms of the minute's start (a multiple of 60,000). */
+  readonly minute: number;
+  readonly instance: string;
+  readonly payload: string;
+}
+
 export interface TokenGrant {
   /** Tokens granted: from 0 to the number asked. */
   readonly granted: number;
@@ -158,6 +176,17 @@ export interface FleetStore extends StateStore {
   publishFigures(slot: FigureSlot, retainSeconds: number): Promise<void>;
   /** Every instance's slots with fromSecond <= second <= toSecond. */
   readFigures(fromSecond: number, toSecond: number): Promise<FigureSlot[]>;
+
+  // -- minute history (the report's) ------------------------------------------------
+  /**
+   * Upserts the rows (one step: all or none) and drops rows whose minute is
+   * older than `retainMs` by the store's clock; a row already that old is not
+   * written. Pruning is bounded per call (an hour of minutes at most), so a
+   * shortened retention is caught up over a few writes, never in one long step.
+   */
+  writeHistory(rows: readonly HistoryRow[], retainMs: number): Promise<void>;
+  /** Rows with fromMs <= minute <= untilMs (of `route` only, when given), by minute, route, kind, side, instance. */
+  readHistory(fromMs: number, untilMs: number, route?: string): Promise<HistoryRow[]>;
 
   // -- shared counters -----------------------------------------------------------
   /**

@@ -14,6 +14,7 @@ export type {
   FigureSlot,
   FleetOp,
   FleetStore,
+  HistoryRow,
   InstanceInfo,
   InstanceSeen,
   LeaseHold,

@@ -8,12 +8,14 @@ import type {
   FigureSlot,
   FleetOp,
   FleetStore,
+  HistoryRow,
   InstanceInfo,
   InstanceSeen,
   LeaseHold,
   TokenGrant,
   Versioned,
 } from './fleet.ts';
+import { compareHistoryRows, HISTORY_PRUNE_SPAN_MS, historyField } from './history-rows.ts';
 import { FEED_KEEP, refill } from './rules.ts';
 
 interface Stored {
@@ -47,6 +49,8 @@ export class MemoryStore implements FleetStore {
   readonly #instances = new Map<string, { info: InstanceInfo; seen: number; ttl: number }>();
   readonly #figures = new Map<string, FigureSlot>();
   readonly #buckets = new Map<string, Bucket>();
+  /** Minute → historyField → row. */
+  readonly #history = new Map<number, Map<string, HistoryRow>>();
   readonly #listeners = new Set<() => void>();
   readonly #clock: () => number;
 
@@ -225,6 +229,32 @@ export class MemoryStore implements FleetStore {
     for (const s of this.#figures.values())
       if (s.second >= fromSecond && s.second <= toSecond) out.push(s);
     return out.sort((a, b) => a.second - b.second || a.instance.localeCompare(b.instance));
+  }
+
+  async writeHistory(rows: readonly HistoryRow[], retainMs: number): Promise<void> {
+    const oldest = this.#clock() - retainMs;
+    for (const row of rows) {
+      if (row.minute < oldest) continue;
+      let minute = this.#history.get(row.minute);
+      if (!minute) {
+        minute = new Map();
+        this.#history.set(row.minute, minute);
+      }
+      minute.set(historyField(row), { ...row });
+    }
+    let first = Number.POSITIVE_INFINITY;
+    for (const m of this.#history.keys()) if (m < first) first = m;
+    const cut = Math.min(oldest, first + HISTORY_PRUNE_SPAN_MS);
+    for (const m of [...this.#history.keys()]) if (m < cut) this.#history.delete(m);
+  }
+
+  async readHistory(fromMs: number, untilMs: number, route?: string): Promise<HistoryRow[]> {
+    const out: HistoryRow[] = [];
+    for (const [m, rows] of this.#history) {
+      if (m < fromMs || m > untilMs) continue;
+      for (const r of rows.values()) if (route === undefined || r.route === route) out.push(r);
+    }
+    return out.sort(compareHistoryRows);
   }
 
   async takeTokens(key: string, rps: number, burst: number, want: number): Promise<TokenGrant> {

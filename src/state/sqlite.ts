@@ -18,12 +18,14 @@ import type {
   FigureSlot,
   FleetOp,
   FleetStore,
+  HistoryRow,
   InstanceInfo,
   InstanceSeen,
   LeaseHold,
   TokenGrant,
   Versioned,
 } from './fleet.ts';
+import { HISTORY_PRUNE_SPAN_MS } from './history-rows.ts';
 import { checkpointInBackground } from './local/checkpoints.ts';
 import { ChangeHints } from './local/hints.ts';
 import { openDatabase } from './local/schema.ts';
@@ -315,6 +317,35 @@ export class LocalFleet implements FleetStore {
     ) as unknown as FigureSlot[];
     // Plain objects, like the other fleets' (node:sqlite rows have no prototype).
     return rows.map((r) => ({ instance: r.instance, second: r.second, payload: r.payload }));
+  }
+
+  // -- minute history ----------------------------------------------------------------
+
+  async writeHistory(rows: readonly HistoryRow[], retainMs: number): Promise<void> {
+    await this.#tx.write(() => {
+      const oldest = this.#clock() - retainMs;
+      for (const r of rows) {
+        if (r.minute < oldest) continue;
+        this.#sql.historyPut.run(r.minute, r.route, r.kind, r.side, r.instance, r.payload);
+      }
+      this.#sql.historyPrune.run(oldest, HISTORY_PRUNE_SPAN_MS);
+    });
+  }
+
+  async readHistory(fromMs: number, untilMs: number, route?: string): Promise<HistoryRow[]> {
+    const rows = this.#tx.query(() =>
+      route === undefined
+        ? this.#sql.historyRange.all(fromMs, untilMs)
+        : this.#sql.historyRouteRange.all(fromMs, untilMs, route),
+    ) as unknown as HistoryRow[];
+    return rows.map((r) => ({
+      kind: r.kind,
+      route: r.route,
+      side: r.side,
+      minute: r.minute,
+      instance: r.instance,
+      payload: r.payload,
+    }));
   }
 
   // -- shared counters -----------------------------------------------------------

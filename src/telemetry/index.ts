@@ -18,6 +18,8 @@ export {
   grpcStatusOf,
   NO_GRPC_STATUS,
 } from './grpc-status.ts';
+export type { HistoryQuery, HistoryRead, HistorySource } from './history-read.ts';
+export { mergeHistoryRows, readRouteHistory, readRouteHistoryCounted } from './history-read.ts';
 export type { HistorySide, RouteHistory, RouteMinute, ShadowMinute } from './history-types.ts';
 export type { LimitModeSeries } from './limit-mode-gauge.ts';
 export { LineWriter } from './line-writer.ts';
@@ -34,6 +36,15 @@ export type {
   TunnelEnd,
 } from './metrics.ts';
 export { Metrics } from './metrics.ts';
+export type {
+  HistoryFlushing,
+  HistoryRowOut,
+  HistorySink,
+  MinuteShadow,
+  MinuteSide,
+  ShadowPairFigures,
+} from './minute-history.ts';
+export { MINUTE_MS, MinuteHistory } from './minute-history.ts';
 export type {
   AttemptBreak,
   FailureCause,

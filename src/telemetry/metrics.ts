@@ -4,16 +4,25 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { type BreakerSeries, registerBreakerGauge } from './breaker-gauge.ts';
 import { type LimitModeSeries, registerLimitModeGauge } from './limit-mode-gauge.ts';
+import { MinuteHistory } from './minute-history.ts';
 import type { Outcome } from './outcome.ts';
-import { RequestStats, type SideStats } from './request-stats.ts';
+import { RequestStats, type SideStats, statsNow } from './request-stats.ts';
 import { LazyRouteGuardMetrics, LazyRouteTunnelMetrics } from './route-series.ts';
 
 export interface RouteSideMetrics {
   /**
    * Count one finished attempt, its latency and its outcome (a failure counts
-   * as 5xx); `grpcStatus`: the code of a gRPC answer (0–16), else NO_GRPC_STATUS.
+   * as 5xx); `grpcStatus`: the code of a gRPC answer (0–16), else NO_GRPC_STATUS;
+   * `at`: when it ended, epoch ms by the stats clock (performance.timeOrigin +
+   * performance.now()), when the caller has just read it (saves a read).
    */
-  observe(status: number, seconds: number, outcome: Outcome, grpcStatus?: number): void;
+  observe(
+    status: number,
+    seconds: number,
+    outcome: Outcome,
+    grpcStatus?: number,
+    at?: number,
+  ): void;
 }
 
 /** Pre-bound counters of one route's guards. */
@@ -60,6 +69,8 @@ export interface ShadowMemoryFigures {
 
 export class Metrics {
   readonly registry = new Registry();
+  /** The report's minute history of every route (flushed to the store by the process: cli/run.ts). */
+  readonly history = new MinuteHistory({ clock: statsNow });
   readonly #requests: RequestStats;
   /** What is in flight, read at scrape time (the gateway's one count). */
   #inFlight: InFlightFigures | undefined;
@@ -89,7 +100,7 @@ export class Metrics {
 
   constructor() {
     const registers = [this.registry];
-    this.#requests = new RequestStats(this.registry);
+    this.#requests = new RequestStats(this.registry, this.history);
     const metrics = this;
     new Gauge({
       name: 'cutover_requests_in_flight',
@@ -249,6 +260,23 @@ export class Metrics {
         this.set(metrics.#shadowMemory?.limit ?? 0);
       },
     });
+    const history = this.history;
+    new Gauge({
+      name: 'cutover_history_write_failures',
+      help: 'Writes of the report minute history that failed since start (their rows are written again at the next minute)',
+      registers,
+      collect() {
+        this.set(history.failures);
+      },
+    });
+    new Gauge({
+      name: 'cutover_history_pending_rows',
+      help: 'Minute-history rows waiting for the state store',
+      registers,
+      collect() {
+        this.set(history.pendingRows);
+      },
+    });
     this.#reloads.inc({ result: 'ok' }, 0);
     this.#reloads.inc({ result: 'failed' }, 0);
   }
@@ -285,6 +313,7 @@ export class Metrics {
 
   breakerTransition(backend: string, route: string, from: string, to: string): void {
     this.#breakerTransitions.inc({ backend, route, from, to });
+    if (to === 'open') this.history.breakerOpened(route, backend);
   }
 
   /** After a reload: the mismatch ratio is kept for these routes only (the others' results are let go). */

@@ -4,6 +4,7 @@
 import type { Registry } from 'prom-client';
 import { GRPC_STATUS_NAMES } from '../config/index.ts';
 import { NO_GRPC_STATUS } from './grpc-status.ts';
+import type { MinuteHistory, MinuteSide } from './minute-history.ts';
 import { countedClass, type Outcome } from './outcome.ts';
 import { SlidingWindow } from './windows.ts';
 
@@ -50,11 +51,16 @@ export class SideStats {
   #window: SlidingWindow | undefined = undefined;
   /** gRPC answers by grpc-status (index = code); created by the first one, so HTTP sides hold none. */
   #grpc: Float64Array | undefined = undefined;
+  /** Where the report's minute history of every route is kept (minute-history.ts). */
+  readonly #history: MinuteHistory | undefined;
+  /** This route × side's, bound by the first request: an idle route holds nothing of it. */
+  #minute: MinuteSide | undefined = undefined;
 
-  constructor(route: string, side: string, backend: string) {
+  constructor(route: string, side: string, backend: string, history?: MinuteHistory) {
     this.route = route;
     this.side = side;
     this.backend = backend;
+    this.#history = history;
   }
 
   /** Stops keeping the sliding window (the rollout that read it is over). */
@@ -94,14 +100,28 @@ export class SideStats {
   /**
    * Count one finished attempt; a failure counts as 5xx whatever its status
    * (outcome.ts). `grpcStatus`: the code of a gRPC answer, else NO_GRPC_STATUS.
+   * `at`: when the attempt ended (epoch ms by statsNow's clock) if the caller
+   * has it; else the clock is read here.
    */
-  observe(status: number, seconds: number, outcome: Outcome, grpcStatus = NO_GRPC_STATUS): void {
+  observe(
+    status: number,
+    seconds: number,
+    outcome: Outcome,
+    grpcStatus = NO_GRPC_STATUS,
+    at?: number,
+  ): void {
     const failed = outcome.kind === 'failure';
     if (grpcStatus !== NO_GRPC_STATUS) {
       this.#grpc ??= new Float64Array(GRPC_STATUS_NAMES.length);
       this.#grpc[grpcStatus]++;
     }
-    if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed);
+    // One clock read for the window and the minute history (none when the caller gave it).
+    const now = at ?? epochNow();
+    if (this.#window !== undefined) this.#window.record(status, seconds * 1000, failed, now);
+    if (this.#history !== undefined) {
+      this.#minute ??= this.#history.side(this.route, this.side, this.backend);
+      this.#minute.record(status, seconds * 1000, failed, now);
+    }
     this.#counts ??= new Float64Array(COUNTS);
     const counts = this.#counts;
     counts[countedClass(status, failed)]++;
@@ -125,8 +145,10 @@ interface MetricValue {
 /** Every SideStats ever created, exported as two metric families on a registry. */
 export class RequestStats {
   readonly #stats = new Map<string, SideStats>();
+  readonly #history: MinuteHistory | undefined;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, history?: MinuteHistory) {
+    this.#history = history;
     const stats = this.#stats;
     registry.registerMetric({
       name: 'cutover_requests_total',
@@ -221,7 +243,7 @@ export class RequestStats {
     const key = `${route}\u0000${side}\u0000${backend}`;
     let s = this.#stats.get(key);
     if (!s) {
-      s = new SideStats(route, side, backend);
+      s = new SideStats(route, side, backend, this.#history);
       this.#stats.set(key, s);
     }
     return s;

@@ -51,3 +51,16 @@ export function newHistogram(merge: boolean): JsHistogram {
   histogram.autoResize = false;
   return histogram;
 }
+
+/**
+ * recordValue(ms in UNITS) with the index computed cheaply. `ms` is clamped
+ * to 0.01..60,000: written so that NaN and negatives fall to the first bin,
+ * +Infinity to the top.
+ */
+export function recordLatency(histogram: JsHistogram, ms: number): void {
+  const units = Math.round(ms * UNITS_PER_MS);
+  const value = units > 1 ? (units < MAX_UNITS ? units : MAX_UNITS) : 1;
+  histogram.incrementCountAtIndex(latencyBinIndex(value));
+  histogram.incrementTotalCount();
+  histogram.updateMinAndMax(value);
+}

@@ -13,9 +13,8 @@ import {
   CLASSES,
   LAST_BIN,
   latencyBinIndex,
-  MAX_UNITS,
   newHistogram,
-  UNITS_PER_MS,
+  recordLatency,
 } from './window-histogram.ts';
 import { SlotMerge, type WindowSlot, type WindowSnapshot } from './window-merge.ts';
 
@@ -34,6 +33,33 @@ export interface SlidingWindowOptions {
   retainSeconds: number;
   /** Epoch ms; Date.now by default. */
   clock?: () => number;
+}
+
+/**
+ * A copy of one recorded span: its CLASSES counts at `counts[offset]`, the
+ * histogram's exact max and non-zero bins (it must hold requests). The bins
+ * scan is most of the cost: only between the bins of the exact min and max
+ * HDR keeps, in one pass into scratch arrays, then a copy.
+ */
+export function slotOf(counts: Float64Array, offset: number, histogram: JsHistogram): WindowSlot {
+  const bins = SCRATCH_BINS;
+  const binCounts = SCRATCH_COUNTS;
+  const last = latencyBinIndex(histogram.maxValue);
+  let n = 0;
+  for (let i = latencyBinIndex(histogram.minNonZeroValue); i <= last; i++) {
+    const count = histogram.getCountAtIndex(i);
+    if (count === 0) continue;
+    bins[n] = i;
+    binCounts[n++] = count;
+  }
+  const c = counts;
+  const at = offset;
+  return {
+    byClass: [c[at], c[at + 1], c[at + 2], c[at + 3], c[at + 4]],
+    maxUnits: histogram.maxValue,
+    bins: bins.slice(0, n),
+    counts: binCounts.slice(0, n),
+  };
 }
 
 export class SlidingWindow {
@@ -85,13 +111,7 @@ export class SlidingWindow {
     const histogram =
       this.#seconds[slot] === second ? this.#histograms[slot]! : this.#claim(slot, second);
     this.#counts[slot * CLASSES + countedClass(status, failed)]++;
-    const units = Math.round(ms * UNITS_PER_MS);
-    // Written so that NaN and negatives fall to 1, +Infinity to the top.
-    const value = units > 1 ? (units < MAX_UNITS ? units : MAX_UNITS) : 1;
-    // recordValue(value), with the index computed cheaply.
-    histogram.incrementCountAtIndex(latencyBinIndex(value));
-    histogram.incrementTotalCount();
-    histogram.updateMinAndMax(value);
+    recordLatency(histogram, ms);
   }
 
   /** Merges every slot whose second is >= floor(sinceMs / 1000), up to now and no older than retainSeconds. */
@@ -141,27 +161,7 @@ export class SlidingWindow {
   slotAt(second: number): WindowSlot | undefined {
     const slot = second % this.#size;
     if (this.#seconds[slot] !== second) return undefined;
-    const histogram = this.#histograms[slot]!;
-    // The bins scan is most of the cost: only between the bins of the exact
-    // min and max HDR keeps, in one pass into scratch arrays, then a copy.
-    const bins = SCRATCH_BINS;
-    const counts = SCRATCH_COUNTS;
-    const last = latencyBinIndex(histogram.maxValue);
-    let n = 0;
-    for (let i = latencyBinIndex(histogram.minNonZeroValue); i <= last; i++) {
-      const count = histogram.getCountAtIndex(i);
-      if (count === 0) continue;
-      bins[n] = i;
-      counts[n++] = count;
-    }
-    const at = slot * CLASSES;
-    const c = this.#counts;
-    return {
-      byClass: [c[at], c[at + 1], c[at + 2], c[at + 3], c[at + 4]],
-      maxUnits: histogram.maxValue,
-      bins: bins.slice(0, n),
-      counts: counts.slice(0, n),
-    };
+    return slotOf(this.#counts, slot * CLASSES, this.#histograms[slot]!);
   }
 
   /** Bytes held by the histograms created so far, plus the ring's own arrays; grows until every slot has been used once. */

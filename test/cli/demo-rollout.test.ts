@@ -154,6 +154,9 @@ describe('cutover demo rollouts', () => {
     assert.ok(text.includes(`curl -X POST ${demo.rewriteUrl}/__demo/break`), text);
     assert.ok(text.includes(`cutover rollout start slow --admin ${admin}`), text);
     assert.ok(text.includes('cutover plan examples/traces/demo.zipkin.json'), text);
+    // The report on what the demo did reads the demo's own state file.
+    const state = demo.cutover.gateway.config.state;
+    assert.ok(text.includes(`cutover report --state ${String(state)} --instances`), text);
     await demo.close();
     demo = undefined;
   });

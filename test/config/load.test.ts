@@ -634,6 +634,7 @@ routes:
     },
     log: { level: 'info', access: true },
     tracing: { enabled: false },
+    report: { retention: 30 * 86_400_000 },
     rollouts: { checkEvery: 1000, webhooks: [], prometheus: undefined },
     backends: new Map([
       [

@@ -24,6 +24,8 @@ export interface StartPrometheusOptions {
   metricsPath?: string;
   /** Prometheus duration; defaults to `1s` so data shows up quickly. */
   scrapeInterval?: string;
+  /** More jobs beside `test`: job name → `host:port` targets. */
+  jobs?: Record<string, string[]>;
 }
 
 export interface TestPrometheus {
@@ -50,10 +52,14 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     // The default 10s timeout is refused when it exceeds the interval.
     `  scrape_timeout: ${interval}`,
     'scrape_configs:',
-    '  - job_name: test',
-    `    metrics_path: ${JSON.stringify(options.metricsPath ?? '/metrics')}`,
-    '    static_configs:',
-    `      - targets: ${JSON.stringify(options.targets)}`,
+    ...[['test', options.targets] as const, ...Object.entries(options.jobs ?? {})].flatMap(
+      ([job, targets]) => [
+        `  - job_name: ${JSON.stringify(job)}`,
+        `    metrics_path: ${JSON.stringify(options.metricsPath ?? '/metrics')}`,
+        '    static_configs:',
+        `      - targets: ${JSON.stringify(targets)}`,
+      ],
+    ),
     '',
   ].join('\n');
   await writeFile(join(dir, 'prometheus.yml'), config);

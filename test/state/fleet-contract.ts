@@ -229,6 +229,78 @@ export function fleetContract(name: string, open: () => Promise<FleetPair>): voi
       assert.deepEqual(await a.readFigures(now - 130, now - 100), [], 'older than kept');
     });
 
+    it('keeps minute history rows: an upsert per key, read by range and by route', async () => {
+      const minute = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+      const row = (
+        m: number,
+        route: string,
+        side: string,
+        instance: string,
+        payload: string,
+        kind = 'route',
+      ) => ({ kind, route, side, minute: m, instance, payload });
+      const day = 86_400_000;
+      await a.writeHistory(
+        [
+          row(minute, 'orders', 'legacy', 'i-a', 'first'),
+          row(minute, 'orders', 'candidate', 'i-a', 'c1'),
+          row(minute, 'orders', '', 'i-a', 's1', 'shadow'),
+          row(minute + 60_000, 'users', 'legacy', 'i-a', 'u1'),
+        ],
+        day,
+      );
+      // The minute so far, rewritten; another instance's row of the same minute beside it.
+      await a.writeHistory([row(minute, 'orders', 'legacy', 'i-a', 'second')], day);
+      await b.writeHistory([row(minute, 'orders', 'legacy', 'i-b', 'b1')], day);
+      const all = await b.readHistory(minute, minute + 60_000);
+      assert.deepEqual(
+        all.map((r) => [r.minute - minute, r.route, r.kind, r.side, r.instance, r.payload]),
+        [
+          [0, 'orders', 'route', 'candidate', 'i-a', 'c1'],
+          [0, 'orders', 'route', 'legacy', 'i-a', 'second'],
+          [0, 'orders', 'route', 'legacy', 'i-b', 'b1'],
+          [0, 'orders', 'shadow', '', 'i-a', 's1'],
+          [60_000, 'users', 'route', 'legacy', 'i-a', 'u1'],
+        ],
+      );
+      const users = await a.readHistory(minute - 60_000, minute + 120_000, 'users');
+      assert.deepEqual(
+        users.map((r) => r.payload),
+        ['u1'],
+      );
+      assert.deepEqual(await a.readHistory(minute + 120_000, minute + 600_000), []);
+      // A route whose name starts like another's is not mixed in.
+      await a.writeHistory([row(minute, 'orders-v2', 'legacy', 'i-a', 'v2')], day);
+      assert.deepEqual(
+        (await b.readHistory(minute, minute, 'orders')).map((r) => r.payload),
+        ['c1', 'second', 'b1', 's1'],
+      );
+    });
+
+    it('drops history older than the retention, and never writes a row already that old', async () => {
+      const now = Math.floor(Date.now() / 60_000) * 60_000;
+      const hour = 3_600_000;
+      const row = (minute: number, payload: string) => ({
+        kind: 'route',
+        route: 'retained',
+        side: 'legacy',
+        minute,
+        instance: 'i-a',
+        payload,
+      });
+      await a.writeHistory([row(now - 3 * hour, 'old'), row(now - 60_000, 'recent')], 4 * hour);
+      assert.deepEqual(
+        (await b.readHistory(now - 4 * hour, now, 'retained')).map((r) => r.payload),
+        ['old', 'recent'],
+      );
+      // A shorter retention: the old minute goes at the next write; a row past it is refused.
+      await b.writeHistory([row(now - 2 * hour, 'too old'), row(now, 'new')], hour);
+      assert.deepEqual(
+        (await a.readHistory(now - 4 * hour, now, 'retained')).map((r) => r.payload),
+        ['recent', 'new'],
+      );
+    });
+
     it('shares a token bucket: together the handles take at most the burst, then the refill', async () => {
       const grants = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).takeTokens('bucket1', 1, 50, 5)),

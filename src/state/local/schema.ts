@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { isBusy } from './transaction.ts';
 
 /** Bumped when the tables change; kept in `meta` under `schema`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 // Every table the fleet uses. `kv` keeps the name and the first four columns
 // of the earlier schema so an old file is migrated by adding `version` only.
@@ -60,6 +60,18 @@ CREATE TABLE IF NOT EXISTS figures (
   instance TEXT NOT NULL,
   payload TEXT NOT NULL,
   PRIMARY KEY (second, instance)
+) WITHOUT ROWID;
+-- The report's minute history (schema 3): one row per kind, route, side,
+-- minute and instance. The key starts with the minute, so it is the index a
+-- range read and the retention prune walk.
+CREATE TABLE IF NOT EXISTS history (
+  minute INTEGER NOT NULL,
+  route TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  side TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  PRIMARY KEY (minute, route, kind, side, instance)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS buckets (
   key TEXT PRIMARY KEY,

@@ -43,6 +43,16 @@ const SQL = {
   figuresExpire: 'DELETE FROM figures WHERE second < ?',
   figuresRange: `SELECT instance, second, payload FROM figures WHERE second BETWEEN ? AND ?
       ORDER BY second, instance`,
+  historyPut: `INSERT INTO history (minute, route, kind, side, instance, payload)
+      VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (minute, route, kind, side, instance) DO UPDATE SET payload = excluded.payload`,
+  // ?1: the retention's oldest minute; ?2: the most one write drops (history-rows.ts).
+  historyPrune: `DELETE FROM history
+      WHERE minute < MIN(?1, COALESCE((SELECT MIN(minute) FROM history), 0) + ?2)`,
+  historyRange: `SELECT minute, route, kind, side, instance, payload FROM history
+      WHERE minute BETWEEN ? AND ? ORDER BY minute, route, kind, side, instance`,
+  historyRouteRange: `SELECT minute, route, kind, side, instance, payload FROM history
+      WHERE minute BETWEEN ? AND ? AND route = ? ORDER BY minute, route, kind, side, instance`,
   bucketGet: 'SELECT tokens, at FROM buckets WHERE key = ?',
   bucketPut: `INSERT INTO buckets (key, tokens, at) VALUES (?, ?, ?)
       ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`,

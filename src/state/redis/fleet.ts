@@ -21,12 +21,20 @@ import type {
   FigureSlot,
   FleetOp,
   FleetStore,
+  HistoryRow,
   InstanceInfo,
   InstanceSeen,
   LeaseHold,
   TokenGrant,
   Versioned,
 } from '../fleet.ts';
+import {
+  compareHistoryRows,
+  HISTORY_PRUNE_SPAN_MS,
+  historyField,
+  historyRoutePrefix,
+  historyRowOf,
+} from '../history-rows.ts';
 import { RedisConnection } from './connection.ts';
 import { FleetKeys } from './keys.ts';
 import * as reply from './replies.ts';
@@ -42,6 +50,7 @@ import {
   RENEW,
   TAKE_TOKENS,
 } from './scripts-fleet.ts';
+import { READ_HISTORY, WRITE_HISTORY } from './scripts-history.ts';
 import { CHANGES, COMMIT, VERSION } from './scripts-store.ts';
 
 export interface RedisFleetOptions {
@@ -61,6 +70,8 @@ export type ConnectionListener = (up: boolean, reason?: string) => void;
 const DEFAULT_PREFIX = 'cutover';
 const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 const DEFAULT_TOKEN_TIMEOUT_MS = 50;
+/** Minutes of history one read script visits: a few ms of Redis's time, then the next call. */
+const HISTORY_READ_MINUTES = 60;
 
 export class RedisFleet implements FleetStore {
   readonly kind = 'redis';
@@ -237,6 +248,36 @@ export class RedisFleet implements FleetStore {
     return reply.figures(
       await this.#main.call(READ_FIGURES.name, (c) => READ_FIGURES.run(c, [index], args)),
     );
+  }
+
+  // -- minute history ------------------------------------------------------------------
+
+  async writeHistory(rows: readonly HistoryRow[], retainMs: number): Promise<void> {
+    const index = this.#keys.historyIndex;
+    const args: (string | number)[] = [retainMs, HISTORY_PRUNE_SPAN_MS];
+    for (const r of rows) args.push(r.minute, historyField(r), r.payload);
+    await this.#main.call(WRITE_HISTORY.name, (c) => WRITE_HISTORY.run(c, [index], args));
+  }
+
+  async readHistory(fromMs: number, untilMs: number, route?: string): Promise<HistoryRow[]> {
+    const index = this.#keys.historyIndex;
+    const prefix = route === undefined ? '' : historyRoutePrefix(route);
+    const out: HistoryRow[] = [];
+    let from = fromMs;
+    for (;;) {
+      const args = [from, untilMs, prefix, HISTORY_READ_MINUTES];
+      const flat = (await this.#main.call(READ_HISTORY.name, (c) =>
+        READ_HISTORY.run(c, [index], args),
+      )) as (string | number)[];
+      const minutes = Number(flat[0]);
+      for (let i = 1; i + 2 < flat.length; i += 3) {
+        const row = historyRowOf(Number(flat[i]), String(flat[i + 1]), String(flat[i + 2]));
+        if (row) out.push(row);
+      }
+      if (minutes < HISTORY_READ_MINUTES) break;
+      from = Number(flat[flat.length - 1]) + 1;
+    }
+    return out.sort(compareHistoryRows);
   }
 
   // -- shared counters -------------------------------------------------------------

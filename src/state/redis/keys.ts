@@ -14,7 +14,8 @@
 // Figures and token buckets are independent of each other and of the
 // versioned state, so they use tags of their own and spread over the
 // Cluster: figures under `{prefix:figures}` (one slot, so a range is read by
-// one script), each token bucket as a key of its own.
+// one script), each token bucket as a key of its own. The minute history is
+// under `{prefix:history}`, for the same reason.
 
 export class FleetKeys {
   /** KEYS[1] of every versioned-state script; its hash tag is the state's slot. */
@@ -23,6 +24,8 @@ export class FleetKeys {
   readonly channel: string;
   /** Sorted set of the seconds that have figures; KEYS[1] of the figures scripts. */
   readonly figuresIndex: string;
+  /** Sorted set of the minutes that have history rows; KEYS[1] of the history scripts. */
+  readonly historyIndex: string;
   readonly #prefix: string;
 
   constructor(prefix: string) {
@@ -30,6 +33,7 @@ export class FleetKeys {
     this.version = `{${prefix}}:v`;
     this.channel = `{${prefix}}:changes`;
     this.figuresIndex = `{${prefix}:figures}:index`;
+    this.historyIndex = `{${prefix}:history}:index`;
   }
 
   /** Hash of one namespace: field = key, value = `<version>:<json>`. */
