@@ -17,7 +17,7 @@ import { demoBanner, startDemo } from './demo.ts';
 import { formatDiffs, table } from './diffs-format.ts';
 import { formatInstances, type InstanceView } from './instances-format.ts';
 import { registerPlan } from './plan-command.ts';
-import { type ReportFlags, runReport } from './report.ts';
+import { registerReport } from './report.ts';
 import { formatHistory, formatRollout, formatRollouts } from './rollout-format.ts';
 import { startCutover } from './run.ts';
 import { EXIT_FAILURE, EXIT_USAGE, onSignals } from './signals.ts';
@@ -215,31 +215,7 @@ export function buildProgram(): Command {
 
   addRolloutCommands(program);
 
-  program
-    .command('report')
-    .description(
-      'the migration report: legacy vs candidate from the minute history, the rollout timeline, incidents (docs/report.md)',
-    )
-    .option('-c, --config <file>', 'config file naming the state store (default: cutover.yaml)')
-    .option('--state <url>', 'the state store instead of a config: sqlite:PATH or redis://…')
-    .option('--route <name>', 'one route (default: every route and the whole migration)')
-    .option(
-      '--since <when>',
-      'start: a duration ago (7d, 12h) or an ISO date (default: the retention)',
-    )
-    .option('--until <when>', 'end: a duration ago or an ISO date (default: now)')
-    .option('--instances <counts>', 'backend instances per side: legacy=N,candidate=M')
-    .option('--prometheus <url>', 'count the instances in Prometheus: count(up{job=...})')
-    .option('--legacy-job <job>', "with --prometheus: the legacy service's job")
-    .option('--candidate-job <job>', "with --prometheus: the candidate's job")
-    .option('--incidents <file>', 'incidents to import, CSV: date,kind,route,note')
-    .option(
-      '--plan <file>',
-      'a cutover plan --format json output: its cost model beside the benefit',
-    )
-    .option('--format <format>', 'md, json or html', 'md')
-    .option('-o, --output <file>', 'write the report to FILE instead of stdout')
-    .action((o: ReportFlags) => runReport(o));
+  registerReport(program);
   return program;
 }
 

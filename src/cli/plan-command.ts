@@ -2,6 +2,7 @@
 // API), builds the plan and prints it as a table, Markdown, JSON or HTML,
 // optionally with a config skeleton for the first stage. What went in (files,
 // spans, skips by reason, time) goes to stderr so stdout stays the plan.
+
 import { writeFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { type Command, Option } from 'commander';
@@ -22,6 +23,7 @@ import {
 } from '../plan/index.ts';
 import { openTraceQuery, parseLookback, type QueryApi } from './plan-query.ts';
 import { EXIT_FAILURE, EXIT_USAGE } from './signals.ts';
+import { UsageError } from './usage-error.ts';
 
 export const PLAN_FORMATS = ['table', 'md', 'json', 'html'] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -51,9 +53,6 @@ export interface PlanIo {
   readonly now: () => number;
 }
 
-/** A mistake in how the command was called: exit 2 with the message. */
-export class PlanUsageError extends Error {}
-
 /** `-o` or `--emit-config` could not be written: exit 1 with the message, not a stack. */
 function writeOutput(file: string, text: string): void {
   try {
@@ -74,22 +73,22 @@ export function formatPlan(result: PlanResult, format: PlanFormat, color: boolea
 
 function queryOf(o: PlanCommandOptions, now: number) {
   if (o.jaeger !== undefined && o.zipkin !== undefined)
-    throw new PlanUsageError('--jaeger and --zipkin cannot be used together');
+    throw new UsageError('--jaeger and --zipkin cannot be used together');
   const api: QueryApi | undefined =
     o.jaeger !== undefined ? 'jaeger' : o.zipkin !== undefined ? 'zipkin' : undefined;
   if (api === undefined) return undefined;
-  if (!o.service) throw new PlanUsageError(`--${api} needs --service NAME`);
+  if (!o.service) throw new UsageError(`--${api} needs --service NAME`);
   const lookbackMs = parseLookback(o.lookback);
   if (lookbackMs === undefined)
-    throw new PlanUsageError(
+    throw new UsageError(
       `--lookback must be a duration such as 1d, 12h or 30m, got "${o.lookback}"`,
     );
   const limit = Number(o.limit ?? DEFAULT_QUERY_LIMIT);
   if (!(Number.isInteger(limit) && limit > 0))
-    throw new PlanUsageError(`--limit must be a whole number above 0, got "${o.limit}"`);
+    throw new UsageError(`--limit must be a whole number above 0, got "${o.limit}"`);
   const url = (o.jaeger ?? o.zipkin) as string;
   if (!/^https?:\/\//.test(url))
-    throw new PlanUsageError(`--${api} must be an http(s) URL, got "${url}"`);
+    throw new UsageError(`--${api} must be an http(s) URL, got "${url}"`);
   return { api, url, service: o.service, lookbackMs, limit, endMs: now };
 }
 
@@ -114,13 +113,9 @@ export async function runPlan(
   try {
     const query = queryOf(o, io.now());
     if (query && inputs.includes('-'))
-      throw new PlanUsageError(
-        `--${query.api} reads the query's answer in place of stdin: drop "-"`,
-      );
+      throw new UsageError(`--${query.api} reads the query's answer in place of stdin: drop "-"`);
     if (!query && inputs.length === 0)
-      throw new PlanUsageError(
-        'give trace files, folders or - (stdin), or --jaeger / --zipkin URL',
-      );
+      throw new UsageError('give trace files, folders or - (stdin), or --jaeger / --zipkin URL');
     const modules: ModulesFile | undefined = o.modules ? loadModulesFile(o.modules) : undefined;
     const builder = new PlanBuilder(modules);
     let stdin = io.stdin;
@@ -178,7 +173,7 @@ export async function runPlan(
     if (
       error instanceof TraceFileError ||
       error instanceof ModulesFileError ||
-      error instanceof PlanUsageError
+      error instanceof UsageError
     ) {
       io.stderr.write(`cutover: ${error.message}\n`);
       return EXIT_USAGE;

@@ -4,6 +4,7 @@
 // the plan's cost model the user gives, and hands them to the report builder
 // (src/report/). Every bad input is a usage error naming its flag (exit 2).
 import { existsSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { DEFAULTS, loadConfigFile } from '../config/index.ts';
 import type { PlanResult } from '../plan/index.ts';
 import {
@@ -222,4 +223,33 @@ export async function runReport(flags: ReportFlags): Promise<void> {
     process.stderr.write(
       `cutover: ${sources.rejectedRows} history rows could not be read (written by another version?) and are left out\n`,
     );
+}
+
+/** Registers `cutover report` on the program (src/cli/main.ts). */
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'the migration report: legacy vs candidate from the minute history, the rollout timeline, incidents (docs/report.md)',
+    )
+    .option('-c, --config <file>', 'config file naming the state store (default: cutover.yaml)')
+    .option('--state <url>', 'the state store instead of a config: sqlite:PATH or redis://…')
+    .option('--route <name>', 'one route (default: every route and the whole migration)')
+    .option(
+      '--since <when>',
+      'start: a duration ago (7d, 12h) or an ISO date (default: the retention)',
+    )
+    .option('--until <when>', 'end: a duration ago or an ISO date (default: now)')
+    .option('--instances <counts>', 'backend instances per side: legacy=N,candidate=M')
+    .option('--prometheus <url>', 'count the instances in Prometheus: count(up{job=...})')
+    .option('--legacy-job <job>', "with --prometheus: the legacy service's job")
+    .option('--candidate-job <job>', "with --prometheus: the candidate's job")
+    .option('--incidents <file>', 'incidents to import, CSV: date,kind,route,note')
+    .option(
+      '--plan <file>',
+      'a cutover plan --format json output: its cost model beside the benefit',
+    )
+    .option('--format <format>', 'md, json or html', 'md')
+    .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .action((o: ReportFlags) => runReport(o));
 }

@@ -2,6 +2,7 @@
 // light background), inline SVG charts, no script, no external asset. Every
 // text that comes from users (route names, reasons, field paths) is escaped.
 import { change, ms, percent } from './build-report.ts';
+import { fitSentence, INCIDENT_WEEK_HEADERS, incidentWeekRows } from './format-incidents.ts';
 import { gateText, iso } from './format-markdown.ts';
 import type { MetricVerdict } from './metric-verdict.ts';
 import type { Figure, MigrationReport, RouteReport } from './report-types.ts';
@@ -203,39 +204,20 @@ function incidents(report: MigrationReport): string {
       points: inc.weeks.map((w, t) => [t, w.total]),
     },
   ];
-  let fitText: string;
-  if ('na' in fit) {
-    fitText = `Fit f(t) = a·e<sup>−kt</sup>: n/a — ${h(fit.na)}.`;
-  } else {
+  if (!('na' in fit)) {
     series.push({
       name: 'fitted a·e^(−kt)',
       color: '#b91c1c',
       style: 'line',
       points: weekIndex.map((t) => [t, fit.a * Math.exp(-fit.k * t)]),
     });
-    fitText =
-      `Fit f(t) = a·e<sup>−kt</sup>: a = ${fit.a.toPrecision(3)}, k = ${fit.k.toPrecision(3)}/week ` +
-      `(95% interval ${fit.kLow.toPrecision(3)} … ${fit.kHigh.toPrecision(3)}), half-life ` +
-      (fit.halfLifeWeeks.value === null
-        ? `n/a — ${h(fit.halfLifeWeeks.na)}`
-        : `${fit.halfLifeWeeks.value.toPrecision(3)} weeks`) +
-      `, dispersion ${fit.dispersion.toPrecision(3)}.`;
   }
+  const fitText = fitSentence(fit, h, '<sup>−kt</sup>');
   return [
     '<h2>Incidents</h2>',
     inc.weeks.length === 0
       ? '<p class="na">No whole week in the span.</p>'
-      : table(
-          ['week from', 'rollbacks', 'breaker openings', 'gate failures', 'imported', 'total'],
-          inc.weeks.map((w) => [
-            iso(w.start).slice(0, 10),
-            String(w.rollbacks),
-            String(w.breakerOpenings),
-            String(w.gateFailures),
-            String(w.imported),
-            String(w.total),
-          ]),
-        ),
+      : table([...INCIDENT_WEEK_HEADERS], incidentWeekRows(inc)),
     inc.partialWeek > 0
       ? `<p>${inc.partialWeek} incident(s) after the last whole week (not fitted).</p>`
       : '',

@@ -2,6 +2,7 @@
 // part (docs/report.md "Output formats"). Every n/a carries its reason.
 
 import { change, ms, percent } from './build-report.ts';
+import { fitSentence, INCIDENT_WEEK_HEADERS, incidentWeekRows } from './format-incidents.ts';
 import type { MetricVerdict } from './metric-verdict.ts';
 import type { Figure, MigrationReport, RouteReport, TimelineGate } from './report-types.ts';
 
@@ -197,31 +198,13 @@ export function formatReportMarkdown(report: MigrationReport): string {
 function incidentsSection(report: MigrationReport): string[] {
   const inc = report.incidents;
   const fit = inc.fit;
-  const fitText =
-    'na' in fit
-      ? `Fit f(t) = a·e^(−kt): n/a — ${cell(fit.na)}.`
-      : `Fit f(t) = a·e^(−kt): a = ${fit.a.toPrecision(3)}, k = ${fit.k.toPrecision(3)}/week ` +
-        `(95% interval ${fit.kLow.toPrecision(3)} … ${fit.kHigh.toPrecision(3)}), half-life ` +
-        (fit.halfLifeWeeks.value === null
-          ? `n/a — ${cell(fit.halfLifeWeeks.na)}`
-          : `${fit.halfLifeWeeks.value.toPrecision(3)} weeks`) +
-        `, dispersion ${fit.dispersion.toPrecision(3)}.`;
+  const fitText = fitSentence(fit, cell, '^(−kt)');
   return [
     '## Incidents',
     '',
     inc.weeks.length === 0
       ? 'No whole week in the span.'
-      : table(
-          ['week from', 'rollbacks', 'breaker openings', 'gate failures', 'imported', 'total'],
-          inc.weeks.map((w) => [
-            iso(w.start).slice(0, 10),
-            String(w.rollbacks),
-            String(w.breakerOpenings),
-            String(w.gateFailures),
-            String(w.imported),
-            String(w.total),
-          ]),
-        ),
+      : table([...INCIDENT_WEEK_HEADERS], incidentWeekRows(inc)),
     '',
     inc.partialWeek > 0
       ? `${inc.partialWeek} incident(s) after the last whole week (not fitted).`
