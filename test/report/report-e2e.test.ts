@@ -82,6 +82,7 @@ ${SAME_BODIES}
 
 type Figure = { value: number } | { value: null; na: string };
 interface Side {
+  p50: Figure;
   requests: number;
   errors: number;
   errorRate: Figure;
@@ -97,6 +98,13 @@ interface ReportJson {
     shadow: { compared: number; mismatched: number; paired: { p99DropRate: Figure } } | null;
   }[];
   timeline: { route: string; event: string; from: string; to: string; weight: number }[];
+}
+
+/** The 99th percentile (nearest rank) of what the client saw. */
+function p99Of(ms: readonly number[]): number {
+  assert.ok(ms.length >= 100, `only ${ms.length} answers`);
+  const sorted = [...ms].sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length * 0.99) - 1];
 }
 
 const numberOf = (f: Figure): number => {
@@ -163,22 +171,51 @@ describe('cutover report on a real rollout', () => {
     assert.ok(main && orders, out.stdout.slice(0, 2000));
 
     // What the upstreams did: (40 − 10) / 40 = 0.75. What the gateway sees
-    // adds its own time per attempt, d ms, to both sides — 30 / (40 + d),
-    // ≈ 0.67 for the d ≈ 5 ms measured here (p99 legacy 45–47 ms, candidate
-    // 15–18 ms) — and a p99 is the top of its HDR bin (≤ 0.78% high, ≈ ±0.01
-    // on the figure). Stalls of this shared 2-core machine land on either
-    // side's tail. Measured: 0.65–0.72 over 4 runs at load average 3–5.
-    // Accepted: 0.55–0.80.
+    // adds its own time per attempt to both sides (≈ 5 ms: 0.65–0.72 over 4
+    // quiet runs), and stalls of this shared 2-core machine land on either
+    // side's tail (0.50 seen with the whole suite and two other jobs
+    // running). So the p99s are checked against bounds that hold however
+    // busy the machine: no lower than the upstream's delay, no higher than
+    // what the client saw end to end on the same requests (the load runs in
+    // the gateway's process and sees every stall the gateway measures), one
+    // HDR bin (≤ 0.78%) allowed; the drop is (old − new) / old of those two
+    // and above 0 (a stall on the legacy side can push it past 0.75: 0.81
+    // seen). The medians, which stalls barely move, carry the tight check:
+    // their drop within 0.55–0.76.
     const drop = numberOf(main.sameWindows.p99DropRate);
     const legacyP99 = numberOf(main.sameWindows.legacy.p99);
     const candidateP99 = numberOf(main.sameWindows.candidate.p99);
-    t.diagnostic(`p99 legacy ${legacyP99} ms, candidate ${candidateP99} ms, drop ${drop}`);
-    assert.ok(
-      drop >= 0.55 && drop <= 0.8,
-      `p99DropRate ${drop} (legacy p99 ${legacyP99} ms, candidate ${candidateP99} ms)`,
+    const seen = {
+      legacy: p99Of(load.latencies.legacy),
+      candidate: p99Of(load.latencies.candidate),
+    };
+    const legacyP50 = numberOf(main.sameWindows.legacy.p50);
+    const candidateP50 = numberOf(main.sameWindows.candidate.p50);
+    const medianDrop = (legacyP50 - candidateP50) / legacyP50;
+    t.diagnostic(
+      `report p99 legacy ${legacyP99} ms, candidate ${candidateP99} ms, drop ${drop}; ` +
+        `client p99 legacy ${seen.legacy.toFixed(2)} ms, candidate ${seen.candidate.toFixed(2)} ms; ` +
+        `p50 legacy ${legacyP50} ms, candidate ${candidateP50} ms, drop ${medianDrop}`,
     );
     assert.ok(legacyP99 >= LEGACY_MS, `legacy p99 ${legacyP99} ms`);
     assert.ok(candidateP99 >= REWRITE_MS, `candidate p99 ${candidateP99} ms`);
+    assert.ok(
+      legacyP99 <= seen.legacy * 1.008,
+      `legacy p99 ${legacyP99} ms, client saw ${seen.legacy}`,
+    );
+    assert.ok(
+      candidateP99 <= seen.candidate * 1.008,
+      `candidate p99 ${candidateP99} ms, client saw ${seen.candidate}`,
+    );
+    assert.ok(drop > 0, `p99DropRate ${drop}`);
+    assert.ok(
+      Math.abs(drop - (legacyP99 - candidateP99) / legacyP99) < 1e-9,
+      `p99DropRate ${drop}`,
+    );
+    assert.ok(
+      medianDrop >= 0.55 && medianDrop <= 0.76,
+      `median drop ${medianDrop} (p50 legacy ${legacyP50} ms, candidate ${candidateP50} ms)`,
+    );
     assert.ok(numberOf(main.sameWindows.candidate.p99) < legacyP99);
     assert.equal(numberOf(main.sameWindows.legacy.errorRate), 0);
     assert.equal(numberOf(main.sameWindows.candidate.errorRate), 0);

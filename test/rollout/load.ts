@@ -8,6 +8,8 @@ export interface Load {
   readonly statuses: Map<number, number>;
   /** Responses that carried x-cutover-backend: candidate. */
   readonly fromCandidate: number;
+  /** Milliseconds each answered request took as the client saw it, by the side x-cutover-backend named. */
+  readonly latencies: { readonly legacy: number[]; readonly candidate: number[] };
   stop(): Promise<void>;
 }
 
@@ -16,15 +18,21 @@ export function startLoad(url: string, concurrency = 4, path = '/items'): Load {
   const statuses = new Map<number, number>();
   let sent = 0;
   let fromCandidate = 0;
+  const latencies = { legacy: [] as number[], candidate: [] as number[] };
   let running = true;
   const loop = async (): Promise<void> => {
     while (running) {
       try {
+        const started = performance.now();
         const res = await request(`${url}${path}`, { dispatcher: agent });
         await res.body.dump();
+        const side = res.headers['x-cutover-backend'];
+        if (side === 'legacy' || side === 'candidate') {
+          latencies[side].push(performance.now() - started);
+        }
         sent++;
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-        if (res.headers['x-cutover-backend'] === 'candidate') fromCandidate++;
+        if (side === 'candidate') fromCandidate++;
       } catch {
         statuses.set(0, (statuses.get(0) ?? 0) + 1);
       }
@@ -39,6 +47,7 @@ export function startLoad(url: string, concurrency = 4, path = '/items'): Load {
     get fromCandidate() {
       return fromCandidate;
     },
+    latencies,
     async stop() {
       if (!running) return;
       running = false;
