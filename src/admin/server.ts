@@ -20,6 +20,7 @@ import { ROLLOUT_ACTIONS, type RolloutAction, type RolloutController } from '../
 import type { FleetMember } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { hasValidToken, isLoopback } from './auth.ts';
+import { createUi } from './ui-assets.ts';
 
 export interface AdminOptions {
   readonly gateway: Gateway;
@@ -107,6 +108,8 @@ export class AdminServer {
   readonly scheme: 'http' | 'https';
   readonly #options: AdminOptions;
   readonly #certificates: TlsCertificates | undefined;
+  /** The dashboard's files (/ui), open like the probes: the page signs in through /api. */
+  readonly #ui = createUi();
 
   /** Throws AdminUnsafeError (public without a token), TlsCertificateError (a file changed since the config check). */
   constructor(options: AdminOptions) {
@@ -200,6 +203,7 @@ export class AdminServer {
       else sendJson(res, 200, { status: 'ok' });
       return;
     }
+    if (this.#ui.handle(req, res, path)) return;
     if (token && !hasValidToken(req, token)) {
       res.setHeader('www-authenticate', 'Bearer realm="cutover"');
       throw new UnauthorizedError();
