@@ -26,7 +26,7 @@ function BreakerRow(props: {
     <td>${snap.openedAt ? new Date(snap.openedAt).toLocaleTimeString([], { hour12: false }) : '–'}</td>
     ${
       operator
-        ? html`<td class="actions">
+        ? html`<td class="force">
       <button type="button" onClick=${() => force('open')}>Force open</button>
       <button type="button" onClick=${() => force('closed')}>Force closed</button>
       <button type="button" onClick=${() => force('auto')} disabled=${!snap.forced && !backend?.forced}>Auto</button>
