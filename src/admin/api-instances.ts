@@ -1,9 +1,9 @@
 // The process and its fleet: /metrics (Prometheus text) and /api/instances.
-import type { AdminOptions } from './context.ts';
+import type { AdminContext } from './context.ts';
 import type { Endpoint } from './endpoint.ts';
 import { sendJson, sendText } from './http.ts';
 
-export const instanceEndpoints: readonly Endpoint<AdminOptions>[] = [
+export const instanceEndpoints: readonly Endpoint<AdminContext>[] = [
   {
     method: 'GET',
     pattern: /^\/metrics$/,

@@ -5,6 +5,7 @@ import type { Gateway } from '../gateway/index.ts';
 import type { RolloutController } from '../rollout/index.ts';
 import type { FleetMember } from '../state/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import type { Access } from './access.ts';
 
 export interface AdminOptions {
   readonly gateway: Gateway;
@@ -16,6 +17,13 @@ export interface AdminOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string | undefined;
+  /** `admin.viewerToken`: reads only. */
+  readonly viewerToken?: string;
   /** Serve HTTPS with these files (`admin.tls`); undefined: plain HTTP. */
   readonly tls?: TlsConfig;
+}
+
+/** What handlers get: the options, and who may do what. */
+export interface AdminContext extends AdminOptions {
+  readonly access: Access;
 }

@@ -4,6 +4,7 @@
 // once, then finds the endpoint here; handlers live in one file per concern.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NotFoundError } from '../errors.ts';
+import type { Identity } from './access.ts';
 import { nameFromSegment } from './http.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -15,6 +16,8 @@ export interface Call<Deps> {
   readonly url: URL;
   readonly params: readonly string[];
   readonly deps: Deps;
+  /** The caller, authenticated; a write endpoint is only called for an operator. */
+  readonly who: Identity;
 }
 
 export interface Endpoint<Deps> {

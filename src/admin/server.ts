@@ -6,14 +6,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { AdminUnsafeError, CutoverError, UnauthorizedError } from '../errors.ts';
+import { AdminUnsafeError, CutoverError } from '../errors.ts';
 import { TlsCertificates, type TlsReload } from '../gateway/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
+import { Access, type Identity } from './access.ts';
 import { backendEndpoints } from './api-backends.ts';
 import { instanceEndpoints } from './api-instances.ts';
 import { routeEndpoints } from './api-routes.ts';
-import { hasValidToken, isLoopback } from './auth.ts';
-import type { AdminOptions } from './context.ts';
+import { handleSession } from './api-session.ts';
+import { isLoopback } from './auth.ts';
+import type { AdminContext, AdminOptions } from './context.ts';
 import { type Endpoint, findEndpoint } from './endpoint.ts';
 import { sendJson, sendText, targetOf } from './http.ts';
 import { createUi } from './ui-assets.ts';
@@ -21,7 +23,7 @@ import { createUi } from './ui-assets.ts';
 export type { AdminOptions } from './context.ts';
 
 /** Every endpoint behind the token, in the order they are tried. */
-const ENDPOINTS: readonly Endpoint<AdminOptions>[] = [
+const ENDPOINTS: readonly Endpoint<AdminContext>[] = [
   ...instanceEndpoints,
   ...routeEndpoints,
   ...backendEndpoints,
@@ -32,6 +34,7 @@ export class AdminServer {
   /** `https` with `admin.tls`, else `http`: what the admin URL starts with. */
   readonly scheme: 'http' | 'https';
   readonly #options: AdminOptions;
+  readonly #context: AdminContext;
   readonly #certificates: TlsCertificates | undefined;
   /** The dashboard's files (/ui), open like the probes: the page signs in through /api. */
   readonly #ui = createUi();
@@ -62,6 +65,8 @@ export class AdminServer {
       this.server = createServer(handler);
       this.scheme = 'http';
     }
+    const access = new Access(options.token, options.viewerToken, this.scheme);
+    this.#context = { ...options, access };
   }
 
   /**
@@ -117,13 +122,18 @@ export class AdminServer {
       return;
     }
     if (this.#ui.handle(req, res, path)) return;
-    const token = this.#options.token;
-    if (token && !hasValidToken(req, token)) {
+    const access = this.#context.access;
+    if (path === '/api/session') return handleSession(req, res, access);
+    let who: Identity;
+    try {
+      who = access.identify(req);
+    } catch (error) {
       res.setHeader('www-authenticate', 'Bearer realm="cutover"');
-      throw new UnauthorizedError();
+      throw error;
     }
     const { endpoint, params } = findEndpoint(ENDPOINTS, method, path);
-    await endpoint.handle({ req, res, url, params, deps: this.#options });
+    if (endpoint.write) access.authorizeWrite(req, who, `${method} ${path}`);
+    await endpoint.handle({ req, res, url, params, deps: this.#context, who });
   }
 
   #probe(path: string, res: ServerResponse): void {

@@ -110,6 +110,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
       host: listen.host,
       port: listen.port,
       token: config.admin.token,
+      viewerToken: config.admin.viewerToken,
       tls: config.admin.tls,
     });
   // A worker's own admin port: /metrics and the API of this process alone.
