@@ -39,11 +39,7 @@ export function Gates(props: { rollout: RolloutStatus | null }) {
 
 /** Who made a move: the signed-in name and role for dashboard actions, else the actor. */
 export function whoOf(e: LedgerEntry): string {
-  const a = e.actor;
-  if (a && typeof a === 'object' && a.name) return `${a.name}${a.role ? ` (${a.role})` : ''}`;
-  if (typeof a === 'string' && a) return a;
-  if (e.name) return `${e.name}${e.role ? ` (${e.role})` : ''}`;
-  return e.by;
+  return e.who ? `${e.who.name} (${e.who.role})` : e.by;
 }
 
 function Entry(props: { e: LedgerEntry }) {

@@ -130,10 +130,8 @@ export interface LedgerEntry {
   readonly previousWeight: number;
   readonly weight: number;
   readonly by: string;
-  /** Who acted through the API (dashboard sign-in name and role), when a person did. */
-  readonly actor?: { readonly role?: string; readonly name?: string } | string;
-  readonly name?: string;
-  readonly role?: string;
+  /** Who acted through the API (the name given at sign-in and the role), when a person did. */
+  readonly who?: { readonly role: string; readonly name: string };
   readonly reason: string;
   readonly failures: number;
   readonly gates: readonly GateResult[];
