@@ -14,10 +14,15 @@ export const VIEWER_TOKEN = 'viewer-secret-2';
 /** Routes as the table lists them (by name). */
 export const ROUTES = ['checkout', 'search', 'static'] as const;
 
-/** `staticWeight` moves with a reload (the live test changes it). */
-export function dashboardYaml(legacy: Upstream, rewrite: Upstream, staticWeight = 10): string {
+/** `staticWeight` moves with a reload, `adminPort` stays across a restart (the live test). */
+export function dashboardYaml(
+  legacy: Upstream,
+  rewrite: Upstream,
+  staticWeight = 10,
+  adminPort = 0,
+): string {
   return `listen: 127.0.0.1:0
-admin: { listen: 127.0.0.1:0, token: ${OPERATOR_TOKEN}, viewerToken: ${VIEWER_TOKEN} }
+admin: { listen: 127.0.0.1:${adminPort}, token: ${OPERATOR_TOKEN}, viewerToken: ${VIEWER_TOKEN} }
 state: memory
 log: { access: false }
 rollouts:
@@ -82,7 +87,7 @@ export async function startFixture(): Promise<Fixture> {
   const gw = await startGateway(dashboardYaml(legacy, rewrite));
   const stopTraffic = startTraffic(gw.url);
   const browser = await launchChromium();
-  return {
+  const fixture: Fixture = {
     gw,
     legacy,
     rewrite,
@@ -90,10 +95,12 @@ export async function startFixture(): Promise<Fixture> {
     async close() {
       await browser.close();
       await stopTraffic();
-      await gw.close();
+      // The live test replaces the gateway with a restarted one.
+      await fixture.gw.close();
       await Promise.all([legacy.close(), rewrite.close()]);
     },
   };
+  return fixture;
 }
 
 /** A 1280×800 page (or `width` wide) in a new browser context: its own cookies. */
