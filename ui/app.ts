@@ -50,7 +50,12 @@ function Header(props: { session: Session; page: Page; onSignOut: () => void }) 
     </nav>
     <span class=${`live live-${live}`} role="status">${LIVE_LABEL[live]}</span>
     <span class="who">${props.session.name} <span class="role">(${props.session.role})</span></span>
-    <button type="button" onClick=${props.onSignOut}>Sign out</button>
+    ${
+      // Without a token (loopback only) the admin signs everyone in as `local`: nothing to sign out of.
+      props.session.name === 'local' && props.session.role === 'operator'
+        ? null
+        : html`<button type="button" onClick=${props.onSignOut}>Sign out</button>`
+    }
   </header>`;
 }
 
