@@ -15,6 +15,8 @@ const KEEP_SECONDS = 900;
 /** Legacy blue, candidate orange: told apart in both color schemes and by color-blind readers. */
 const LEGACY = '#3b82f6';
 const CANDIDATE = '#f97316';
+/** Grid lines readable on a light and on a dark background alike. */
+const GRID = 'rgba(128, 128, 128, 0.3)';
 
 interface Move {
   /** Epoch seconds. */
@@ -149,7 +151,16 @@ function Chart(props: {
             v === null ? '–' : `${v.toFixed(2)} ${spec.unit}`,
         })),
       ],
-      axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', size: 56 }],
+      // A canvas knows no currentColor: the page's text color, read once, follows the color scheme.
+      axes: [
+        { stroke: getComputedStyle(el).color, grid: { stroke: GRID }, ticks: { stroke: GRID } },
+        {
+          stroke: getComputedStyle(el).color,
+          grid: { stroke: GRID },
+          ticks: { stroke: GRID },
+          size: 56,
+        },
+      ],
       scales: spec.id === 'weight' ? { y: { range: [0, 100] } } : {},
       plugins: props.moves ? [movesPlugin(moves)] : [],
     };
