@@ -1,10 +1,11 @@
 // A route's guards: the breaker of each backend (state, figures, forced),
 // with force open / closed / release for operators; limiter and shedding
 // figures as the route detail reports them.
-
+import { useEffect, useState } from 'preact/hooks';
 import { forceBreakerAction } from './actions.ts';
 import { ask } from './confirm.ts';
 import { html, percent } from './format.ts';
+import { type LiveEvents, on } from './live.ts';
 import type { BackendBreakers, BreakerSnapshot } from './types.ts';
 
 function BreakerRow(props: {
@@ -46,6 +47,29 @@ function Figures(props: { label: string; value: unknown }) {
   )}</dl></div>`;
 }
 
+/** Breaker transitions shown per route page: the latest ones, since the page opened. */
+const TRANSITIONS_SHOWN = 10;
+
+interface Transition {
+  readonly at: Date;
+  readonly event: LiveEvents['breaker'];
+}
+
+/** The breaker transitions of these backends as the stream reports them, newest first. */
+function useTransitions(backends: readonly string[]): readonly Transition[] {
+  const [list, setList] = useState<readonly Transition[]>([]);
+  const key = backends.join('\u0000');
+  useEffect(
+    () =>
+      on('breaker', (event) => {
+        if (!backends.includes(event.backend)) return;
+        setList((l) => [{ at: new Date(), event }, ...l].slice(0, TRANSITIONS_SHOWN));
+      }),
+    [key],
+  );
+  return list;
+}
+
 export function Guards(props: {
   legacy: BreakerSnapshot | null;
   candidate: BreakerSnapshot | null;
@@ -55,6 +79,9 @@ export function Guards(props: {
   operator: boolean;
 }) {
   const { legacy, candidate, backends, operator } = props;
+  const transitions = useTransitions(
+    [legacy?.backend, candidate?.backend].filter((b): b is string => Boolean(b)),
+  );
   return html`<section aria-labelledby="guards-title">
     <h2 id="guards-title">Guards</h2>
     ${
@@ -68,6 +95,15 @@ export function Guards(props: {
       </tbody>
     </table></div>`
         : html`<p>No breaker on this route.</p>`
+    }
+    <h3>Recent breaker transitions</h3>
+    ${
+      transitions.length === 0
+        ? html`<p>None since this page opened.</p>`
+        : html`<ul class="transitions">${transitions.map(
+            (t) =>
+              html`<li><time>${t.at.toLocaleTimeString([], { hour12: false })}</time> <code>${t.event.backend}</code>${t.event.instance ? ` on ${t.event.instance}` : ''} → <span class=${`badge breaker-${t.event.state}`}>${t.event.state}</span></li>`,
+          )}</ul>`
     }
     <${Figures} label="Rate limit" value=${props.limit} />
     <${Figures} label="Concurrency and shedding" value=${props.concurrency} />
