@@ -243,6 +243,18 @@ export class UnauthorizedError extends CutoverError {
   }
 }
 
+/** GET /api/events while the admin listener already holds its cap of open event streams. */
+export class TooManyStreamsError extends CutoverError {
+  constructor(max: number) {
+    super(
+      'CUTOVER_ERR_TOO_MANY_STREAMS',
+      `${max} event streams are open on this admin listener; close a dashboard or retry later`,
+      503,
+    );
+    this.name = 'TooManyStreamsError';
+  }
+}
+
 /** A signed-in viewer (or the viewer's bearer token) asked for a change. */
 export class ForbiddenError extends CutoverError {
   constructor(what: string) {

@@ -11,13 +11,16 @@ import { TlsCertificates, type TlsReload } from '../gateway/index.ts';
 import { problemFromError, sendProblem } from '../problem.ts';
 import { Access, type Identity } from './access.ts';
 import { backendEndpoints } from './api-backends.ts';
+import { dashboardEndpoints } from './api-dashboard.ts';
 import { instanceEndpoints } from './api-instances.ts';
 import { routeEndpoints } from './api-routes.ts';
 import { handleSession } from './api-session.ts';
 import { isLoopback } from './auth.ts';
 import type { AdminContext, AdminOptions } from './context.ts';
 import { type Endpoint, findEndpoint } from './endpoint.ts';
+import { EventHub } from './events.ts';
 import { sendJson, sendText, targetOf } from './http.ts';
+import { InstanceCache } from './overview.ts';
 import { createUi } from './ui-assets.ts';
 
 export type { AdminOptions } from './context.ts';
@@ -27,6 +30,7 @@ const ENDPOINTS: readonly Endpoint<AdminContext>[] = [
   ...instanceEndpoints,
   ...routeEndpoints,
   ...backendEndpoints,
+  ...dashboardEndpoints,
 ];
 
 export class AdminServer {
@@ -66,7 +70,9 @@ export class AdminServer {
       this.scheme = 'http';
     }
     const access = new Access(options.token, options.viewerToken, this.scheme);
-    this.#context = { ...options, access };
+    const instances = new InstanceCache();
+    this.#context = { ...options, access, instances, events: undefined };
+    this.#context.events = new EventHub(this.#context, instances);
   }
 
   /**
@@ -89,6 +95,8 @@ export class AdminServer {
 
   close(): Promise<void> {
     this.#certificates?.close();
+    // Event streams end cleanly first: closeAllConnections would cut them mid-frame.
+    this.#context.events?.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

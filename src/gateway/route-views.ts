@@ -1,7 +1,7 @@
 // What the admin API, the cli and a rollout read of a route: plain objects
 // built from the route table on each call; nothing here changes a route.
 import type { ShadowTally } from '../compare/index.ts';
-import type { Metrics, RouteFigureSource, SlidingWindow } from '../telemetry/index.ts';
+import type { Metrics, RouteFigureSource, SeriesRoute, SlidingWindow } from '../telemetry/index.ts';
 import type { CompiledRoute } from './table.ts';
 
 export interface RouteStatus {
@@ -109,6 +109,16 @@ export function routeFigureSource(
     candidateCount: candidate.count,
     shadow: r.shadow?.results.tally(),
     candidateBreakerOpen: r.candidateBreaker?.state === 'open',
+  };
+}
+
+/** What the dashboard's sampler reads of a route each second: its two sides' counters and the weight. */
+export function seriesRoute(r: CompiledRoute, metrics: Metrics): SeriesRoute {
+  return {
+    name: r.name,
+    legacy: metrics.sideStats(r.name, 'legacy', r.config.legacy),
+    candidate: r.candidate ? metrics.sideStats(r.name, 'candidate', r.candidate.name) : undefined,
+    weight: r.weight.weight,
   };
 }
 

@@ -56,6 +56,13 @@ export {
   SideStats,
   statsNow,
 } from './request-stats.ts';
+export type {
+  SeriesPoint,
+  SeriesRoute,
+  SidePoint,
+  SideSummary,
+} from './second-series.ts';
+export { SERIES_SECONDS, SecondSeries } from './second-series.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
 export { decodeWindowSlot, encodeWindowSlot } from './window-slot-codec.ts';
