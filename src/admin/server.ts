@@ -21,6 +21,7 @@ import { type Endpoint, findEndpoint } from './endpoint.ts';
 import { EventHub } from './events.ts';
 import { sendJson, sendText, targetOf } from './http.ts';
 import { InstanceCache } from './overview.ts';
+import { createUi } from './ui-assets.ts';
 
 export type { AdminOptions } from './context.ts';
 
@@ -39,6 +40,8 @@ export class AdminServer {
   readonly #options: AdminOptions;
   readonly #context: AdminContext;
   readonly #certificates: TlsCertificates | undefined;
+  /** The dashboard's files (/ui), open like the probes: the page signs in through /api. */
+  readonly #ui = createUi();
 
   /** Throws AdminUnsafeError (public without a token), TlsCertificateError (a file changed since the config check). */
   constructor(options: AdminOptions) {
@@ -126,6 +129,7 @@ export class AdminServer {
       this.#probe(path, res);
       return;
     }
+    if (this.#ui.handle(req, res, path)) return;
     const access = this.#context.access;
     if (path === '/api/session') return handleSession(req, res, access);
     let who: Identity;

@@ -153,6 +153,14 @@ describe('cutover demo rollouts', () => {
     assert.ok(text.includes(`cutover diffs orders --admin ${admin}`), text);
     assert.ok(text.includes(`curl -X POST ${demo.rewriteUrl}/__demo/break`), text);
     assert.ok(text.includes(`cutover rollout start slow --admin ${admin}`), text);
+    // The dashboard the banner points at is served, with no build step before the demo.
+    assert.ok(text.includes(`dashboard ${admin}/ui/`), text);
+    const page = await fetch(`${admin}/ui/`);
+    assert.equal(page.status, 200);
+    assert.match(
+      await page.text(),
+      /<script type="module" src="\/ui\/assets\/app\.[0-9a-f]{8}\.js">/,
+    );
     await demo.close();
     demo = undefined;
   });
