@@ -32,9 +32,12 @@ export const dashboardEndpoints: readonly Endpoint<AdminContext>[] = [
     method: 'GET',
     pattern: /^\/api\/events$/,
     write: false,
-    handle: ({ res, deps }) => {
+    handle: ({ url, res, deps }) => {
       if (!deps.events) throw new NotFoundError('GET /api/events');
-      return deps.events.accept(res);
+      const route = url.searchParams.get('route') ?? undefined;
+      // An unknown route is a 404, as for every other route read.
+      if (route !== undefined) deps.gateway.routeDetail(route);
+      return deps.events.accept(res, route);
     },
   },
 ];

@@ -29,6 +29,8 @@ const PING_SECONDS = 15;
 
 interface Stream {
   readonly res: ServerResponse;
+  /** `?route=NAME`: only this route's `point` events (a route page needs no other). */
+  readonly route: string | undefined;
   /** Seconds in a row its buffer was full. */
   stalled: number;
 }
@@ -74,8 +76,12 @@ export class EventHub {
     return this.#streams.size;
   }
 
-  /** Answers GET /api/events: headers, the retry hint and the current overview at once. */
-  async accept(res: ServerResponse): Promise<void> {
+  /**
+   * Answers GET /api/events: headers, the retry hint and the current overview
+   * at once. `route`: send only that route's points (with 1,000 routes every
+   * route's points are ≈ 180 KiB a second, bench/RESULTS.md).
+   */
+  async accept(res: ServerResponse, route?: string): Promise<void> {
     if (this.#streams.size >= MAX_STREAMS) {
       res.setHeader('retry-after', '5');
       throw new TooManyStreamsError(MAX_STREAMS);
@@ -89,7 +95,7 @@ export class EventHub {
       'x-accel-buffering': 'no',
     });
     res.write(`retry: 1000\n\n${frame('overview', body)}`);
-    const stream: Stream = { res, stalled: 0 };
+    const stream: Stream = { res, route, stalled: 0 };
     this.#streams.add(stream);
     res.on('close', () => this.#streams.delete(stream));
   }
@@ -105,18 +111,27 @@ export class EventHub {
     if (this.#building) return;
     this.#building = true;
     try {
-      let out = '';
-      if (this.#ticks % PING_SECONDS === 0) out += ': ping\n\n';
+      let head = '';
+      if (this.#ticks % PING_SECONDS === 0) head += ': ping\n\n';
       const body = JSON.stringify(await overview(this.#ctx, this.#instances));
       if (body !== this.#lastOverview) {
         this.#lastOverview = body;
-        out += `event: overview\ndata: ${body}\n\n`;
+        head += `event: overview\ndata: ${body}\n\n`;
       }
+      // Each frame is built once, for every stream that wants it.
+      const points = new Map<string, string>();
+      let all = '';
       for (const r of this.#ctx.gateway.routes()) {
         const point = this.#ctx.series.point(r.name, second);
-        if (point) out += frame('point', { route: r.name, point });
+        if (!point) continue;
+        const f = frame('point', { route: r.name, point });
+        points.set(r.name, f);
+        all += f;
       }
-      this.#broadcast(out, true);
+      this.#broadcast(
+        (s) => head + (s.route === undefined ? all : (points.get(s.route) ?? '')),
+        true,
+      );
     } catch (error) {
       this.#ctx.logger.error({ err: (error as Error).message }, 'dashboard event tick failed');
     } finally {
@@ -124,18 +139,19 @@ export class EventHub {
     }
   }
 
-  /** Writes `text` to every stream with room for it; `tick`: counts stalls (once a second). */
-  #broadcast(text: string, tick = false): void {
-    if (text === '') return;
+  /** Writes `text` (or what it gives a stream) to every stream with room for it; `tick`: counts stalls (once a second). */
+  #broadcast(text: string | ((stream: Stream) => string), tick = false): void {
     for (const stream of this.#streams) {
       const { res } = stream;
+      const out = typeof text === 'string' ? text : text(stream);
+      if (out === '') continue;
       if (res.writableLength > STREAM_BUFFER_BYTES) {
         this.skipped++;
         if (tick && ++stream.stalled >= STALLED_SECONDS) res.destroy();
         continue;
       }
       if (tick) stream.stalled = 0;
-      res.write(text);
+      res.write(out);
     }
   }
 

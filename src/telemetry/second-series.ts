@@ -83,7 +83,10 @@ function bucketQuantile(deltas: Float64Array, total: number, q: number): number 
 
 /** One side's ring: FIELDS numbers a second, and the counters read last time. */
 class SideRing {
-  readonly values = new Float32Array(SERIES_SECONDS * FIELDS);
+  /** FIELDS numbers a second; freed after SERIES_SECONDS without requests (all zeros then), made again by the next. */
+  values: Float32Array | undefined = new Float32Array(SERIES_SECONDS * FIELDS);
+  /** Seconds in a row without requests. */
+  #idle = 0;
   /** Cumulative class counts then bucket counts at the last read. */
   readonly #last = new Float64Array(CLASSES + BUCKETS);
   readonly #deltas = new Float64Array(BUCKETS);
@@ -96,7 +99,13 @@ class SideRing {
   /** Reads `stats`; writes the point at `slot` (exact HDR figures when `window` holds the second). */
   sample(stats: SideStats, slot: number, exact: SlotMerge | undefined): void {
     const { requests, errors } = this.#read(stats, true);
+    this.#idle = requests > 0 ? 0 : this.#idle + 1;
+    if (this.#idle >= SERIES_SECONDS) {
+      this.values = undefined;
+      return;
+    }
     const at = slot * FIELDS;
+    this.values ??= new Float32Array(SERIES_SECONDS * FIELDS);
     const v = this.values;
     if (exact) {
       const s = exact.snapshot(0);
@@ -137,8 +146,8 @@ class SideRing {
   point(slot: number): SidePoint {
     const at = slot * FIELDS;
     const v = this.values;
-    const requests = v[at];
-    if (requests === 0) return { rps: 0, errorRate: null, p50: null, p95: null, p99: null };
+    const requests = v ? v[at] : 0;
+    if (!v || requests === 0) return { rps: 0, errorRate: null, p50: null, p95: null, p99: null };
     const round = (ms: number): number => Math.round(ms * 100) / 100;
     return {
       rps: requests,
@@ -153,6 +162,8 @@ class SideRing {
 class RouteRing {
   legacy: SideRing | undefined;
   candidate: SideRing | undefined;
+  /** The route has a candidate (its side may have no ring yet: no requests). */
+  hasCandidate = false;
   readonly weights = new Float32Array(SERIES_SECONDS);
   /** The epoch second each slot holds (0: never written; Uint32 holds epoch seconds until 2106). */
   readonly seconds = new Uint32Array(SERIES_SECONDS);
@@ -245,6 +256,7 @@ export class SecondSeries {
       ring.seconds[slot] = second;
       ring.weights[slot] = r.weight;
       ring.legacy = this.#side(ring.legacy, r.legacy, fresh, slot, second);
+      ring.hasCandidate = r.candidate !== undefined;
       ring.candidate = r.candidate && this.#side(ring.candidate, r.candidate, fresh, slot, second);
     }
     for (const [name, ring] of this.#rings) if (ring.seen !== tick) this.#rings.delete(name);
@@ -293,12 +305,12 @@ export class SecondSeries {
 
   #point(ring: RouteRing, t: number): SeriesPoint | undefined {
     const slot = ((t % SERIES_SECONDS) + SERIES_SECONDS) % SERIES_SECONDS;
-    if (t < 0 || ring.seconds[slot] !== t) return undefined;
+    if (t <= 0 || ring.seconds[slot] !== t) return undefined;
     const empty = { rps: 0, errorRate: null, p50: null, p95: null, p99: null };
     return {
       t,
       legacy: ring.legacy ? ring.legacy.point(slot) : empty,
-      candidate: ring.candidate ? ring.candidate.point(slot) : null,
+      candidate: ring.candidate ? ring.candidate.point(slot) : ring.hasCandidate ? empty : null,
       weight: ring.weights[slot],
     };
   }
@@ -306,20 +318,21 @@ export class SecondSeries {
   /** A side's figures over the last `seconds`: mean rate, error rate, the worst second's p99. */
   summary(route: string, side: 'legacy' | 'candidate', seconds: number): SideSummary | undefined {
     const ring = this.#rings.get(route);
-    const sideRing = ring?.[side];
-    if (!ring || !sideRing) return undefined;
+    const values = ring?.[side]?.values;
+    if (!ring?.[side]) return undefined;
+    if (!values) return { rps: 0, errorRate: null, p99: null };
     let requests = 0;
     let errors = 0;
     let p99: number | null = null;
     for (let t = this.#last - seconds + 1; t <= this.#last; t++) {
       const slot = ((t % SERIES_SECONDS) + SERIES_SECONDS) % SERIES_SECONDS;
-      if (t < 0 || ring.seconds[slot] !== t) continue;
+      if (t <= 0 || ring.seconds[slot] !== t) continue;
       const at = slot * FIELDS;
-      const n = sideRing.values[at];
+      const n = values[at];
       if (n === 0) continue;
       requests += n;
-      errors += sideRing.values[at + 1];
-      const q = sideRing.values[at + 4];
+      errors += values[at + 1];
+      const q = values[at + 4];
       if (p99 === null || q > p99) p99 = q;
     }
     return {
@@ -329,12 +342,12 @@ export class SecondSeries {
     };
   }
 
-  /** Bytes held by the rings (18 KiB per side that has had traffic, 7 KiB per route). */
+  /** Bytes held by the rings (18 KiB per side with requests in the last 15 minutes, 7 KiB per route). */
   get footprintBytes(): number {
     let bytes = 0;
     for (const ring of this.#rings.values()) {
       bytes += ring.weights.byteLength + ring.seconds.byteLength;
-      bytes += (ring.legacy?.values.byteLength ?? 0) + (ring.candidate?.values.byteLength ?? 0);
+      bytes += (ring.legacy?.values?.byteLength ?? 0) + (ring.candidate?.values?.byteLength ?? 0);
     }
     return bytes;
   }

@@ -457,6 +457,39 @@ describe('dashboard API: overview, series and the event stream', { timeout: 60_0
     await again.until('point', (d) => d.route === 'plain');
   });
 
+  test("?route=NAME: only that route's points; an unknown route is a 404", async () => {
+    const events = await openEvents(`${gw.adminUrl}/api/events?route=plain`, bearer);
+    streams.push(events);
+    await events.next('overview');
+    await traffic(3);
+    const points: string[] = [];
+    for (let i = 0; i < 3; i++) points.push(String((await events.next('point')).route));
+    assert.deepEqual(points, ['plain', 'plain', 'plain']);
+    events.close();
+    refused(
+      await call(`${gw.adminUrl}/api/events?route=nosuch`, 'GET', bearer),
+      404,
+      'CUTOVER_ERR_NOT_FOUND',
+    );
+  });
+
+  test('at most 100 streams per admin listener: the 101st gets 503 with Retry-After', async () => {
+    for (const s of streams.splice(0)) s.close();
+    const open: EventStream[] = [];
+    // Closed streams leave the hub when their socket closes: the first ones may still count.
+    while (open.length < 100) {
+      try {
+        open.push(await openEvents(`${gw.adminUrl}/api/events`, bearer));
+      } catch {
+        break;
+      }
+    }
+    const extra = await call(`${gw.adminUrl}/api/events`, 'GET', bearer);
+    refused(extra, 503, 'CUTOVER_ERR_TOO_MANY_STREAMS');
+    assert.equal(extra.headers['retry-after'], '5');
+    for (const s of open) s.close();
+  });
+
   test('the stream ends cleanly when the gateway stops', async () => {
     const events = await openEvents(`${gw.adminUrl}/api/events`, bearer);
     streams.push(events);
