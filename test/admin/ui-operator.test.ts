@@ -103,6 +103,51 @@ describe('dashboard: an operator', () => {
     await page.locator('.entry.rollback').first().waitFor();
   });
 
+  test('sets the weight of a route without a rollout, after a confirmation in numbers', async () => {
+    await page.goto(`${f.gw.adminUrl}/ui/#/route/static`);
+    await page.getByRole('heading', { name: 'static', level: 1 }).waitFor();
+    await page.getByLabel('Weight (%)').fill('35');
+    await page.getByRole('button', { name: 'Set weight' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog
+      .getByText(
+        '25% of the users of `static` will move from legacy to the rewrite (weight 10% → 35%).',
+      )
+      .waitFor();
+    await dialog.getByRole('button', { name: 'Set weight to 35%' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await eventually('the API shows the new weight', async () => {
+      const res = await fetch(`${f.gw.adminUrl}/api/routes/static`, {
+        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+      });
+      return ((await res.json()) as { weight: number }).weight === 35;
+    });
+    await page.getByText('weight 35%').waitFor();
+  });
+
+  test("forces the candidate backend's breaker open, then gives it back to its figures", async () => {
+    const forced = async () => {
+      const res = await fetch(`${f.gw.adminUrl}/api/backends/rewrite/breaker`, {
+        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+      });
+      return ((await res.json()) as { forced: string | null }).forced;
+    };
+    const row = page.getByRole('row').filter({ hasText: 'candidate:' });
+    await row.getByRole('button', { name: 'Force open' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText(/Every request to `rewrite` on 3 routes/).waitFor();
+    await dialog.getByRole('button', { name: 'Force breaker open' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await eventually(
+      'the API shows the breaker forced open',
+      async () => (await forced()) === 'open',
+    );
+    await row.getByText('(forced)').waitFor();
+    await row.getByRole('button', { name: 'Auto' }).click();
+    await dialog.getByRole('button', { name: 'Release breaker' }).click();
+    await eventually('the API shows no forced state', async () => (await forced()) === null);
+  });
+
   test('the page logged no console error (CSP violations included)', () => {
     assert.deepEqual(unexpectedErrors(errors), []);
   });
