@@ -38,7 +38,7 @@ async function load(name: string): Promise<RouteData> {
   ]);
   const names = [detail.legacy, detail.candidate].filter((b): b is string => Boolean(b));
   const [diffs, ...breakers] = await Promise.all([
-    detail.candidate ? get<RouteDiffs>(`/api/routes/${s}/diffs`) : Promise.resolve(undefined),
+    detail.shadow ? get<RouteDiffs>(`/api/routes/${s}/diffs`) : Promise.resolve(undefined),
     ...names.map((b) => get<BackendBreakers>(`/api/backends/${seg(b)}/breaker`)),
   ]);
   const backends: Record<string, BackendBreakers> = {};
@@ -152,7 +152,7 @@ export function RoutePage(props: { name: string; operator: boolean }) {
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     <p class="route-state">
       <span class=${`badge badge-${r?.state ?? 'off'}`}>${STATE_LABEL[r?.state ?? 'off']}</span>
-      ${r?.step !== null && r?.step !== undefined ? html` step ${r.step + 1} of ${r.steps.length}` : null}
+      ${r?.step !== null && r?.step !== undefined ? html` step ${r.step + 1} of ${r.steps.length} ` : null}
       — weight <strong>${weight(d.weight)}</strong> on <code>${d.candidate ?? 'no candidate'}</code>, the rest on <code>${d.legacy}</code>
       ${r?.since ? html` — for ${since(r.since, now)}` : null}
     </p>
@@ -164,6 +164,6 @@ export function RoutePage(props: { name: string; operator: boolean }) {
         limit=${d.limit} concurrency=${d.concurrency} operator=${props.operator} />
     </div>
     <${Timeline} history=${data.history} />
-    ${d.candidate ? html`<${Diffs} diffs=${data.diffs} />` : null}
+    ${d.shadow ? html`<${Diffs} diffs=${data.diffs} />` : null}
   </main>`;
 }

@@ -110,6 +110,8 @@ export interface RouteDetail {
   readonly weight: number;
   readonly configWeight: number;
   readonly weightSource: 'config' | 'runtime';
+  /** Shadow copies configured: GET /diffs answers (404 otherwise). */
+  readonly shadow: boolean;
   readonly breakers: {
     readonly legacy: BreakerSnapshot | null;
     readonly candidate: BreakerSnapshot | null;

@@ -21,6 +21,8 @@ export interface RouteStatus {
 }
 
 export interface RouteDetail extends RouteStatus {
+  /** Shadow copies configured: /diffs has results to show (the dashboard asks only then). */
+  shadow: boolean;
   breakers: { legacy: unknown; candidate: unknown };
   fallback: unknown;
   [guard: string]: unknown;
@@ -51,6 +53,7 @@ export function routeStatus(r: CompiledRoute): RouteStatus {
 export function routeDetail(r: CompiledRoute): RouteDetail {
   return {
     ...routeStatus(r),
+    shadow: r.shadow !== undefined,
     breakers: {
       legacy: r.legacyBreaker ? r.legacyBreaker.snapshot() : null,
       candidate: r.candidateBreaker ? r.candidateBreaker.snapshot() : null,

@@ -23,6 +23,17 @@ import {
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
+/** Runs axe-core in the page; fails listing every serious or critical violation. */
+async function assertAccessible(page: Page, what: string): Promise<void> {
+  await page.addScriptTag({ content: AXE });
+  const violations = (await page.evaluate(`(async () => {
+    const r = await axe.run();
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+  })()`)) as { id: string; impact: string; nodes: number }[];
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious, [], `${what}: ${JSON.stringify(violations)}`);
+}
+
 /** How many points the latency chart holds now (the chart says it in data-points). */
 async function chartPoints(page: Page): Promise<number> {
   return Number(await page.locator('[data-chart="latency"]').getAttribute('data-points'));
@@ -92,36 +103,78 @@ describe('dashboard: an operator', () => {
     await page.locator('.entry.rollback').first().waitFor();
   });
 
+  test('sets the weight of a route without a rollout, after a confirmation in numbers', async () => {
+    await page.goto(`${f.gw.adminUrl}/ui/#/route/static`);
+    await page.getByRole('heading', { name: 'static', level: 1 }).waitFor();
+    await page.getByLabel('Weight (%)').fill('35');
+    await page.getByRole('button', { name: 'Set weight' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog
+      .getByText(
+        '25% of the users of `static` will move from legacy to the rewrite (weight 10% → 35%).',
+      )
+      .waitFor();
+    await dialog.getByRole('button', { name: 'Set weight to 35%' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await eventually('the API shows the new weight', async () => {
+      const res = await fetch(`${f.gw.adminUrl}/api/routes/static`, {
+        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+      });
+      return ((await res.json()) as { weight: number }).weight === 35;
+    });
+    await page.getByText('weight 35%').waitFor();
+  });
+
+  test("forces the candidate backend's breaker open, then gives it back to its figures", async () => {
+    const forced = async () => {
+      const res = await fetch(`${f.gw.adminUrl}/api/backends/rewrite/breaker`, {
+        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+      });
+      return ((await res.json()) as { forced: string | null }).forced;
+    };
+    const row = page.getByRole('row').filter({ hasText: 'candidate:' });
+    await row.getByRole('button', { name: 'Force open' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText(/Every request to `rewrite` on 3 routes/).waitFor();
+    await dialog.getByRole('button', { name: 'Force breaker open' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await eventually(
+      'the API shows the breaker forced open',
+      async () => (await forced()) === 'open',
+    );
+    await row.getByText('(forced)').waitFor();
+    await row.getByRole('button', { name: 'Auto' }).click();
+    await dialog.getByRole('button', { name: 'Release breaker' }).click();
+    await eventually('the API shows no forced state', async () => (await forced()) === null);
+  });
+
   test('the page logged no console error (CSP violations included)', () => {
     assert.deepEqual(unexpectedErrors(errors), []);
   });
 
-  test('axe-core finds no serious or critical violation on the routes table and a route page', async () => {
+  test('axe-core finds no serious or critical violation: sign-in, routes, a route, instances, a confirmation', async () => {
     // axe is injected as a script, which the dashboard's CSP refuses: this context bypasses CSP.
     const { context, page: p } = await newPage(f, { bypassCSP: true });
     try {
+      await p.goto(`${f.gw.adminUrl}/ui/`);
+      await p.getByLabel('Admin or viewer token').waitFor();
+      await assertAccessible(p, 'sign-in');
       await signIn(f, p, OPERATOR_TOKEN, 'axe');
-      for (const hash of ['#/routes', '#/route/search']) {
+      for (const [hash, ready] of [
+        ['#/routes', 'tbody tr'],
+        ['#/route/search', '[data-chart] canvas'],
+        ['#/instances', 'tbody tr'],
+      ]) {
         await p.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-        await p
-          .locator(hash === '#/routes' ? 'tbody tr' : '[data-chart] canvas')
-          .first()
-          .waitFor();
-        await p.addScriptTag({ content: AXE });
-        const violations = await p.evaluate(async () => {
-          const axe = (
-            globalThis as unknown as {
-              axe: {
-                run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }>;
-              };
-            }
-          ).axe;
-          const r = await axe.run();
-          return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-        });
-        const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-        assert.deepEqual(serious, [], `${hash}: ${JSON.stringify(violations)}`);
+        await p.locator(ready).first().waitFor();
+        await assertAccessible(p, hash);
       }
+      await p.evaluate(`location.hash = '#/route/search'`);
+      await p.getByRole('button', { name: 'Pause' }).click();
+      await p.getByRole('dialog').waitFor();
+      await assertAccessible(p, 'the confirmation dialog');
+      await p.keyboard.press('Escape');
+      await p.getByRole('dialog').waitFor({ state: 'hidden' });
     } finally {
       await context.close();
     }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { collectErrors } from '../helpers/browser.ts';
+import { startGateway, twoBackendYaml } from '../helpers/gateway.ts';
 import {
   apiRollout,
   type Fixture,
@@ -104,6 +105,23 @@ describe('dashboard: roles, sign-in and cross-site requests', () => {
     } finally {
       await context.close();
       evil.close();
+    }
+  });
+
+  test('with no token configured (loopback only) the dashboard opens without sign-in', async () => {
+    const open = await startGateway(twoBackendYaml(f.legacy.url, f.rewrite.url, { weight: 10 }));
+    const { context, page } = await newPage(f);
+    try {
+      const errors = collectErrors(page);
+      await page.goto(`${open.adminUrl}/ui/`);
+      await page.locator('header .who').filter({ hasText: 'local' }).waitFor();
+      assert.match(await page.locator('header .role').innerText(), /operator/);
+      await page.getByRole('rowheader', { name: 'main' }).waitFor();
+      assert.equal(await page.getByLabel('Admin or viewer token').count(), 0, 'no sign-in form');
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      await open.close();
     }
   });
 });
