@@ -164,6 +164,7 @@ export class RolloutController {
       namespaces: [ROLLOUT_NS],
       apply: (change) => {
         const route = change.key;
+        const before = this.#journal.get(route);
         if (
           this.#journal.applyRecord(
             route,
@@ -175,6 +176,9 @@ export class RolloutController {
           // A move made elsewhere starts a new phase: a new run, as the mover's own.
           if (rec && this.#runs.has(route)) this.#runs.delete(route);
           this.#syncRun(route);
+          // A move (or reset) begins a phase; a saved failure count is no move and has no entry.
+          if (rec && (before?.since !== rec.since || before.state !== rec.state))
+            void this.#tellMove(route);
         }
       },
       reload: async () => {
@@ -183,6 +187,23 @@ export class RolloutController {
           this.#syncRun(route);
       },
     };
+  }
+
+  /**
+   * Another instance moved the route: its ledger entry landed in the same
+   * commit as the record, so the newest entry is that move; this instance's
+   * listeners (the dashboard's streams) hear of it as of their own.
+   */
+  async #tellMove(route: string): Promise<void> {
+    try {
+      const [entry] = await this.#journal.ledger.history(route, 1);
+      if (entry) this.#journal.ledger.written(entry);
+    } catch (error) {
+      this.#logger.warn(
+        { route, err: (error as Error).message },
+        'ledger read after a move failed',
+      );
+    }
   }
 
   /** Whether this instance runs the checks now, and how: 'lead' | 'local' (store away: rollbacks only) | 'follow'. */

@@ -2,9 +2,10 @@
 // who acted in the ledger, the overview, the 1-second series and the event
 // stream, against a real gateway on port 0 with real upstreams.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { type EventStream, openEvents } from './events-client.ts';
 
@@ -497,5 +498,48 @@ describe('dashboard API: overview, series and the event stream', { timeout: 60_0
     const ended = events.ended();
     await gw.close();
     assert.equal(await ended, 'end');
+  });
+});
+
+describe('dashboard API: a fleet of two instances', { timeout: 60_000 }, () => {
+  let legacy: Upstream;
+  let rewrite: Upstream;
+  let a: TestGateway;
+  let b: TestGateway;
+  const streams: EventStream[] = [];
+
+  before(async () => {
+    legacy = await startUpstream({ name: 'legacy' });
+    rewrite = await startUpstream({ name: 'rewrite' });
+    const config = yaml(legacy.url, rewrite.url);
+    const dir = tempDir();
+    const fleet = config.replace('state: memory', `state: sqlite:${join(dir, 'fleet.db')}`);
+    a = await startGateway(fleet, { dir });
+    b = await startGateway(fleet);
+  });
+  after(async () => {
+    for (const s of streams) s.close();
+    await b.close();
+    await a.close();
+    await legacy.close();
+    await rewrite.close();
+  });
+
+  test("a move made on one instance reaches the other's stream as a ledger event, with who", async () => {
+    const bearer = { authorization: 'Bearer op-token' };
+    const events = await openEvents(`${b.adminUrl}/api/events`, bearer);
+    streams.push(events);
+    await events.next('overview');
+    const operator = await signIn(a.adminUrl, 'op-token', 'dana');
+    const moved = await call(`${a.adminUrl}/api/routes/orders/rollout/rollback`, 'POST', {
+      cookie: operator.cookie,
+      'x-csrf-token': operator.csrf,
+    });
+    assert.equal(moved.status, 200, JSON.stringify(moved.json));
+    const entry = await events.until('ledger', (d) => d.to === 'rolled-back');
+    assert.deepEqual(entry.who, { role: 'operator', name: 'dana' });
+    // The session works on the other instance too: one key from the same tokens.
+    const me = await call(`${b.adminUrl}/api/session`, 'GET', { cookie: operator.cookie });
+    assert.equal(me.json.name, 'dana');
   });
 });
