@@ -219,6 +219,14 @@ describe('dashboard API: sessions, roles and CSRF', { timeout: 60_000 }, () => {
     );
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
     assert.equal(ok.json.weight, 5);
+    // Behind a proxy that ends TLS the browser's Origin says https: the host and port decide.
+    const proxied = await call(
+      url,
+      'PUT',
+      { cookie: operator.cookie, 'x-csrf-token': operator.csrf, origin: `https://${own}` },
+      { weight: 6 },
+    );
+    assert.equal(proxied.status, 200, JSON.stringify(proxied.json));
     // A bearer token needs no CSRF token (no browser sends it on its own).
     const reset = await call(url, 'DELETE', { authorization: 'Bearer op-token' });
     assert.equal(reset.status, 200);
