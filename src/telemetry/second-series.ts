@@ -20,8 +20,29 @@ export const SERIES_SECONDS = 900;
  */
 const SAMPLE_PHASE_MS = 50;
 
-/** Values per point of a side: requests, errors, p50, p95, p99 (ms). */
-const FIELDS = 5;
+/** Counts per point of a side: requests, errors (Float32: exact to 16 million a second). */
+const COUNT_FIELDS = 2;
+/** Latencies per point of a side: p50, p95, p99, each a 16-bit log-scale code (msCode). */
+const LATENCY_FIELDS = 3;
+
+/**
+ * Milliseconds as 16 bits on a log scale from 1 µs to 60 s (the windows'
+ * clamp): each step is 0.027 % of the value, far finer than a bucket or an
+ * HDR bin, and a side's ring is 12.6 KiB instead of 18 with Float32s.
+ * 0 codes "no value".
+ */
+const MIN_MS = 0.001;
+const LOG_STEP = Math.log(60_000 / MIN_MS) / 65_534;
+
+function msCode(ms: number): number {
+  if (!(ms > MIN_MS)) return 1;
+  const code = 1 + Math.round(Math.log(ms / MIN_MS) / LOG_STEP);
+  return code < 65_535 ? code : 65_535;
+}
+
+function msOf(code: number): number {
+  return MIN_MS * Math.exp((code - 1) * LOG_STEP);
+}
 const CLASSES = 5;
 /** +Inf bucket included. */
 const BUCKETS = LATENCY_BUCKETS.length + 1;
@@ -81,10 +102,14 @@ function bucketQuantile(deltas: Float64Array, total: number, q: number): number 
   return 0;
 }
 
-/** One side's ring: FIELDS numbers a second, and the counters read last time. */
+/** Milliseconds to two decimals, as the API answers them. */
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** One side's ring: its counts and latencies a second, and the counters read last time. */
 class SideRing {
-  /** FIELDS numbers a second; freed after SERIES_SECONDS without requests (all zeros then), made again by the next. */
-  values: Float32Array | undefined = new Float32Array(SERIES_SECONDS * FIELDS);
+  /** Freed after SERIES_SECONDS without requests (all zeros then), made again by the next. */
+  counts: Float32Array | undefined = new Float32Array(SERIES_SECONDS * COUNT_FIELDS);
+  latencies: Uint16Array | undefined = new Uint16Array(SERIES_SECONDS * LATENCY_FIELDS);
   /** Seconds in a row without requests. */
   #idle = 0;
   /** Cumulative class counts then bucket counts at the last read. */
@@ -96,32 +121,46 @@ class SideRing {
     if (base) this.#read(base, false);
   }
 
-  /** Reads `stats`; writes the point at `slot` (exact HDR figures when `window` holds the second). */
+  get bytes(): number {
+    return (this.counts?.byteLength ?? 0) + (this.latencies?.byteLength ?? 0);
+  }
+
+  /** Reads `stats`; writes the point at `slot` (exact HDR figures when `exact` holds the second). */
   sample(stats: SideStats, slot: number, exact: SlotMerge | undefined): void {
-    const { requests, errors } = this.#read(stats, true);
-    this.#idle = requests > 0 ? 0 : this.#idle + 1;
+    const read = this.#read(stats, true);
+    this.#idle = read.requests > 0 ? 0 : this.#idle + 1;
     if (this.#idle >= SERIES_SECONDS) {
-      this.values = undefined;
+      this.counts = undefined;
+      this.latencies = undefined;
       return;
     }
-    const at = slot * FIELDS;
-    this.values ??= new Float32Array(SERIES_SECONDS * FIELDS);
-    const v = this.values;
-    if (exact) {
-      const s = exact.snapshot(0);
-      v[at] = s.requests;
-      v[at + 1] = s.errors;
-      v[at + 2] = s.p50;
-      v[at + 3] = s.p95;
-      v[at + 4] = s.p99;
+    this.counts ??= new Float32Array(SERIES_SECONDS * COUNT_FIELDS);
+    this.latencies ??= new Uint16Array(SERIES_SECONDS * LATENCY_FIELDS);
+    const c = this.counts;
+    const l = this.latencies;
+    const at = slot * COUNT_FIELDS;
+    const lat = slot * LATENCY_FIELDS;
+    const s = exact?.snapshot(0);
+    const requests = s ? s.requests : read.requests;
+    c[at] = requests;
+    c[at + 1] = s ? s.errors : read.errors;
+    if (requests === 0) {
+      l.fill(0, lat, lat + LATENCY_FIELDS);
       return;
     }
-    v[at] = requests;
-    v[at + 1] = errors;
     const d = this.#deltas;
-    v[at + 2] = requests > 0 ? bucketQuantile(d, requests, 0.5) : 0;
-    v[at + 3] = requests > 0 ? bucketQuantile(d, requests, 0.95) : 0;
-    v[at + 4] = requests > 0 ? bucketQuantile(d, requests, 0.99) : 0;
+    l[lat] = msCode(s ? s.p50 : bucketQuantile(d, requests, 0.5));
+    l[lat + 1] = msCode(s ? s.p95 : bucketQuantile(d, requests, 0.95));
+    l[lat + 2] = msCode(s ? s.p99 : bucketQuantile(d, requests, 0.99));
+  }
+
+  /** Requests, errors and p99 (ms) of `slot`; requests 0 when none or freed. */
+  figures(slot: number): { requests: number; errors: number; p99: number } {
+    const c = this.counts;
+    const l = this.latencies;
+    if (!c || !l || c[slot * COUNT_FIELDS] === 0) return { requests: 0, errors: 0, p99: 0 };
+    const at = slot * COUNT_FIELDS;
+    return { requests: c[at], errors: c[at + 1], p99: msOf(l[slot * LATENCY_FIELDS + 2]) };
   }
 
   /** Reads the counters; with `diff`, the requests and errors since the last read and the bucket deltas. */
@@ -144,17 +183,18 @@ class SideRing {
   }
 
   point(slot: number): SidePoint {
-    const at = slot * FIELDS;
-    const v = this.values;
-    const requests = v ? v[at] : 0;
-    if (!v || requests === 0) return { rps: 0, errorRate: null, p50: null, p95: null, p99: null };
-    const round = (ms: number): number => Math.round(ms * 100) / 100;
+    const c = this.counts;
+    const l = this.latencies;
+    const at = slot * COUNT_FIELDS;
+    if (!c || !l || c[at] === 0)
+      return { rps: 0, errorRate: null, p50: null, p95: null, p99: null };
+    const lat = slot * LATENCY_FIELDS;
     return {
-      rps: requests,
-      errorRate: v[at + 1] / requests,
-      p50: round(v[at + 2]),
-      p95: round(v[at + 3]),
-      p99: round(v[at + 4]),
+      rps: c[at],
+      errorRate: c[at + 1] / c[at],
+      p50: round(msOf(l[lat])),
+      p95: round(msOf(l[lat + 1])),
+      p99: round(msOf(l[lat + 2])),
     };
   }
 }
@@ -266,7 +306,7 @@ export class SecondSeries {
 
   /**
    * Samples one side into its ring. A side's ring is made by its first
-   * requests (a route nobody calls costs no 18 KiB ring): from zero when the
+   * requests (a route nobody calls costs no 12.6 KiB ring): from zero when the
    * route was sampled before with none, from the counters now for a route
    * seen for the first time.
    */
@@ -318,36 +358,33 @@ export class SecondSeries {
   /** A side's figures over the last `seconds`: mean rate, error rate, the worst second's p99. */
   summary(route: string, side: 'legacy' | 'candidate', seconds: number): SideSummary | undefined {
     const ring = this.#rings.get(route);
-    const values = ring?.[side]?.values;
-    if (!ring?.[side]) return undefined;
-    if (!values) return { rps: 0, errorRate: null, p99: null };
+    const sideRing = ring?.[side];
+    if (!ring || !sideRing) return undefined;
     let requests = 0;
     let errors = 0;
     let p99: number | null = null;
     for (let t = this.#last - seconds + 1; t <= this.#last; t++) {
       const slot = ((t % SERIES_SECONDS) + SERIES_SECONDS) % SERIES_SECONDS;
       if (t <= 0 || ring.seconds[slot] !== t) continue;
-      const at = slot * FIELDS;
-      const n = values[at];
-      if (n === 0) continue;
-      requests += n;
-      errors += values[at + 1];
-      const q = values[at + 4];
-      if (p99 === null || q > p99) p99 = q;
+      const f = sideRing.figures(slot);
+      if (f.requests === 0) continue;
+      requests += f.requests;
+      errors += f.errors;
+      if (p99 === null || f.p99 > p99) p99 = f.p99;
     }
     return {
       rps: Math.round((requests / seconds) * 100) / 100,
       errorRate: requests > 0 ? errors / requests : null,
-      p99: p99 === null ? null : Math.round(p99 * 100) / 100,
+      p99: p99 === null ? null : round(p99),
     };
   }
 
-  /** Bytes held by the rings (18 KiB per side with requests in the last 15 minutes, 7 KiB per route). */
+  /** Bytes held by the rings (12.6 KiB per side with requests in the last 15 minutes, 7 KiB per route). */
   get footprintBytes(): number {
     let bytes = 0;
     for (const ring of this.#rings.values()) {
       bytes += ring.weights.byteLength + ring.seconds.byteLength;
-      bytes += (ring.legacy?.values?.byteLength ?? 0) + (ring.candidate?.values?.byteLength ?? 0);
+      bytes += (ring.legacy?.bytes ?? 0) + (ring.candidate?.bytes ?? 0);
     }
     return bytes;
   }
