@@ -237,9 +237,41 @@ export class ForwardRefusedError extends CutoverError {
 }
 
 export class UnauthorizedError extends CutoverError {
-  constructor() {
-    super('CUTOVER_ERR_UNAUTHORIZED', 'a valid bearer token is required', 401);
+  constructor(detail = 'a valid bearer token is required') {
+    super('CUTOVER_ERR_UNAUTHORIZED', detail, 401);
     this.name = 'UnauthorizedError';
+  }
+}
+
+/** GET /api/events while the admin listener already holds its cap of open event streams. */
+export class TooManyStreamsError extends CutoverError {
+  constructor(max: number) {
+    super(
+      'CUTOVER_ERR_TOO_MANY_STREAMS',
+      `${max} event streams are open on this admin listener; close a dashboard or retry later`,
+      503,
+    );
+    this.name = 'TooManyStreamsError';
+  }
+}
+
+/** A signed-in viewer (or the viewer's bearer token) asked for a change. */
+export class ForbiddenError extends CutoverError {
+  constructor(what: string) {
+    super(
+      'CUTOVER_ERR_FORBIDDEN',
+      `${what}: the viewer role reads only; sign in as an operator`,
+      403,
+    );
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** A change from another site, or a cookie-authenticated change without the session's CSRF token. */
+export class CsrfError extends CutoverError {
+  constructor(detail: string) {
+    super('CUTOVER_ERR_CSRF', detail, 403);
+    this.name = 'CsrfError';
   }
 }
 

@@ -227,6 +227,7 @@ export function demoBanner(d: RunningDemo): string {
 Cutover demo is running.
 
   gateway   ${gw}
+  dashboard ${ad}/ui/   (open it in a browser: every rollout live, its diffs and actions)
   admin     ${ad}   (rollouts: ${ad}/api/rollouts, metrics: ${ad}/metrics)
   legacy    ${d.legacyUrl}   (the "Java" service; gRPC: ${d.grpcLegacyUrl})
   rewrite   ${rw}   (the "Go" rewrite; gRPC: ${d.grpcRewriteUrl})

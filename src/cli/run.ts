@@ -7,7 +7,13 @@ import { ConfigError, formatConfigIssue } from '../errors.ts';
 import { Gateway } from '../gateway/index.ts';
 import { RolloutController, Webhooks } from '../rollout/index.ts';
 import { FleetMember, openFleet } from '../state/index.ts';
-import { createLogger, flushLogger, type Logger, Metrics } from '../telemetry/index.ts';
+import {
+  createLogger,
+  flushLogger,
+  type Logger,
+  Metrics,
+  SecondSeries,
+} from '../telemetry/index.ts';
 import { FleetFiguresExchange } from './fleet-figures.ts';
 import { instanceInfo } from './instance.ts';
 import { rolloutTarget } from './rollout-target.ts';
@@ -100,6 +106,8 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     await store.close();
     throw error;
   }
+  // The dashboard's 1-second series of every route: one sampler, shared by every admin listener.
+  const series = new SecondSeries(() => gateway.seriesRoutes());
   const adminOn = (listen: ListenAddress) =>
     new AdminServer({
       gateway,
@@ -110,7 +118,9 @@ export async function startCutover(configFile: string, options: RunOptions = {})
       host: listen.host,
       port: listen.port,
       token: config.admin.token,
+      viewerToken: config.admin.viewerToken,
       tls: config.admin.tls,
+      series,
     });
   // A worker's own admin port: /metrics and the API of this process alone.
   const workerListen =
@@ -142,6 +152,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
     await store.close();
     throw error;
   }
+  series.start();
   const listenerUrls = gateway.addresses.map((a, i) => {
     const l = config.listeners[i];
     return urlOf(l.address.host, a.port, l.tls ? 'https' : 'http');
@@ -252,6 +263,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
           { inFlight: gateway.inFlight, graceMs: gateway.config.server.shutdownGrace },
           'shutting down',
         );
+        series.stop();
         await rollouts.close();
         figures.close();
         // The lease goes first, so another instance leads while this one drains.

@@ -327,6 +327,22 @@ function checkGrpcRetryCodes(
 }
 
 /**
+ * The viewer token reads only: equal to the operator's token it would sign
+ * operators in as viewers (or the reverse), and without an operator token
+ * everyone on loopback is already an operator, so it would guard nothing.
+ */
+function viewerTokenIssues(raw: RawConfig): PathIssue[] {
+  const viewer = raw.admin?.viewerToken;
+  if (!viewer) return [];
+  const path = ['admin', 'viewerToken'];
+  if (!raw.admin?.token)
+    return [{ path, message: 'expected admin.token to be set too (the operator token)' }];
+  if (viewer === raw.admin.token)
+    return [{ path, message: 'expected a token different from admin.token' }];
+  return [];
+}
+
+/**
  * `server.workers`, with `auto` as the cores this process may use. Workers
  * are separate processes: state kept in one process's memory could not be
  * shared, so `state: memory` goes with one worker only.
@@ -403,6 +419,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   });
   const adminTls = raw.admin?.tls && tlsConfig(raw.admin.tls, dirname(source));
   if (adminTls) issues.push(...tlsFileIssues(adminTls, ['admin', 'tls']));
+  issues.push(...viewerTokenIssues(raw));
 
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;
@@ -413,6 +430,7 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
     admin: Object.freeze({
       listen: Object.freeze(admin?.listen ?? DEFAULTS.adminListen),
       token: admin?.token === '' ? undefined : admin?.token,
+      viewerToken: admin?.viewerToken === '' ? undefined : admin?.viewerToken,
       workerListen: admin?.workerListen && Object.freeze(admin.workerListen),
       tls: adminTls,
     }),

@@ -363,6 +363,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       listen: listen.optional(),
       token: z.string().optional(),
+      viewerToken: z.string().optional(),
       workerListen: listen.optional(),
       tls: adminTlsSchema.optional(),
     })

@@ -375,6 +375,8 @@ export interface Config {
   readonly admin: {
     readonly listen: ListenAddress;
     readonly token: string | undefined;
+    /** A second bearer token that reads only (the dashboard's viewer role); never equal to `token`. */
+    readonly viewerToken: string | undefined;
     /** With workers: worker N also serves the admin API alone on this port + N. */
     readonly workerListen: ListenAddress | undefined;
     /** HTTPS for the admin API (on `listen` and `workerListen` alike); `sni` is always empty. */

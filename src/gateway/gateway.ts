@@ -6,9 +6,14 @@
 import type { AddressInfo, Server } from 'node:net';
 import type { Config } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
-import { BreakerProbes, HealthChecker, type SharedBuckets } from '../guard/index.ts';
+import {
+  BreakerProbes,
+  type BreakerTransition,
+  HealthChecker,
+  type SharedBuckets,
+} from '../guard/index.ts';
 import type { FeedFollower, FleetMember, FleetStore } from '../state/index.ts';
-import type { Logger, Metrics, RouteFigureSource } from '../telemetry/index.ts';
+import type { Logger, Metrics, RouteFigureSource, SeriesRoute } from '../telemetry/index.ts';
 import { closeUnused } from './backends.ts';
 import { type ForcedState, GuardRegistry, SAMPLES_NAMESPACE } from './guard-registry.ts';
 import { InFlight } from './in-flight.ts';
@@ -24,6 +29,7 @@ import {
   routeFigureSource,
   routeFigures,
   routeStatus,
+  seriesRoute,
 } from './route-views.ts';
 import { type BackendBreakers, RuntimeControl, readRuntimeState } from './runtime-control.ts';
 import { ShadowMemory } from './shadow-memory.ts';
@@ -241,6 +247,13 @@ export class Gateway {
     return r.shadow.diffs();
   }
 
+  /** A route's shadow pairs compared so far and how many differ (the noise known now); undefined without shadow. */
+  shadowTally(
+    name: string,
+  ): { readonly compared: number; readonly mismatched: number } | undefined {
+    return this.#table.routes.get(name)?.shadow?.results.tally();
+  }
+
   /** One route in detail: its status plus breakers, limits and shedding figures. */
   routeDetail(name: string): RouteDetail {
     const r = this.#table.routes.get(name);
@@ -290,6 +303,17 @@ export class Gateway {
   onBreakerOpen(listener: (route: string, backend: string) => void): () => void {
     this.#guards.breakerOpened.add(listener);
     return () => this.#guards.breakerOpened.delete(listener);
+  }
+
+  /** Calls `listener` with every breaker transition (its route, backend, states and reason); returns the unsubscribe. */
+  onBreakerTransition(listener: (transition: BreakerTransition) => void): () => void {
+    this.#guards.breakerChanged.add(listener);
+    return () => this.#guards.breakerChanged.delete(listener);
+  }
+
+  /** What the dashboard's once-a-second sampler reads of every route (route-views.ts). */
+  *seriesRoutes(): Iterable<SeriesRoute> {
+    for (const r of this.#table.routes.values()) yield seriesRoute(r, this.#metrics);
   }
 
   /** Set a route's weight at run time; persisted, and wins over the file until reset. */

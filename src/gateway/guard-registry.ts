@@ -42,6 +42,8 @@ export class GuardRegistry {
   readonly #breakers = new Map<string, BreakerEntry>();
   /** Told of every breaker that opens (a rollout's hard trip listens here). */
   readonly breakerOpened = new Set<(route: string, backend: string) => void>();
+  /** Called with every breaker transition (the dashboard's event stream). */
+  readonly breakerChanged = new Set<(transition: BreakerTransition) => void>();
   readonly #forced: Map<string, ForcedState>;
   /** Handed to every RouteShadow, old and new: the budget is the process's, not a config's. */
   readonly #shadowMemory: ShadowMemory;
@@ -166,6 +168,7 @@ export class GuardRegistry {
   readonly #transitioned = (t: BreakerTransition): void => {
     this.#metrics.breakerTransition(t.backend, t.route, t.from, t.to);
     if (t.to === 'open') for (const listener of this.breakerOpened) listener(t.route, t.backend);
+    for (const listener of this.breakerChanged) listener(t);
     const logger = this.#logger;
     const log = t.to === 'closed' ? logger.info.bind(logger) : logger.warn.bind(logger);
     log(

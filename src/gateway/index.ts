@@ -1,4 +1,5 @@
 export type { LatencyPercentiles, ShadowResultsJSON } from '../compare/index.ts';
+export type { BreakerTransition } from '../guard/index.ts';
 export type { Backend, BackendInstance } from './backends.ts';
 export type { GatewayOptions, Readiness } from './gateway.ts';
 export { Gateway } from './gateway.ts';

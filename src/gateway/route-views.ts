@@ -1,7 +1,7 @@
 // What the admin API, the cli and a rollout read of a route: plain objects
 // built from the route table on each call; nothing here changes a route.
 import type { ShadowTally } from '../compare/index.ts';
-import type { Metrics, RouteFigureSource, SlidingWindow } from '../telemetry/index.ts';
+import type { Metrics, RouteFigureSource, SeriesRoute, SlidingWindow } from '../telemetry/index.ts';
 import type { CompiledRoute } from './table.ts';
 
 export interface RouteStatus {
@@ -21,6 +21,8 @@ export interface RouteStatus {
 }
 
 export interface RouteDetail extends RouteStatus {
+  /** Shadow copies configured: /diffs has results to show (the dashboard asks only then). */
+  shadow: boolean;
   breakers: { legacy: unknown; candidate: unknown };
   fallback: unknown;
   [guard: string]: unknown;
@@ -51,6 +53,7 @@ export function routeStatus(r: CompiledRoute): RouteStatus {
 export function routeDetail(r: CompiledRoute): RouteDetail {
   return {
     ...routeStatus(r),
+    shadow: r.shadow !== undefined,
     breakers: {
       legacy: r.legacyBreaker ? r.legacyBreaker.snapshot() : null,
       candidate: r.candidateBreaker ? r.candidateBreaker.snapshot() : null,
@@ -109,6 +112,16 @@ export function routeFigureSource(
     candidateCount: candidate.count,
     shadow: r.shadow?.results.tally(),
     candidateBreakerOpen: r.candidateBreaker?.state === 'open',
+  };
+}
+
+/** What the dashboard's sampler reads of a route each second: its two sides' counters and the weight. */
+export function seriesRoute(r: CompiledRoute, metrics: Metrics): SeriesRoute {
+  return {
+    name: r.name,
+    legacy: metrics.sideStats(r.name, 'legacy', r.config.legacy),
+    candidate: r.candidate ? metrics.sideStats(r.name, 'candidate', r.candidate.name) : undefined,
+    weight: r.weight.weight,
   };
 }
 

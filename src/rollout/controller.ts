@@ -47,7 +47,7 @@ import {
 } from './state.ts';
 import { rolloutStatus, routeNamed } from './status.ts';
 import type { RolloutAction, RolloutStatus, RolloutTarget } from './target.ts';
-import type { Actor, ConfirmRequest, GateResult } from './types.ts';
+import type { Actor, ConfirmRequest, GateResult, Who } from './types.ts';
 import type { ConfirmOutcome, Webhooks } from './webhooks.ts';
 
 export interface ControllerOptions {
@@ -164,6 +164,7 @@ export class RolloutController {
       namespaces: [ROLLOUT_NS],
       apply: (change) => {
         const route = change.key;
+        const before = this.#journal.get(route);
         if (
           this.#journal.applyRecord(
             route,
@@ -175,6 +176,9 @@ export class RolloutController {
           // A move made elsewhere starts a new phase: a new run, as the mover's own.
           if (rec && this.#runs.has(route)) this.#runs.delete(route);
           this.#syncRun(route);
+          // A move (or reset) begins a phase; a saved failure count is no move and has no entry.
+          if (rec && (before?.since !== rec.since || before.state !== rec.state))
+            void this.#tellMove(route);
         }
       },
       reload: async () => {
@@ -183,6 +187,23 @@ export class RolloutController {
           this.#syncRun(route);
       },
     };
+  }
+
+  /**
+   * Another instance moved the route: its ledger entry landed in the same
+   * commit as the record, so the newest entry is that move; this instance's
+   * listeners (the dashboard's streams) hear of it as of their own.
+   */
+  async #tellMove(route: string): Promise<void> {
+    try {
+      const [entry] = await this.#journal.ledger.history(route, 1);
+      if (entry) this.#journal.ledger.written(entry);
+    } catch (error) {
+      this.#logger.warn(
+        { route, err: (error as Error).message },
+        'ledger read after a move failed',
+      );
+    }
   }
 
   /** Whether this instance runs the checks now, and how: 'lead' | 'local' (store away: rollbacks only) | 'follow'. */
@@ -443,8 +464,9 @@ export class RolloutController {
     to: RolloutRecord,
     gates: readonly GateResult[],
     writer: Writer,
+    who?: Who,
   ): Promise<void> {
-    if (!(await this.#journal.move(name, from, to, gates, writer))) return;
+    if (!(await this.#journal.move(name, from, to, gates, writer, who))) return;
     const run = RolloutRun.after(name, this.#runs.get(name), from, to);
     if (run) this.#runs.set(name, run);
     else {
@@ -453,18 +475,19 @@ export class RolloutController {
     }
   }
 
-  /** A manual action (admin API, CLI). `full`: promote straight to done. */
+  /** A manual action (admin API, CLI). `full`: promote straight to done; `who`: the person, for the ledger. */
   async act(
     name: string,
     action: RolloutAction,
     by: Actor = 'api',
-    options: { full?: boolean } = {},
+    options: { full?: boolean; who?: Who } = {},
   ): Promise<RolloutStatus> {
     const route = routeNamed(this.#target.config(), name);
     if (!route) throw new NotFoundError(`route "${name}"`);
     const rc = route.rollout;
     if (!rc) throw new RolloutConflictError(`route "${name}" has no rollout block in its config`);
-    await this.#queue.run(name, () => this.#act(name, rc, action, by, options.full === true));
+    const full = options.full === true;
+    await this.#queue.run(name, () => this.#act(name, rc, action, by, full, options.who));
     return this.status(name) as RolloutStatus;
   }
 
@@ -474,23 +497,46 @@ export class RolloutController {
     action: RolloutAction,
     by: Actor,
     full: boolean,
+    who: Who | undefined,
   ): Promise<void> {
     await this.#journal.refresh(name);
     this.#syncRun(name);
     const rec = this.#journal.get(name) ?? OFF;
-    if (action === 'reset') return this.#reset(name, rec, by);
+    if (action === 'reset') return this.#reset(name, rec, by, who);
     const liveWeight = this.#target.weight(name) ?? rec.weight;
     const now = this.#clock();
     const move = manualMove({ route: name, action, rc, rec, by, full, liveWeight, now });
-    await this.#move(name, rec, move.to, move.judged ? this.#gatesOf(name) : [], 'operator');
+    const gates = move.judged ? this.#gatesOf(name) : [];
+    await this.#move(name, rec, move.to, gates, 'operator', who);
   }
 
   /** Back to `off` at the file's weight: no move of the state machine, but a ledger entry. */
-  async #reset(name: string, rec: RolloutRecord, by: Actor): Promise<void> {
+  async #reset(name: string, rec: RolloutRecord, by: Actor, who: Who | undefined): Promise<void> {
     const off = resetTo(this.#target.fileWeight(name) ?? 0, by, this.#clock());
-    if (!(await this.#journal.reset(name, rec, off, by))) return;
+    if (!(await this.#journal.reset(name, rec, off, by, who))) return;
     this.#runs.delete(name);
     this.#target.dropWindows(name);
+  }
+
+  /**
+   * An operator's change outside the state machine (a weight set or reset by
+   * hand, a forced breaker), as a `note` in the route's ledger: `reason` names
+   * what changed, the weights are the route's before and after.
+   */
+  async noteChange(
+    name: string,
+    change: { readonly reason: string; readonly previousWeight: number; readonly weight: number },
+    who: Who,
+  ): Promise<void> {
+    const rec = this.#journal.get(name) ?? OFF;
+    const from = { ...rec, weight: change.previousWeight };
+    const to = { ...rec, weight: change.weight };
+    await this.#queue.run(name, () =>
+      this.#journal.note('note', name, from, to, 'api', change.reason, [], {
+        who,
+        writer: 'operator',
+      }),
+    );
   }
 
   /** Throws when a manual weight would fight the controller (a rollout in shadow or canary). */

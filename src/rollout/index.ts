@@ -25,6 +25,7 @@ export type {
   RolloutStateName,
   ShadowTally,
   WebhookConfig,
+  Who,
 } from './types.ts';
 export type { ConfirmOutcome } from './webhooks.ts';
 export { Webhooks } from './webhooks.ts';

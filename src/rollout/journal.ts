@@ -28,7 +28,7 @@ import type { Logger } from '../telemetry/index.ts';
 import { Ledger, type LedgerEntry, type LedgerKind } from './ledger.ts';
 import type { RolloutMetrics } from './metrics.ts';
 import type { RolloutRecord } from './state.ts';
-import type { Actor, GateResult, RolloutEvent, WebhookConfig } from './types.ts';
+import type { Actor, GateResult, RolloutEvent, WebhookConfig, Who } from './types.ts';
 import type { Webhooks } from './webhooks.ts';
 
 export type Writer = 'leader' | 'operator' | 'rollback';
@@ -136,6 +136,7 @@ export class RolloutJournal {
     to: RolloutRecord,
     gates: readonly GateResult[],
     writer: Writer,
+    who?: Who,
   ): Promise<boolean> {
     // The live weight, not the record's: a rollout starts from whatever weight the file gave the route.
     const live = this.#o.liveWeight(route) ?? from.weight;
@@ -147,6 +148,7 @@ export class RolloutJournal {
       to.by,
       to.reason,
       gates,
+      who,
     );
     const ops: FleetOp[] = [this.ledger.appendOp(entry)];
     if (to.weight !== live) ops.push({ op: 'set', ns: WEIGHT_NS, key: route, value: to.weight });
@@ -187,8 +189,14 @@ export class RolloutJournal {
   }
 
   /** Back to `off` and the file's weight, in one commit with its ledger entry. */
-  async reset(route: string, from: RolloutRecord, off: RolloutRecord, by: Actor): Promise<boolean> {
-    const entry = this.#entry('transition', route, from, off, by, off.reason, []);
+  async reset(
+    route: string,
+    from: RolloutRecord,
+    off: RolloutRecord,
+    by: Actor,
+    who?: Who,
+  ): Promise<boolean> {
+    const entry = this.#entry('transition', route, from, off, by, off.reason, [], who);
     const ops: FleetOp[] = [
       { op: 'delete', ns: WEIGHT_NS, key: route },
       this.ledger.appendOp(entry),
@@ -198,7 +206,11 @@ export class RolloutJournal {
     return true;
   }
 
-  /** A ledger entry that is no move (a change of gate outcomes, a refused confirm). */
+  /**
+   * A ledger entry that is no move: a change of gate outcomes or a refused
+   * confirm (the leader's, fenced), or an operator's change outside the state
+   * machine (a weight by hand, a forced breaker: `operator`, from any instance).
+   */
   async note(
     kind: LedgerKind,
     route: string,
@@ -207,9 +219,10 @@ export class RolloutJournal {
     by: Actor,
     reason: string,
     gates: readonly GateResult[],
+    who?: { readonly who: Who; readonly writer: 'operator' },
   ): Promise<void> {
-    const op = this.ledger.appendOp(this.#entry(kind, route, from, to, by, reason, gates));
-    await this.#commit(route, undefined, [op], 'leader');
+    const entry = this.#entry(kind, route, from, to, by, reason, gates, who?.who);
+    await this.#commit(route, undefined, [this.ledger.appendOp(entry)], who?.writer ?? 'leader');
   }
 
   #entry(
@@ -220,6 +233,7 @@ export class RolloutJournal {
     by: Actor,
     reason: string,
     gates: readonly GateResult[],
+    who?: Who,
   ): LedgerEntry {
     return {
       at: new Date(this.#o.clock()).toISOString(),
@@ -231,6 +245,7 @@ export class RolloutJournal {
       previousWeight: from.weight,
       weight: to.weight,
       by,
+      ...(who ? { who } : {}),
       reason,
       failures: to.failures,
       gates,
@@ -281,6 +296,7 @@ export class RolloutJournal {
     }
     member?.committed(result.version);
     if (rec) this.#records.set(route, { rec, version: result.version });
+    this.#written(ops);
     return true;
   }
 
@@ -289,7 +305,13 @@ export class RolloutJournal {
     const held = this.#records.get(route);
     if (rec) this.#records.set(route, { rec, version: held?.version ?? 0 });
     this.#pending.set(route, ops);
+    this.#written(ops);
     return true;
+  }
+
+  /** Tells the ledger's listeners of the entries among `ops`. */
+  #written(ops: readonly FleetOp[]): void {
+    for (const op of ops) if (op.op === 'append') this.ledger.written(op.value as LedgerEntry);
   }
 
   /** Reads the route's record from the store (an operator acts on what the fleet has, not on a feed a second old). */

@@ -2,7 +2,7 @@
 // something, with the numbers behind it. Kept in the state store (one
 // namespace per route, keys in time order) so it survives restarts.
 import { type FleetOp, type FleetStore, ledgerNs } from '../state/index.ts';
-import type { Actor, GateResult, RolloutStateName } from './types.ts';
+import type { Actor, GateResult, RolloutStateName, Who } from './types.ts';
 
 export type LedgerKind = 'transition' | 'gates' | 'confirm' | 'note';
 
@@ -18,6 +18,8 @@ export interface LedgerEntry {
   readonly previousWeight: number;
   readonly weight: number;
   readonly by: Actor;
+  /** The person behind an `api` change (absent before issue 14, and for the controller's own moves). */
+  readonly who?: Who;
   readonly reason: string;
   /** Consecutive failed checks at the time. */
   readonly failures: number;
@@ -37,6 +39,7 @@ const legacyNamespaceOf = (route: string): string => `rollout-history:${route}`;
  */
 export class Ledger {
   readonly #store: FleetStore;
+  readonly #listeners = new Set<(entry: LedgerEntry) => void>();
 
   constructor(store: FleetStore) {
     this.#store = store;
@@ -45,6 +48,17 @@ export class Ledger {
   /** The op that appends `entry`, for the commit of the move it records. */
   appendOp(entry: LedgerEntry): FleetOp {
     return { op: 'append', ns: ledgerNs(entry.route), value: entry, keep: LEDGER_LIMIT };
+  }
+
+  /** Calls `listener` with each entry this process writes, once it is stored (the dashboard's stream); returns the unsubscribe. */
+  onEntry(listener: (entry: LedgerEntry) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The journal stored `entry` (or holds it until the store returns). */
+  written(entry: LedgerEntry): void {
+    for (const listener of this.#listeners) listener(entry);
   }
 
   /** Oldest first; the newest `limit` entries. */

@@ -43,6 +43,17 @@ export interface GateResult {
 /** Who made a change: the controller itself, an admin API user, a webhook, or a reload. */
 export type Actor = 'controller' | 'api' | 'webhook' | 'config';
 
+/**
+ * The person behind an `api` change: the role and name given at the
+ * dashboard's sign-in, or `api` for a bearer token (the CLI, scripts), or
+ * `local` when no token is configured. Absent on entries written before
+ * issue 14 and on every change the controller, a webhook or a reload made.
+ */
+export interface Who {
+  readonly role: 'operator' | 'viewer';
+  readonly name: string;
+}
+
 /** Posted to every `event` webhook on each state change (and each step up). */
 export interface RolloutEvent {
   readonly type: 'rollout';

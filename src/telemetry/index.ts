@@ -68,6 +68,13 @@ export {
   SideStats,
   statsNow,
 } from './request-stats.ts';
+export type {
+  SeriesPoint,
+  SeriesRoute,
+  SidePoint,
+  SideSummary,
+} from './second-series.ts';
+export { SERIES_SECONDS, SecondSeries } from './second-series.ts';
 export type { ProxySpan } from './tracing.ts';
 export { endProxySpan, injectTraceHeaders, startProxySpan } from './tracing.ts';
 export { latencyBinIndex, MAX_UNITS, UNITS_PER_MS } from './window-histogram.ts';

@@ -92,6 +92,26 @@ describe('admin over TLS', () => {
     assert.equal(started?.admin, gw.adminUrl, 'the start line prints the https URL');
   });
 
+  test('a dashboard sign-in over TLS sets a Secure cookie', async () => {
+    const agent = new Agent({ connect: { ca: ca.certPem } });
+    try {
+      const res = await request(`${gw.adminUrl}/api/session`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: 'any', name: 'alice' }),
+      });
+      const body = (await res.body.json()) as { role: string; name: string };
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual([body.role, body.name], ['operator', 'alice']);
+      const flags = String(res.headers['set-cookie']).split('; ');
+      assert.ok(flags.includes('Secure'), String(res.headers['set-cookie']));
+      assert.ok(flags.includes('HttpOnly') && flags.includes('SameSite=Strict'));
+    } finally {
+      await agent.close();
+    }
+  });
+
   test('plain HTTP on the admin port gets no HTTP answer', async () => {
     const { port } = new URL(gw.adminUrl);
     const socket = tcpConnect(Number(port), '127.0.0.1');

@@ -157,6 +157,14 @@ describe('cutover demo rollouts', () => {
     // The report on what the demo did reads the demo's own state file.
     const state = demo.cutover.gateway.config.state;
     assert.ok(text.includes(`cutover report --state ${String(state)} --instances`), text);
+    // The dashboard the banner points at is served, with no build step before the demo.
+    assert.ok(text.includes(`dashboard ${admin}/ui/`), text);
+    const page = await fetch(`${admin}/ui/`);
+    assert.equal(page.status, 200);
+    assert.match(
+      await page.text(),
+      /<script type="module" src="\/ui\/assets\/app\.[0-9a-f]{8}\.js">/,
+    );
     await demo.close();
     demo = undefined;
   });

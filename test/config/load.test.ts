@@ -528,6 +528,7 @@ routes:
   assert.deepEqual(config.admin, {
     listen: { host: '127.0.0.1', port: 9191 },
     token: 's3cret',
+    viewerToken: undefined,
     workerListen: undefined,
     tls: undefined,
   });
@@ -603,6 +604,7 @@ routes:
     admin: {
       listen: { host: '127.0.0.1', port: 9090 },
       token: undefined,
+      viewerToken: undefined,
       workerListen: undefined,
       tls: undefined,
     },
@@ -1103,4 +1105,19 @@ routes:
   assert.deepEqual(plain.grpc.failureCodes, [2, 4, 13, 14, 15]);
   assert.deepEqual(plain.retry?.grpcCodes, [14]);
   assert.ok(Object.isFrozen(plain.grpc.failureCodes));
+});
+
+test('admin.viewerToken: read-only token; refused equal to admin.token or without it', () => {
+  const route = `${BACKENDS}routes:\n  - { name: a, match: { path: /a }, legacy: legacy }\n`;
+  const config = parseConfigText(`admin: { token: op, viewerToken: look }\n${route}`, FILE, {});
+  assert.equal(config.admin.token, 'op');
+  assert.equal(config.admin.viewerToken, 'look');
+  const same = problems(`admin: { token: op, viewerToken: op }\n${route}`);
+  assert.equal(same.length, 1);
+  assert.match(same[0], /admin\.viewerToken/);
+  assert.match(same[0], /different from admin\.token/);
+  const alone = problems(`admin: { viewerToken: look }\n${route}`);
+  assert.equal(alone.length, 1);
+  assert.match(alone[0], /admin\.viewerToken/);
+  assert.match(alone[0], /admin\.token to be set/);
 });

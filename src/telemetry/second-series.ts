@@ -1,0 +1,391 @@
+// The dashboard's live charts: for every route, one point a second for the
+// last 15 minutes (legacy and candidate rate, error rate, p50/p95/p99, and the
+// weight). Nothing is added to the request path: once a second a sampler
+// reads the cumulative counters every SideStats keeps anyway (status classes
+// and the Prometheus latency buckets) and stores the difference from the last
+// read in a ring of small numbers per side. Percentiles come from the bucket
+// counts, interpolated inside the bucket as Prometheus' histogram_quantile
+// does; a side whose sliding window is on (a rollout reads it) gives the
+// exact HDR figures of the second instead, the same the gates see.
+import { LATENCY_BUCKETS, type SideStats, statsNow } from './request-stats.ts';
+import { SlotMerge } from './window-merge.ts';
+
+/** 15 minutes at 1 s: what the route page's charts show (issue 14). */
+export const SERIES_SECONDS = 900;
+
+/**
+ * How far into each second the sample runs: the second before is over by
+ * then (requests finishing at its very end have been counted), as the
+ * fleet's figures are published 50 ms after each second (fleet-figures.ts).
+ */
+const SAMPLE_PHASE_MS = 50;
+
+/** Counts per point of a side: requests, errors (Float32: exact to 16 million a second). */
+const COUNT_FIELDS = 2;
+/** Latencies per point of a side: p50, p95, p99, each a 16-bit log-scale code (msCode). */
+const LATENCY_FIELDS = 3;
+
+/**
+ * Milliseconds as 16 bits on a log scale from 1 µs to 60 s (the windows'
+ * clamp): each step is 0.027 % of the value, far finer than a bucket or an
+ * HDR bin, and a side's ring is 12.6 KiB instead of 18 with Float32s.
+ * 0 codes "no value".
+ */
+const MIN_MS = 0.001;
+const LOG_STEP = Math.log(60_000 / MIN_MS) / 65_534;
+
+function msCode(ms: number): number {
+  if (!(ms > MIN_MS)) return 1;
+  const code = 1 + Math.round(Math.log(ms / MIN_MS) / LOG_STEP);
+  return code < 65_535 ? code : 65_535;
+}
+
+function msOf(code: number): number {
+  return MIN_MS * Math.exp((code - 1) * LOG_STEP);
+}
+const CLASSES = 5;
+/** +Inf bucket included. */
+const BUCKETS = LATENCY_BUCKETS.length + 1;
+
+export interface SidePoint {
+  /** Requests a second. */
+  readonly rps: number;
+  /** Failed / all; null in a second without requests. */
+  readonly errorRate: number | null;
+  /** Milliseconds; null in a second without requests. */
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+}
+
+export interface SeriesPoint {
+  /** Epoch second the point covers. */
+  readonly t: number;
+  readonly legacy: SidePoint | null;
+  /** Null for a route without a candidate. */
+  readonly candidate: SidePoint | null;
+  readonly weight: number;
+}
+
+/** What the sampler reads of a route each second. */
+export interface SeriesRoute {
+  readonly name: string;
+  readonly legacy: SideStats;
+  readonly candidate: SideStats | undefined;
+  readonly weight: number;
+}
+
+/** The recent figures of a side, for the all-routes table. */
+export interface SideSummary {
+  readonly rps: number;
+  readonly errorRate: number | null;
+  /** The highest per-second p99 of the span (an upper bound of the span's p99). */
+  readonly p99: number | null;
+}
+
+/** The ms below which a share `q` of a second's requests fall, from non-cumulative bucket counts. */
+function bucketQuantile(deltas: Float64Array, total: number, q: number): number {
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < BUCKETS; i++) {
+    const inBucket = deltas[i];
+    if (inBucket === 0 || seen + inBucket < rank) {
+      seen += inBucket;
+      continue;
+    }
+    const lower = i === 0 ? 0 : LATENCY_BUCKETS[i - 1];
+    // Above the last finite bound Prometheus answers that bound: the true value is unknown.
+    if (i === LATENCY_BUCKETS.length) return lower * 1000;
+    const upper = LATENCY_BUCKETS[i];
+    return (lower + ((upper - lower) * (rank - seen)) / inBucket) * 1000;
+  }
+  return 0;
+}
+
+/** Milliseconds to two decimals, as the API answers them. */
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** One side's ring: its counts and latencies a second, and the counters read last time. */
+class SideRing {
+  /** Freed after SERIES_SECONDS without requests (all zeros then), made again by the next. */
+  counts: Float32Array | undefined = new Float32Array(SERIES_SECONDS * COUNT_FIELDS);
+  latencies: Uint16Array | undefined = new Uint16Array(SERIES_SECONDS * LATENCY_FIELDS);
+  /** Seconds in a row without requests. */
+  #idle = 0;
+  /** Cumulative class counts then bucket counts at the last read. */
+  readonly #last = new Float64Array(CLASSES + BUCKETS);
+  readonly #deltas = new Float64Array(BUCKETS);
+
+  /** `base`: the counters to count from (their values now); none: from zero, the side's first requests. */
+  constructor(base: SideStats | undefined) {
+    if (base) this.#read(base, false);
+  }
+
+  get bytes(): number {
+    return (this.counts?.byteLength ?? 0) + (this.latencies?.byteLength ?? 0);
+  }
+
+  /** Reads `stats`; writes the point at `slot` (exact HDR figures when `exact` holds the second). */
+  sample(stats: SideStats, slot: number, exact: SlotMerge | undefined): void {
+    const read = this.#read(stats, true);
+    this.#idle = read.requests > 0 ? 0 : this.#idle + 1;
+    if (this.#idle >= SERIES_SECONDS) {
+      this.counts = undefined;
+      this.latencies = undefined;
+      return;
+    }
+    this.counts ??= new Float32Array(SERIES_SECONDS * COUNT_FIELDS);
+    this.latencies ??= new Uint16Array(SERIES_SECONDS * LATENCY_FIELDS);
+    const c = this.counts;
+    const l = this.latencies;
+    const at = slot * COUNT_FIELDS;
+    const lat = slot * LATENCY_FIELDS;
+    const s = exact?.snapshot(0);
+    const requests = s ? s.requests : read.requests;
+    c[at] = requests;
+    c[at + 1] = s ? s.errors : read.errors;
+    if (requests === 0) {
+      l.fill(0, lat, lat + LATENCY_FIELDS);
+      return;
+    }
+    const d = this.#deltas;
+    l[lat] = msCode(s ? s.p50 : bucketQuantile(d, requests, 0.5));
+    l[lat + 1] = msCode(s ? s.p95 : bucketQuantile(d, requests, 0.95));
+    l[lat + 2] = msCode(s ? s.p99 : bucketQuantile(d, requests, 0.99));
+  }
+
+  /** Requests, errors and p99 (ms) of `slot`; requests 0 when none or freed. */
+  figures(slot: number): { requests: number; errors: number; p99: number } {
+    const c = this.counts;
+    const l = this.latencies;
+    if (!c || !l || c[slot * COUNT_FIELDS] === 0) return { requests: 0, errors: 0, p99: 0 };
+    const at = slot * COUNT_FIELDS;
+    return { requests: c[at], errors: c[at + 1], p99: msOf(l[slot * LATENCY_FIELDS + 2]) };
+  }
+
+  /** Reads the counters; with `diff`, the requests and errors since the last read and the bucket deltas. */
+  #read(stats: SideStats, diff: boolean): { requests: number; errors: number } {
+    const last = this.#last;
+    let requests = 0;
+    let errors = 0;
+    for (let c = 0; c < CLASSES; c++) {
+      const now = stats.classCount(c);
+      if (diff) requests += now - last[c];
+      if (c === CLASSES - 1 && diff) errors = now - last[c];
+      last[c] = now;
+    }
+    for (let i = 0; i < BUCKETS; i++) {
+      const now = stats.bucketCount(i);
+      if (diff) this.#deltas[i] = now - last[CLASSES + i];
+      last[CLASSES + i] = now;
+    }
+    return { requests, errors };
+  }
+
+  point(slot: number): SidePoint {
+    const c = this.counts;
+    const l = this.latencies;
+    const at = slot * COUNT_FIELDS;
+    if (!c || !l || c[at] === 0)
+      return { rps: 0, errorRate: null, p50: null, p95: null, p99: null };
+    const lat = slot * LATENCY_FIELDS;
+    return {
+      rps: c[at],
+      errorRate: c[at + 1] / c[at],
+      p50: round(msOf(l[lat])),
+      p95: round(msOf(l[lat + 1])),
+      p99: round(msOf(l[lat + 2])),
+    };
+  }
+}
+
+class RouteRing {
+  legacy: SideRing | undefined;
+  candidate: SideRing | undefined;
+  /** The route has a candidate (its side may have no ring yet: no requests). */
+  hasCandidate = false;
+  readonly weights = new Float32Array(SERIES_SECONDS);
+  /** The epoch second each slot holds (0: never written; Uint32 holds epoch seconds until 2106). */
+  readonly seconds = new Uint32Array(SERIES_SECONDS);
+  /** The tick that last saw the route in the config; older rings are dropped. */
+  seen = 0;
+}
+
+/** Reads a side's exact second from its sliding window into `merge`; undefined without one. */
+function exactSecond(stats: SideStats, merge: SlotMerge, second: number): SlotMerge | undefined {
+  const window = stats.activeWindow;
+  if (!window) return undefined;
+  merge.reset();
+  window.mergeSecond(merge, second);
+  return merge;
+}
+
+export class SecondSeries {
+  readonly #routes: () => Iterable<SeriesRoute>;
+  readonly #rings = new Map<string, RouteRing>();
+  readonly #listeners = new Set<(second: number) => void>();
+  readonly #merge = new SlotMerge();
+  #ticks = 0;
+  #last = -1;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** `routes`: the routes now (read every second, so a reload's new routes appear). */
+  constructor(routes: () => Iterable<SeriesRoute>) {
+    this.#routes = routes;
+  }
+
+  /**
+   * Samples every second, just after it ends by the stats clock, until
+   * stop(). One timer for the process: the dashboard's streams hang off
+   * onSample instead of keeping timers of their own.
+   */
+  start(clock: () => number = statsNow): void {
+    if (this.#timer) return;
+    // The bases now: requests before the first tick then count in its point, not in no point.
+    this.sample(Math.floor(clock() / 1000) - 1);
+    const schedule = (): void => {
+      const now = clock();
+      this.#timer = setTimeout(tick, 1000 - (now % 1000) + SAMPLE_PHASE_MS);
+      this.#timer.unref();
+    };
+    const tick = (): void => {
+      const second = Math.floor(clock() / 1000) - 1;
+      // A tick late by a whole second (a stalled loop) samples once: the counters hold both seconds.
+      try {
+        if (second > this.#last) this.sample(second);
+      } finally {
+        schedule();
+      }
+    };
+    schedule();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Calls `listener` after each sample with the second it covers; returns the unsubscribe. */
+  onSample(listener: (second: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The second last sampled (-1 before the first). */
+  get lastSecond(): number {
+    return this.#last;
+  }
+
+  /**
+   * One sample of every route for epoch `second` (the one just over). The
+   * first sample of a side only sets its base: it would hold every request
+   * since the process started.
+   */
+  sample(second: number): void {
+    const tick = ++this.#ticks;
+    const slot = second % SERIES_SECONDS;
+    for (const r of this.#routes()) {
+      let ring = this.#rings.get(r.name);
+      // A route first seen now (start, a reload) counts from its counters now, not since the process began.
+      const fresh = ring === undefined;
+      if (!ring) {
+        ring = new RouteRing();
+        this.#rings.set(r.name, ring);
+      }
+      ring.seen = tick;
+      ring.seconds[slot] = second;
+      ring.weights[slot] = r.weight;
+      ring.legacy = this.#side(ring.legacy, r.legacy, fresh, slot, second);
+      ring.hasCandidate = r.candidate !== undefined;
+      ring.candidate = r.candidate && this.#side(ring.candidate, r.candidate, fresh, slot, second);
+    }
+    for (const [name, ring] of this.#rings) if (ring.seen !== tick) this.#rings.delete(name);
+    this.#last = second;
+    for (const listener of this.#listeners) listener(second);
+  }
+
+  /**
+   * Samples one side into its ring. A side's ring is made by its first
+   * requests (a route nobody calls costs no 12.6 KiB ring): from zero when the
+   * route was sampled before with none, from the counters now for a route
+   * seen for the first time.
+   */
+  #side(
+    ring: SideRing | undefined,
+    stats: SideStats,
+    fresh: boolean,
+    slot: number,
+    second: number,
+  ): SideRing | undefined {
+    if (!ring && (fresh || stats.count === 0))
+      return fresh && stats.count > 0 ? new SideRing(stats) : undefined;
+    const side = ring ?? new SideRing(undefined);
+    side.sample(stats, slot, exactSecond(stats, this.#merge, second));
+    return side;
+  }
+
+  /** The points of the last `seconds` (at most SERIES_SECONDS), oldest first; undefined for an unknown route. */
+  points(route: string, seconds: number = SERIES_SECONDS): SeriesPoint[] | undefined {
+    const ring = this.#rings.get(route);
+    if (!ring) return undefined;
+    const out: SeriesPoint[] = [];
+    const from = this.#last - Math.min(seconds, SERIES_SECONDS) + 1;
+    for (let t = from; t <= this.#last; t++) {
+      const point = this.#point(ring, t);
+      if (point) out.push(point);
+    }
+    return out;
+  }
+
+  /** The route's point of epoch second `t`, if sampled. */
+  point(route: string, t: number = this.#last): SeriesPoint | undefined {
+    const ring = this.#rings.get(route);
+    return ring ? this.#point(ring, t) : undefined;
+  }
+
+  #point(ring: RouteRing, t: number): SeriesPoint | undefined {
+    const slot = ((t % SERIES_SECONDS) + SERIES_SECONDS) % SERIES_SECONDS;
+    if (t <= 0 || ring.seconds[slot] !== t) return undefined;
+    const empty = { rps: 0, errorRate: null, p50: null, p95: null, p99: null };
+    return {
+      t,
+      legacy: ring.legacy ? ring.legacy.point(slot) : empty,
+      candidate: ring.candidate ? ring.candidate.point(slot) : ring.hasCandidate ? empty : null,
+      weight: ring.weights[slot],
+    };
+  }
+
+  /** A side's figures over the last `seconds`: mean rate, error rate, the worst second's p99. */
+  summary(route: string, side: 'legacy' | 'candidate', seconds: number): SideSummary | undefined {
+    const ring = this.#rings.get(route);
+    const sideRing = ring?.[side];
+    if (!ring || !sideRing) return undefined;
+    let requests = 0;
+    let errors = 0;
+    let p99: number | null = null;
+    for (let t = this.#last - seconds + 1; t <= this.#last; t++) {
+      const slot = ((t % SERIES_SECONDS) + SERIES_SECONDS) % SERIES_SECONDS;
+      if (t <= 0 || ring.seconds[slot] !== t) continue;
+      const f = sideRing.figures(slot);
+      if (f.requests === 0) continue;
+      requests += f.requests;
+      errors += f.errors;
+      if (p99 === null || f.p99 > p99) p99 = f.p99;
+    }
+    return {
+      rps: Math.round((requests / seconds) * 100) / 100,
+      errorRate: requests > 0 ? errors / requests : null,
+      p99: p99 === null ? null : round(p99),
+    };
+  }
+
+  /** Bytes held by the rings (12.6 KiB per side with requests in the last 15 minutes, 7 KiB per route). */
+  get footprintBytes(): number {
+    let bytes = 0;
+    for (const ring of this.#rings.values()) {
+      bytes += ring.weights.byteLength + ring.seconds.byteLength;
+      bytes += (ring.legacy?.bytes ?? 0) + (ring.candidate?.bytes ?? 0);
+    }
+    return bytes;
+  }
+}
