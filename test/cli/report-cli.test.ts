@@ -146,6 +146,18 @@ routes: [{ name: orders, match: { path: /orders }, legacy: legacy }]
   });
 });
 
+/** Resolves once Prometheus holds an `up` sample of `count` targets of the jobs matching `jobs`. */
+async function allTargetsScraped(url: string, jobs: string, count: number): Promise<void> {
+  const query = encodeURIComponent(`count(up{job=~"${jobs}"})`);
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${url}/api/v1/query?query=${query}`);
+    const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+    if (Number(body.data.result[0]?.value[1] ?? 0) >= count) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Prometheus did not scrape ${count} targets of ${jobs} in 20 s`);
+}
+
 describe('cutover report with instance counts from Prometheus', () => {
   let prometheus: TestPrometheus;
   const servers: Server[] = [];
@@ -182,12 +194,10 @@ describe('cutover report with instance counts from Prometheus', () => {
       '--candidate-job',
       'orders-go',
     ];
-    // Prometheus scrapes each second: the counts appear after the first scrapes.
-    let out = await report(...args);
-    for (let i = 0; i < 50 && out.code !== 0 && /no target of job/.test(out.stderr); i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      out = await report(...args);
-    }
+    // Prometheus scrapes each second, each target on its own schedule: wait
+    // until it has a sample of all four, else the count could be read mid-way.
+    await allTargetsScraped(prometheus.url, 'orders-.*', 4);
+    const out = await report(...args);
     assert.equal(out.code, 0, out.stderr);
     const json = JSON.parse(out.stdout) as { instances: { legacy: number; candidate: number } };
     assert.deepEqual(json.instances, { legacy: 3, candidate: 1 });
