@@ -2,8 +2,14 @@
 // light background), inline SVG charts, no script, no external asset. Every
 // text that comes from users (route names, reasons, field paths) is escaped.
 import { change, ms, percent } from './build-report.ts';
-import { fitSentence, INCIDENT_WEEK_HEADERS, incidentWeekRows } from './format-incidents.ts';
 import { gateText, iso } from './format-markdown.ts';
+import {
+  fitSentence,
+  INCIDENT_WEEK_HEADERS,
+  incidentWeekRows,
+  ROUTE_FIGURE_HEADERS,
+  routeFigureRows,
+} from './format-rows.ts';
 import type { MetricVerdict } from './metric-verdict.ts';
 import type { Figure, MigrationReport, RouteReport } from './report-types.ts';
 import { type ChartSeries, escapeHtml as h, svgChart } from './svg-chart.ts';
@@ -32,10 +38,6 @@ function table(head: string[], rows: string[][], numericFrom = 1): string {
   const headRow = `<tr>${head.map((c) => `<th>${h(c)}</th>`).join('')}</tr>`;
   const body = rows.map((r) => `<tr>${r.map((c, i) => td(c, i >= numericFrom)).join('')}</tr>`);
   return `<table><thead>${headRow}</thead><tbody>${body.join('')}</tbody></table>`;
-}
-
-function fixed(f: Figure): string {
-  return f.value === null ? 'n/a' : String(Number(f.value.toPrecision(3)));
 }
 
 function naNotes(items: [string, Figure][]): string {
@@ -149,25 +151,10 @@ function charts(r: RouteReport): string {
 
 function routeSection(r: RouteReport): string {
   const s = r.sameWindows;
-  const rows = [
-    ['p50', ms(s.legacy.p50), ms(s.candidate.p50), ''],
-    ['p95', ms(s.legacy.p95), ms(s.candidate.p95), ''],
-    [
-      'p99',
-      ms(s.legacy.p99),
-      ms(s.candidate.p99),
-      `${change(s.p99DropRate)} (p99DropRate ${percent(s.p99DropRate, 1)})`,
-    ],
-    ['error rate (5xx)', percent(s.legacy.errorRate), percent(s.candidate.errorRate), ''],
-    ['requests', String(s.legacy.requests), String(s.candidate.requests), ''],
-    ['TPS (all minutes served)', fixed(r.tps.legacy), fixed(r.tps.candidate), ''],
-    ['throughput per instance ratio', '', '', fixed(r.throughputPerInstanceRatio)],
-    ['breaker openings', String(r.breakerOpenings.legacy), String(r.breakerOpenings.candidate), ''],
-  ];
   const parts = [
     `<section class="route"><h3>${h(r.route)}</h3>`,
     `<p>Minutes served: legacy ${r.minutes.legacy}, candidate ${r.minutes.candidate}, both ${r.minutes.both} (the same windows).</p>`,
-    table(['figure (same windows)', 'legacy', 'candidate', 'change'], rows),
+    table(ROUTE_FIGURE_HEADERS, routeFigureRows(r)),
     naNotes([
       ['p99 drop rate', s.p99DropRate],
       ['throughput per instance ratio', r.throughputPerInstanceRatio],

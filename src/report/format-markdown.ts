@@ -2,7 +2,13 @@
 // part (docs/report.md "Output formats"). Every n/a carries its reason.
 
 import { change, ms, percent } from './build-report.ts';
-import { fitSentence, INCIDENT_WEEK_HEADERS, incidentWeekRows } from './format-incidents.ts';
+import {
+  fitSentence,
+  INCIDENT_WEEK_HEADERS,
+  incidentWeekRows,
+  ROUTE_FIGURE_HEADERS,
+  routeFigureRows,
+} from './format-rows.ts';
 import type { MetricVerdict } from './metric-verdict.ts';
 import type { Figure, MigrationReport, RouteReport, TimelineGate } from './report-types.ts';
 
@@ -54,29 +60,7 @@ function routeSection(r: RouteReport): string {
     `Minutes served: legacy ${r.minutes.legacy}, candidate ${r.minutes.candidate}, both ${r.minutes.both} (the same windows). ` +
       `Requests in the span: legacy ${r.requests.legacy}, candidate ${r.requests.candidate}.`,
     '',
-    table(
-      ['figure (same windows)', 'legacy', 'candidate', 'change'],
-      [
-        ['p50', ms(s.legacy.p50), ms(s.candidate.p50), ''],
-        ['p95', ms(s.legacy.p95), ms(s.candidate.p95), ''],
-        [
-          'p99',
-          ms(s.legacy.p99),
-          ms(s.candidate.p99),
-          `${change(s.p99DropRate)} (p99DropRate ${percent(s.p99DropRate, 1)})`,
-        ],
-        ['error rate (5xx)', percent(s.legacy.errorRate), percent(s.candidate.errorRate), ''],
-        ['requests', String(s.legacy.requests), String(s.candidate.requests), ''],
-        ['TPS (all minutes served)', fixed(r.tps.legacy), fixed(r.tps.candidate), ''],
-        ['throughput per instance ratio', '', '', fixed(r.throughputPerInstanceRatio)],
-        [
-          'breaker openings',
-          String(r.breakerOpenings.legacy),
-          String(r.breakerOpenings.candidate),
-          '',
-        ],
-      ],
-    ),
+    table(ROUTE_FIGURE_HEADERS, routeFigureRows(r)),
     '',
     ...na('p99 drop rate', s.p99DropRate),
     ...na('throughput per instance ratio', r.throughputPerInstanceRatio),
@@ -84,10 +68,6 @@ function routeSection(r: RouteReport): string {
     ...na('candidate TPS', r.tps.candidate),
   ];
   return out.join('\n');
-}
-
-function fixed(f: Figure): string {
-  return f.value === null ? 'n/a' : String(Number(f.value.toPrecision(3)));
 }
 
 function shadowSection(r: RouteReport): string[] {
