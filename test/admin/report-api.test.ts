@@ -1,0 +1,207 @@
+// The dashboard's Plan and Report endpoints (issue 14): GET /api/report on a
+// real gateway whose SQLite state store holds minute history written by a
+// real MinuteHistory (the rows a running fleet flushes each minute), and
+// GET /api/plan before and after `report.plan` is configured (a reload).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { LocalFleet } from '../../src/state/index.ts';
+import { MINUTE_MS, MinuteHistory } from '../../src/telemetry/index.ts';
+import { problems } from '../helpers/config.ts';
+import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
+import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+
+/** A `cutover plan --format json` output, cut to what the dashboard and the report read. */
+export const PLAN = {
+  modules: [
+    {
+      name: 'orders',
+      stage: 'L1',
+      score: 0.12,
+      traffic: 5400,
+      cost: {
+        days: 90,
+        people: 40.5,
+        compatibility: 27,
+        observability: 22.5,
+        inputs: { baseDays: 50, skillFactor: 1.8, teamSize: 3 },
+      },
+      pair: { with: 'billing', callRatio: 0.1, sharedColumns: 2, txHops: 1, score: 0.12 },
+      services: ['orders'],
+      entryPoints: [],
+    },
+    {
+      name: 'billing',
+      stage: 'L3',
+      score: 0.71,
+      traffic: 1200,
+      cost: undefined,
+      pair: { with: 'orders', callRatio: 0.1, sharedColumns: 2, txHops: 1, score: 0.12 },
+      services: ['billing'],
+      entryPoints: [],
+    },
+  ],
+  pairs: [],
+  dataStores: [],
+  warnings: [],
+  traces: { spans: 10, traces: 2, days: 1, from: undefined, until: undefined },
+};
+
+/** Route `orders`' minutes 20 and 10 minutes ago, as one instance wrote them. */
+export async function writeHistory(file: string): Promise<void> {
+  const store = new LocalFleet(file);
+  const now = Date.now();
+  const history = new MinuteHistory({ clock: () => now });
+  for (const ago of [20, 10]) {
+    const at = now - ago * MINUTE_MS;
+    for (let i = 0; i < 50; i++) {
+      history.side('orders', 'legacy').record(200, 40 + (i % 5), false, at);
+      history.side('orders', 'candidate').record(i < 5 ? 503 : 200, 10 + (i % 3), i < 5, at);
+    }
+    await history.flush(true);
+  }
+  history.start({ sink: store, instance: 'i-1', retainMs: 86_400_000 });
+  await history.stop();
+  await store.close();
+}
+
+export const reportYaml = (
+  legacy: string,
+  rewrite: string,
+  dir: string,
+  plan = '',
+) => `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0, token: op-token, viewerToken: view-token }
+state: sqlite:${join(dir, 'state.db')}
+log: { access: false }
+${plan ? `report: { plan: ${plan} }` : ''}
+backends:
+  legacy: { url: ${legacy} }
+  rewrite: { url: ${rewrite} }
+routes:
+  - name: orders
+    match: { path: /orders/* }
+    legacy: legacy
+    candidate: rewrite
+    split: { stickyKey: header:x-user-id }
+`;
+
+const viewer = { authorization: 'Bearer view-token' };
+
+async function get(url: string, headers: Record<string, string> = viewer) {
+  const res = await request(url, { headers });
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+}
+
+describe('GET /api/report and /api/plan', () => {
+  let gw: TestGateway;
+  let legacy: Upstream;
+  let rewrite: Upstream;
+  const dir = tempDir();
+  before(async () => {
+    legacy = await startUpstream({ name: 'legacy' });
+    rewrite = await startUpstream({ name: 'rewrite' });
+    await writeHistory(join(dir, 'state.db'));
+    gw = await startGateway(reportYaml(legacy.url, rewrite.url, dir), { dir });
+    // Some live traffic too: the report reads the store, not the live windows.
+    for (let i = 0; i < 10; i++) {
+      const res = await request(`${gw.url}/orders/${i}`);
+      await res.body.text();
+      assert.equal(res.statusCode, 200);
+    }
+  });
+  after(async () => {
+    await gw?.close();
+    await legacy?.close();
+    await rewrite?.close();
+  });
+
+  test('a viewer reads the report of the route as JSON, the same figures as cutover report', async () => {
+    const a = await get(`${gw.adminUrl}/api/report?route=orders&since=24h&format=json`);
+    assert.equal(a.status, 200, a.text);
+    const report = JSON.parse(a.text) as {
+      summary: string;
+      routes: { route: string; requests: { legacy: number; candidate: number } }[];
+    };
+    assert.equal(typeof report.summary, 'string');
+    const orders = report.routes.find((r) => r.route === 'orders');
+    assert.ok(orders, a.text.slice(0, 400));
+    assert.deepEqual(orders.requests, { legacy: 100, candidate: 100 });
+  });
+
+  test('the HTML report carries its own CSP whose sha256 matches its style block', async () => {
+    const a = await get(`${gw.adminUrl}/api/report?format=html&since=7d`);
+    assert.equal(a.status, 200, a.text);
+    assert.match(String(a.headers['content-type']), /^text\/html/);
+    const csp = String(a.headers['content-security-policy']);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /frame-ancestors 'self'/);
+    const styles = [...a.text.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
+    assert.ok(styles.length > 0);
+    for (const css of styles) {
+      const hash = createHash('sha256').update(css).digest('base64');
+      assert.ok(csp.includes(`'sha256-${hash}'`), csp);
+    }
+    assert.equal(a.headers['x-content-type-options'], 'nosniff');
+  });
+
+  test('Markdown too; a route without history and a bad span are clear errors', async () => {
+    const md = await get(`${gw.adminUrl}/api/report?format=md&since=1d`);
+    assert.equal(md.status, 200);
+    assert.match(md.text, /^# Migration report/m);
+    const none = await get(`${gw.adminUrl}/api/report?route=nope`);
+    assert.equal(none.status, 404);
+    assert.match(JSON.parse(none.text).detail, /nope/);
+    const bad = await get(`${gw.adminUrl}/api/report?since=yesterday`);
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.text).detail, /since must be/);
+    const unsigned = await get(`${gw.adminUrl}/api/report`, {});
+    assert.equal(unsigned.status, 401);
+  });
+
+  test('/api/plan is 404 until report.plan is configured, then the plan (and its cost in the report)', async () => {
+    const before = await get(`${gw.adminUrl}/api/plan`);
+    assert.equal(before.status, 404);
+    assert.match(String(before.headers['content-type']), /problem\+json/);
+    assert.match(JSON.parse(before.text).detail, /report\.plan/);
+    const planFile = join(dir, 'plan.json');
+    writeFileSync(planFile, JSON.stringify(PLAN));
+    writeFileSync(gw.file, reportYaml(legacy.url, rewrite.url, dir, 'plan.json'));
+    assert.equal(await gw.running.reload(), true);
+    const after = await get(`${gw.adminUrl}/api/plan`);
+    assert.equal(after.status, 200, after.text);
+    const plan = JSON.parse(after.text) as typeof PLAN;
+    assert.deepEqual(
+      plan.modules.map((m) => [m.name, m.stage]),
+      [
+        ['orders', 'L1'],
+        ['billing', 'L3'],
+      ],
+    );
+    const md = await get(`${gw.adminUrl}/api/report?format=md`);
+    assert.match(md.text, /orders/);
+    assert.match(md.text, /90/);
+  });
+});
+
+describe('report.plan in the config', () => {
+  test('a missing or malformed plan file is a config error naming it', () => {
+    const dir = tempDir();
+    const base = `backends: { a: { url: http://127.0.0.1:1 } }\nroutes: [{ name: r, match: { path: /x }, legacy: a }]\n`;
+    const missing = problems(`${base}report: { plan: ${join(dir, 'nope.json')} }\n`);
+    assert.ok(
+      missing.some((p) => /report\.plan/.test(p) && /nope\.json.*ENOENT/.test(p)),
+      missing.join('\n'),
+    );
+    writeFileSync(join(dir, 'bad.json'), '{"pairs": []}');
+    const bad = problems(`${base}report: { plan: ${join(dir, 'bad.json')} }\n`);
+    assert.ok(
+      bad.some((p) => /bad\.json.*cutover plan --format json/.test(p)),
+      bad.join('\n'),
+    );
+  });
+});
