@@ -79,8 +79,10 @@ async function report({ url, res, deps }: Call<AdminContext>): Promise<void> {
   if (!store) throw new NotFoundError('GET /api/report (no state store)');
   const ledger = new Ledger(store);
   const data = await readReportData(store, (r) => ledger.history(r), { since, until, route });
-  if (route !== undefined && routeMissing(data, route))
-    throw new NotFoundError(`history of route "${route}" in this span`);
+  // A configured route without history yet has an empty report; a name known nowhere is a 404.
+  const configured = config.routes.some((r) => r.name === route);
+  if (route !== undefined && !configured && routeMissing(data, route))
+    throw new NotFoundError(`route "${route}" (not configured, and no history in this span)`);
   const plan = config.report.plan;
   const built = buildReport({
     from: since,
@@ -107,6 +109,15 @@ async function report({ url, res, deps }: Call<AdminContext>): Promise<void> {
 }
 
 export const reportEndpoints: readonly Endpoint<AdminContext>[] = [
+  // Which of these views exist, so the dashboard's nav can ask without a 404
+  // (a browser logs every 4xx load as a console error).
+  {
+    method: 'GET',
+    pattern: /^\/api\/views$/,
+    write: false,
+    handle: ({ res, deps }) =>
+      sendJson(res, 200, { report: true, plan: deps.gateway.config.report.plan !== undefined }),
+  },
   { method: 'GET', pattern: /^\/api\/report$/, write: false, handle: report },
   {
     method: 'GET',

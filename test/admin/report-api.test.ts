@@ -156,6 +156,12 @@ describe('GET /api/report and /api/plan', () => {
     const none = await get(`${gw.adminUrl}/api/report?route=nope`);
     assert.equal(none.status, 404);
     assert.match(JSON.parse(none.text).detail, /nope/);
+    // A configured route with no history in the span: an empty report, not an error.
+    const empty = await get(
+      `${gw.adminUrl}/api/report?route=orders&since=2026-01-01&until=2026-01-02`,
+    );
+    assert.equal(empty.status, 200, empty.text);
+    assert.deepEqual(JSON.parse(empty.text).routes, []);
     const bad = await get(`${gw.adminUrl}/api/report?since=yesterday`);
     assert.equal(bad.status, 400);
     assert.match(JSON.parse(bad.text).detail, /since must be/);
@@ -164,6 +170,10 @@ describe('GET /api/report and /api/plan', () => {
   });
 
   test('/api/plan is 404 until report.plan is configured, then the plan (and its cost in the report)', async () => {
+    assert.deepEqual(JSON.parse((await get(`${gw.adminUrl}/api/views`)).text), {
+      report: true,
+      plan: false,
+    });
     const before = await get(`${gw.adminUrl}/api/plan`);
     assert.equal(before.status, 404);
     assert.match(String(before.headers['content-type']), /problem\+json/);
@@ -172,6 +182,7 @@ describe('GET /api/report and /api/plan', () => {
     writeFileSync(planFile, JSON.stringify(PLAN));
     writeFileSync(gw.file, reportYaml(legacy.url, rewrite.url, dir, 'plan.json'));
     assert.equal(await gw.running.reload(), true);
+    assert.equal(JSON.parse((await get(`${gw.adminUrl}/api/views`)).text).plan, true);
     const after = await get(`${gw.adminUrl}/api/plan`);
     assert.equal(after.status, 200, after.text);
     const plan = JSON.parse(after.text) as typeof PLAN;
