@@ -4,15 +4,37 @@
 // page links to its report, and the full report opens in a new tab, under its
 // own CSP, with no console error either.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { collectErrors, launchChromium } from '../helpers/browser.ts';
 import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { PLAN, reportYaml, writeHistory } from './report-fixture.ts';
 import { unexpectedErrors } from './ui-fixture.ts';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Runs axe-core in the page; fails listing every serious or critical violation. */
+async function assertAccessible(page: Page, what: string): Promise<void> {
+  await page.addScriptTag({ content: AXE });
+  const violations = (await page.evaluate(`(async () => {
+    const r = await axe.run();
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+  })()`)) as { id: string; impact: string; nodes: number }[];
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious, [], `${what}: ${JSON.stringify(violations)}`);
+}
+
+async function signIn(page: Page, adminUrl: string, name: string): Promise<void> {
+  await page.goto(`${adminUrl}/ui/`);
+  await page.getByLabel('Admin or viewer token').fill('view-token');
+  await page.getByLabel(/Your name/).fill(name);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('header .who').filter({ hasText: name }).waitFor();
+}
 
 describe('dashboard: Report and Plan pages', () => {
   let gw: TestGateway;
@@ -40,11 +62,7 @@ describe('dashboard: Report and Plan pages', () => {
     try {
       const page = await context.newPage();
       const errors = collectErrors(page);
-      await page.goto(`${gw.adminUrl}/ui/`);
-      await page.getByLabel('Admin or viewer token').fill('view-token');
-      await page.getByLabel(/Your name/).fill('vera');
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.locator('header .who').filter({ hasText: 'vera' }).waitFor();
+      await signIn(page, gw.adminUrl, 'vera');
 
       // A route's page links to its report.
       await page.getByRole('link', { name: 'orders' }).click();
@@ -93,6 +111,25 @@ describe('dashboard: Report and Plan pages', () => {
         /L1 · migrate first[\s\S]*90\.0 d/,
       );
       assert.deepEqual(unexpectedErrors(errors), []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('axe-core finds no serious or critical violation on the Report and Plan pages', async () => {
+    // axe is injected as a script, which the dashboard's CSP refuses: this context bypasses CSP.
+    const context = await browser.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      await signIn(page, gw.adminUrl, 'axe');
+      for (const [hash, ready] of [
+        ['#/report', 'table.report-figures tbody tr'],
+        ['#/plan', 'table.plan tbody tr'],
+      ]) {
+        await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+        await page.locator(ready).first().waitFor();
+        await assertAccessible(page, hash);
+      }
     } finally {
       await context.close();
     }
