@@ -4,15 +4,17 @@
 // figures — and GET /api/plan serves `report.plan` (the output of
 // `cutover plan --format json`, read at config load). Reads only: any role.
 import { createHash } from 'node:crypto';
-import { parseDuration } from '../config/index.ts';
 import { InvalidArgumentError, NotFoundError } from '../errors.ts';
 import {
   buildReport,
   formatReportHtml,
   formatReportMarkdown,
+  type InstanceCounts,
+  instanceCountsFromText,
   type PlanModuleInput,
   readReportData,
   routeMissing,
+  timeFromText,
 } from '../report/index.ts';
 import { Ledger } from '../rollout/index.ts';
 import type { AdminContext } from './context.ts';
@@ -24,11 +26,8 @@ type Format = (typeof FORMATS)[number];
 
 /** `7d`, `12h` (that long before `now`) or an ISO date; epoch ms. As `cutover report --since`. */
 function when(name: string, text: string, now: number): number {
-  const ago = parseDuration(text);
-  if (ago !== undefined) return now - ago;
-  // A bare number is neither: Date.parse would read it as a year.
-  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(at))
+  const at = timeFromText(text, now);
+  if (at === undefined)
     throw new InvalidArgumentError(
       `${name} must be a duration ago (7d, 12h, 30m) or an ISO date (2026-11-01), got "${text}"`,
     );
@@ -36,17 +35,13 @@ function when(name: string, text: string, now: number): number {
 }
 
 /** `legacy=N,candidate=M`, as `cutover report --instances`. */
-function instanceCounts(text: string): { legacy: number; candidate: number } {
-  const counts: Record<string, number> = {};
-  for (const part of text.split(',')) {
-    const m = /^\s*(legacy|candidate)\s*=\s*(\d+)\s*$/.exec(part);
-    if (m && Number(m[2]) >= 1) counts[m[1]] = Number(m[2]);
-  }
-  if (counts.legacy === undefined || counts.candidate === undefined)
+function instanceCounts(text: string): InstanceCounts {
+  const counts = instanceCountsFromText(text);
+  if (typeof counts === 'string')
     throw new InvalidArgumentError(
       `instances must be legacy=N,candidate=M with whole numbers above 0, got "${text}"`,
     );
-  return { legacy: counts.legacy, candidate: counts.candidate };
+  return counts;
 }
 
 /**

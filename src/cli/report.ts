@@ -12,6 +12,7 @@ import {
   formatReportHtml,
   formatReportMarkdown,
   type ImportedIncident,
+  type InstanceCounts,
   type MigrationReport,
   readReportData,
   routeMissing,
@@ -21,7 +22,6 @@ import { Ledger } from '../rollout/index.ts';
 import { type FleetStore, openFleet } from '../state/index.ts';
 import type { RouteHistory } from '../telemetry/index.ts';
 import {
-  type InstanceCounts,
   parseInstances,
   parseWhen,
   prometheusInstances,

@@ -19,6 +19,7 @@ export {
   type Verdict,
   type VerdictOptions,
 } from './metric-verdict.ts';
+export { type InstanceCounts, instanceCountsFromText, timeFromText } from './report-query.ts';
 export type {
   Comparison,
   Figure,
