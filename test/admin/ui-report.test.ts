@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { collectErrors, launchChromium } from '../helpers/browser.ts';
+import { collectErrors, launchChromium, screenshot } from '../helpers/browser.ts';
 import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { PLAN, reportYaml, writeHistory } from './report-fixture.ts';
@@ -74,6 +74,7 @@ describe('dashboard: Report and Plan pages', () => {
       assert.match(await row.innerText(), /\b100\b[\s\S]*\b100\b/);
       assert.equal(await page.getByRole('combobox', { name: 'Route' }).inputValue(), 'orders');
       assert.ok((await page.locator('p.summary').innerText()).length > 20);
+      await screenshot(page, 'dashboard-report.png');
 
       // Another span reads the report again.
       await page.getByRole('button', { name: '30d' }).click();
@@ -110,6 +111,7 @@ describe('dashboard: Report and Plan pages', () => {
         await page.getByRole('row', { name: /^orders/ }).innerText(),
         /L1 · migrate first[\s\S]*90\.0 d/,
       );
+      await screenshot(page, 'dashboard-plan.png');
       assert.deepEqual(unexpectedErrors(errors), []);
     } finally {
       await context.close();
