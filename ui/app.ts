@@ -1,6 +1,7 @@
 // The dashboard's root: the session (sign-in when the admin has a token),
 // the one live stream, and hash routing between the pages:
-// #/routes (all routes), #/route/NAME (one route), #/instances (the fleet).
+// #/routes (all routes), #/route/NAME (one route), #/instances (the fleet),
+// #/report[/NAME] (the migration report) and #/plan (when report.plan is set).
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { currentSession, signOut, useSessionToken } from './api.ts';
@@ -8,17 +9,27 @@ import { ConfirmDialog } from './confirm.ts';
 import { html } from './format.ts';
 import { InstancesPage } from './instances-page.ts';
 import { connect, disconnect, type LiveStatus, onStatus } from './live.ts';
+import { PlanPage, planConfigured } from './plan-page.ts';
+import { ReportPage } from './report-page.ts';
 import { RoutePage } from './route-page.ts';
 import { RoutesPage } from './routes-page.ts';
 import { SignIn } from './sign-in.ts';
 import type { Session } from './types.ts';
 
-type Page = { page: 'routes' } | { page: 'route'; name: string } | { page: 'instances' };
+type Page =
+  | { page: 'routes' }
+  | { page: 'route'; name: string }
+  | { page: 'instances' }
+  | { page: 'report'; name: string | undefined }
+  | { page: 'plan' };
 
 function pageOf(hash: string): Page {
   const route = /^#\/route\/(.+)$/.exec(hash);
   if (route) return { page: 'route', name: decodeURIComponent(route[1]) };
   if (hash === '#/instances') return { page: 'instances' };
+  const report = /^#\/report(?:\/(.+))?$/.exec(hash);
+  if (report) return { page: 'report', name: report[1] && decodeURIComponent(report[1]) };
+  if (hash === '#/plan') return { page: 'plan' };
   return { page: 'routes' };
 }
 
@@ -41,12 +52,21 @@ const LIVE_LABEL: Record<LiveStatus, string> = {
 function Header(props: { session: Session; page: Page; onSignOut: () => void }) {
   const [live, setLive] = useState<LiveStatus>('closed');
   useEffect(() => onStatus(setLive), []);
+  // Plan only when the gateway has one (report.plan); a failed look is no plan.
+  const [plan, setPlan] = useState(false);
+  useEffect(() => {
+    planConfigured()
+      .then(setPlan)
+      .catch(() => setPlan(false));
+  }, []);
   const current = (p: Page['page']) => (props.page.page === p ? 'page' : undefined);
   return html`<header class="top">
     <a class="brand" href="#/routes">Cutover</a>
     <nav aria-label="Pages">
       <a href="#/routes" aria-current=${current('routes')}>Routes</a>
       <a href="#/instances" aria-current=${current('instances')}>Instances</a>
+      <a href="#/report" aria-current=${current('report')}>Report</a>
+      ${plan ? html`<a href="#/plan" aria-current=${current('plan')}>Plan</a>` : null}
     </nav>
     <span class=${`live live-${live}`} role="status">${LIVE_LABEL[live]}</span>
     <span class="who">${props.session.name} <span class="role">(${props.session.role})</span></span>
@@ -90,7 +110,11 @@ function App() {
         ? html`<${RoutePage} key=${page.name} name=${page.name} operator=${operator} />`
         : page.page === 'instances'
           ? html`<${InstancesPage} />`
-          : html`<${RoutesPage} />`
+          : page.page === 'report'
+            ? html`<${ReportPage} key=${page.name ?? ''} route=${page.name} />`
+            : page.page === 'plan'
+              ? html`<${PlanPage} />`
+              : html`<${RoutesPage} />`
     }
     <${ConfirmDialog} />`;
 }

@@ -147,7 +147,7 @@ export function RoutePage(props: { name: string; operator: boolean }) {
     rollout: r,
   };
   return html`<main>
-    <p class="crumbs"><a href="#/routes">All routes</a></p>
+    <p class="crumbs"><a href="#/routes">All routes</a> · <a href=${`#/report/${seg(d.name)}`}>Report of ${d.name}</a></p>
     <h1>${d.name}</h1>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     <p class="route-state">

@@ -195,3 +195,58 @@ export interface RouteDiffs {
     readonly pin?: { readonly compare?: { readonly ignore?: readonly string[] } };
   };
 }
+
+/** A report figure: a number, or null with why (GET /api/report, src/report/report-types.ts). */
+export type Figure = { value: number } | { value: null; na: string };
+
+export interface ReportSide {
+  requests: number;
+  errors: number;
+  errorRate: Figure;
+  p50: Figure;
+  p95: Figure;
+  p99: Figure;
+}
+
+export interface ReportVerdict {
+  verdict: 'pass' | 'higher' | 'lower' | 'nodata';
+  reason: string;
+}
+
+/** One route's figures of the report: the fields the Report page shows. */
+export interface ReportRoute {
+  route: string;
+  requests: { legacy: number; candidate: number };
+  sameWindows: { minutes: number; legacy: ReportSide; candidate: ReportSide; p99DropRate: Figure };
+  verdicts: { latency: ReportVerdict; errorRate: ReportVerdict };
+  throughputPerInstanceRatio: Figure;
+}
+
+/** GET /api/report?format=json, cut to what the Report page reads. */
+export interface ReportJson {
+  generatedAt: string;
+  from: string;
+  until: string;
+  summary: string;
+  overall: ReportRoute;
+  routes: ReportRoute[];
+  timeline: unknown[];
+}
+
+/** A module of GET /api/plan (`cutover plan --format json`, docs/plan.md "JSON output"). */
+export interface PlanModule {
+  name: string;
+  stage: 'L1' | 'L2' | 'L3';
+  score: number;
+  traffic: number;
+  cost: { days: number; calendarDays?: number; inputs: { teamSize: number } } | null | undefined;
+  pair:
+    | { with: string; callRatio: number; sharedColumns: number; txHops: number; score: number }
+    | null
+    | undefined;
+}
+
+export interface PlanJson {
+  modules: PlanModule[];
+  traces?: { days: number; from?: string; until?: string };
+}

@@ -13,6 +13,7 @@ import { Access, type Identity } from './access.ts';
 import { backendEndpoints } from './api-backends.ts';
 import { dashboardEndpoints } from './api-dashboard.ts';
 import { instanceEndpoints } from './api-instances.ts';
+import { reportEndpoints } from './api-report.ts';
 import { routeEndpoints } from './api-routes.ts';
 import { handleSession } from './api-session.ts';
 import { isLoopback } from './auth.ts';
@@ -31,6 +32,7 @@ const ENDPOINTS: readonly Endpoint<AdminContext>[] = [
   ...routeEndpoints,
   ...backendEndpoints,
   ...dashboardEndpoints,
+  ...reportEndpoints,
 ];
 
 export class AdminServer {

@@ -3,45 +3,38 @@
 // the span (--since/--until), the instance counts (--instances or
 // Prometheus), the incidents CSV and the plan's JSON.
 import { readFileSync } from 'node:fs';
-import { parseDuration } from '../config/index.ts';
 import { IncidentsFileError } from '../errors.ts';
 import type { PlanResult } from '../plan/index.ts';
-import { type ImportedIncident, parseIncidentsCsv } from '../report/index.ts';
+import {
+  type ImportedIncident,
+  type InstanceCounts,
+  instanceCountsFromText,
+  parseIncidentsCsv,
+  timeFromText,
+} from '../report/index.ts';
 import { queryPrometheus } from '../rollout/index.ts';
 import { UsageError } from './usage-error.ts';
 
 /** `7d`, `12h`, `90m` (that long before `now`) or an ISO 8601 date/time; epoch ms. */
 export function parseWhen(flag: string, text: string, now: number): number {
-  const ago = parseDuration(text);
-  if (ago !== undefined) return now - ago;
-  // A bare number is neither: Date.parse would read it as a year.
-  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(at))
+  const at = timeFromText(text, now);
+  if (at === undefined)
     throw new UsageError(
       `${flag} must be a duration ago (7d, 12h, 30m) or an ISO date (2026-11-01, 2026-11-01T12:00:00Z), got "${text}"`,
     );
   return at;
 }
 
-export interface InstanceCounts {
-  readonly legacy: number;
-  readonly candidate: number;
-}
-
 /** `legacy=N,candidate=M` (both, whole numbers above 0). */
 export function parseInstances(text: string): InstanceCounts {
-  const counts: Record<string, number> = {};
-  for (const part of text.split(',')) {
-    const m = /^\s*(legacy|candidate)\s*=\s*(\d+)\s*$/.exec(part);
-    if (!m || Number(m[2]) < 1)
-      throw new UsageError(
-        `--instances must be legacy=N,candidate=M with whole numbers above 0, got "${text}"`,
-      );
-    counts[m[1]] = Number(m[2]);
-  }
-  if (counts.legacy === undefined || counts.candidate === undefined)
+  const counts = instanceCountsFromText(text);
+  if (counts === 'malformed')
+    throw new UsageError(
+      `--instances must be legacy=N,candidate=M with whole numbers above 0, got "${text}"`,
+    );
+  if (counts === 'incomplete')
     throw new UsageError(`--instances must name both legacy=N and candidate=M, got "${text}"`);
-  return { legacy: counts.legacy, candidate: counts.candidate };
+  return counts;
 }
 
 /** Instance counts from Prometheus: `count(up{job="J"})` for each job, now. */

@@ -12,13 +12,16 @@ import {
   formatReportHtml,
   formatReportMarkdown,
   type ImportedIncident,
-  type MigrationReport,
-} from '../report/index.ts';
-import { Ledger, type LedgerEntry } from '../rollout/index.ts';
-import { type FleetStore, openFleet } from '../state/index.ts';
-import { type RouteHistory, readRouteHistoryCounted } from '../telemetry/index.ts';
-import {
   type InstanceCounts,
+  type MigrationReport,
+  readReportData,
+  routeMissing,
+  type TimelineInput,
+} from '../report/index.ts';
+import { Ledger } from '../rollout/index.ts';
+import { type FleetStore, openFleet } from '../state/index.ts';
+import type { RouteHistory } from '../telemetry/index.ts';
+import {
   parseInstances,
   parseWhen,
   prometheusInstances,
@@ -58,7 +61,7 @@ export interface ReportSources {
   /** Rows of the history another version wrote that this one cannot read. */
   readonly rejectedRows: number;
   /** Each route's ledger, oldest first, within the span. */
-  readonly ledger: ReadonlyMap<string, readonly LedgerEntry[]>;
+  readonly ledger: ReadonlyMap<string, readonly TimelineInput[]>;
   /** Undefined when neither --instances nor --prometheus was given. */
   readonly instances: InstanceCounts | undefined;
   readonly incidents: readonly ImportedIncident[];
@@ -140,19 +143,10 @@ export async function gatherReport(
     throw new UsageError(`--state: ${(error as Error).message}`);
   }
   try {
-    const read = await readRouteHistoryCounted(store, { from: since, until, route: flags.route });
-    const routes = new Set(read.routes.map((r) => r.route));
-    if (flags.route !== undefined) routes.add(flags.route);
-    const ledger = new Map<string, LedgerEntry[]>();
     const reader = new Ledger(store);
-    for (const route of [...routes].sort()) {
-      const entries = (await reader.history(route)).filter((e) => {
-        const at = Date.parse(e.at);
-        return at >= since && at <= until;
-      });
-      if (entries.length > 0) ledger.set(route, entries);
-    }
-    if (flags.route !== undefined && read.routes.length === 0 && !ledger.has(flags.route))
+    const span = { since, until, route: flags.route };
+    const data = await readReportData(store, (route) => reader.history(route), span);
+    if (flags.route !== undefined && routeMissing(data, flags.route))
       throw new UsageError(
         `no history of route "${flags.route}" in ${store.description} between ${new Date(since).toISOString()} and ${new Date(until).toISOString()}`,
       );
@@ -160,9 +154,9 @@ export async function gatherReport(
       since,
       until,
       route: flags.route,
-      history: read.routes,
-      rejectedRows: read.rejected,
-      ledger,
+      history: data.history,
+      rejectedRows: data.rejectedRows,
+      ledger: data.ledger,
       instances,
       incidents,
       plan,

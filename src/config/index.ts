@@ -62,6 +62,7 @@ export type {
   PrometheusGateConfig,
   ProtoDescriptors,
   RedisStateConfig,
+  ReportPlan,
   RetryConfig,
   RolloutConfig,
   RolloutGates,

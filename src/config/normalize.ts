@@ -9,6 +9,7 @@ import { GRPC_STATUS_NAMES } from './grpc-codes.ts';
 import { grpcPath } from './grpc-match.ts';
 import { resolveGuard, shadowOnByDefault } from './guards.ts';
 import { parseJsonPath } from './json-path.ts';
+import { readReportPlan } from './plan-file.ts';
 import { ProtoFiles } from './proto-files.ts';
 import { isRedisUrl } from './redis-url.ts';
 import { referenceIssues } from './references.ts';
@@ -420,6 +421,10 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
   const adminTls = raw.admin?.tls && tlsConfig(raw.admin.tls, dirname(source));
   if (adminTls) issues.push(...tlsFileIssues(adminTls, ['admin', 'tls']));
   issues.push(...viewerTokenIssues(raw));
+  const reportPlan =
+    raw.report?.plan === undefined
+      ? undefined
+      : readReportPlan(raw.report.plan, dirname(source), issues);
 
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;
@@ -458,7 +463,11 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       access: raw.log?.access ?? DEFAULTS.accessLog,
     }),
     tracing: Object.freeze({ enabled: raw.tracing?.enabled ?? DEFAULTS.tracing }),
-    report: Object.freeze({ retention: raw.report?.retention ?? DEFAULTS.reportRetention }),
+    report: Object.freeze({
+      retention: raw.report?.retention ?? DEFAULTS.reportRetention,
+      // Absent rather than undefined: a config without one compares equal to before.
+      ...(reportPlan && { plan: reportPlan }),
+    }),
     backends,
     rollouts: resolveRollouts(raw.rollouts),
     routes: Object.freeze(routes),

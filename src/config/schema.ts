@@ -431,6 +431,7 @@ export const configSchema = z.strictObject({
       retention: duration
         .refine((ms) => ms >= 60_000, 'expected a retention of at least 1m (one minute of history)')
         .optional(),
+      plan: z.string().min(1).optional(),
     })
     .optional(),
   backends: z.record(

@@ -417,6 +417,8 @@ export interface Config {
   readonly report: {
     /** How long the minute history is kept in the state store, ms (docs/report.md, "History"). */
     readonly retention: number;
+    /** `report.plan`: the plan served at GET /api/plan and used as the report's cost model. */
+    readonly plan?: ReportPlan;
   };
   readonly backends: ReadonlyMap<string, BackendConfig>;
   readonly rollouts: {
@@ -426,4 +428,12 @@ export interface Config {
     readonly prometheus: { readonly url: string; readonly timeoutMs: number } | undefined;
   };
   readonly routes: readonly RouteConfig[];
+}
+
+/** A `cutover plan --format json` output, read at load (src/config/plan-file.ts). */
+export interface ReportPlan {
+  /** The absolute path it was read from. */
+  readonly file: string;
+  /** As written; only `modules` being a list is checked (as `cutover report --plan` does). */
+  readonly json: { readonly modules: readonly unknown[]; readonly [key: string]: unknown };
 }

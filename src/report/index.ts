@@ -2,6 +2,13 @@ export { p99DropRate, type Throughput, throughputPerInstanceRatio } from './bene
 export { ALL_ROUTES, buildReport } from './build-report.ts';
 export { formatReportHtml } from './format-html.ts';
 export { formatReportMarkdown } from './format-markdown.ts';
+export {
+  type LedgerReader,
+  type ReportSpan,
+  readReportData,
+  routeMissing,
+  type StoredReportData,
+} from './gather.ts';
 export { type DecayFit, fitIncidentDecay, MIN_WEEKS } from './incident-decay.ts';
 export { parseIncidentsCsv } from './incidents-csv.ts';
 export { type MannWhitneyResult, mannWhitney } from './mann-whitney.ts';
@@ -12,6 +19,7 @@ export {
   type Verdict,
   type VerdictOptions,
 } from './metric-verdict.ts';
+export { type InstanceCounts, instanceCountsFromText, timeFromText } from './report-query.ts';
 export type {
   Comparison,
   Figure,
