@@ -1,6 +1,7 @@
 // A route's guards: the breaker of each backend (state, figures, forced),
-// with force open / closed / release for operators; limiter and shedding
-// figures as the route detail reports them.
+// with force open / closed / release for operators; the backends' instances
+// (health, ejection); limiter and shedding figures as the route detail
+// reports them.
 import { useEffect, useState } from 'preact/hooks';
 import { forceBreakerAction } from './actions.ts';
 import { ask } from './confirm.ts';
@@ -35,6 +36,27 @@ function BreakerRow(props: {
         : null
     }
   </tr>`;
+}
+
+/** Every instance of the route's backends: health checks and outlier ejection. */
+function Instances(props: { backends: readonly (BackendBreakers | undefined)[] }) {
+  const rows = props.backends.flatMap((b) =>
+    b ? b.instances.map((i) => ({ backend: b.backend, ...i })) : [],
+  );
+  if (rows.length === 0) return null;
+  return html`<h3>Instances</h3><div class="table-wrap"><table class="instances">
+    <caption>Backend instances (an ejected instance gets no traffic until the time shown)</caption>
+    <thead><tr><th scope="col">Backend</th><th scope="col">Instance</th><th scope="col">Health</th><th scope="col">Ejected</th><th scope="col" class="num">Errors in a row</th></tr></thead>
+    <tbody>${rows.map(
+      (r) => html`<tr>
+        <td><code>${r.backend}</code></td>
+        <td><code>${r.url}</code></td>
+        <td><span class=${`badge ${r.healthy ? 'breaker-closed' : 'breaker-open'}`}>${r.healthy ? 'healthy' : 'down'}</span></td>
+        <td>${r.ejectedUntil ? html`<span class="badge breaker-open">until ${new Date(r.ejectedUntil).toLocaleTimeString([], { hour12: false })}</span>` : 'no'}</td>
+        <td class="num">${r.consecutiveErrors}</td>
+      </tr>`,
+    )}</tbody>
+  </table></div>`;
 }
 
 function Figures(props: { label: string; value: unknown }) {
@@ -105,6 +127,7 @@ export function Guards(props: {
               html`<li><time>${t.at.toLocaleTimeString([], { hour12: false })}</time> <code>${t.event.backend}</code>${t.event.instance ? ` on ${t.event.instance}` : ''} → <span class=${`badge breaker-${t.event.state}`}>${t.event.state}</span></li>`,
           )}</ul>`
     }
+    <${Instances} backends=${[...new Set([legacy?.backend, candidate?.backend])].map((b) => (b ? backends[b] : undefined))} />
     <${Figures} label="Rate limit" value=${props.limit} />
     <${Figures} label="Concurrency and shedding" value=${props.concurrency} />
   </section>`;

@@ -139,10 +139,21 @@ export interface LedgerEntry {
   readonly gates: readonly GateResult[];
 }
 
+export interface BackendInstanceView {
+  readonly url: string;
+  readonly healthy: boolean;
+  readonly ejected: boolean;
+  /** ISO 8601; null when not ejected. */
+  readonly ejectedUntil: string | null;
+  readonly consecutiveErrors: number;
+}
+
 export interface BackendBreakers {
   readonly backend: string;
   readonly forced: 'open' | 'closed' | null;
   readonly routes: Readonly<Record<string, BreakerSnapshot>>;
+  /** The backend's instances: health checks and outlier ejection. */
+  readonly instances: readonly BackendInstanceView[];
 }
 
 export interface DiffField {

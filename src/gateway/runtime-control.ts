@@ -27,6 +27,19 @@ export interface BackendBreakers {
   forced: ForcedState | null;
   /** Breaker snapshot by route name. */
   routes: Record<string, unknown>;
+  /** The backend's instances: active health and passive outlier ejection (guard/outlier.ts). */
+  instances: BackendInstanceView[];
+}
+
+export interface BackendInstanceView {
+  url: string;
+  /** False while active health checks fail. */
+  healthy: boolean;
+  ejected: boolean;
+  /** ISO 8601: when an ejected instance comes back; null when not ejected. */
+  ejectedUntil: string | null;
+  /** Failed attempts in a row, as outlier detection counts them. */
+  consecutiveErrors: number;
 }
 
 /** What the store holds of earlier runs: runtime weights and forced breakers. */
@@ -170,7 +183,28 @@ export class RuntimeControl {
     const routes: Record<string, unknown> = {};
     for (const e of this.#guards.breakers())
       if (e.backend === backend) routes[e.route] = e.breaker.snapshot();
-    return { backend, forced: this.#guards.forced(backend) ?? null, routes };
+    return {
+      backend,
+      forced: this.#guards.forced(backend) ?? null,
+      routes,
+      instances: this.#instances(backend),
+    };
+  }
+
+  #instances(backend: string): BackendInstanceView[] {
+    const b = this.#table().backends.get(backend);
+    if (!b) return [];
+    const outlier = b.outlier?.snapshot().instances;
+    return b.instances.map((instance) => {
+      const o = outlier?.[instance.index];
+      return {
+        url: instance.url,
+        healthy: instance.healthy,
+        ejected: o?.ejected ?? false,
+        ejectedUntil: o?.ejectedUntil ? new Date(o.ejectedUntil).toISOString() : null,
+        consecutiveErrors: o?.consecutiveErrors ?? 0,
+      };
+    });
   }
 
   #route(name: string): CompiledRoute {

@@ -148,6 +148,14 @@ describe('dashboard: an operator', () => {
     await eventually('the API shows no forced state', async () => (await forced()) === null);
   });
 
+  test("lists the route's backend instances with their health and ejection", async () => {
+    const rows = page.locator('table.instances tbody tr');
+    await rows.nth(1).waitFor();
+    assert.equal(await rows.count(), 2);
+    const legacy = rows.filter({ hasText: 'legacy' });
+    assert.match(await legacy.innerText(), /healthy\s+no\s+0/);
+  });
+
   test('the page logged no console error (CSP violations included)', () => {
     assert.deepEqual(unexpectedErrors(errors), []);
   });

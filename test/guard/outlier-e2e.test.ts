@@ -193,6 +193,35 @@ routes:
     const counts = [c.requests.length, d.requests.length].sort((x, y) => x - y);
     assert.deepEqual(counts, [3, 27]);
   });
+
+  test('the admin API lists the backend instances, the ejected one with when it comes back', async () => {
+    // After the test above: one of duo's instances is out for a minute.
+    const res = await request(`${gw.adminUrl}/api/backends/duo/breaker`);
+    const body = (await res.body.json()) as {
+      instances: {
+        url: string;
+        healthy: boolean;
+        ejected: boolean;
+        ejectedUntil: string | null;
+        consecutiveErrors: number;
+      }[];
+    };
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(
+      body.instances.map((i) => i.url),
+      [instanceOf(c), instanceOf(d)],
+    );
+    const out = body.instances.filter((i) => i.ejected);
+    assert.equal(out.length, 1, JSON.stringify(body.instances));
+    const comesBack = Date.parse(out[0].ejectedUntil ?? '');
+    assert.ok(
+      comesBack > Date.now() && comesBack <= Date.now() + 60_000,
+      out[0].ejectedUntil ?? '',
+    );
+    const stayed = body.instances.find((i) => !i.ejected);
+    assert.equal(stayed?.ejectedUntil, null);
+    assert.ok(body.instances.every((i) => i.healthy));
+  });
 });
 
 describe('active health checks', () => {
