@@ -243,6 +243,18 @@ export class UnauthorizedError extends CutoverError {
   }
 }
 
+/** Too many wrong dashboard sign-ins from one address (src/admin/sign-in-throttle.ts). */
+export class SignInThrottledError extends CutoverError {
+  constructor(waitSeconds: number) {
+    super(
+      'CUTOVER_ERR_SIGN_IN_THROTTLED',
+      `too many wrong tokens from this address: sign-in is refused for ${waitSeconds} s more`,
+      429,
+    );
+    this.name = 'SignInThrottledError';
+  }
+}
+
 /** GET /api/events while the admin listener already holds its cap of open event streams. */
 export class TooManyStreamsError extends CutoverError {
   constructor(max: number) {

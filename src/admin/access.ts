@@ -18,6 +18,7 @@ import {
   SessionKeys,
   sessionKey,
 } from './session.ts';
+import { SignInThrottle } from './sign-in-throttle.ts';
 
 export interface Identity {
   readonly role: Role;
@@ -32,6 +33,8 @@ const LOCAL_ID = 'local';
 
 export class Access {
   readonly keys: SessionKeys;
+  /** Wrong sign-ins per client address. */
+  readonly signIns: SignInThrottle;
   readonly #token: string | undefined;
   readonly #viewerToken: string | undefined;
   readonly #scheme: 'http' | 'https';
@@ -46,6 +49,7 @@ export class Access {
     this.#viewerToken = viewerToken;
     this.#scheme = scheme;
     this.keys = new SessionKeys(sessionKey(token, viewerToken), clock);
+    this.signIns = new SignInThrottle(clock);
   }
 
   get scheme(): 'http' | 'https' {

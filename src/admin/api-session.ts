@@ -2,7 +2,12 @@
 // signed session cookie), who am I (GET), and sign-out (DELETE). Answered
 // before the token check: signing in is how a browser gets past it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidArgumentError, NotFoundError, UnauthorizedError } from '../errors.ts';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  SignInThrottledError,
+  UnauthorizedError,
+} from '../errors.ts';
 import type { Access, Identity } from './access.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { readJson, sendJson } from './http.ts';
@@ -36,12 +41,20 @@ async function signIn(req: IncomingMessage, res: ServerResponse, access: Access)
       'expected a JSON body { "token": "<admin.token or admin.viewerToken>", "name": "<who you are, 1 to 64 characters>" }',
     );
   }
+  const address = req.socket.remoteAddress ?? '';
+  const wait = access.signIns.waitSeconds(address);
+  if (wait > 0) {
+    res.setHeader('retry-after', String(wait));
+    throw new SignInThrottledError(wait);
+  }
   const role = access.roleOfToken(body.token);
   if (!role) {
+    access.signIns.failed(address);
     throw new UnauthorizedError(
       'wrong token: it is neither the operator token (admin.token) nor the viewer token (admin.viewerToken)',
     );
   }
+  access.signIns.succeeded(address);
   const session = access.keys.issue(role, name);
   const cookie = sessionCookie(
     access.keys.seal(session),
