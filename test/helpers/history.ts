@@ -1,6 +1,7 @@
 // Minute history rows for report tests, built the way the gateway builds
 // them: the latencies are recorded in a real SlidingWindow and read back
 // with slotAt, so the bins are the ones production writes.
+import type { TimelineInput } from '../../src/report/index.ts';
 import { type RouteHistory, SlidingWindow, type WindowSlot } from '../../src/telemetry/index.ts';
 
 const T = 1_700_000_000_000;
@@ -42,4 +43,27 @@ export function exactPercentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.max(1, Math.floor((p / 100) * sorted.length + 0.5));
   return sorted[rank - 1];
+}
+
+/** A ledger entry as the report reads it: a canary transition unless `fields` say otherwise. */
+export function timelineEntry(
+  at: number,
+  route: string,
+  fields: Partial<TimelineInput>,
+): TimelineInput {
+  return {
+    at: new Date(at).toISOString(),
+    route,
+    kind: 'transition',
+    from: 'canary',
+    to: 'canary',
+    step: null,
+    previousWeight: 0,
+    weight: 0,
+    by: 'controller',
+    reason: '',
+    failures: 0,
+    gates: [],
+    ...fields,
+  };
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, type ReportInput, type TimelineInput } from '../../src/report/index.ts';
-import { exactPercentile, minuteRow, slotFrom } from '../helpers/history.ts';
+import { exactPercentile, minuteRow, slotFrom, timelineEntry } from '../helpers/history.ts';
 
 const MIN = 60_000;
 const WEEK = 7 * 24 * 60 * MIN;
@@ -126,23 +126,9 @@ test('missing data is n/a with a reason, and too few samples give nodata, never 
   assert.equal(legacyOnly.throughputPerInstanceRatio.value, null);
 });
 
-function entry(at: number, fields: Partial<TimelineInput>): TimelineInput {
-  return {
-    at: new Date(at).toISOString(),
-    route: 'orders',
-    kind: 'transition',
-    from: 'canary',
-    to: 'canary',
-    step: null,
-    previousWeight: 0,
-    weight: 0,
-    by: 'controller',
-    reason: '',
-    failures: 0,
-    gates: [],
-    ...fields,
-  };
-}
+/** An entry of the orders route's ledger. */
+const entry = (at: number, fields: Partial<TimelineInput>): TimelineInput =>
+  timelineEntry(at, 'orders', fields);
 
 const failedErrorGate = {
   name: 'errorRate',

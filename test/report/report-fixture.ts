@@ -2,8 +2,8 @@
 // legacy at ~40 ms and candidate at ~10 ms over three hours, a canary with
 // a rollback then a promotion, shadow pairs, breaker openings, six weeks of
 // imported incidents, a plan — and a route name that is HTML.
-import type { ReportInput, TimelineInput } from '../../src/report/index.ts';
-import { minuteRow, slotFrom } from '../helpers/history.ts';
+import type { ReportInput } from '../../src/report/index.ts';
+import { minuteRow, slotFrom, timelineEntry } from '../helpers/history.ts';
 import { prng } from '../helpers/prng.ts';
 
 const MIN = 60_000;
@@ -18,24 +18,6 @@ function latencies(random: () => number, n: number, base: number): number[] {
     { length: n },
     () => base * (0.8 + 0.4 * random()) + (random() < 0.02 ? base * 2 : 0),
   );
-}
-
-function entry(at: number, route: string, fields: Partial<TimelineInput>): TimelineInput {
-  return {
-    at: new Date(at).toISOString(),
-    route,
-    kind: 'transition',
-    from: 'canary',
-    to: 'canary',
-    step: null,
-    previousWeight: 0,
-    weight: 0,
-    by: 'controller',
-    reason: '',
-    failures: 0,
-    gates: [],
-    ...fields,
-  };
 }
 
 export function fixtureInput(): ReportInput {
@@ -79,19 +61,25 @@ export function fixtureInput(): ReportInput {
     detail: '12 of 1000',
   } as const;
   const timeline = [
-    entry(t(0), 'orders', { from: 'off', to: 'shadow' }),
-    entry(t(20), 'orders', { from: 'shadow', to: 'canary', step: 0, weight: 1 }),
-    entry(t(40), 'orders', { step: 1, previousWeight: 1, weight: 5 }),
-    entry(t(60), 'orders', {
+    timelineEntry(t(0), 'orders', { from: 'off', to: 'shadow' }),
+    timelineEntry(t(20), 'orders', { from: 'shadow', to: 'canary', step: 0, weight: 1 }),
+    timelineEntry(t(40), 'orders', { step: 1, previousWeight: 1, weight: 5 }),
+    timelineEntry(t(60), 'orders', {
       to: 'rolled-back',
       previousWeight: 5,
       weight: 0,
       reason: 'errorRate <b>failed</b>',
       gates: [failed],
     }),
-    entry(t(80), 'orders', { from: 'rolled-back', to: 'canary', step: 0, weight: 1, by: 'api' }),
-    entry(t(120), 'orders', { step: 2, previousWeight: 1, weight: 25 }),
-    entry(t(170), 'orders', { to: 'done', previousWeight: 25, weight: 100 }),
+    timelineEntry(t(80), 'orders', {
+      from: 'rolled-back',
+      to: 'canary',
+      step: 0,
+      weight: 1,
+      by: 'api',
+    }),
+    timelineEntry(t(120), 'orders', { step: 2, previousWeight: 1, weight: 25 }),
+    timelineEntry(t(170), 'orders', { to: 'done', previousWeight: 25, weight: 100 }),
   ];
   const weekly = [9, 7, 5, 4, 2, 2];
   const incidents = weekly.flatMap((n, w) =>
