@@ -84,9 +84,19 @@ function emptyColumns(spec: ChartSpec): Columns {
 }
 
 function push(columns: Columns, spec: ChartSpec, p: SeriesPoint): void {
-  const last = columns[0].at(-1);
-  if (typeof last === 'number' && p.t <= last) return;
-  columns[0].push(p.t);
+  const times = columns[0];
+  const last = times.at(-1);
+  if (typeof last === 'number' && p.t <= last) {
+    // A second sent again (the fleet's late figures revised it): the newer point wins.
+    const at = times.lastIndexOf(p.t);
+    if (at >= 0) {
+      spec.pick(p).forEach((v, i) => {
+        columns[i + 1][at] = v;
+      });
+    }
+    return;
+  }
+  times.push(p.t);
   spec.pick(p).forEach((v, i) => {
     columns[i + 1].push(v);
   });
@@ -189,14 +199,22 @@ export function RouteCharts(props: { name: string; moves: readonly Move[] }) {
   const data = useRef<Columns[]>(CHARTS.map(emptyColumns));
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<string | undefined>(undefined);
+  /** Instances behind the newest point: the charts show the fleet's figures when more than one. */
+  const [instances, setInstances] = useState(1);
 
   useEffect(() => {
     let loaded = false;
+    let newest = 0;
     const early: SeriesPoint[] = [];
-    const add = (p: SeriesPoint) =>
+    const add = (p: SeriesPoint) => {
       CHARTS.forEach((spec, i) => {
         push(data.current[i], spec, p);
       });
+      if (p.t >= newest) {
+        newest = p.t;
+        setInstances(p.instances ?? 1);
+      }
+    };
     get<Series>(`/api/routes/${seg(props.name)}/series?seconds=${KEEP_SECONDS}`)
       .then((s) => {
         for (const p of s.points) add(p);
@@ -217,7 +235,7 @@ export function RouteCharts(props: { name: string; moves: readonly Move[] }) {
 
   return html`<section aria-labelledby="charts-title">
     <h2 id="charts-title">Live, last 15 minutes</h2>
-    <p class="legend"><span class="key-legacy">legacy</span> <span class="key-candidate">candidate</span> — solid p50, dashed p95, dotted p99</p>
+    <p class="legend" data-instances=${instances}><span class="key-legacy">legacy</span> <span class="key-candidate">candidate</span> — solid p50, dashed p95, dotted p99${instances > 1 ? ` — every instance of the fleet (${instances})` : ''}</p>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     <div class="charts">
       ${CHARTS.map(

@@ -61,6 +61,8 @@ export interface SeriesPoint {
   readonly legacy: Percentiles | null;
   readonly candidate: Percentiles | null;
   readonly weight: number;
+  /** Instances whose figures the point holds (1 alone). */
+  readonly instances: number;
 }
 
 export interface Series {

@@ -4,7 +4,7 @@ import type { TlsConfig } from '../config/index.ts';
 import type { Gateway } from '../gateway/index.ts';
 import type { RolloutController } from '../rollout/index.ts';
 import type { FleetMember } from '../state/index.ts';
-import type { Logger, Metrics, SecondSeries } from '../telemetry/index.ts';
+import type { Logger, Metrics, RemoteEvent, SecondSeries } from '../telemetry/index.ts';
 import type { Access } from './access.ts';
 import type { EventHub } from './events.ts';
 import type { InstanceCache } from './overview.ts';
@@ -25,6 +25,20 @@ export interface AdminOptions {
   readonly tls?: TlsConfig;
   /** The process's 1-second series of every route (one for all admin listeners; started by the caller). */
   readonly series: SecondSeries;
+  /** The other instances, when the state store is shared; undefined: this instance alone. */
+  readonly fleet?: DashboardFleet;
+}
+
+/**
+ * What the dashboard reads of the other instances (src/cli/fleet-series.ts):
+ * their shadow pairs, and the breaker transitions and ledger notes their own
+ * dashboards showed. The series' points are the fleet's already (SecondSeries).
+ */
+export interface DashboardFleet {
+  /** The route's shadow pairs over the fleet; undefined when only this instance counts any. */
+  shadow(route: string): { compared: number; mismatched: number } | undefined;
+  /** Calls `listener` with each event another instance published; returns the unsubscribe. */
+  onRemote(listener: (event: RemoteEvent) => void): () => void;
 }
 
 /** What handlers get: the options, and who may do what. */

@@ -1,13 +1,17 @@
 // GET /api/events: the dashboard's Server-Sent Events stream (WHATWG HTML
 // §9.2). One shared tick — the series sampler's, once a second — builds each
 // frame once and writes it to every open stream; no stream has a timer.
-// Events: `overview` (when it changed), `point` (one per route per second),
-// `ledger` (each entry this process writes), `breaker` (each transition), a
-// `: ping` comment every 15 s so proxies keep the connection, `retry: 1000`.
+// Events: `overview` (when it changed), `point` (one per route per second,
+// and again for a second the fleet's late figures revised: same `t`, the
+// newer wins), `ledger` (each entry this process writes, each move any
+// instance makes, each note another instance publishes), `breaker` (each
+// transition; another instance's carry `instance`), a `: ping` comment
+// every 15 s so proxies keep the connection, `retry: 1000`.
 import type { ServerResponse } from 'node:http';
 import { TooManyStreamsError } from '../errors.ts';
 import type { BreakerTransition } from '../gateway/index.ts';
 import type { LedgerEntry } from '../rollout/index.ts';
+import type { RemoteEvent } from '../telemetry/index.ts';
 import type { AdminContext } from './context.ts';
 import { type InstanceCache, overview } from './overview.ts';
 
@@ -39,6 +43,28 @@ function frame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** A transition as the stream says it; `instance` for another instance's. */
+function breakerEvent(
+  t: { backend: string; route: string; from: string; to: string; reason: string; at: number },
+  instance?: string,
+): Record<string, unknown> {
+  return {
+    backend: t.backend,
+    route: t.route,
+    from: t.from,
+    state: t.to,
+    reason: t.reason,
+    at: new Date(t.at).toISOString(),
+    ...(instance !== undefined && { instance }),
+  };
+}
+
+function remoteFrame(e: RemoteEvent): string {
+  return e.kind === 'breaker'
+    ? frame('breaker', breakerEvent(e.event, e.instance))
+    : frame('ledger', e.entry);
+}
+
 export class EventHub {
   readonly #ctx: AdminContext;
   readonly #instances: InstanceCache;
@@ -55,20 +81,12 @@ export class EventHub {
     this.#ctx = ctx;
     this.#instances = instances;
     this.#unsubscribe = [
-      ctx.series.onSample((second) => void this.#tick(second)),
+      ctx.series.onSample((second, revised) => void this.#tick(second, revised)),
       ctx.rollouts.ledger.onEntry((entry: LedgerEntry) => this.#broadcast(frame('ledger', entry))),
       ctx.gateway.onBreakerTransition((t: BreakerTransition) =>
-        this.#broadcast(
-          frame('breaker', {
-            backend: t.backend,
-            route: t.route,
-            from: t.from,
-            state: t.to,
-            reason: t.reason,
-            at: new Date(t.at).toISOString(),
-          }),
-        ),
+        this.#broadcast(frame('breaker', breakerEvent(t))),
       ),
+      ...(ctx.fleet ? [ctx.fleet.onRemote((e) => this.#broadcast(remoteFrame(e)))] : []),
     ];
   }
 
@@ -100,7 +118,7 @@ export class EventHub {
     res.on('close', () => this.#streams.delete(stream));
   }
 
-  async #tick(second: number): Promise<void> {
+  async #tick(second: number, revised: readonly number[]): Promise<void> {
     this.#ticks++;
     if (this.#streams.size === 0) {
       // Whoever connects next gets the overview at once; the change test starts afresh.
@@ -122,9 +140,12 @@ export class EventHub {
       const points = new Map<string, string>();
       let all = '';
       for (const r of this.#ctx.gateway.routes()) {
-        const point = this.#ctx.series.point(r.name, second);
-        if (!point) continue;
-        const f = frame('point', { route: r.name, point });
+        let f = '';
+        for (const t of [...revised, second]) {
+          const point = this.#ctx.series.point(r.name, t);
+          if (point) f += frame('point', { route: r.name, point });
+        }
+        if (f === '') continue;
         points.set(r.name, f);
         all += f;
       }

@@ -1,3 +1,3 @@
 export { hasValidToken, isLoopback } from './auth.ts';
-export type { AdminOptions } from './context.ts';
+export type { AdminOptions, DashboardFleet } from './context.ts';
 export { AdminServer } from './server.ts';

@@ -25,7 +25,7 @@ export interface OverviewRoute {
   readonly waitingFor: string | null;
   readonly legacy: SideSummary | null;
   readonly candidate: SideSummary | null;
-  /** Shadow pairs that differ / compared, since this process started; null without shadow or pairs. */
+  /** Shadow pairs that differ / compared, since each instance started (every instance of the fleet); null without shadow or pairs. */
   readonly mismatchRate: number | null;
 }
 
@@ -49,7 +49,8 @@ export function overviewRoutes(ctx: AdminContext): OverviewRoute[] {
   const { gateway, rollouts, series } = ctx;
   return gateway.routes().map((r) => {
     const status = rollouts.status(r.name);
-    const tally = gateway.shadowTally(r.name);
+    // The fleet's pairs when other instances count some; this instance's own otherwise.
+    const tally = ctx.fleet?.shadow(r.name) ?? gateway.shadowTally(r.name);
     return {
       name: r.name,
       state: status?.state ?? 'off',

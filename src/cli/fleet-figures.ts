@@ -5,6 +5,8 @@
 // the leader reads every instance's seconds before its checks and merges
 // them (histograms add), reading its own seconds live. An instance that went
 // silent for three heartbeats is forgotten: its seconds leave every figure.
+// The dashboard's series ride in the same payload (fleet-series.ts publishes
+// through this exchange, once a second, after its sample).
 import type { Config } from '../config/index.ts';
 import type { Gateway } from '../gateway/index.ts';
 import type { RouteFigures } from '../rollout/index.ts';
@@ -12,12 +14,9 @@ import type { FleetMember, FleetStore } from '../state/index.ts';
 import {
   buildFiguresPayload,
   FleetFigures,
-  lastCompleteSecond,
+  type PayloadExtras,
   statsNow,
 } from '../telemetry/index.ts';
-
-/** After a second ends, the wait before publishing it (its last requests are recorded by then). */
-const PUBLISH_DELAY_MS = 50;
 
 /** Seconds of figures a gate may read: the longest rollout window, plus the current and a spare one. */
 function retainOf(config: Config): number {
@@ -36,7 +35,6 @@ export class FleetFiguresExchange {
   #readUpTo = 0;
   /** Instances whose seconds are in the merged figures. */
   readonly #seen = new Set<string>();
-  #timer: NodeJS.Timeout | undefined = undefined;
   #publishing = false;
   /** Payloads from other instances that could not be read (a version skew, corruption). */
   rejected = 0;
@@ -47,33 +45,25 @@ export class FleetFiguresExchange {
     this.#gateway = gateway;
   }
 
-  /** Publishes every second from now on, just after the second ends. */
-  start(): void {
-    const next = () => {
-      const ms = 1000 - (statsNow() % 1000) + PUBLISH_DELAY_MS;
-      this.#timer = setTimeout(() => {
-        void this.publish();
-        next();
-      }, ms);
-      this.#timer.unref();
-    };
-    next();
-  }
-
-  /** This instance's last whole second, to the store (nothing when no rollout reads a route here). */
-  async publish(): Promise<void> {
-    if (this.#publishing || !this.#member.health.up) return;
+  /**
+   * This instance's whole `second` (just over, its last requests recorded),
+   * to the store: the routes a rollout reads, and `extras` (nothing at all
+   * when neither has anything). True when a payload was stored.
+   */
+  async publish(second: number, extras: PayloadExtras = {}): Promise<boolean> {
+    if (this.#publishing || !this.#member.health.up) return false;
     this.#publishing = true;
     try {
-      const second = lastCompleteSecond();
-      const payload = buildFiguresPayload(this.#gateway.figureSources(), second);
-      if (payload === undefined) return;
+      const payload = buildFiguresPayload(this.#gateway.figureSources(), second, extras);
+      if (payload === undefined) return false;
       await this.#store.publishFigures(
         { instance: this.#member.id, second, payload },
         retainOf(this.#gateway.config),
       );
+      return true;
     } catch (error) {
       this.#member.report(error as Error);
+      return false;
     } finally {
       this.#publishing = false;
     }
@@ -134,9 +124,5 @@ export class FleetFiguresExchange {
   /** The route's rollout is over: its merged figures go. */
   dropRoute(route: string): void {
     this.#merged?.dropRoute(route);
-  }
-
-  close(): void {
-    clearTimeout(this.#timer);
   }
 }

@@ -15,6 +15,7 @@ import {
   SecondSeries,
 } from '../telemetry/index.ts';
 import { FleetFiguresExchange } from './fleet-figures.ts';
+import { FleetSeriesExchange } from './fleet-series.ts';
 import { instanceInfo } from './instance.ts';
 import { rolloutTarget } from './rollout-target.ts';
 
@@ -108,6 +109,10 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   }
   // The dashboard's 1-second series of every route: one sampler, shared by every admin listener.
   const series = new SecondSeries(() => gateway.seriesRoutes());
+  // Each second the sampler publishes through the fleet exchange (the gates' figures ride along)
+  // and, with other instances up, its points become the fleet's.
+  const fleetSeries = new FleetSeriesExchange({ store, member, gateway, rollouts, figures });
+  series.attach(fleetSeries);
   const adminOn = (listen: ListenAddress) =>
     new AdminServer({
       gateway,
@@ -121,6 +126,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
       viewerToken: config.admin.viewerToken,
       tls: config.admin.tls,
       series,
+      ...(store.kind !== 'memory' && { fleet: fleetSeries }),
     });
   // A worker's own admin port: /metrics and the API of this process alone.
   const workerListen =
@@ -165,7 +171,6 @@ export async function startCutover(configFile: string, options: RunOptions = {})
   member.follow(gateway.follower());
   member.follow(rollouts.follower());
   await member.start();
-  figures.start();
   // The report's minute history: this instance's rows, written each minute (a
   // failed write is logged and its rows are written at the next minute).
   metrics.history.start({
@@ -265,7 +270,7 @@ export async function startCutover(configFile: string, options: RunOptions = {})
         );
         series.stop();
         await rollouts.close();
-        figures.close();
+        fleetSeries.close();
         // The lease goes first, so another instance leads while this one drains.
         await member.close();
         await gateway.close(gateway.config.server.shutdownGrace);

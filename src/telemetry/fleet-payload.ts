@@ -6,7 +6,11 @@
 //       "l"?: slot, "c"?: slot,   // legacy, candidate: window-slot-codec.ts; absent when the side had no request that second
 //       "n": count,               // candidate requests since this process started
 //       "s"?: [compared, mismatched, settled 0|1],  // shadow pairs since the route's shadow began here
-//       "o"?: 1 } } }             // the candidate's breaker is open
+//       "o"?: 1 } },             // the candidate's breaker is open
+//     "q"?: { "<route>": {       // the dashboard's series (issue 14): every route with requests or shadow pairs
+//       "l"?: side, "c"?: side,  // [requests, errors, bucket, count, bucket, count, …] (LATENCY_BUCKETS, +Inf last; non-zero only)
+//       "m"?: [compared, mismatched] } },  // shadow pairs since the route's shadow began here
+//     "e"?: { "b"?: [transition…], "n"?: [ledger note…] } }  // breaker transitions and ledger notes of the second
 //
 // One-letter keys: with little traffic a route's slots are a few dozen
 // bytes, and the names the parsed form uses ("candidateCount"…) were half
@@ -18,6 +22,11 @@
 // breaker state; a route without a window is never listed (nobody gates it).
 // The running counts are cumulative, not per second: a lost or late second
 // loses nothing of them, and the leader takes the last one of each instance.
+//
+// `q` and `e` are for every instance's dashboard (fleet-series.ts), not for
+// the gates: a reader of version 1 without them ignores them, and a bad `q`
+// or `e` costs that part alone, never the routes the gates read.
+import { LATENCY_BUCKETS } from './request-stats.ts';
 import type { WindowSlot } from './window-merge.ts';
 import { decodeWindowSlot, encodeWindowSlot } from './window-slot-codec.ts';
 import type { SlidingWindow } from './windows.ts';
@@ -44,6 +53,46 @@ export interface RouteFigureSource {
   /** The route's shadow tally now; undefined without shadow. */
   readonly shadow: ShadowCounts | undefined;
   readonly candidateBreakerOpen: boolean;
+}
+
+/**
+ * One side's second for the dashboard: [requests, errors, bucket, count, …],
+ * the latency buckets (request-stats.ts LATENCY_BUCKETS, +Inf last) that
+ * gained requests, by index. Prometheus' buckets, not the windows' HDR bins:
+ * every route has them, rollout or not, and 14 numbers say a second.
+ */
+export type SeriesSide = readonly number[];
+
+/** A route's second as the dashboard's series reads it. */
+export interface SeriesRoutePayload {
+  readonly legacy?: SeriesSide;
+  readonly candidate?: SeriesSide;
+  /** Shadow pairs compared and mismatched since the route's shadow began on the instance. */
+  readonly shadow?: readonly [number, number];
+}
+
+/** A breaker transition as another instance's dashboard shows it (admin's `breaker` event). */
+export interface BreakerEventPayload {
+  readonly backend: string;
+  readonly route: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** What happened on an instance in a second that every dashboard should hear of. */
+export interface FleetEventsPayload {
+  readonly breakers: readonly BreakerEventPayload[];
+  /** Ledger entries (rollout's LedgerEntry, opaque here) of kind `note`. */
+  readonly notes: readonly Record<string, unknown>[];
+}
+
+/** The parts of a payload beside the routes (undefined parts: absent or malformed). */
+export interface PayloadExtras {
+  readonly series?: ReadonlyMap<string, SeriesRoutePayload>;
+  readonly events?: FleetEventsPayload;
 }
 
 /** One route of a parsed payload. */
@@ -78,6 +127,7 @@ interface WireRoute {
 export function buildFiguresPayload(
   sources: Iterable<RouteFigureSource>,
   second: number,
+  extras: PayloadExtras = {},
 ): string | undefined {
   // No prototype: a route named "__proto__" is a key like any other.
   const routes: Record<string, WireRoute> = Object.create(null);
@@ -97,7 +147,30 @@ export function buildFiguresPayload(
     routes[s.route] = entry;
     any = true;
   }
-  return any ? JSON.stringify({ v: FIGURES_PAYLOAD_VERSION, routes }) : undefined;
+  const wire: Record<string, unknown> = { v: FIGURES_PAYLOAD_VERSION, routes };
+  const { series, events } = extras;
+  if (series !== undefined) {
+    const q: Record<string, { l?: SeriesSide; c?: SeriesSide; m?: readonly [number, number] }> =
+      Object.create(null);
+    for (const [name, r] of series) {
+      q[name] = {
+        ...(r.legacy && { l: r.legacy }),
+        ...(r.candidate && { c: r.candidate }),
+        ...(r.shadow && { m: r.shadow }),
+      };
+    }
+    // Said even when empty: an instance with nothing to report still says it is there.
+    wire.q = q;
+    any = true;
+  }
+  if (events !== undefined && (events.breakers.length > 0 || events.notes.length > 0)) {
+    wire.e = {
+      ...(events.breakers.length > 0 && { b: events.breakers }),
+      ...(events.notes.length > 0 && { n: events.notes }),
+    };
+    any = true;
+  }
+  return any ? JSON.stringify(wire) : undefined;
 }
 
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
@@ -136,6 +209,19 @@ function parseRoute(v: unknown): RoutePayload | null {
  * instance. Never throws; the caller counts the rejects (FleetFigures does).
  */
 export function parseFiguresPayload(text: string): Map<string, RoutePayload> | undefined {
+  return parseFleetPayload(text)?.routes;
+}
+
+/** A whole payload: the routes as parseFiguresPayload reads them, and the extras each read alone. */
+export interface ParsedFleetPayload extends PayloadExtras {
+  readonly routes: Map<string, RoutePayload>;
+}
+
+/**
+ * The routes and the extras of a payload; undefined as parseFiguresPayload.
+ * A malformed `q` or `e` is left out (undefined) and the rest kept.
+ */
+export function parseFleetPayload(text: string): ParsedFleetPayload | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -151,5 +237,59 @@ export function parseFiguresPayload(text: string): Map<string, RoutePayload> | u
     if (route === null) return undefined;
     routes.set(name, route);
   }
-  return routes;
+  const series = parseSeries(parsed.q);
+  const events = parseEvents(parsed.e);
+  return { routes, ...(series && { series }), ...(events && { events }) };
+}
+
+/** Buckets a series side may name: LATENCY_BUCKETS and +Inf. */
+const SERIES_BUCKETS = LATENCY_BUCKETS.length + 1;
+
+function isSeriesSide(v: unknown): v is SeriesSide {
+  if (!Array.isArray(v) || v.length < 2 || v.length % 2 !== 0) return false;
+  if (!v.every(isCount) || v[1] > v[0]) return false;
+  for (let i = 2; i < v.length; i += 2) if (v[i] >= SERIES_BUCKETS) return false;
+  return true;
+}
+
+function parseSeries(v: unknown): Map<string, SeriesRoutePayload> | undefined {
+  if (!isObject(v)) return undefined;
+  const out = new Map<string, SeriesRoutePayload>();
+  for (const [name, r] of Object.entries(v)) {
+    if (!isObject(r)) return undefined;
+    const { l, c, m } = r;
+    if (l !== undefined && !isSeriesSide(l)) return undefined;
+    if (c !== undefined && !isSeriesSide(c)) return undefined;
+    const shadow =
+      Array.isArray(m) && m.length === 2 && isCount(m[0]) && isCount(m[1]) && m[1] <= m[0]
+        ? ([m[0], m[1]] as const)
+        : undefined;
+    if (m !== undefined && shadow === undefined) return undefined;
+    out.set(name, {
+      ...(l !== undefined && { legacy: l }),
+      ...(c !== undefined && { candidate: c }),
+      ...(shadow && { shadow }),
+    });
+  }
+  return out;
+}
+
+const BREAKER_FIELDS = ['backend', 'route', 'from', 'to', 'reason'] as const;
+
+function isBreakerEvent(v: unknown): v is BreakerEventPayload {
+  return (
+    isObject(v) &&
+    BREAKER_FIELDS.every((f) => typeof v[f] === 'string') &&
+    Number.isSafeInteger(v.at)
+  );
+}
+
+function parseEvents(v: unknown): FleetEventsPayload | undefined {
+  if (!isObject(v)) return undefined;
+  const { b = [], n = [] } = v;
+  if (!Array.isArray(b) || !b.every(isBreakerEvent)) return undefined;
+  if (!Array.isArray(n) || !n.every((e) => isObject(e) && typeof e.route === 'string')) {
+    return undefined;
+  }
+  return { breakers: b, notes: n as Record<string, unknown>[] };
 }

@@ -3,12 +3,25 @@ export type { BreakerSeries } from './breaker-gauge.ts';
 export { BREAKER_STATE_VALUE } from './breaker-gauge.ts';
 export type { FleetFiguresOptions, FleetRouteFigures, PublishedFigures } from './fleet-figures.ts';
 export { FleetFigures } from './fleet-figures.ts';
-export type { RouteFigureSource, RoutePayload, ShadowCounts } from './fleet-payload.ts';
+export type {
+  BreakerEventPayload,
+  FleetEventsPayload,
+  ParsedFleetPayload,
+  PayloadExtras,
+  RouteFigureSource,
+  RoutePayload,
+  SeriesRoutePayload,
+  SeriesSide,
+  ShadowCounts,
+} from './fleet-payload.ts';
 export {
   buildFiguresPayload,
   FIGURES_PAYLOAD_VERSION,
   parseFiguresPayload,
+  parseFleetPayload,
 } from './fleet-payload.ts';
+export type { FleetSeriesOptions, MergedSecond, MergedSide, RemoteEvent } from './fleet-series.ts';
+export { FleetSeriesMerge } from './fleet-series.ts';
 export { FleetShadowTally } from './fleet-shadow.ts';
 export type { FleetWindowOptions } from './fleet-window.ts';
 export { FleetWindow } from './fleet-window.ts';
@@ -69,6 +82,9 @@ export {
   statsNow,
 } from './request-stats.ts';
 export type {
+  LocalSecond,
+  SampleListener,
+  SeriesFleet,
   SeriesPoint,
   SeriesRoute,
   SidePoint,

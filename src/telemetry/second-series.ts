@@ -7,7 +7,10 @@
 // counts, interpolated inside the bucket as Prometheus' histogram_quantile
 // does; a side whose sliding window is on (a rollout reads it) gives the
 // exact HDR figures of the second instead, the same the gates see.
-import { LATENCY_BUCKETS, type SideStats, statsNow } from './request-stats.ts';
+import { BUCKETS, bucketQuantile } from './bucket-quantile.ts';
+import type { SeriesSide } from './fleet-payload.ts';
+import type { MergedSecond, MergedSide } from './fleet-series.ts';
+import { type SideStats, statsNow } from './request-stats.ts';
 import { SlotMerge } from './window-merge.ts';
 
 /** 15 minutes at 1 s: what the route page's charts show (issue 14). */
@@ -44,8 +47,6 @@ function msOf(code: number): number {
   return MIN_MS * Math.exp((code - 1) * LOG_STEP);
 }
 const CLASSES = 5;
-/** +Inf bucket included. */
-const BUCKETS = LATENCY_BUCKETS.length + 1;
 
 export interface SidePoint {
   /** Requests a second. */
@@ -65,6 +66,11 @@ export interface SeriesPoint {
   /** Null for a route without a candidate. */
   readonly candidate: SidePoint | null;
   readonly weight: number;
+  /**
+   * Instances whose figures the point holds: 1 alone (or when the fleet's
+   * figures could not be read that second), else those that published it.
+   */
+  readonly instances: number;
 }
 
 /** What the sampler reads of a route each second. */
@@ -75,31 +81,25 @@ export interface SeriesRoute {
   readonly weight: number;
 }
 
+/** This instance's last second, route by route (routes with requests only), as it publishes it. */
+export type LocalSecond = ReadonlyMap<string, { legacy?: SeriesSide; candidate?: SeriesSide }>;
+
+/**
+ * The fleet behind the series (src/cli/fleet-series.ts): after each local
+ * sample it publishes this instance's second and answers the fleet's
+ * seconds to write over the local points — the new one and any earlier one
+ * a late payload revised — or none (alone, or the store away).
+ */
+export interface SeriesFleet {
+  collect(second: number, local: LocalSecond): Promise<readonly MergedSecond[]>;
+}
+
 /** The recent figures of a side, for the all-routes table. */
 export interface SideSummary {
   readonly rps: number;
   readonly errorRate: number | null;
   /** The highest per-second p99 of the span (an upper bound of the span's p99). */
   readonly p99: number | null;
-}
-
-/** The ms below which a share `q` of a second's requests fall, from non-cumulative bucket counts. */
-function bucketQuantile(deltas: Float64Array, total: number, q: number): number {
-  const rank = q * total;
-  let seen = 0;
-  for (let i = 0; i < BUCKETS; i++) {
-    const inBucket = deltas[i];
-    if (inBucket === 0 || seen + inBucket < rank) {
-      seen += inBucket;
-      continue;
-    }
-    const lower = i === 0 ? 0 : LATENCY_BUCKETS[i - 1];
-    // Above the last finite bound Prometheus answers that bound: the true value is unknown.
-    if (i === LATENCY_BUCKETS.length) return lower * 1000;
-    const upper = LATENCY_BUCKETS[i];
-    return (lower + ((upper - lower) * (rank - seen)) / inBucket) * 1000;
-  }
-  return 0;
 }
 
 /** Milliseconds to two decimals, as the API answers them. */
@@ -125,14 +125,17 @@ class SideRing {
     return (this.counts?.byteLength ?? 0) + (this.latencies?.byteLength ?? 0);
   }
 
-  /** Reads `stats`; writes the point at `slot` (exact HDR figures when `exact` holds the second). */
-  sample(stats: SideStats, slot: number, exact: SlotMerge | undefined): void {
+  /**
+   * Reads `stats`; writes the point at `slot` (exact HDR figures when `exact`
+   * holds the second). Answers the second as published (none without requests).
+   */
+  sample(stats: SideStats, slot: number, exact: SlotMerge | undefined): SeriesSide | undefined {
     const read = this.#read(stats, true);
     this.#idle = read.requests > 0 ? 0 : this.#idle + 1;
     if (this.#idle >= SERIES_SECONDS) {
       this.counts = undefined;
       this.latencies = undefined;
-      return;
+      return undefined;
     }
     this.counts ??= new Float32Array(SERIES_SECONDS * COUNT_FIELDS);
     this.latencies ??= new Uint16Array(SERIES_SECONDS * LATENCY_FIELDS);
@@ -146,12 +149,41 @@ class SideRing {
     c[at + 1] = s ? s.errors : read.errors;
     if (requests === 0) {
       l.fill(0, lat, lat + LATENCY_FIELDS);
-      return;
+      return read.requests > 0 ? this.#wire(read) : undefined;
     }
     const d = this.#deltas;
     l[lat] = msCode(s ? s.p50 : bucketQuantile(d, requests, 0.5));
     l[lat + 1] = msCode(s ? s.p95 : bucketQuantile(d, requests, 0.95));
     l[lat + 2] = msCode(s ? s.p99 : bucketQuantile(d, requests, 0.99));
+    return read.requests > 0 ? this.#wire(read) : undefined;
+  }
+
+  /** Writes the fleet's figures of the second at `slot` over this instance's. */
+  write(slot: number, side: MergedSide | undefined): void {
+    const requests = side?.requests ?? 0;
+    if (requests > 0) this.#idle = 0;
+    else if (!this.counts) return;
+    this.counts ??= new Float32Array(SERIES_SECONDS * COUNT_FIELDS);
+    this.latencies ??= new Uint16Array(SERIES_SECONDS * LATENCY_FIELDS);
+    const at = slot * COUNT_FIELDS;
+    const lat = slot * LATENCY_FIELDS;
+    this.counts[at] = requests;
+    this.counts[at + 1] = side?.errors ?? 0;
+    if (!side || requests === 0) {
+      this.latencies.fill(0, lat, lat + LATENCY_FIELDS);
+      return;
+    }
+    this.latencies[lat] = msCode(side.p50);
+    this.latencies[lat + 1] = msCode(side.p95);
+    this.latencies[lat + 2] = msCode(side.p99);
+  }
+
+  /** The last read as published: [requests, errors, bucket, count, …] (fleet-payload.ts). */
+  #wire(read: { requests: number; errors: number }): SeriesSide {
+    const out = [read.requests, read.errors];
+    const d = this.#deltas;
+    for (let i = 0; i < BUCKETS; i++) if (d[i] > 0) out.push(i, d[i]);
+    return out;
   }
 
   /** Requests, errors and p99 (ms) of `slot`; requests 0 when none or freed. */
@@ -220,11 +252,21 @@ function exactSecond(stats: SideStats, merge: SlotMerge, second: number): SlotMe
   return merge;
 }
 
+/** What a sample listener hears: the second just sampled, and earlier seconds the fleet's late figures rewrote. */
+export type SampleListener = (second: number, revised: readonly number[]) => void;
+
 export class SecondSeries {
   readonly #routes: () => Iterable<SeriesRoute>;
   readonly #rings = new Map<string, RouteRing>();
-  readonly #listeners = new Set<(second: number) => void>();
+  readonly #listeners = new Set<SampleListener>();
   readonly #merge = new SlotMerge();
+  /** Instances behind each second's points (see SeriesPoint.instances). */
+  readonly #instances = new Uint16Array(SERIES_SECONDS);
+  /** This instance's last second, for the fleet. */
+  #local = new Map<string, { legacy?: SeriesSide; candidate?: SeriesSide }>();
+  #fleet: SeriesFleet | undefined = undefined;
+  /** A collect still running: the next second stays local rather than queue behind a slow store. */
+  #collecting = false;
   #ticks = 0;
   #last = -1;
   #timer: NodeJS.Timeout | undefined;
@@ -239,6 +281,11 @@ export class SecondSeries {
    * stop(). One timer for the process: the dashboard's streams hang off
    * onSample instead of keeping timers of their own.
    */
+  /** From now on each second is published and the points are the fleet's (see SeriesFleet). */
+  attach(fleet: SeriesFleet): void {
+    this.#fleet = fleet;
+  }
+
   start(clock: () => number = statsNow): void {
     if (this.#timer) return;
     // The bases now: requests before the first tick then count in its point, not in no point.
@@ -252,7 +299,7 @@ export class SecondSeries {
       const second = Math.floor(clock() / 1000) - 1;
       // A tick late by a whole second (a stalled loop) samples once: the counters hold both seconds.
       try {
-        if (second > this.#last) this.sample(second);
+        if (second > this.#last) this.#tick(second);
       } finally {
         schedule();
       }
@@ -265,8 +312,32 @@ export class SecondSeries {
     this.#timer = undefined;
   }
 
+  /** One tick: the local sample, then the fleet's figures when a fleet is attached and free. */
+  #tick(second: number): void {
+    const fleet = this.#fleet;
+    if (!fleet || this.#collecting) {
+      this.sample(second);
+      return;
+    }
+    this.#sampleLocal(second);
+    this.#collecting = true;
+    fleet
+      .collect(second, this.#local)
+      .then(
+        (merged) => {
+          const revised: number[] = [];
+          for (const m of merged) if (this.#write(m) && m.second !== second) revised.push(m.second);
+          this.#notify(second, revised);
+        },
+        () => this.#notify(second, []),
+      )
+      .finally(() => {
+        this.#collecting = false;
+      });
+  }
+
   /** Calls `listener` after each sample with the second it covers; returns the unsubscribe. */
-  onSample(listener: (second: number) => void): () => void {
+  onSample(listener: SampleListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -282,7 +353,18 @@ export class SecondSeries {
    * since the process started.
    */
   sample(second: number): void {
+    this.#sampleLocal(second);
+    this.#notify(second, []);
+  }
+
+  #notify(second: number, revised: readonly number[]): void {
+    for (const listener of this.#listeners) listener(second, revised);
+  }
+
+  #sampleLocal(second: number): void {
     const tick = ++this.#ticks;
+    this.#local = new Map();
+    this.#instances[second % SERIES_SECONDS] = 1;
     const slot = second % SERIES_SECONDS;
     for (const r of this.#routes()) {
       let ring = this.#rings.get(r.name);
@@ -295,13 +377,40 @@ export class SecondSeries {
       ring.seen = tick;
       ring.seconds[slot] = second;
       ring.weights[slot] = r.weight;
-      ring.legacy = this.#side(ring.legacy, r.legacy, fresh, slot, second);
+      const legacy = this.#side(ring.legacy, r.legacy, fresh, slot, second);
+      ring.legacy = legacy.ring;
       ring.hasCandidate = r.candidate !== undefined;
-      ring.candidate = r.candidate && this.#side(ring.candidate, r.candidate, fresh, slot, second);
+      const candidate = r.candidate && this.#side(ring.candidate, r.candidate, fresh, slot, second);
+      ring.candidate = candidate?.ring;
+      if (legacy.published || candidate?.published) {
+        this.#local.set(r.name, {
+          ...(legacy.published && { legacy: legacy.published }),
+          ...(candidate?.published && { candidate: candidate.published }),
+        });
+      }
     }
     for (const [name, ring] of this.#rings) if (ring.seen !== tick) this.#rings.delete(name);
     this.#last = second;
-    for (const listener of this.#listeners) listener(second);
+  }
+
+  /**
+   * Writes the fleet's second over the local points of every route sampled
+   * in it; false when the second is no longer held (older than the ring).
+   */
+  #write(merged: MergedSecond): boolean {
+    const { second, routes } = merged;
+    if (second <= this.#last - SERIES_SECONDS || second > this.#last) return false;
+    const slot = second % SERIES_SECONDS;
+    this.#instances[slot] = Math.max(1, merged.instances);
+    for (const [name, ring] of this.#rings) {
+      if (ring.seconds[slot] !== second) continue;
+      const r = routes.get(name);
+      if (r?.legacy) ring.legacy ??= new SideRing(undefined);
+      ring.legacy?.write(slot, r?.legacy);
+      if (r?.candidate && ring.hasCandidate) ring.candidate ??= new SideRing(undefined);
+      ring.candidate?.write(slot, r?.candidate);
+    }
+    return true;
   }
 
   /**
@@ -316,12 +425,12 @@ export class SecondSeries {
     fresh: boolean,
     slot: number,
     second: number,
-  ): SideRing | undefined {
+  ): { ring: SideRing | undefined; published?: SeriesSide } {
     if (!ring && (fresh || stats.count === 0))
-      return fresh && stats.count > 0 ? new SideRing(stats) : undefined;
+      return { ring: fresh && stats.count > 0 ? new SideRing(stats) : undefined };
     const side = ring ?? new SideRing(undefined);
-    side.sample(stats, slot, exactSecond(stats, this.#merge, second));
-    return side;
+    const published = side.sample(stats, slot, exactSecond(stats, this.#merge, second));
+    return { ring: side, ...(published && { published }) };
   }
 
   /** The points of the last `seconds` (at most SERIES_SECONDS), oldest first; undefined for an unknown route. */
@@ -352,6 +461,7 @@ export class SecondSeries {
       legacy: ring.legacy ? ring.legacy.point(slot) : empty,
       candidate: ring.candidate ? ring.candidate.point(slot) : ring.hasCandidate ? empty : null,
       weight: ring.weights[slot],
+      instances: this.#instances[slot] || 1,
     };
   }
 

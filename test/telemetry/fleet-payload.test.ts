@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import {
   buildFiguresPayload,
   parseFiguresPayload,
+  parseFleetPayload,
   type RouteFigureSource,
   SlidingWindow,
 } from '../../src/telemetry/index.ts';
@@ -158,5 +159,56 @@ test('a malformed payload is refused as a whole, never thrown', () => {
   }
   for (const notText of [undefined, null, 7, {}]) {
     assert.equal(parseFiguresPayload(notText as unknown as string), undefined);
+  }
+});
+
+test("the dashboard's extras: every route's series, shadow pairs and events of the second", () => {
+  const w = windows();
+  w.legacy.record(200, 5, false, S * 1000);
+  const series = new Map([
+    ['r', { legacy: [3, 1, 2, 2, 13, 1], shadow: [10, 2] as const }],
+    ['quiet', {}],
+    ['no-window', { candidate: [1, 0, 4, 1] }],
+  ]);
+  const breaker = { backend: 'b', route: 'r', from: 'closed', to: 'open', reason: 'x', at: 5 };
+  const note = { route: 'r', kind: 'note', reason: 'weight set by hand' };
+  const text = buildFiguresPayload([source('r', { ...w, candidateCount: 1 })], S, {
+    series,
+    events: { breakers: [breaker], notes: [note] },
+  })!;
+  const parsed = parseFleetPayload(text)!;
+  assert.deepEqual(
+    [...parsed.routes.keys()],
+    ['r'],
+    'the gates still read the windowed routes only',
+  );
+  assert.deepEqual(parsed.series, series);
+  assert.deepEqual(parsed.events, { breakers: [breaker], notes: [note] });
+  // Nothing to say but "I am here": still published, so the others count this instance.
+  const empty = buildFiguresPayload([], S, { series: new Map() })!;
+  assert.deepEqual(parseFleetPayload(empty), { routes: new Map(), series: new Map() });
+  assert.equal(buildFiguresPayload([], S, { events: { breakers: [], notes: [] } }), undefined);
+});
+
+test('a malformed extra is left out; the routes the gates read are kept', () => {
+  const routes = { r: { n: 4 } };
+  const bad: Record<string, unknown> = {
+    'series not an object': { q: [1] },
+    'a side not an array': { q: { r: { l: 5 } } },
+    'a side of odd length': { q: { r: { l: [3, 0, 1] } } },
+    'more errors than requests': { q: { r: { l: [1, 2] } } },
+    'a bucket past +Inf': { q: { r: { l: [1, 0, 14, 1] } } },
+    'a negative count': { q: { r: { c: [1, 0, 2, -1] } } },
+    'shadow of three numbers': { q: { r: { m: [1, 0, 1] } } },
+    'more mismatched pairs than compared': { q: { r: { m: [1, 2] } } },
+    'events not an object': { e: 'x' },
+    'a breaker event without its backend': { e: { b: [{ route: 'r', at: 1 }] } },
+    'a note without a route': { e: { n: [{ kind: 'note' }] } },
+  };
+  for (const [name, extra] of Object.entries(bad)) {
+    const parsed = parseFleetPayload(JSON.stringify({ v: 1, routes, ...(extra as object) }));
+    assert.ok(parsed, name);
+    assert.equal(parsed.routes.get('r')?.candidateCount, 4, name);
+    assert.equal(parsed.series === undefined && parsed.events === undefined, true, name);
   }
 });

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import {
+  buildFiguresPayload,
+  FleetSeriesMerge,
   SERIES_SECONDS,
   SecondSeries,
   type SeriesRoute,
@@ -127,6 +129,53 @@ test('start: one sample a second, just after each second ends, until stop', () =
     series.stop();
     mock.timers.tick(5000);
     assert.equal(seen.length, 4);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test("attached to a fleet: each second is published, and the fleet's merge is the point; a revised second is heard again", async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  try {
+    const r = route('orders');
+    const merge = new FleetSeriesMerge({ localInstance: 'a' });
+    const published: { second: number; legacy: readonly number[] | undefined }[] = [];
+    const others = (n: number) =>
+      buildFiguresPayload([], 1000, { series: new Map([['orders', { legacy: [n, 0, 2, n] }]]) })!;
+    // The store as this test plays it: B published second 1000 in time, C late (with 1001).
+    const store = new Map<number, { instance: string; second: number; payload: string }[]>([
+      [1000, [{ instance: 'b', second: 1000, payload: others(7) }]],
+      [1001, [{ instance: 'c', second: 1000, payload: others(3) }]],
+    ]);
+    const series = new SecondSeries(() => [r]);
+    series.attach({
+      collect: async (second, local) => {
+        published.push({ second, legacy: local.get('orders')?.legacy });
+        const mine = buildFiguresPayload([], second, { series: local })!;
+        const slots = [{ instance: 'a', second, payload: mine }, ...(store.get(second) ?? [])];
+        return merge.ingest(slots, second).revised.map((s) => merge.merged(s));
+      },
+    });
+    const heard: [number, readonly number[]][] = [];
+    series.onSample((s, revised) => heard.push([s, revised]));
+    series.start(() => Date.now());
+    traffic(r.legacy, 5, 3);
+    mock.timers.tick(1050);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(published.at(-1)?.second, 1000);
+    assert.equal(published.at(-1)?.legacy?.[0], 5, 'this instance published its own 5');
+    assert.equal(series.point('orders', 1000)?.legacy?.rps, 12);
+    assert.equal(series.point('orders', 1000)?.instances, 2);
+    mock.timers.tick(1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(heard.slice(-2), [
+      [1000, []],
+      [1001, [1000]],
+    ]);
+    assert.equal(series.point('orders', 1000)?.legacy?.rps, 15);
+    assert.equal(series.point('orders', 1000)?.instances, 3);
+    assert.equal(series.point('orders', 1001)?.legacy?.rps, 0);
+    series.stop();
   } finally {
     mock.timers.reset();
   }
