@@ -31,7 +31,7 @@ export interface AdminOptions {
 
 /**
  * What the dashboard reads of the other instances (src/cli/fleet-series.ts):
- * their shadow pairs, and the breaker transitions and ledger notes their own
+ * their shadow pairs, and the breaker transitions and ledger entries their own
  * dashboards showed. The series' points are the fleet's already (SecondSeries).
  */
 export interface DashboardFleet {

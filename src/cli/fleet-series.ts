@@ -3,7 +3,8 @@
 // (with the gates' figures, one payload: fleet-figures.ts), then — when other
 // instances are up — reads every instance's payloads of the last seconds and
 // answers their merge, which the series writes over its local points. The
-// breaker transitions and ledger notes of the second ride along, so every
+// breaker transitions and the ledger entries that move nothing (gate
+// changes, confirmations, notes) of the second ride along, so every
 // instance's dashboards hear of what happened on the others.
 //
 // Timing: the sample and the publication run 50 ms after a second ends; the
@@ -70,8 +71,9 @@ export class FleetSeriesExchange implements SeriesFleet, DashboardFleet {
         }),
       ),
       rollouts.ledger.onEntry((entry) => {
-        // Moves reach the others with the rollout record (the controller relays them); notes do not.
-        if (entry.kind === 'note') this.#keep(this.#notes, { ...entry });
+        // Moves reach the others with the rollout record (the controller relays them); the
+        // entries that move nothing — gate changes, confirmations, notes — travel here.
+        if (entry.kind !== 'transition') this.#keep(this.#notes, { ...entry });
       }),
     ];
   }

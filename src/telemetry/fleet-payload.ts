@@ -10,7 +10,7 @@
 //     "q"?: { "<route>": {       // the dashboard's series (issue 14): every route with requests or shadow pairs
 //       "l"?: side, "c"?: side,  // [requests, errors, bucket, count, bucket, count, …] (LATENCY_BUCKETS, +Inf last; non-zero only)
 //       "m"?: [compared, mismatched] } },  // shadow pairs since the route's shadow began here
-//     "e"?: { "b"?: [transition…], "n"?: [ledger note…] } }  // breaker transitions and ledger notes of the second
+//     "e"?: { "b"?: [transition…], "n"?: [entry…] } }  // breaker transitions and ledger entries that move nothing
 //
 // One-letter keys: with little traffic a route's slots are a few dozen
 // bytes, and the names the parsed form uses ("candidateCount"…) were half
@@ -85,7 +85,7 @@ export interface BreakerEventPayload {
 /** What happened on an instance in a second that every dashboard should hear of. */
 export interface FleetEventsPayload {
   readonly breakers: readonly BreakerEventPayload[];
-  /** Ledger entries (rollout's LedgerEntry, opaque here) of kind `note`. */
+  /** Ledger entries (rollout's LedgerEntry, opaque here) that move no rollout: gate changes, confirmations, notes. */
   readonly notes: readonly Record<string, unknown>[];
 }
 

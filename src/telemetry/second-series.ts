@@ -342,6 +342,11 @@ export class SecondSeries {
     return () => this.#listeners.delete(listener);
   }
 
+  /** This instance's last sampled second as it publishes it (routes with requests only). */
+  get localSecond(): LocalSecond {
+    return this.#local;
+  }
+
   /** The second last sampled (-1 before the first). */
   get lastSecond(): number {
     return this.#last;
