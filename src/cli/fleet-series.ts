@@ -42,6 +42,9 @@ export class FleetSeriesExchange implements SeriesFleet, DashboardFleet {
   readonly #listeners = new Set<(event: RemoteEvent) => void>();
   #breakers: BreakerEventPayload[] = [];
   #notes: Record<string, unknown>[] = [];
+  /** The last publication: true once stored (a merge without this instance's own second would under-count). */
+  #published: Promise<boolean> = Promise.resolve(false);
+  #closed = false;
   /** Events not published because a second held more than MAX_EVENTS. */
   dropped = 0;
   readonly #unsubscribe: (() => void)[];
@@ -83,24 +86,29 @@ export class FleetSeriesExchange implements SeriesFleet, DashboardFleet {
     return this.#merge.rejected;
   }
 
-  async collect(second: number, local: LocalSecond): Promise<readonly MergedSecond[]> {
+  publish(second: number, local: LocalSecond): void {
     // A store only this process reads (memory) has no one to tell: the gates' figures alone.
     const shared = this.#store.kind !== 'memory';
     const events = { breakers: this.#breakers, notes: this.#notes };
     this.#breakers = [];
     this.#notes = [];
-    const published = await this.#figures.publish(
-      second,
-      shared ? { series: this.#withShadow(local), events } : {},
-    );
+    this.#published = this.#closed
+      ? Promise.resolve(false)
+      : this.#figures.publish(second, shared ? { series: this.#withShadow(local), events } : {});
+  }
+
+  async merge(second: number): Promise<readonly MergedSecond[]> {
+    const shared = this.#store.kind !== 'memory';
+    const published = await this.#published;
     // Alone, the fleet's figures are this instance's: no read.
     if (!shared || !published || this.#member.instanceCount < 2) return [];
     const wait = (second + 1) * 1000 + READ_AT_MS - statsNow();
     if (wait > 0) await sleep(wait, undefined, { ref: false });
+    if (this.#closed) return [];
     try {
       const slots = await this.#store.readFigures(second - 2, second);
-      const { revised, events: remote } = this.#merge.ingest(slots, second);
-      for (const event of remote) for (const listener of this.#listeners) listener(event);
+      const { revised, events } = this.#merge.ingest(slots, second);
+      for (const event of events) for (const listener of this.#listeners) listener(event);
       return revised.map((s) => this.#merge.merged(s));
     } catch (error) {
       this.#member.report(error as Error);
@@ -117,7 +125,9 @@ export class FleetSeriesExchange implements SeriesFleet, DashboardFleet {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Stops publishing and reading (the process stops; the store closes after). */
   close(): void {
+    this.#closed = true;
     for (const off of this.#unsubscribe) off();
     this.#listeners.clear();
   }

@@ -85,13 +85,16 @@ export interface SeriesRoute {
 export type LocalSecond = ReadonlyMap<string, { legacy?: SeriesSide; candidate?: SeriesSide }>;
 
 /**
- * The fleet behind the series (src/cli/fleet-series.ts): after each local
- * sample it publishes this instance's second and answers the fleet's
- * seconds to write over the local points — the new one and any earlier one
- * a late payload revised — or none (alone, or the store away).
+ * The fleet behind the series (src/cli/fleet-series.ts). After each local
+ * sample: `publish` gets this instance's second (every second: the gates
+ * read it too), then `merge` answers the fleet's seconds to write over the
+ * local points — the new one and any earlier one a late payload revised —
+ * or none (alone, or the store away). A merge still running when the next
+ * second comes is not queued behind: that second stays local.
  */
 export interface SeriesFleet {
-  collect(second: number, local: LocalSecond): Promise<readonly MergedSecond[]>;
+  publish(second: number, local: LocalSecond): void;
+  merge(second: number): Promise<readonly MergedSecond[]>;
 }
 
 /** The recent figures of a side, for the all-routes table. */
@@ -265,8 +268,8 @@ export class SecondSeries {
   /** This instance's last second, for the fleet. */
   #local = new Map<string, { legacy?: SeriesSide; candidate?: SeriesSide }>();
   #fleet: SeriesFleet | undefined = undefined;
-  /** A collect still running: the next second stays local rather than queue behind a slow store. */
-  #collecting = false;
+  /** A merge still running: the next second stays local rather than queue behind a slow store. */
+  #merging = false;
   #ticks = 0;
   #last = -1;
   #timer: NodeJS.Timeout | undefined;
@@ -312,17 +315,22 @@ export class SecondSeries {
     this.#timer = undefined;
   }
 
-  /** One tick: the local sample, then the fleet's figures when a fleet is attached and free. */
+  /** One tick: the local sample, its publication, then the fleet's figures when a merge is free. */
   #tick(second: number): void {
     const fleet = this.#fleet;
-    if (!fleet || this.#collecting) {
+    if (!fleet) {
       this.sample(second);
       return;
     }
     this.#sampleLocal(second);
-    this.#collecting = true;
+    fleet.publish(second, this.#local);
+    if (this.#merging) {
+      this.#notify(second, []);
+      return;
+    }
+    this.#merging = true;
     fleet
-      .collect(second, this.#local)
+      .merge(second)
       .then(
         (merged) => {
           const revised: number[] = [];
@@ -332,7 +340,7 @@ export class SecondSeries {
         () => this.#notify(second, []),
       )
       .finally(() => {
-        this.#collecting = false;
+        this.#merging = false;
       });
   }
 

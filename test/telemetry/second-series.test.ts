@@ -148,10 +148,13 @@ test("attached to a fleet: each second is published, and the fleet's merge is th
       [1001, [{ instance: 'c', second: 1000, payload: others(3) }]],
     ]);
     const series = new SecondSeries(() => [r]);
+    let mine = '';
     series.attach({
-      collect: async (second, local) => {
+      publish: (second, local) => {
         published.push({ second, legacy: local.get('orders')?.legacy });
-        const mine = buildFiguresPayload([], second, { series: local })!;
+        mine = buildFiguresPayload([], second, { series: local })!;
+      },
+      merge: async (second) => {
         const slots = [{ instance: 'a', second, payload: mine }, ...(store.get(second) ?? [])];
         return merge.ingest(slots, second).revised.map((s) => merge.merged(s));
       },
