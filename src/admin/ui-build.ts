@@ -72,6 +72,26 @@ function asset(body: string | Buffer, type: string): UiAsset {
   return { body: b, gzip: gzipSync(b, { level: 9 }), type };
 }
 
+/**
+ * Node's own type stripper, without its one ExperimentalWarning: a line
+ * printed to stderr at the first dashboard visit, outside the JSON log, that
+ * tells an operator nothing they can act on (the same stripper runs every
+ * .ts file of the gateway). Only that warning is held back.
+ */
+function stripTypes(source: string): string {
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (text.startsWith('stripTypeScriptTypes')) return;
+    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return stripTypeScriptTypes(source, { mode: 'strip' });
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
 class Builder {
   readonly assets = new Map<string, UiAsset>();
   /** Module key (a bare name or a ui/ URL) → its hashed URL path; also marks modules in progress. */
@@ -88,7 +108,7 @@ class Builder {
     const v = VENDOR[key];
     const file = v ? v.file : new URL(key);
     const raw = readFileSync(file, 'utf8').replace(SOURCE_MAP, '\n');
-    const code = v ? raw + (v.wrap ?? '') : stripTypeScriptTypes(raw, { mode: 'strip' });
+    const code = v ? raw + (v.wrap ?? '') : stripTypes(raw);
     const rewritten = code.replace(
       IMPORT_SPECIFIER,
       (_all, lead: string, q: string, spec: string) => {

@@ -3,6 +3,7 @@
 // (index.html never cached, hashed assets for a year), gzip, and an
 // index.html whose every script and stylesheet is a served file.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'undici';
@@ -86,4 +87,20 @@ describe('dashboard files on the admin listener', () => {
     await post.body.dump();
     assert.equal(post.statusCode, 405);
   });
+});
+
+test('building the files prints nothing to stderr (no ExperimentalWarning outside the JSON log)', () => {
+  const url = new URL('../../src/admin/ui-build.ts', import.meta.url).href;
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(url)}); console.log(m.buildUi().assets.size);`,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(child.status, 0, child.stderr);
+  assert.ok(Number(child.stdout) > 10, child.stdout);
+  assert.equal(child.stderr, '');
 });
