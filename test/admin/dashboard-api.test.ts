@@ -303,6 +303,26 @@ describe('dashboard API: sessions, roles and CSRF', { timeout: 60_000 }, () => {
     const me = await call(`${gw.adminUrl}/api/session`, 'GET', { cookie: operator.cookie });
     assert.equal(me.json.name, 'alice');
   });
+
+  // Last of this gateway's tests: the store stays marked down until its next heartbeat.
+  test('sign-out while the store does not answer: 503, the cookie cleared, refused here all the same', async () => {
+    const session = await signIn(gw.adminUrl, 'op-token', 'frank');
+    const store = gw.running.member.store;
+    const commit = store.commit;
+    store.commit = () => Promise.reject(new Error('connection refused'));
+    try {
+      const a = await call(`${gw.adminUrl}/api/session`, 'DELETE', { cookie: session.cookie });
+      refused(a, 503, 'CUTOVER_ERR_STATE_UNAVAILABLE');
+      assert.match(String(a.headers['set-cookie']), /^cutover_session=; .*Max-Age=0/);
+    } finally {
+      store.commit = commit;
+    }
+    refused(
+      await call(`${gw.adminUrl}/api/session`, 'GET', { cookie: session.cookie }),
+      401,
+      'CUTOVER_ERR_UNAUTHORIZED',
+    );
+  });
 });
 
 describe('dashboard API: no token configured (loopback)', { timeout: 60_000 }, () => {

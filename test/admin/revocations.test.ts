@@ -60,6 +60,18 @@ describe('session revocations', () => {
     }
   });
 
+  it('a store that does not answer: StateUnavailableError, and this instance refuses the id all the same', async () => {
+    const store = new MemoryStore();
+    const member = new FleetMember({ store, info: memberInfo('A'), logger, timings: still });
+    const revocations = new SessionRevocations(member);
+    store.commit = () => Promise.reject(new Error('connection refused'));
+    await assert.rejects(revocations.revoke(session('s1', Date.now() + 60_000)), {
+      code: 'CUTOVER_ERR_STATE_UNAVAILABLE',
+    });
+    assert.equal(revocations.has('s1'), true);
+    assert.equal(member.health.up, false, 'the member was told the store is down');
+  });
+
   it('without a fleet: revoked on this instance only', async () => {
     const local = new SessionRevocations(undefined);
     await local.revoke(session('s1', Date.now() + 60_000));
