@@ -20,12 +20,16 @@ function BreakerRow(props: {
   const routes = backend ? Object.keys(backend.routes) : [snap.route];
   const force = (state: 'open' | 'closed' | 'auto') =>
     ask(forceBreakerAction(snap.backend, state, routes));
+  // Four columns, figures stacked in their cell, buttons wrapping: the table
+  // fits half of a 1280 px page (issue 14) and scrolls in its box on a phone.
   return html`<tr>
     <th scope="row">${side}: <code>${snap.backend}</code></th>
-    <td><span class=${`badge breaker-${snap.state}`}>${snap.state}</span>${snap.forced ? html` <em>(forced)</em>` : null}</td>
-    <td class="num">${snap.calls}</td>
-    <td class="num">${percent(snap.errorRatio)}</td>
-    <td>${snap.openedAt ? new Date(snap.openedAt).toLocaleTimeString([], { hour12: false }) : '–'}</td>
+    <td><span class=${`badge breaker-${snap.state}`}>${snap.state}</span>${snap.forced ? html` <em>(forced)</em>` : null}${
+      snap.openedAt
+        ? html`<br /><span class="hint">opened ${new Date(snap.openedAt).toLocaleTimeString([], { hour12: false })}</span>`
+        : null
+    }</td>
+    <td class="num">${snap.calls} calls<br />${percent(snap.errorRatio)} errors</td>
     ${
       operator
         ? html`<td class="force">
@@ -110,7 +114,7 @@ export function Guards(props: {
       legacy || candidate
         ? html`<div class="table-wrap"><table class="breakers">
       <caption>Breakers on this route (a forced state holds for every route of the backend)</caption>
-      <thead><tr><th scope="col">Backend</th><th scope="col">State</th><th scope="col" class="num">Calls (window)</th><th scope="col" class="num">Errors</th><th scope="col">Opened at</th>${operator ? html`<th scope="col">Force</th>` : null}</tr></thead>
+      <thead><tr><th scope="col">Backend</th><th scope="col">State</th><th scope="col" class="num">Window</th>${operator ? html`<th scope="col">Force</th>` : null}</tr></thead>
       <tbody>
         <${BreakerRow} side="legacy" snap=${legacy} backend=${legacy ? backends[legacy.backend] : undefined} operator=${operator} />
         <${BreakerRow} side="candidate" snap=${candidate} backend=${candidate ? backends[candidate.backend] : undefined} operator=${operator} />

@@ -1,7 +1,8 @@
 // Who is calling the admin API and what they may do. Three ways in:
 // - `Authorization: Bearer` (the CLI, scripts): admin.token is the operator,
 //   admin.viewerToken the viewer; the ledger names them `api`.
-// - The dashboard's session cookie (session.ts): the role and name of sign-in.
+// - The dashboard's session cookie (session.ts): the role and name of sign-in,
+//   until it expires or is signed out (revocations.ts).
 // - No token configured (the listener is then loopback only): everyone is the
 //   operator `local`, as curl always was.
 // Changes need the operator role; from a browser they also need the same
@@ -10,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { CsrfError, ForbiddenError, UnauthorizedError } from '../errors.ts';
 import { hasValidToken, tokenMatches } from './auth.ts';
 import { assertSameOrigin, csrfHeader, fromBrowser } from './csrf.ts';
+import type { SessionRevocations } from './revocations.ts';
 import {
   cookieValue,
   type Role,
@@ -35,6 +37,8 @@ export class Access {
   readonly keys: SessionKeys;
   /** Wrong sign-ins per client address. */
   readonly signIns: SignInThrottle;
+  /** Sessions signed out, on this instance or another of the fleet. */
+  readonly revoked: SessionRevocations;
   readonly #token: string | undefined;
   readonly #viewerToken: string | undefined;
   readonly #scheme: 'http' | 'https';
@@ -43,8 +47,10 @@ export class Access {
     token: string | undefined,
     viewerToken: string | undefined,
     scheme: 'http' | 'https',
+    revoked: SessionRevocations,
     clock: () => number = Date.now,
   ) {
+    this.revoked = revoked;
     this.#token = token;
     this.#viewerToken = viewerToken;
     this.#scheme = scheme;
@@ -92,10 +98,11 @@ export class Access {
     );
   }
 
-  /** The request's valid session cookie, if any. */
+  /** The request's valid session cookie, if any: not forged, not expired, not signed out. */
   session(req: IncomingMessage): Session | undefined {
     const value = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    return value === undefined ? undefined : this.keys.open(value);
+    const session = value === undefined ? undefined : this.keys.open(value);
+    return session && !this.revoked.has(session.id) ? session : undefined;
   }
 
   /** Without a token: the operator `local`, never expiring. */

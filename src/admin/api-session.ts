@@ -1,5 +1,6 @@
 // /api/session: the dashboard's sign-in (POST: a token and a name for a
-// signed session cookie), who am I (GET), and sign-out (DELETE). Answered
+// signed session cookie), who am I (GET), and sign-out (DELETE: the session
+// is revoked fleet-wide, revocations.ts, and the cookie cleared). Answered
 // before the token check: signing in is how a browser gets past it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -81,10 +82,13 @@ export async function handleSession(
   if (method === 'DELETE') {
     // Sign-out holds no secret and needs none; only another site may not do it.
     assertSameOrigin(req, access.scheme);
-    res.writeHead(204, {
-      'set-cookie': sessionCookie('', 0, access.scheme === 'https'),
-      'cache-control': 'no-store',
-    });
+    // The cookie is cleared even when the store does not answer (then 503):
+    // this instance refuses it already, the others may not know yet.
+    res.setHeader('set-cookie', sessionCookie('', 0, access.scheme === 'https'));
+    res.setHeader('cache-control', 'no-store');
+    const session = access.session(req);
+    if (session) await access.revoked.revoke(session);
+    res.writeHead(204);
     res.end();
     return;
   }

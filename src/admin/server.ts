@@ -22,6 +22,7 @@ import { type Endpoint, findEndpoint } from './endpoint.ts';
 import { EventHub } from './events.ts';
 import { sendJson, sendText, targetOf } from './http.ts';
 import { InstanceCache } from './overview.ts';
+import { SessionRevocations } from './revocations.ts';
 import { createUi } from './ui-assets.ts';
 
 export type { AdminOptions } from './context.ts';
@@ -42,6 +43,7 @@ export class AdminServer {
   readonly #options: AdminOptions;
   readonly #context: AdminContext;
   readonly #certificates: TlsCertificates | undefined;
+  readonly #revoked: SessionRevocations;
   /** The dashboard's files (/ui), open like the probes: the page signs in through /api. */
   readonly #ui = createUi();
 
@@ -71,7 +73,8 @@ export class AdminServer {
       this.server = createServer(handler);
       this.scheme = 'http';
     }
-    const access = new Access(options.token, options.viewerToken, this.scheme);
+    this.#revoked = new SessionRevocations(options.member);
+    const access = new Access(options.token, options.viewerToken, this.scheme, this.#revoked);
     const instances = new InstanceCache();
     this.#context = { ...options, access, instances, events: undefined };
     this.#context.events = new EventHub(this.#context, instances);
@@ -85,7 +88,9 @@ export class AdminServer {
     return this.#certificates?.reload();
   }
 
-  listen(): Promise<AddressInfo> {
+  /** Reads the sessions the fleet signed out, then listens: no revoked cookie is ever let in. */
+  async listen(): Promise<AddressInfo> {
+    await this.#revoked.start();
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.#options.port, this.#options.host, () => {
@@ -97,6 +102,7 @@ export class AdminServer {
 
   close(): Promise<void> {
     this.#certificates?.close();
+    this.#revoked.close();
     // Event streams end cleanly first: closeAllConnections would cut them mid-frame.
     this.#context.events?.close();
     return new Promise((resolve) => {

@@ -1,7 +1,8 @@
 // Dashboard sessions: a token exchanged once (POST /api/session) for a signed
 // cookie holding the role, the name given at sign-in, an expiry and an id.
-// Nothing is kept on the server, so every instance of a fleet accepts a
-// session any of them issued.
+// Nothing is kept on the server at sign-in, so every instance of a fleet
+// accepts a session any of them issued; sign-out revokes the id fleet-wide
+// (revocations.ts).
 //
 // The cookie is `base64url(JSON payload) "." base64url(HMAC-SHA256(key, payload))`.
 // The key is derived with HKDF (RFC 5869) from the configured tokens: the

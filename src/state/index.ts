@@ -29,7 +29,14 @@ export {
   type MemberTimings,
   type StoreHealth,
 } from './member.ts';
-export { BREAKER_NS, CONTROLLER_LEASE, ledgerNs, ROLLOUT_NS, WEIGHT_NS } from './namespaces.ts';
+export {
+  BREAKER_NS,
+  CONTROLLER_LEASE,
+  ledgerNs,
+  REVOKED_SESSION_NS,
+  ROLLOUT_NS,
+  WEIGHT_NS,
+} from './namespaces.ts';
 export type { ConnectionListener, RedisFleetOptions } from './redis/fleet.ts';
 export type { LocalFleetOptions } from './sqlite.ts';
 export type { StateStore } from './store.ts';

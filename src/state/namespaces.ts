@@ -8,6 +8,8 @@ export const WEIGHT_NS = 'weight';
 export const BREAKER_NS = 'breaker';
 /** Rollout record of a route, by route name. */
 export const ROLLOUT_NS = 'rollout';
+/** Signed-out dashboard sessions, by session id: the cookie's expiry (epoch ms), when the key may go. */
+export const REVOKED_SESSION_NS = 'session-revoked';
 /** The ledger of a route: an append-only log with sequence numbers from the store. */
 export const ledgerNs = (route: string): string => `ledger:${route}`;
 /** The name of the lease the rollout controller runs under. */

@@ -279,12 +279,48 @@ describe('dashboard API: sessions, roles and CSRF', { timeout: 60_000 }, () => {
     assert.deepEqual(notes[2].who, { role: 'operator', name: 'alice' });
   });
 
-  test('sign-out clears the cookie', async () => {
+  test('sign-out clears the cookie and revokes the session: a copy of the cookie is refused', async () => {
+    const copy = viewer.cookie;
+    assert.equal((await call(`${gw.adminUrl}/api/session`, 'GET', { cookie: copy })).status, 200);
     const a = await call(`${gw.adminUrl}/api/session`, 'DELETE', { cookie: viewer.cookie });
     assert.equal(a.status, 204);
     assert.match(
       String(a.headers['set-cookie']),
       /^cutover_session=; HttpOnly; SameSite=Strict; Path=\/; Max-Age=0/,
+    );
+    // The copied cookie is refused like an expired one, on every endpoint.
+    refused(
+      await call(`${gw.adminUrl}/api/session`, 'GET', { cookie: copy }),
+      401,
+      'CUTOVER_ERR_UNAUTHORIZED',
+    );
+    refused(
+      await call(`${gw.adminUrl}/api/overview`, 'GET', { cookie: copy }),
+      401,
+      'CUTOVER_ERR_UNAUTHORIZED',
+    );
+    // Another session is not touched.
+    const me = await call(`${gw.adminUrl}/api/session`, 'GET', { cookie: operator.cookie });
+    assert.equal(me.json.name, 'alice');
+  });
+
+  // Last of this gateway's tests: the store stays marked down until its next heartbeat.
+  test('sign-out while the store does not answer: 503, the cookie cleared, refused here all the same', async () => {
+    const session = await signIn(gw.adminUrl, 'op-token', 'frank');
+    const store = gw.running.member.store;
+    const commit = store.commit;
+    store.commit = () => Promise.reject(new Error('connection refused'));
+    try {
+      const a = await call(`${gw.adminUrl}/api/session`, 'DELETE', { cookie: session.cookie });
+      refused(a, 503, 'CUTOVER_ERR_STATE_UNAVAILABLE');
+      assert.match(String(a.headers['set-cookie']), /^cutover_session=; .*Max-Age=0/);
+    } finally {
+      store.commit = commit;
+    }
+    refused(
+      await call(`${gw.adminUrl}/api/session`, 'GET', { cookie: session.cookie }),
+      401,
+      'CUTOVER_ERR_UNAUTHORIZED',
     );
   });
 });
@@ -514,6 +550,7 @@ describe('dashboard API: a fleet of two instances', { timeout: 60_000 }, () => {
   let rewrite: Upstream;
   let a: TestGateway;
   let b: TestGateway;
+  let fleetYaml: string;
   const streams: EventStream[] = [];
 
   before(async () => {
@@ -521,9 +558,9 @@ describe('dashboard API: a fleet of two instances', { timeout: 60_000 }, () => {
     rewrite = await startUpstream({ name: 'rewrite' });
     const config = yaml(legacy.url, rewrite.url);
     const dir = tempDir();
-    const fleet = config.replace('state: memory', `state: sqlite:${join(dir, 'fleet.db')}`);
-    a = await startGateway(fleet, { dir });
-    b = await startGateway(fleet);
+    fleetYaml = config.replace('state: memory', `state: sqlite:${join(dir, 'fleet.db')}`);
+    a = await startGateway(fleetYaml, { dir });
+    b = await startGateway(fleetYaml);
   });
   after(async () => {
     for (const s of streams) s.close();
@@ -549,5 +586,38 @@ describe('dashboard API: a fleet of two instances', { timeout: 60_000 }, () => {
     // The session works on the other instance too: one key from the same tokens.
     const me = await call(`${b.adminUrl}/api/session`, 'GET', { cookie: operator.cookie });
     assert.equal(me.json.name, 'dana');
+  });
+
+  test('a sign-out on one instance is refused on the other, and by an instance started after it', async () => {
+    const session = await signIn(a.adminUrl, 'op-token', 'erin');
+    assert.equal(
+      (await call(`${b.adminUrl}/api/session`, 'GET', { cookie: session.cookie })).status,
+      200,
+    );
+    const out = await call(`${a.adminUrl}/api/session`, 'DELETE', { cookie: session.cookie });
+    assert.equal(out.status, 204);
+    // B learns it from the change feed (read now rather than at its next beat).
+    await b.running.member.poll();
+    refused(
+      await call(`${b.adminUrl}/api/session`, 'GET', { cookie: session.cookie }),
+      401,
+      'CUTOVER_ERR_UNAUTHORIZED',
+    );
+    refused(
+      await call(`${b.adminUrl}/api/overview`, 'GET', { cookie: session.cookie }),
+      401,
+      'CUTOVER_ERR_UNAUTHORIZED',
+    );
+    // A third instance reads the revoked sessions before its admin answers.
+    const c = await startGateway(fleetYaml);
+    try {
+      refused(
+        await call(`${c.adminUrl}/api/session`, 'GET', { cookie: session.cookie }),
+        401,
+        'CUTOVER_ERR_UNAUTHORIZED',
+      );
+    } finally {
+      await c.close();
+    }
   });
 });

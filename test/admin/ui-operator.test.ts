@@ -34,6 +34,14 @@ async function assertAccessible(page: Page, what: string): Promise<void> {
   assert.deepEqual(serious, [], `${what}: ${JSON.stringify(violations)}`);
 }
 
+/** Each guards table's scroll width beside its box's client width (its `.table-wrap`). */
+function guardsTableWidths(
+  page: Page,
+): Promise<{ table: string; scrollWidth: number; clientWidth: number }[]> {
+  return page.evaluate(`[...document.querySelectorAll('[aria-labelledby="guards-title"] table')]
+    .map((t) => ({ table: t.className, scrollWidth: t.scrollWidth, clientWidth: t.parentElement.clientWidth }))`);
+}
+
 /** How many points the latency chart holds now (the chart says it in data-points). */
 async function chartPoints(page: Page): Promise<number> {
   return Number(await page.locator('[data-chart="latency"]').getAttribute('data-points'));
@@ -156,6 +164,17 @@ describe('dashboard: an operator', () => {
     assert.match(await legacy.innerText(), /healthy\s+no\s+0/);
   });
 
+  test('the guards tables fit their column at 1280x800: nothing to scroll sideways', async () => {
+    const widths = await guardsTableWidths(page);
+    assert.equal(widths.length, 2, 'the breakers and the instances tables');
+    for (const w of widths) {
+      assert.ok(
+        w.scrollWidth <= w.clientWidth,
+        `table.${w.table} is ${w.scrollWidth}px wide in a ${w.clientWidth}px box`,
+      );
+    }
+  });
+
   test('the page logged no console error (CSP violations included)', () => {
     assert.deepEqual(unexpectedErrors(errors), []);
   });
@@ -188,7 +207,7 @@ describe('dashboard: an operator', () => {
     }
   });
 
-  test('is readable on a phone: the table scrolls inside its box, the page does not', async () => {
+  test('is readable on a phone: the tables scroll inside their box, the page does not', async () => {
     const { context, page: p } = await newPage(f, { width: 390 });
     try {
       await signIn(f, p, OPERATOR_TOKEN, 'phone');
@@ -198,6 +217,13 @@ describe('dashboard: an operator', () => {
       );
       assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
       await screenshot(p, 'dashboard-routes-390.png');
+      // A route page too: its guards tables scroll in their box, the page does not.
+      await p.evaluate(`location.hash = '#/route/static'`);
+      await p.locator('table.breakers tbody tr').first().waitFor();
+      const routeOverflow = Number(
+        await p.evaluate('document.documentElement.scrollWidth - innerWidth'),
+      );
+      assert.ok(routeOverflow <= 0, `the route page is ${routeOverflow}px wider than the screen`);
     } finally {
       await context.close();
     }
