@@ -75,9 +75,18 @@ export class SessionRevocations {
     }
   }
 
-  /** Reads what the fleet revoked (before the listener answers), then again every minute. */
+  /**
+   * Reads what the fleet revoked (before the listener answers), then again
+   * every minute. A store away at that moment does not keep the admin
+   * listener down (fail static, as every fleet read): this instance then
+   * knows its own sign-outs until the read or the feed succeeds.
+   */
   async start(): Promise<void> {
-    await this.#read();
+    try {
+      await this.#read();
+    } catch (error) {
+      this.#member?.report(error as Error);
+    }
     this.#timer = setInterval(() => {
       this.#read().catch(() => {
         // The store is away: the ids held stay, the feed catches up when it returns.

@@ -72,6 +72,27 @@ describe('session revocations', () => {
     assert.equal(member.health.up, false, 'the member was told the store is down');
   });
 
+  it('a store away at start does not keep the listener down: the next read catches up', async () => {
+    const store = new MemoryStore();
+    await store.commit([
+      { op: 'set', ns: REVOKED_SESSION_NS, key: 's1', value: Date.now() + 60_000 },
+    ]);
+    const member = new FleetMember({ store, info: memberInfo('A'), logger, timings: still });
+    const list = store.list.bind(store);
+    store.list = () => Promise.reject(new Error('connection refused'));
+    const revocations = new SessionRevocations(member);
+    await revocations.start();
+    try {
+      assert.equal(revocations.has('s1'), false);
+      assert.equal(member.health.up, false, 'the member was told the store is down');
+      store.list = list;
+      await member.poll();
+      assert.equal(revocations.has('s1'), true, 'the feed reload read it once the store answered');
+    } finally {
+      revocations.close();
+    }
+  });
+
   it('without a fleet: revoked on this instance only', async () => {
     const local = new SessionRevocations(undefined);
     await local.revoke(session('s1', Date.now() + 60_000));
