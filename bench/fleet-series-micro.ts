@@ -3,41 +3,19 @@
 // merging every instance's payloads into the points of every route — and
 // how many bytes a second of the series adds to the payload.
 // ROUTES=100,1000 INSTANCES=2,10 TICKS=30 node bench/fleet-series-micro.ts
-import {
-  buildFiguresPayload,
-  FleetSeriesMerge,
-  SecondSeries,
-  type SeriesRoute,
-  SideStats,
-  SUCCESS,
-} from '../src/telemetry/index.ts';
+import { buildFiguresPayload, FleetSeriesMerge, SecondSeries } from '../src/telemetry/index.ts';
+import { observe, seriesRoutes } from './lib/series-traffic.ts';
 
 const SIZES = (process.env.ROUTES ?? '100,1000').split(',').map(Number);
 const FLEETS = (process.env.INSTANCES ?? '2,10').split(',').map(Number);
 const TICKS = Number(process.env.TICKS ?? 30);
 const SECOND0 = 1_767_225_600;
 
-/** Latencies from a long-tailed mix (92% 2–22 ms, 8% 250 ms–1.85 s), as series-micro.ts. */
-const LATENCIES = new Float64Array(4096);
-for (let i = 0; i < LATENCIES.length; i++) {
-  const u = ((i * 2654435761) >>> 0) / 4294967296;
-  LATENCIES[i] = u < 0.92 ? 2 + u * 20 : 250 + (u - 0.92) * 20_000;
-}
-let k = 0;
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ms = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
 
 for (const n of SIZES) {
-  const routes: SeriesRoute[] = [];
-  for (let i = 0; i < n; i++) {
-    routes.push({
-      name: `route-${i}`,
-      legacy: new SideStats(`route-${i}`, 'legacy', 'legacy'),
-      candidate: new SideStats(`route-${i}`, 'candidate', 'rewrite'),
-      weight: 10,
-    });
-  }
+  const routes = seriesRoutes(n);
   // One instance's sampler: its second is what every instance of the fleet publishes (same shape).
   const series = new SecondSeries(() => routes);
   series.sample(SECOND0);
@@ -49,9 +27,8 @@ for (const n of SIZES) {
     for (let t = 1; t <= TICKS; t++) {
       const second = SECOND0 + t;
       for (const r of routes) {
-        for (let j = 0; j < 20; j++) r.legacy.observe(200, LATENCIES[k++ & 4095] / 1000, SUCCESS);
-        for (let j = 0; j < 5; j++)
-          r.candidate?.observe(200, LATENCIES[k++ & 4095] / 1000, SUCCESS);
+        observe(r.legacy, 20);
+        if (r.candidate) observe(r.candidate, 5);
       }
       series.sample(second);
       let start = process.hrtime.bigint();

@@ -5,38 +5,20 @@
 // path's cost is SideStats.observe as before; it is timed here with and
 // without a sampler running over the same stats, to show it.
 // ROUTES=100,1000,10000 TICKS=60 node bench/series-micro.ts
-import { SecondSeries, type SeriesRoute, SideStats, SUCCESS } from '../src/telemetry/index.ts';
+import { SecondSeries, SideStats, SUCCESS } from '../src/telemetry/index.ts';
+import { latencyMs, observe, seriesRoutes } from './lib/series-traffic.ts';
 
 const SIZES = (process.env.ROUTES ?? '100,1000,10000').split(',').map(Number);
 const TICKS = Number(process.env.TICKS ?? 60);
 /** Requests per side between two samples (the traffic is not timed). */
 const PER_SIDE = 5;
 
-/** Latencies from a long-tailed mix (92% 2–22 ms, 8% 250 ms–1.85 s), as windows-micro.ts. */
-const LATENCIES = new Float64Array(4096);
-for (let i = 0; i < LATENCIES.length; i++) {
-  const u = ((i * 2654435761) >>> 0) / 4294967296;
-  LATENCIES[i] = u < 0.92 ? 2 + u * 20 : 250 + (u - 0.92) * 20_000;
-}
-let k = 0;
-const traffic = (s: SideStats, n: number): void => {
-  for (let i = 0; i < n; i++) s.observe(200, LATENCIES[k++ & 4095] / 1000, SUCCESS);
-};
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 for (const n of SIZES) {
-  const routes: SeriesRoute[] = [];
-  for (let i = 0; i < n; i++) {
-    routes.push({
-      name: `route-${i}`,
-      legacy: new SideStats(`route-${i}`, 'legacy', 'legacy'),
-      candidate: new SideStats(`route-${i}`, 'candidate', 'rewrite'),
-      weight: 10,
-    });
-  }
+  const routes = seriesRoutes(n);
   const series = new SecondSeries(() => routes);
   const heapBefore = process.memoryUsage().heapUsed;
   const times: number[] = [];
@@ -44,8 +26,8 @@ for (const n of SIZES) {
   series.sample(second0);
   for (let t = 1; t <= TICKS; t++) {
     for (const r of routes) {
-      traffic(r.legacy, PER_SIDE);
-      if (r.candidate) traffic(r.candidate, 1);
+      observe(r.legacy, PER_SIDE);
+      if (r.candidate) observe(r.candidate, 1);
     }
     const start = process.hrtime.bigint();
     series.sample(second0 + t);
@@ -70,7 +52,7 @@ for (const sampled of [false, true, false, true]) {
   const N = 2_000_000;
   const start = process.hrtime.bigint();
   for (let i = 0; i < N; i++) {
-    side.observe(200, LATENCIES[i & 4095] / 1000, SUCCESS);
+    side.observe(200, latencyMs(i) / 1000, SUCCESS);
     if (sampled && i % 1000 === 0) alone.sample(i);
   }
   const ns = Number(process.hrtime.bigint() - start) / N;
