@@ -8,58 +8,27 @@
 // A second breaker case with a free injected clock shows the breaker's own
 // cost apart from Date.now's.
 // N=10000000 ROUNDS=5 node bench/breaker-micro.ts
-import { execFileSync } from 'node:child_process';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { DEFAULTS } from '../src/config/index.ts';
 import { CircuitBreaker } from '../src/guard/breaker.ts';
 import { OutlierDetector } from '../src/guard/outlier.ts';
+import { caseToRun, doneTiming, timeRounds } from './lib/micro.ts';
 
 const N = Number(process.env.N ?? 10_000_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const CASES = ['breaker-date-now', 'breaker-injected-clock', 'outlier'] as const;
-const CASE = process.env.CASE;
+const CASE = caseToRun(
+  import.meta.filename,
+  CASES,
+  `node ${process.version}, ${ROUNDS} rounds of ${N} ops`,
+);
 
-if (CASE === undefined) {
-  console.log(`node ${process.version}, ${ROUNDS} rounds of ${N} ops`);
-  for (const name of CASES) {
-    execFileSync(process.execPath, [import.meta.filename], {
-      env: { ...process.env, CASE: name },
-      stdio: 'inherit',
-    });
-  }
-  process.exit(0);
-}
-
-let gcs = 0;
-const observer = new PerformanceObserver((list) => {
-  gcs += list.getEntries().length;
-});
-observer.observe({ entryTypes: ['gc'] });
-
-/** GC entries are delivered asynchronously: give the observer a turn before reading. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** `loop` runs N requests and returns how many were admitted; one loop per case keeps call sites monomorphic. */
-async function time(label: string, loop: () => number): Promise<void> {
-  loop(); // warm up the JIT
-  await settle();
-  const perOp: number[] = [];
-  let collections = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    gcs = 0;
-    const start = process.hrtime.bigint();
+/** `loop` runs N requests and returns how many were admitted (all: the breaker never trips here). */
+function time(label: string, loop: () => number): Promise<void> {
+  return timeRounds({ label, ops: N, rounds: ROUNDS, width: 52 }, () => {
     const admitted = loop();
-    perOp.push(Number(process.hrtime.bigint() - start) / N);
-    await settle();
-    collections += gcs;
     if (admitted !== N) throw new Error(`${label}: ${N - admitted} requests refused`);
-  }
-  perOp.sort((a, b) => a - b);
-  const best = perOp[0].toFixed(1).padStart(6);
-  const median = perOp[Math.floor(perOp.length / 2)].toFixed(1).padStart(6);
-  console.log(
-    `${label.padEnd(52)} best ${best} ns/op   median ${median} ns/op   GCs ${collections}`,
-  );
+    return admitted;
+  });
 }
 
 async function breakerDateNow(): Promise<void> {
@@ -115,5 +84,4 @@ async function outlierDetector(): Promise<void> {
 if (CASE === 'breaker-date-now') await breakerDateNow();
 else if (CASE === 'breaker-injected-clock') await breakerInjectedClock();
 else if (CASE === 'outlier') await outlierDetector();
-else throw new Error(`unknown CASE ${CASE}; one of ${CASES.join(', ')}`);
-observer.disconnect();
+doneTiming();

@@ -5,42 +5,24 @@
 // (none: the request path allocates nothing). Each case in its own process so
 // call sites stay monomorphic, as in the gateway.
 // N=5000000 ROUNDS=5 node bench/minute-history-micro.ts
-import { execFileSync } from 'node:child_process';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { MemoryStore } from '../src/state/index.ts';
 import { MinuteHistory } from '../src/telemetry/minute-history.ts';
 import { SUCCESS } from '../src/telemetry/outcome.ts';
 import { SideStats } from '../src/telemetry/request-stats.ts';
+import { LATENCY_MIX_MS } from './lib/latency-mix.ts';
+import { caseToRun, doneTiming, timeRounds } from './lib/micro.ts';
 
 const N = Number(process.env.N ?? 5_000_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const CASES = ['observe-before', 'observe-with-history', 'observe-clock-only', 'flush'] as const;
-const CASE = process.env.CASE;
+const CASE = caseToRun(
+  import.meta.filename,
+  CASES,
+  `node ${process.version}, ${ROUNDS} rounds of ${N} observe() calls`,
+);
 
-if (CASE === undefined) {
-  console.log(`node ${process.version}, ${ROUNDS} rounds of ${N} observe() calls`);
-  for (const name of CASES) {
-    execFileSync(process.execPath, [import.meta.filename], {
-      env: { ...process.env, CASE: name },
-      stdio: 'inherit',
-    });
-  }
-  process.exit(0);
-}
-
-let gcs = 0;
-const observer = new PerformanceObserver((list) => {
-  gcs += list.getEntries().length;
-});
-observer.observe({ entryTypes: ['gc'] });
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** The latency mix of bench/windows-micro.ts (most 2–20 ms, some up to 2 s), in seconds. */
-const LATENCIES = new Float64Array(4096);
-for (let i = 0; i < LATENCIES.length; i++) {
-  const u = ((i * 2654435761) >>> 0) / 4294967296;
-  LATENCIES[i] = (u < 0.92 ? 2 + u * 20 : 250 + (u - 0.92) * 20_000) / 1000;
-}
+/** The micro benches' latency mix, in seconds (observe takes seconds). */
+const LATENCIES = LATENCY_MIX_MS.map((ms) => ms / 1000);
 const STATUSES = new Int32Array([200, 200, 200, 201, 204, 304, 404, 200, 200, 200]);
 
 /** `at`: pass the end time as attempt.ts does (its own clock read, made anyway for the latency). */
@@ -60,23 +42,10 @@ async function time(label: string, side: SideStats, at: boolean): Promise<void> 
     : () => {
         for (let i = 0; i < N; i++) side.observe(STATUSES[i % 10], LATENCIES[i & 4095], SUCCESS);
       };
-  loop();
-  await settle();
-  const perOp: number[] = [];
-  let collections = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    gcs = 0;
-    const start = process.hrtime.bigint();
+  await timeRounds({ label, ops: N, rounds: ROUNDS, width: 44 }, () => {
     loop();
-    perOp.push(Number(process.hrtime.bigint() - start) / N);
-    await settle();
-    collections += gcs;
-  }
-  perOp.sort((a, b) => a - b);
-  const f = (n: number) => n.toFixed(1).padStart(6);
-  console.log(
-    `${label.padEnd(44)} best ${f(perOp[0])} ns/op   median ${f(perOp[Math.floor(ROUNDS / 2)])} ns/op   GCs ${collections}`,
-  );
+    return N;
+  });
 }
 
 if (CASE === 'observe-before') {
@@ -115,5 +84,5 @@ if (CASE === 'observe-before') {
     `flush of ${routes} routes × 2 sides (${routes * 2} rows)       best ${times[0].toFixed(2)} ms   median ${times[Math.floor(ROUNDS / 2)].toFixed(2)} ms; ` +
       `payload ${(bytes / rows.length).toFixed(0)} bytes a row on average`,
   );
-} else throw new Error(`unknown CASE ${CASE}`);
-observer.disconnect();
+}
+doneTiming();

@@ -6,7 +6,8 @@
 // without a sampler running over the same stats, to show it.
 // ROUTES=100,1000,10000 TICKS=60 node bench/series-micro.ts
 import { SecondSeries, SideStats, SUCCESS } from '../src/telemetry/index.ts';
-import { latencyMs, observe, seriesRoutes } from './lib/series-traffic.ts';
+import { latencyMs } from './lib/latency-mix.ts';
+import { observe, seriesRoutes } from './lib/series-traffic.ts';
 
 const SIZES = (process.env.ROUTES ?? '100,1000,10000').split(',').map(Number);
 const TICKS = Number(process.env.TICKS ?? 60);

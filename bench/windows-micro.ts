@@ -6,68 +6,25 @@
 // monomorphic, as in the gateway; the injected-clock case shows the window's
 // own cost apart from Date.now's.
 // N=10000000 S=2000 ROUNDS=5 node bench/windows-micro.ts
-import { execFileSync } from 'node:child_process';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { SlidingWindow } from '../src/telemetry/windows.ts';
+import { LATENCY_MIX_MS as LATENCIES } from './lib/latency-mix.ts';
+import { caseToRun, doneTiming, timeRounds } from './lib/micro.ts';
 
 const N = Number(process.env.N ?? 10_000_000);
 const S = Number(process.env.S ?? 2_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const RETAIN = 30;
 const CASES = ['record-date-now', 'record-injected-clock', 'snapshot'] as const;
-const CASE = process.env.CASE;
+const CASE = caseToRun(
+  import.meta.filename,
+  CASES,
+  `node ${process.version}, ${ROUNDS} rounds of ${N} records / ${S} snapshots`,
+);
 
-if (CASE === undefined) {
-  console.log(`node ${process.version}, ${ROUNDS} rounds of ${N} records / ${S} snapshots`);
-  for (const name of CASES) {
-    execFileSync(process.execPath, [import.meta.filename], {
-      env: { ...process.env, CASE: name },
-      stdio: 'inherit',
-    });
-  }
-  process.exit(0);
-}
-
-let gcs = 0;
-const observer = new PerformanceObserver((list) => {
-  gcs += list.getEntries().length;
-});
-observer.observe({ entryTypes: ['gc'] });
-
-/** GC entries are delivered asynchronously: give the observer a turn before reading. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Latencies from a long-tailed mix (most 2–20 ms, some up to 2 s), fixed so every run sees the same. */
-const LATENCIES = new Float64Array(4096);
-for (let i = 0; i < LATENCIES.length; i++) {
-  const u = ((i * 2654435761) >>> 0) / 4294967296;
-  LATENCIES[i] = u < 0.92 ? 2 + u * 20 : 250 + (u - 0.92) * 20_000;
-}
 const STATUSES = new Int32Array([200, 200, 200, 201, 204, 304, 404, 200, 200, 500]);
 
-async function time(label: string, ops: number, unit: 'ns' | 'µs', loop: () => number) {
-  loop(); // warm up the JIT
-  await settle();
-  const perOp: number[] = [];
-  let collections = 0;
-  let sink = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    gcs = 0;
-    const start = process.hrtime.bigint();
-    sink += loop();
-    const ns = Number(process.hrtime.bigint() - start) / ops;
-    perOp.push(unit === 'ns' ? ns : ns / 1000);
-    await settle();
-    collections += gcs;
-  }
-  perOp.sort((a, b) => a - b);
-  const best = perOp[0].toFixed(unit === 'ns' ? 1 : 2).padStart(7);
-  const median = perOp[Math.floor(perOp.length / 2)].toFixed(unit === 'ns' ? 1 : 2).padStart(7);
-  console.log(
-    `${label.padEnd(46)} best ${best} ${unit}/op   median ${median} ${unit}/op   GCs ${collections}` +
-      (sink === -1 ? '!' : ''),
-  );
-}
+const time = (label: string, ops: number, unit: 'ns' | 'µs', loop: () => number) =>
+  timeRounds({ label, ops, rounds: ROUNDS, unit }, loop);
 
 async function recordDateNow(): Promise<void> {
   const window = new SlidingWindow({ retainSeconds: RETAIN });
@@ -121,5 +78,4 @@ async function snapshot(): Promise<void> {
 if (CASE === 'record-date-now') await recordDateNow();
 else if (CASE === 'record-injected-clock') await recordInjectedClock();
 else if (CASE === 'snapshot') await snapshot();
-else throw new Error(`unknown CASE ${CASE}; one of ${CASES.join(', ')}`);
-observer.disconnect();
+doneTiming();
