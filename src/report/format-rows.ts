@@ -14,7 +14,7 @@ export function instancesLine(report: MigrationReport): string {
     return `Instances: legacy ${report.instances.legacy}, candidate ${report.instances.candidate}.`;
   const ratio = report.overall.throughputPerInstanceRatio;
   const why = ratio.value === null ? ratio.na : 'not given';
-  return `Instances: n/a — ${why} (throughput per instance ratio n/a).`;
+  return `Instances: n/a — ${why}, so the throughput per instance ratio is n/a.`;
 }
 
 /** Three significant digits, or n/a. */
