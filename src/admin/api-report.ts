@@ -8,7 +8,7 @@
 // Prometheus asked at report time). Reads only: any role.
 import { createHash } from 'node:crypto';
 import type { ReportInstances } from '../config/index.ts';
-import { InvalidArgumentError, NotFoundError } from '../errors.ts';
+import { InvalidArgumentError, NotFoundError, PrometheusQueryError } from '../errors.ts';
 import {
   buildReport,
   countInstancesInPrometheus,
@@ -67,7 +67,9 @@ async function configuredInstances(
       { legacy: configured.legacyJob, candidate: configured.candidateJob },
     );
   } catch (error) {
-    return { na: `instance counts from Prometheus at ${url}: ${(error as Error).message}` };
+    // Unreachable, timed out, an error answer, a result that is not one number.
+    if (!(error instanceof PrometheusQueryError)) throw error;
+    return { na: `instance counts from Prometheus at ${url}: ${error.message}` };
   }
 }
 
