@@ -2,11 +2,16 @@
 // migration report of this gateway's state store — the same reader
 // (src/report/gather.ts) and builder as `cutover report`, so the same
 // figures — and GET /api/plan serves `report.plan` (the output of
-// `cutover plan --format json`, read at config load). Reads only: any role.
+// `cutover plan --format json`, read at config load). The report's other
+// inputs come from the config as the CLI's flags would give them:
+// `report.incidents` (read at load) and `report.instances` (counts, or
+// Prometheus asked at report time). Reads only: any role.
 import { createHash } from 'node:crypto';
-import { InvalidArgumentError, NotFoundError } from '../errors.ts';
+import type { ReportInstances } from '../config/index.ts';
+import { InvalidArgumentError, NotFoundError, PrometheusQueryError } from '../errors.ts';
 import {
   buildReport,
+  countInstancesInPrometheus,
   formatReportHtml,
   formatReportMarkdown,
   type InstanceCounts,
@@ -16,7 +21,7 @@ import {
   routeMissing,
   timeFromText,
 } from '../report/index.ts';
-import { Ledger } from '../rollout/index.ts';
+import { Ledger, queryPrometheus } from '../rollout/index.ts';
 import type { AdminContext } from './context.ts';
 import type { Call, Endpoint } from './endpoint.ts';
 import { sendJson, sendText } from './http.ts';
@@ -45,6 +50,30 @@ function instanceCounts(text: string): InstanceCounts {
 }
 
 /**
+ * `report.instances`: the counts as written, or Prometheus's now. A
+ * Prometheus that fails or does not answer in time costs the report its
+ * throughput ratio (n/a with the reason), never the answer.
+ */
+async function configuredInstances(
+  configured: ReportInstances,
+): Promise<InstanceCounts | { readonly na: string }> {
+  if (configured.kind === 'fixed')
+    return { legacy: configured.legacy, candidate: configured.candidate };
+  const { url, timeoutMs } = configured;
+  try {
+    return await countInstancesInPrometheus(
+      (query) => queryPrometheus(url, query, { timeoutMs }),
+      url,
+      { legacy: configured.legacyJob, candidate: configured.candidateJob },
+    );
+  } catch (error) {
+    // Unreachable, timed out, an error answer, a result that is not one number.
+    if (!(error instanceof PrometheusQueryError)) throw error;
+    return { na: `instance counts from Prometheus at ${url}: ${error.message}` };
+  }
+}
+
+/**
  * The report page's own policy: nothing but its inline style blocks (by
  * hash, not unsafe-inline) and data: images; framed only by the dashboard.
  */
@@ -69,7 +98,10 @@ async function report({ url, res, deps }: Call<AdminContext>): Promise<void> {
   const until = q.has('until') ? when('until', q.get('until') ?? '', now) : now;
   if (since >= until) throw new InvalidArgumentError('since must be before until');
   const route = q.get('route') || undefined;
-  const instances = q.has('instances') ? instanceCounts(q.get('instances') ?? '') : undefined;
+  // The request's counts win over the config's; Prometheus is asked only when needed.
+  const instances = q.has('instances')
+    ? instanceCounts(q.get('instances') ?? '')
+    : config.report.instances && (await configuredInstances(config.report.instances));
   const store = deps.member?.store;
   if (!store) throw new NotFoundError('GET /api/report (no state store)');
   const ledger = new Ledger(store);
@@ -85,6 +117,7 @@ async function report({ url, res, deps }: Call<AdminContext>): Promise<void> {
     routes: data.history,
     timeline: [...data.ledger.values()].flat(),
     instances,
+    incidents: config.report.incidents?.list,
     // Checked at load as `cutover report --plan` checks it: a list of modules.
     plan: plan && { modules: plan.json.modules as readonly PlanModuleInput[] },
     generatedAt: now,

@@ -3,13 +3,14 @@
 // the span (--since/--until), the instance counts (--instances or
 // Prometheus), the incidents CSV and the plan's JSON.
 import { readFileSync } from 'node:fs';
+import { parseIncidentsCsv } from '../config/index.ts';
 import { IncidentsFileError } from '../errors.ts';
 import type { PlanResult } from '../plan/index.ts';
 import {
+  countInstancesInPrometheus,
   type ImportedIncident,
   type InstanceCounts,
   instanceCountsFromText,
-  parseIncidentsCsv,
   timeFromText,
 } from '../report/index.ts';
 import { queryPrometheus } from '../rollout/index.ts';
@@ -44,16 +45,13 @@ export async function prometheusInstances(
   candidateJob: string,
   timeoutMs = 5_000,
 ): Promise<InstanceCounts> {
-  const count = async (job: string): Promise<number> => {
-    const n = await queryPrometheus(url, `count(up{job=${JSON.stringify(job)}})`, { timeoutMs });
-    if (n === undefined || !(n >= 1))
-      throw new UsageError(
-        `Prometheus at ${url} has no target of job "${job}" (count(up) is empty)`,
-      );
-    return n;
-  };
-  const [legacy, candidate] = await Promise.all([count(legacyJob), count(candidateJob)]);
-  return { legacy, candidate };
+  const counts = await countInstancesInPrometheus(
+    (query) => queryPrometheus(url, query, { timeoutMs }),
+    url,
+    { legacy: legacyJob, candidate: candidateJob },
+  );
+  if ('na' in counts) throw new UsageError(counts.na);
+  return counts;
 }
 
 /** The incidents CSV (src/report/incidents-csv.ts reads it: date,kind,route,note). */

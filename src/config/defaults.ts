@@ -279,4 +279,10 @@ export const DEFAULTS = {
    * busy route, so 30 days of one route's two sides on one instance ≈ 68 MiB).
    */
   reportRetention: 30 * 86_400_000,
+  /**
+   * Issue 14: how long GET /api/report waits for Prometheus's instance
+   * counts (`report.instances.prometheus`): the gates' own 2 s, so a
+   * Prometheus that does not answer costs the report a ratio, not the page.
+   */
+  reportPrometheusTimeout: 2_000,
 } as const;

@@ -12,6 +12,8 @@ export {
 } from './grpc-codes.ts';
 export type { LimitFallback, LimitScope } from './guard-blocks.ts';
 export { LIMIT_FALLBACKS, LIMIT_SCOPES } from './guard-blocks.ts';
+export type { IncidentsCsvProblem } from './incidents-csv.ts';
+export { parseIncidentsCsv, readIncidentsCsvText } from './incidents-csv.ts';
 export type { JsonPathStep } from './json-path.ts';
 export { ANY_STEP, formatJsonPath, parseJsonPath } from './json-path.ts';
 export { parseConfigText } from './load.ts';
@@ -54,6 +56,7 @@ export type {
   HealthConfig,
   Http2Limits,
   HttpMethod,
+  ImportedIncident,
   LimitConfig,
   ListenAddress,
   ListenerConfig,
@@ -62,6 +65,8 @@ export type {
   PrometheusGateConfig,
   ProtoDescriptors,
   RedisStateConfig,
+  ReportIncidents,
+  ReportInstances,
   ReportPlan,
   RetryConfig,
   RolloutConfig,

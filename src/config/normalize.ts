@@ -8,11 +8,13 @@ import { DEFAULTS } from './defaults.ts';
 import { GRPC_STATUS_NAMES } from './grpc-codes.ts';
 import { grpcPath } from './grpc-match.ts';
 import { resolveGuard, shadowOnByDefault } from './guards.ts';
+import { readReportIncidents } from './incidents-file.ts';
 import { parseJsonPath } from './json-path.ts';
 import { readReportPlan } from './plan-file.ts';
 import { ProtoFiles } from './proto-files.ts';
 import { isRedisUrl } from './redis-url.ts';
 import { referenceIssues } from './references.ts';
+import { reportInstances } from './report-instances.ts';
 import { resolveRollout, resolveRollouts } from './rollout.ts';
 import type { RawConfig } from './schema.ts';
 import { tlsFileIssues } from './tls-files.ts';
@@ -425,6 +427,11 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
     raw.report?.plan === undefined
       ? undefined
       : readReportPlan(raw.report.plan, dirname(source), issues);
+  const reportIncidents =
+    raw.report?.incidents === undefined
+      ? undefined
+      : readReportIncidents(raw.report.incidents, dirname(source), issues);
+  const instances = reportInstances(raw.report?.instances, issues);
 
   if (issues.length > 0) return { config: undefined, issues };
   const admin = raw.admin;
@@ -467,6 +474,8 @@ export function normalizeConfig(raw: RawConfig, source: string): Normalized {
       retention: raw.report?.retention ?? DEFAULTS.reportRetention,
       // Absent rather than undefined: a config without one compares equal to before.
       ...(reportPlan && { plan: reportPlan }),
+      ...(reportIncidents && { incidents: reportIncidents }),
+      ...(instances && { instances }),
     }),
     backends,
     rollouts: resolveRollouts(raw.rollouts),

@@ -432,6 +432,19 @@ export const configSchema = z.strictObject({
         .refine((ms) => ms >= 60_000, 'expected a retention of at least 1m (one minute of history)')
         .optional(),
       plan: z.string().min(1).optional(),
+      incidents: z.string().min(1).optional(),
+      // One object with both forms' fields, so a typo is named at its field;
+      // which fields go together is checked in normalize.ts (reportInstances).
+      instances: z
+        .strictObject({
+          legacy: z.number().int().min(1, 'expected a whole number above 0').optional(),
+          candidate: z.number().int().min(1, 'expected a whole number above 0').optional(),
+          prometheus: backendUrl.optional(),
+          legacyJob: z.string().min(1).optional(),
+          candidateJob: z.string().min(1).optional(),
+          timeout: duration.optional(),
+        })
+        .optional(),
     })
     .optional(),
   backends: z.record(

@@ -419,6 +419,10 @@ export interface Config {
     readonly retention: number;
     /** `report.plan`: the plan served at GET /api/plan and used as the report's cost model. */
     readonly plan?: ReportPlan;
+    /** `report.incidents`: the incidents CSV GET /api/report adds (as `cutover report --incidents`). */
+    readonly incidents?: ReportIncidents;
+    /** `report.instances`: GET /api/report's instance counts when the request gives none. */
+    readonly instances?: ReportInstances;
   };
   readonly backends: ReadonlyMap<string, BackendConfig>;
   readonly rollouts: {
@@ -429,6 +433,34 @@ export interface Config {
   };
   readonly routes: readonly RouteConfig[];
 }
+
+/** One line of the imported incidents CSV (docs/report.md "Incidents"). */
+export interface ImportedIncident {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly kind: string;
+  /** Empty when the incident is not tied to one route. */
+  readonly route: string;
+  readonly note: string;
+}
+
+/** An incidents CSV, read at load (src/config/incidents-file.ts). */
+export interface ReportIncidents {
+  /** The absolute path it was read from. */
+  readonly file: string;
+  readonly list: readonly ImportedIncident[];
+}
+
+/** `report.instances`: counts as written, or the Prometheus jobs to count at report time. */
+export type ReportInstances =
+  | { readonly kind: 'fixed'; readonly legacy: number; readonly candidate: number }
+  | {
+      readonly kind: 'prometheus';
+      readonly url: string;
+      readonly legacyJob: string;
+      readonly candidateJob: string;
+      readonly timeoutMs: number;
+    };
 
 /** A `cutover plan --format json` output, read at load (src/config/plan-file.ts). */
 export interface ReportPlan {

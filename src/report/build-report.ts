@@ -58,7 +58,7 @@ export function buildReport(input: ReportInput): MigrationReport {
     generatedAt: new Date(input.generatedAt).toISOString(),
     from: new Date(from).toISOString(),
     until: new Date(until).toISOString(),
-    instances: input.instances ?? null,
+    instances: input.instances === undefined || 'na' in input.instances ? null : input.instances,
     overall,
     routes,
     timeline,

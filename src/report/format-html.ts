@@ -7,6 +7,7 @@ import {
   fitSentence,
   INCIDENT_WEEK_HEADERS,
   incidentWeekRows,
+  instancesLine,
   ROUTE_FIGURE_HEADERS,
   routeFigureRows,
 } from './format-rows.ts';
@@ -262,9 +263,7 @@ function plan(report: MigrationReport): string {
 
 export function formatReportHtml(report: MigrationReport): string {
   const all = report.routes.length > 1 ? [report.overall, ...report.routes] : report.routes;
-  const instances = report.instances
-    ? `Instances: legacy ${report.instances.legacy}, candidate ${report.instances.candidate}.`
-    : 'Instances: not given (throughput per instance ratio n/a).';
+  const instances = instancesLine(report);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Migration report ${h(report.from)} – ${h(report.until)}</title>

@@ -6,6 +6,7 @@ import {
   fitSentence,
   INCIDENT_WEEK_HEADERS,
   incidentWeekRows,
+  instancesLine,
   ROUTE_FIGURE_HEADERS,
   routeFigureRows,
 } from './format-rows.ts';
@@ -129,9 +130,7 @@ export function formatReportMarkdown(report: MigrationReport): string {
     '',
     '## Figures',
     '',
-    report.instances
-      ? `Instances: legacy ${report.instances.legacy}, candidate ${report.instances.candidate}.`
-      : 'Instances: not given (throughput per instance ratio n/a).',
+    instancesLine(report),
     '',
     ...all.map((r) => `${routeSection(r)}\n`),
     '## Verdicts',

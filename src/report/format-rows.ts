@@ -3,7 +3,19 @@
 // here are figures and dates, never user text; each format escapes the rest.
 import { change, ms, percent } from './build-report.ts';
 import { iso } from './format-markdown.ts';
-import type { Figure, IncidentWeeks, RouteReport } from './report-types.ts';
+import type { Figure, IncidentWeeks, MigrationReport, RouteReport } from './report-types.ts';
+
+/**
+ * The Figures section's first line: the counts, or n/a with the reason — the
+ * whole migration's ratio carries it (not given, or Prometheus did not answer).
+ */
+export function instancesLine(report: MigrationReport): string {
+  if (report.instances)
+    return `Instances: legacy ${report.instances.legacy}, candidate ${report.instances.candidate}.`;
+  const ratio = report.overall.throughputPerInstanceRatio;
+  const why = ratio.value === null ? ratio.na : 'not given';
+  return `Instances: n/a — ${why}, so the throughput per instance ratio is n/a.`;
+}
 
 /** Three significant digits, or n/a. */
 export function fixed(f: Figure): string {

@@ -10,7 +10,6 @@ export {
   type StoredReportData,
 } from './gather.ts';
 export { type DecayFit, fitIncidentDecay, MIN_WEEKS } from './incident-decay.ts';
-export { parseIncidentsCsv } from './incidents-csv.ts';
 export { type MannWhitneyResult, mannWhitney } from './mann-whitney.ts';
 export {
   DEFAULT_VERDICT_OPTIONS,
@@ -19,6 +18,7 @@ export {
   type Verdict,
   type VerdictOptions,
 } from './metric-verdict.ts';
+export { countInstancesInPrometheus, type InstantQuery } from './prometheus-instances.ts';
 export { type InstanceCounts, instanceCountsFromText, timeFromText } from './report-query.ts';
 export type {
   Comparison,

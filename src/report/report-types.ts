@@ -3,6 +3,7 @@
 // The report may import only state, telemetry and config: the rollout's
 // ledger entries and the plan's modules are mirrored here structurally, so
 // the CLI passes them in without this module importing rollout or plan.
+import type { ImportedIncident } from '../config/index.ts';
 import type { RouteHistory } from '../telemetry/index.ts';
 import type { MetricVerdict } from './metric-verdict.ts';
 
@@ -34,15 +35,8 @@ export interface TimelineInput {
   readonly gates: readonly TimelineGate[];
 }
 
-/** One line of the imported incidents CSV (docs/report.md "Incidents"). */
-export interface ImportedIncident {
-  /** Epoch ms. */
-  readonly at: number;
-  readonly kind: string;
-  /** Empty when the incident is not tied to one route. */
-  readonly route: string;
-  readonly note: string;
-}
+// The CSV's incidents are read by the config loader too (`report.incidents`).
+export type { ImportedIncident } from '../config/index.ts';
 
 /** The plan's cost model of one module (plan's PlanModule, mirrored). */
 export interface PlanModuleInput {
@@ -70,8 +64,13 @@ export interface ReportInput {
   readonly routes: readonly RouteHistory[];
   /** Ledger entries of the reported routes, any order (the report sorts them). */
   readonly timeline: readonly TimelineInput[];
-  /** Backend instances per side (`--instances` or Prometheus); absent → throughput ratio n/a. */
-  readonly instances?: { readonly legacy: number; readonly candidate: number };
+  /**
+   * Backend instances per side (`--instances`, Prometheus, `report.instances`);
+   * absent, or `{ na }` with why they could not be read → throughput ratio n/a.
+   */
+  readonly instances?:
+    | { readonly legacy: number; readonly candidate: number }
+    | { readonly na: string };
   readonly incidents?: readonly ImportedIncident[];
   readonly plan?: { readonly modules: readonly PlanModuleInput[] };
   /** Epoch ms. */

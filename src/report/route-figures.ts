@@ -8,6 +8,7 @@ import {
   type Comparison,
   figure,
   type MismatchPoint,
+  type ReportInput,
   type RouteReport,
   type SeriesPoint,
   type ShadowFigures,
@@ -26,7 +27,7 @@ const TOP_FIELDS = 10;
 export interface RouteContext {
   readonly from: number;
   readonly until: number;
-  readonly instances: { readonly legacy: number; readonly candidate: number } | undefined;
+  readonly instances: ReportInput['instances'];
   readonly weights: RouteReport['weights'];
 }
 
@@ -129,15 +130,17 @@ export function buildRouteReport(
   const ratio =
     instances === undefined
       ? figure(undefined, 'instance counts not given (--instances or Prometheus)')
-      : tps.legacy.value === null || tps.candidate.value === null
-        ? figure(undefined, 'a side served no minute of the span')
-        : figure(
-            throughputPerInstanceRatio(
-              { tps: tps.legacy.value, instances: instances.legacy },
-              { tps: tps.candidate.value, instances: instances.candidate },
-            ),
-            'an instance count or the legacy TPS is 0',
-          );
+      : 'na' in instances
+        ? figure(undefined, instances.na)
+        : tps.legacy.value === null || tps.candidate.value === null
+          ? figure(undefined, 'a side served no minute of the span')
+          : figure(
+              throughputPerInstanceRatio(
+                { tps: tps.legacy.value, instances: instances.legacy },
+                { tps: tps.candidate.value, instances: instances.candidate },
+              ),
+              'an instance count or the legacy TPS is 0',
+            );
   // Buckets fit the minutes that hold data, not the asked span: three hours
   // of canary inside a six-week report still chart by the minute.
   const bucketMs = bucketFor(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseIncidentsCsv, readIncidentsCsvText } from '../../src/config/index.ts';
 import { CutoverError } from '../../src/errors.ts';
-import { parseIncidentsCsv } from '../../src/report/index.ts';
 
 test('an incidents CSV: header, dates with and without a time, quoted notes, blank lines', () => {
   const text = [
@@ -56,4 +56,21 @@ test('a bad line is an error naming file:line and what is wrong', () => {
       JSON.stringify(text),
     );
   }
+});
+
+test('every bad line is named (the config loader lists them all); a bad header stops there', () => {
+  const text = 'date,kind,route,note\n2026-10-05,page,a,x\n2026-10-05,,a,x\n\nnope,page,a,x\n';
+  const { incidents, problems } = readIncidentsCsvText(text);
+  assert.deepEqual(
+    incidents.map((i) => i.route),
+    ['a'],
+  );
+  assert.deepEqual(
+    problems.map((p) => p.line),
+    [3, 5],
+  );
+  assert.deepEqual(
+    readIncidentsCsvText('when,what\n2026-10-05,,a,x\n').problems.map((p) => p.line),
+    [1],
+  );
 });
