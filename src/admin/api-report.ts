@@ -7,17 +7,16 @@
 // `report.incidents` (read at load) and `report.instances` (counts, or
 // Prometheus asked at report time). Reads only: any role.
 import { createHash } from 'node:crypto';
-import type { ReportInstances } from '../config/index.ts';
-import { InvalidArgumentError, NotFoundError, PrometheusQueryError } from '../errors.ts';
+import { InvalidArgumentError, NotFoundError } from '../errors.ts';
 import {
   buildReport,
-  countInstancesInPrometheus,
   formatReportHtml,
   formatReportMarkdown,
   type InstanceCounts,
   instanceCountsFromText,
   type PlanModuleInput,
   readReportData,
+  reportInstances,
   routeMissing,
   timeFromText,
 } from '../report/index.ts';
@@ -50,30 +49,6 @@ function instanceCounts(text: string): InstanceCounts {
 }
 
 /**
- * `report.instances`: the counts as written, or Prometheus's now. A
- * Prometheus that fails or does not answer in time costs the report its
- * throughput ratio (n/a with the reason), never the answer.
- */
-async function configuredInstances(
-  configured: ReportInstances,
-): Promise<InstanceCounts | { readonly na: string }> {
-  if (configured.kind === 'fixed')
-    return { legacy: configured.legacy, candidate: configured.candidate };
-  const { url, timeoutMs } = configured;
-  try {
-    return await countInstancesInPrometheus(
-      (query) => queryPrometheus(url, query, { timeoutMs }),
-      url,
-      { legacy: configured.legacyJob, candidate: configured.candidateJob },
-    );
-  } catch (error) {
-    // Unreachable, timed out, an error answer, a result that is not one number.
-    if (!(error instanceof PrometheusQueryError)) throw error;
-    return { na: `instance counts from Prometheus at ${url}: ${error.message}` };
-  }
-}
-
-/**
  * The report page's own policy: nothing but its inline style blocks (by
  * hash, not unsafe-inline) and data: images; framed only by the dashboard.
  */
@@ -101,7 +76,10 @@ async function report({ url, res, deps }: Call<AdminContext>): Promise<void> {
   // The request's counts win over the config's; Prometheus is asked only when needed.
   const instances = q.has('instances')
     ? instanceCounts(q.get('instances') ?? '')
-    : config.report.instances && (await configuredInstances(config.report.instances));
+    : config.report.instances &&
+      (await reportInstances(config.report.instances, (url, query, timeoutMs) =>
+        queryPrometheus(url, query, { timeoutMs }),
+      ));
   const store = deps.member?.store;
   if (!store) throw new NotFoundError('GET /api/report (no state store)');
   const ledger = new Ledger(store);

@@ -5,7 +5,7 @@
 // (src/report/). Every bad input is a usage error naming its flag (exit 2).
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULTS, loadConfigFile } from '../config/index.ts';
+import { type Config, DEFAULTS, loadConfigFile } from '../config/index.ts';
 import type { PlanResult } from '../plan/index.ts';
 import {
   buildReport,
@@ -15,10 +15,11 @@ import {
   type InstanceCounts,
   type MigrationReport,
   readReportData,
+  reportInstances,
   routeMissing,
   type TimelineInput,
 } from '../report/index.ts';
-import { Ledger } from '../rollout/index.ts';
+import { Ledger, queryPrometheus } from '../rollout/index.ts';
 import { type FleetStore, openFleet } from '../state/index.ts';
 import type { RouteHistory } from '../telemetry/index.ts';
 import {
@@ -62,8 +63,8 @@ export interface ReportSources {
   readonly rejectedRows: number;
   /** Each route's ledger, oldest first, within the span. */
   readonly ledger: ReadonlyMap<string, readonly TimelineInput[]>;
-  /** Undefined when neither --instances nor --prometheus was given. */
-  readonly instances: InstanceCounts | undefined;
+  /** Undefined when neither the flags nor the config gave them; `{ na }` when the config's Prometheus could not. */
+  readonly instances: InstanceCounts | { readonly na: string } | undefined;
   readonly incidents: readonly ImportedIncident[];
   readonly plan: PlanResult | undefined;
   /** Where the history came from (`sqlite:/abs/path`, `redis://… prefix …`). */
@@ -76,6 +77,8 @@ export interface ReportRequest {
   readonly retention: number;
   readonly format: ReportFormat;
   readonly output: string | undefined;
+  /** `-c FILE`: its `report` block, whose incidents, instances and plan stand in for absent flags. */
+  readonly report?: Config['report'];
 }
 
 /** Checks the flags that need no I/O beyond reading the config. */
@@ -107,7 +110,13 @@ export async function reportRequest(flags: ReportFlags): Promise<ReportRequest> 
     );
   const config = await loadConfigFile(file, process.env, { inThread: true });
   const state = typeof config.state === 'string' ? config.state : config.state.url;
-  return { state, retention: config.report.retention, format, output: flags.output };
+  return {
+    state,
+    retention: config.report.retention,
+    format,
+    output: flags.output,
+    report: config.report,
+  };
 }
 
 /** Reads everything the report needs; `now` is the end of the default span. */
@@ -123,9 +132,17 @@ export async function gatherReport(
     throw new UsageError(
       `--since (${new Date(since).toISOString()}) must be before --until (${new Date(until).toISOString()})`,
     );
-  // Files first: a typo in a path should not wait for a store.
-  const incidents = flags.incidents === undefined ? [] : readIncidentsCsv(flags.incidents);
-  const plan = flags.plan === undefined ? undefined : readPlanJson(flags.plan);
+  // Files first: a typo in a path should not wait for a store. A flag wins over the config's
+  // `report` block (read and checked with the config: docs/config.md).
+  const configured = request.report;
+  const incidents =
+    flags.incidents === undefined
+      ? (configured?.incidents?.list ?? [])
+      : readIncidentsCsv(flags.incidents);
+  const plan =
+    flags.plan === undefined
+      ? (configured?.plan?.json as PlanResult | undefined)
+      : readPlanJson(flags.plan);
   const instances =
     flags.instances !== undefined
       ? parseInstances(flags.instances)
@@ -135,7 +152,10 @@ export async function gatherReport(
             flags.legacyJob as string,
             flags.candidateJob as string,
           )
-        : undefined;
+        : configured?.instances &&
+          (await reportInstances(configured.instances, (url, query, timeoutMs) =>
+            queryPrometheus(url, query, { timeoutMs }),
+          ));
   let store: FleetStore;
   try {
     store = openFleet(request.state);

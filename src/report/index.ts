@@ -18,7 +18,12 @@ export {
   type Verdict,
   type VerdictOptions,
 } from './metric-verdict.ts';
-export { countInstancesInPrometheus, type InstantQuery } from './prometheus-instances.ts';
+export {
+  countInstancesInPrometheus,
+  type InstantQuery,
+  type PrometheusAsk,
+  reportInstances,
+} from './prometheus-instances.ts';
 export { type InstanceCounts, instanceCountsFromText, timeFromText } from './report-query.ts';
 export type {
   Comparison,

@@ -105,6 +105,52 @@ routes: [{ name: orders, match: { path: /orders }, legacy: legacy }]
     assert.equal(span, 2 * 86_400_000, 'the default span is the config’s retention');
   });
 
+  it("takes the config's report inputs when no flag gives them (-c): incidents, instances, plan", async () => {
+    const file = join(dir, 'with-inputs.yaml');
+    writeFileSync(
+      join(dir, 'incidents.csv'),
+      'date,kind,route,note\n2026-11-01,outage,orders,pager at 3am\n',
+    );
+    writeFileSync(
+      join(dir, 'plan.json'),
+      JSON.stringify({ modules: [{ name: 'orders', stage: 'L1' }] }),
+    );
+    writeFileSync(
+      file,
+      `state: ${state}
+report: { incidents: incidents.csv, instances: { legacy: 4, candidate: 2 }, plan: plan.json }
+backends: { legacy: { url: "http://127.0.0.1:1" } }
+routes: [{ name: orders, match: { path: /orders }, legacy: legacy }]
+`,
+    );
+    const configured = await report('-c', file, '--format', 'json', '--since', '60d');
+    assert.equal(configured.code, 0, configured.stderr);
+    const json = JSON.parse(configured.stdout) as {
+      instances: unknown;
+      plan: unknown;
+      incidents: { list: { source: string; note: string }[] };
+    };
+    assert.deepEqual(json.instances, { legacy: 4, candidate: 2 });
+    assert.deepEqual(
+      json.incidents.list.filter((i) => i.source === 'imported').map((i) => i.note),
+      ['outage: pager at 3am'],
+    );
+    assert.deepEqual(json.plan, [{ name: 'orders', stage: 'L1' }], 'report.plan as written');
+    // A flag wins over the config.
+    const flagged = await report(
+      '-c',
+      file,
+      '--format',
+      'json',
+      '--instances',
+      'legacy=1,candidate=1',
+    );
+    assert.deepEqual((JSON.parse(flagged.stdout) as { instances: unknown }).instances, {
+      legacy: 1,
+      candidate: 1,
+    });
+  });
+
   for (const [what, args, message] of [
     ['an unknown format', ['--format', 'pdf'], /--format must be one of md, json, html/],
     ['bad instance counts', ['--instances', 'legacy=0,candidate=2'], /--instances must be/],
