@@ -40,7 +40,8 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) throw await errorOf(res);
-  return (await res.json()) as T;
+  // 204 (a sign-out, a reset) has no body to read.
+  return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 export const get = <T>(path: string): Promise<T> => request<T>('GET', path);

@@ -82,6 +82,8 @@ function Header(props: { session: Session; page: Page; onSignOut: () => void }) 
 function App() {
   const [session, setSession] = useState<Session | undefined | null>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  /** A sign-out the admin could not make fleet-wide (the state store away: 503). */
+  const [notice, setNotice] = useState<string | undefined>(undefined);
   const page = useHash();
 
   useEffect(() => {
@@ -97,11 +99,17 @@ function App() {
 
   if (error) return html`<main><p class="error" role="alert">${error}</p></main>`;
   if (session === undefined) return html`<main><p>Loading…</p></main>`;
-  if (session === null) return html`<${SignIn} onSignedIn=${setSession} />`;
+  if (session === null) return html`<${SignIn} onSignedIn=${setSession} notice=${notice} />`;
   const operator = session.role === 'operator';
   const out = () => {
+    setNotice(undefined);
     signOut()
-      .catch(() => undefined)
+      .catch((e: unknown) =>
+        // The cookie is cleared and this instance refuses it; the other instances may not know yet.
+        setNotice(
+          `Signed out here, but not everywhere: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      )
       .finally(() => setSession(null));
   };
   return html`<${Header} session=${session} page=${page} onSignOut=${out} />

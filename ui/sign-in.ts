@@ -5,7 +5,8 @@ import { signIn } from './api.ts';
 import { html } from './format.ts';
 import type { Session } from './types.ts';
 
-export function SignIn(props: { onSignedIn: (s: Session) => void }) {
+/** `notice`: what the last sign-out said, when it could not reach the whole fleet. */
+export function SignIn(props: { onSignedIn: (s: Session) => void; notice?: string }) {
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const submit = async (e: SubmitEvent) => {
@@ -23,6 +24,7 @@ export function SignIn(props: { onSignedIn: (s: Session) => void }) {
   };
   return html`<main class="sign-in">
     <h1>Cutover</h1>
+    ${props.notice ? html`<p class="error" role="alert">${props.notice}</p>` : null}
     <form onSubmit=${submit} aria-describedby=${error ? 'sign-in-error' : undefined}>
       <label for="token">Admin or viewer token</label>
       <input id="token" name="token" type="password" autocomplete="current-password" required />
