@@ -150,7 +150,11 @@ async function read(name: string, text: string): Promise<PlanSpan[]> {
   const file = join(mkdtempSync(join(tmpdir(), 'cutover-links-')), name);
   writeFileSync(file, text);
   const spans: PlanSpan[] = [];
-  await readSpans([file], { onSpan: (s) => spans.push(s) });
+  await readSpans([file], {
+    onSpan: (s) => {
+      spans.push(s);
+    },
+  });
   return spans;
 }
 
