@@ -1,9 +1,10 @@
 // Span links across traces (a message consumer tied to its producer by a
 // link, OTel messaging conventions): which span each linked server/consumer
 // span points to, and what that makes of the call. Resolved once, in
-// PlanBuilder.finish, with an open-addressing table over the links alone —
-// memory grows with the linked spans, not with all spans, and is nothing when
-// no span has a link. Every span of the input can be a link's target.
+// PlanBuilder.finish, with an open-addressing table over the links alone (it
+// grows with the linked spans, not with all spans) probed once per span, so
+// every span of the input can be a link's target. The answer is one Int32Array
+// over the spans, made only when some span has a link.
 import {
   FLAG_LINKED,
   KIND_CLIENT,
@@ -16,78 +17,83 @@ import {
 const isServed = (kind: number): boolean => kind === KIND_SERVER || kind === KIND_CONSUMER;
 const isCaller = (kind: number): boolean => kind === KIND_CLIENT || kind === KIND_PRODUCER;
 
-/** The calls links make, by store index, for walkTrace (docs/plan.md, "Calls"). */
+/** The calls links make, for walkTrace (docs/plan.md, "Calls"). */
 export interface SpanLinks {
   /**
-   * A client/producer span → the module of the first span linked to it in another module: as if
-   * that span were its child (the caller then counts the call, once).
+   * By store index: for a client/producer span, the module of the first span linked to it from
+   * another module — as if that span were its child, so the caller counts the call, once; for a
+   * linked server/consumer span whose linked span is no caller, that span's module; else -1.
+   * Empty when no span has a link.
    */
-  readonly childModule: ReadonlyMap<number, number>;
-  /** A linked server/consumer span → the module of the span it links to when that is no caller. */
-  readonly parentModule: ReadonlyMap<number, number>;
+  readonly callModule: Int32Array;
   /** Linked server/consumer spans whose linked span is not in the input. */
   readonly unresolved: number;
 }
 
-export const NO_LINKS: SpanLinks = {
-  childModule: new Map(),
-  parentModule: new Map(),
-  unresolved: 0,
-};
+export const NO_LINKS: SpanLinks = { callModule: new Int32Array(0), unresolved: 0 };
 
 /** Slot of a span id in a table of 2^bits slots (Fibonacci hashing of both halves). */
 function slotOf(hi: number, lo: number, bits: number): number {
   return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> (32 - bits);
 }
 
-/** Call after every span's module is known. */
-export function resolveLinks(s: SpanStore): SpanLinks {
-  const linked: number[] = [];
+function linkedServedSpans(s: SpanStore): Int32Array {
+  let n = 0;
+  for (let i = 0; i < s.size; i++) if ((s.flags[i] & FLAG_LINKED) !== 0 && isServed(s.kind[i])) n++;
+  const linked = new Int32Array(n);
+  n = 0;
   for (let i = 0; i < s.size; i++) {
-    if ((s.flags[i] & FLAG_LINKED) !== 0 && isServed(s.kind[i])) linked.push(i);
+    if ((s.flags[i] & FLAG_LINKED) !== 0 && isServed(s.kind[i])) linked[n++] = i;
   }
-  if (linked.length === 0) return NO_LINKS;
+  return linked;
+}
+
+/** Per linked span (by position in `linked`): the store index of the span it links to, or -1. */
+function linkTargets(s: SpanStore, linked: Int32Array): Int32Array {
   const bits = Math.max(4, Math.ceil(Math.log2(linked.length * 2)));
   const mask = (1 << bits) - 1;
   const table = new Int32Array(1 << bits).fill(-1);
-  for (const i of linked) {
-    let slot = slotOf(s.parentHi[i], s.parentLo[i], bits);
+  for (let k = 0; k < linked.length; k++) {
+    let slot = slotOf(s.parentHi[linked[k]], s.parentLo[linked[k]], bits);
     while (table[slot] !== -1) slot = (slot + 1) & mask;
-    table[slot] = i;
+    table[slot] = k;
   }
-  // linked span → the span it links to; the first span with that trace and id wins.
-  const target = new Map<number, number>();
+  // The first span with the linked trace and id wins (ids are unique by convention only).
+  const target = new Int32Array(linked.length).fill(-1);
   for (let j = 0; j < s.size; j++) {
-    for (
-      let slot = slotOf(s.idHi[j], s.idLo[j], bits);
-      table[slot] !== -1;
-      slot = (slot + 1) & mask
-    ) {
-      const i = table[slot];
-      if (
-        s.parentHi[i] === s.idHi[j] &&
-        s.parentLo[i] === s.idLo[j] &&
-        s.linkTrace[i] === s.traceOf[j] &&
-        i !== j &&
-        !target.has(i)
-      ) {
-        target.set(i, j);
+    const hi = s.idHi[j];
+    const lo = s.idLo[j];
+    for (let slot = slotOf(hi, lo, bits); table[slot] !== -1; slot = (slot + 1) & mask) {
+      const k = table[slot];
+      const i = linked[k];
+      if (target[k] !== -1 || i === j) continue;
+      if (s.parentHi[i] === hi && s.parentLo[i] === lo && s.linkTrace[i] === s.traceOf[j]) {
+        target[k] = j;
       }
     }
   }
-  const childModule = new Map<number, number>();
-  const parentModule = new Map<number, number>();
-  for (const i of linked) {
-    const j = target.get(i);
-    const mine = s.module[i];
-    if (j === undefined || mine < 0) continue;
-    const theirs = s.module[j];
-    if (theirs < 0 || theirs === mine) continue;
-    if (isCaller(s.kind[j])) {
-      if (!childModule.has(j)) childModule.set(j, mine);
-    } else {
-      parentModule.set(i, theirs);
+  return target;
+}
+
+/** Call after every span's module is known. */
+export function resolveLinks(s: SpanStore): SpanLinks {
+  const linked = linkedServedSpans(s);
+  if (linked.length === 0) return NO_LINKS;
+  const target = linkTargets(s, linked);
+  const callModule = new Int32Array(s.size).fill(-1);
+  let unresolved = 0;
+  for (let k = 0; k < linked.length; k++) {
+    const i = linked[k];
+    const j = target[k];
+    if (j === -1) {
+      unresolved++;
+      continue;
     }
+    const mine = s.module[i];
+    const theirs = s.module[j];
+    if (mine < 0 || theirs < 0 || theirs === mine) continue;
+    if (!isCaller(s.kind[j])) callModule[i] = theirs;
+    else if (callModule[j] === -1) callModule[j] = mine;
   }
-  return { childModule, parentModule, unresolved: linked.length - target.size };
+  return { callModule, unresolved };
 }

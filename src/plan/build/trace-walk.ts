@@ -79,6 +79,8 @@ export function walkTrace(
   sink: TraceSink,
 ): void {
   const n = spans.length;
+  const { callModule } = links;
+  const linkedCall = (i: number): number => (i < callModule.length ? callModule[i] : -1);
   // The call each span stands for: callTo[k] ≥ 0 when span k's module calls callTo[k].
   const callFrom = new Int32Array(n).fill(-1);
   const callTo = new Int32Array(n).fill(-1);
@@ -97,8 +99,8 @@ export function walkTrace(
       }
       // A span of another trace linked to this one stands for a child (no transaction hop:
       // the call leaves this trace).
-      const linked = target === -1 ? links.childModule.get(i) : undefined;
-      if (linked !== undefined) sink.call(mine, linked);
+      const linked = target === -1 ? linkedCall(i) : -1;
+      if (linked >= 0) sink.call(mine, linked);
       else if (target === -1 && s.remote[i] >= 0) target = remoteModule[s.remote[i]];
       if (target >= 0 && target !== mine) {
         callFrom[k] = mine;
@@ -113,8 +115,8 @@ export function walkTrace(
       }
     } else if (isServed(s.kind[i])) {
       // Linked to a span that is no caller: that span's module calls, from outside this trace.
-      const theirs = links.parentModule.get(i);
-      if (theirs !== undefined) sink.call(theirs, mine);
+      const theirs = linkedCall(i);
+      if (theirs >= 0) sink.call(theirs, mine);
     }
     if (callTo[k] >= 0) sink.call(callFrom[k], callTo[k]);
   }
