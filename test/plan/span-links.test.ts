@@ -297,3 +297,30 @@ test('Zipkin has no links: the same rows read without one, and the consumer is n
   for (const s of spans) assert.equal('link' in s, false);
   assert.equal(pair(plan(spans), 'billing', 'orders')?.callsPerDay ?? 0, 0);
 });
+
+test('links met only after thousands of spans without one (the store grows first) still resolve', () => {
+  const span = (traceId: string, spanId: string, service: string, kind: PlanSpan['kind']) => ({
+    traceId,
+    spanId,
+    parentId: undefined,
+    service,
+    name: '',
+    kind,
+    startUs: START,
+    durationUs: 1,
+    remoteService: undefined,
+    attributes: {},
+  });
+  const spans: PlanSpan[] = [];
+  for (let n = 0; n < 3000; n++)
+    spans.push(span(`${n + 1}`.padStart(32, '0'), 'a', 'other', 'server'));
+  spans.push(span(T1, '00000000000000a2', 'orders', 'producer'));
+  for (let n = 0; n < 3000; n++)
+    spans.push(span(`f${n}`.padStart(32, '0'), 'b', 'other', 'server'));
+  spans.push({
+    ...span(T2, '00000000000000b1', 'billing', 'consumer'),
+    link: { traceId: T1, spanId: '00000000000000a2' },
+  });
+  const p = pair(plan(spans), 'billing', 'orders');
+  assert.equal(p?.callsPerDay, ONE_CALL_A_DAY);
+});

@@ -40,8 +40,8 @@ export class SpanStore {
   /** The parent's id halves; for a span with FLAG_LINKED, the linked span's. */
   parentHi = new Uint32Array(1024);
   parentLo = new Uint32Array(1024);
-  /** Trace number of the linked span (FLAG_LINKED), else -1. */
-  linkTrace = new Int32Array(1024);
+  /** Trace number of the linked span, read only with FLAG_LINKED; empty until the first link. */
+  linkTrace = new Int32Array(0);
   /** Module id; -1 for spans of a declared data store, -2 until an inherited module is resolved. */
   module = new Int32Array(1024);
   /** Service id of the emitting service. */
@@ -92,7 +92,7 @@ export class SpanStore {
     this.idLo = grown(this.idLo, u32);
     this.parentHi = grown(this.parentHi, u32);
     this.parentLo = grown(this.parentLo, u32);
-    this.linkTrace = grown(this.linkTrace, i32);
+    if (this.linkTrace.length > 0) this.linkTrace = grown(this.linkTrace, i32);
     this.module = grown(this.module, i32);
     this.service = grown(this.service, i32);
     this.kind = grown(this.kind, u8);
@@ -131,12 +131,13 @@ export class SpanStore {
     const t = this.#trace(traceId);
     this.traceOf[i] = t;
     [this.idHi[i], this.idLo[i]] = this.#split(spanId);
-    this.linkTrace[i] = -1;
     if (parentId !== undefined && parentId !== '') {
       [this.parentHi[i], this.parentLo[i]] = this.#split(parentId);
       flags |= FLAG_HAS_PARENT;
     } else if (link !== undefined) {
       [this.parentHi[i], this.parentLo[i]] = this.#split(link.spanId);
+      // Inputs without links (Zipkin, most exports) never pay for this array.
+      if (this.linkTrace.length === 0) this.linkTrace = new Int32Array(this.traceOf.length);
       this.linkTrace[i] = this.#trace(link.traceId);
       flags |= FLAG_LINKED;
     }
