@@ -1,5 +1,6 @@
 // Compact per-span records for PlanBuilder: a million spans are kept as a few
-// growable typed arrays (≈ 45 bytes a span, 49 once a span has a link) instead of a million PlanSpan
+// growable typed arrays (≈ 45 bytes a span; 49 once a span has a link)
+// instead of a million PlanSpan
 // objects with their attribute maps (≈ 1 KB each), so memory stays bounded
 // however the spans of one trace are spread over the inputs (OTLP exports
 // are often one file per service). Traces are linked lists through `next`.
@@ -67,7 +68,7 @@ export class SpanStore {
     return this.#tracesWithSpans;
   }
 
-  /** Trace numbers run from 0 to this (exclusive); a trace only links name has no span (head -1). */
+  /** Trace numbers run from 0 to this (exclusive); a trace that only links name has no span (head -1). */
   get traceNumbers(): number {
     return this.#traceIds.size;
   }
