@@ -1,7 +1,7 @@
 // Compact per-span records for PlanBuilder: a million spans are kept as a few
 // growable typed arrays (≈ 45 bytes a span; 49 once a span has a link)
-// instead of a million PlanSpan
-// objects with their attribute maps (≈ 1 KB each), so memory stays bounded
+// instead of a million PlanSpan objects with their attribute maps (≈ 1 KB
+// each), so memory stays bounded
 // however the spans of one trace are spread over the inputs (OTLP exports
 // are often one file per service). Traces are linked lists through `next`.
 
