@@ -95,7 +95,7 @@ export interface DataStore {
 }
 
 export interface PlanWarning {
-  /** `high-coupling` (≥ 50,000 cross-module calls a day), `two-phase` (2PC in > 15% of transactions), `spans-skipped`, … */
+  /** `high-coupling` (≥ 50,000 cross-module calls a day), `two-phase` (2PC in > 15% of transactions), `spans-skipped`, `links-unresolved`, `unknown-module`. */
   readonly kind: string;
   readonly message: string;
   /** The modules it is about, when it is about some. */

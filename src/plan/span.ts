@@ -15,4 +15,15 @@ export interface PlanSpan {
   readonly remoteService: string | undefined;
   /** Attributes / tags / binary annotations as strings (db.system, db.name, db.sql.table, db.statement, messaging.system, http.route, http.method, rpc.service, rpc.method, …). */
   readonly attributes: Readonly<Record<string, string>>;
+  /**
+   * The first span link of a span with no parent (OTLP `links`, a Jaeger reference to another
+   * trace): a consumer of a message tied to its producer only by a link. Absent otherwise.
+   */
+  readonly link?: SpanLink;
+}
+
+/** A span of (usually) another trace that a span links to. */
+export interface SpanLink {
+  readonly traceId: string;
+  readonly spanId: string;
 }

@@ -19,6 +19,7 @@ import {
 } from './assemble.ts';
 import { type DataTouch, dataTouch, entryPoint, kindCode } from './classify.ts';
 import { MICROS_PER_DAY, MIN_DAYS } from './figures.ts';
+import { resolveLinks } from './span-links.ts';
 import { KIND_CLIENT, KIND_CONSUMER, KIND_PRODUCER, KIND_SERVER, SpanStore } from './span-store.ts';
 import { type LinkedTrace, linkTrace, type Transaction, walkTrace } from './trace-walk.ts';
 import { planWarnings } from './warnings.ts';
@@ -160,6 +161,7 @@ export class PlanBuilder {
       touch.flags,
       remote,
       store,
+      span.link,
     );
     if (module === PENDING) {
       this.#pending.set(index, {
@@ -228,7 +230,7 @@ export class PlanBuilder {
     }
   }
 
-  /** Once, after the last span: links each trace and computes the result. */
+  /** Once, after the last span: links each trace (and spans linked across traces) and computes the result. */
   finish(summary: ReadSummary): PlanResult {
     const spans = this.#spans;
     for (const t of this.#pendingTraces) this.#resolve(linkTrace(spans, spans.traceHead[t]));
@@ -262,8 +264,9 @@ export class PlanBuilder {
         }
       },
     };
-    for (let t = 0; t < spans.traces; t++)
-      walkTrace(spans, linkTrace(spans, spans.traceHead[t]), remoteModule, sink);
+    const links = resolveLinks(spans);
+    for (let t = 0; t < spans.traceNumbers; t++)
+      walkTrace(spans, linkTrace(spans, spans.traceHead[t]), remoteModule, links, sink);
     this.#remoteEndpointStores(remoteModule);
 
     const days = Number.isFinite(this.#minStartUs)
@@ -288,7 +291,10 @@ export class PlanBuilder {
       },
     };
     const names = new Set(this.#modules.filter(isPresent).map((m) => m.name));
-    return { ...result, warnings: planWarnings(result, summary, this.#file, names) };
+    return {
+      ...result,
+      warnings: planWarnings(result, summary, this.#file, names, links.unresolved),
+    };
   }
 
   /** A client span to a service that serves nothing: that service is a data store (Zipkin remote endpoint). */

@@ -1,6 +1,7 @@
 // Compact per-span records for PlanBuilder: a million spans are kept as a few
-// growable typed arrays (≈ 40 bytes a span) instead of a million PlanSpan
-// objects with their attribute maps (≈ 1 KB each), so memory stays bounded
+// growable typed arrays (≈ 45 bytes a span; 49 once a span has a link)
+// instead of a million PlanSpan objects with their attribute maps (≈ 1 KB
+// each), so memory stays bounded
 // however the spans of one trace are spread over the inputs (OTLP exports
 // are often one file per service). Traces are linked lists through `next`.
 
@@ -11,6 +12,8 @@ export const FLAG_BEGIN = 4;
 export const FLAG_COMMIT = 8;
 export const FLAG_TWO_PHASE = 16;
 export const FLAG_HAS_PARENT = 32;
+/** No parent, but a span link: `parentHi`/`parentLo` hold the linked span's id, `linkTrace` its trace. */
+export const FLAG_LINKED = 64;
 
 export const KIND_INTERNAL = 0;
 export const KIND_SERVER = 1;
@@ -35,8 +38,11 @@ export class SpanStore {
   traceOf = new Int32Array(1024);
   idHi = new Uint32Array(1024);
   idLo = new Uint32Array(1024);
+  /** The parent's id halves; for a span with FLAG_LINKED, the linked span's. */
   parentHi = new Uint32Array(1024);
   parentLo = new Uint32Array(1024);
+  /** Trace number of the linked span, read only with FLAG_LINKED; empty until the first link. */
+  linkTrace = new Int32Array(0);
   /** Module id; -1 for spans of a declared data store, -2 until an inherited module is resolved. */
   module = new Int32Array(1024);
   /** Service id of the emitting service. */
@@ -51,11 +57,19 @@ export class SpanStore {
   next = new Int32Array(1024);
   /** First span of each trace (by trace id), or -1. */
   traceHead = new Int32Array(1024);
+  /** Trace ids of spans, and of linked spans' traces (which may hold no span of the input). */
   readonly #traceIds = new Map<string, number>();
+  #tracesWithSpans = 0;
   /** Span ids that are not ≤ 16 hex digits get a number of their own (hi = 0xffffffff). */
   readonly #otherIds = new Map<string, number>();
 
+  /** Traces with at least one span. */
   get traces(): number {
+    return this.#tracesWithSpans;
+  }
+
+  /** Trace numbers run from 0 to this (exclusive); a trace that only links name has no span (head -1). */
+  get traceNumbers(): number {
     return this.#traceIds.size;
   }
 
@@ -79,6 +93,7 @@ export class SpanStore {
     this.idLo = grown(this.idLo, u32);
     this.parentHi = grown(this.parentHi, u32);
     this.parentLo = grown(this.parentLo, u32);
+    if (this.linkTrace.length > 0) this.linkTrace = grown(this.linkTrace, i32);
     this.module = grown(this.module, i32);
     this.service = grown(this.service, i32);
     this.kind = grown(this.kind, u8);
@@ -99,7 +114,7 @@ export class SpanStore {
     return t;
   }
 
-  /** Returns the new span's index. */
+  /** Returns the new span's index. A link is kept only when there is no parent id. */
   push(
     traceId: string,
     spanId: string,
@@ -110,6 +125,7 @@ export class SpanStore {
     flags: number,
     remote: number,
     store: number,
+    link: { readonly traceId: string; readonly spanId: string } | undefined,
   ): number {
     this.#ensure();
     const i = this.size++;
@@ -119,6 +135,12 @@ export class SpanStore {
     if (parentId !== undefined && parentId !== '') {
       [this.parentHi[i], this.parentLo[i]] = this.#split(parentId);
       flags |= FLAG_HAS_PARENT;
+    } else if (link !== undefined) {
+      [this.parentHi[i], this.parentLo[i]] = this.#split(link.spanId);
+      // Inputs without links (Zipkin, most exports) never pay for this array.
+      if (this.linkTrace.length === 0) this.linkTrace = new Int32Array(this.traceOf.length);
+      this.linkTrace[i] = this.#trace(link.traceId);
+      flags |= FLAG_LINKED;
     }
     this.module[i] = module;
     this.service[i] = service;
@@ -126,6 +148,7 @@ export class SpanStore {
     this.flags[i] = flags;
     this.remote[i] = remote;
     this.store[i] = store;
+    if (this.traceHead[t] === -1) this.#tracesWithSpans++;
     this.next[i] = this.traceHead[t];
     this.traceHead[t] = i;
     return i;

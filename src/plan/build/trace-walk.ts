@@ -1,8 +1,11 @@
 // One trace at a time, once every span is in: which spans call which module
 // (a cross-module call is counted once, on the caller's client span, or on
-// the server span when its parent is no client span), and which transactions
+// the server span when its parent is no client span; span links as
+// span-links.ts resolved them), and which transactions
 // the trace holds with the module boundaries crossed inside each
 // (docs/plan.md, "How the figures are computed").
+
+import type { SpanLinks } from './span-links.ts';
 import {
   FLAG_BEGIN,
   FLAG_COMMIT,
@@ -72,9 +75,12 @@ export function walkTrace(
   s: SpanStore,
   { spans, parent, children }: LinkedTrace,
   remoteModule: Int32Array,
+  links: SpanLinks,
   sink: TraceSink,
 ): void {
   const n = spans.length;
+  const { callModule } = links;
+  const linkedCall = (i: number): number => (i < callModule.length ? callModule[i] : -1);
   // The call each span stands for: callTo[k] ≥ 0 when span k's module calls callTo[k].
   const callFrom = new Int32Array(n).fill(-1);
   const callTo = new Int32Array(n).fill(-1);
@@ -91,7 +97,11 @@ export function walkTrace(
           break;
         }
       }
-      if (target === -1 && s.remote[i] >= 0) target = remoteModule[s.remote[i]];
+      // A span of another trace linked to this one stands for a child (no transaction hop:
+      // the call leaves this trace).
+      const linked = target === -1 ? linkedCall(i) : -1;
+      if (linked >= 0) sink.call(mine, linked);
+      else if (target === -1 && s.remote[i] >= 0) target = remoteModule[s.remote[i]];
       if (target >= 0 && target !== mine) {
         callFrom[k] = mine;
         callTo[k] = target;
@@ -103,6 +113,10 @@ export function walkTrace(
         callFrom[k] = theirs;
         callTo[k] = mine;
       }
+    } else if (isServed(s.kind[i])) {
+      // Linked to a span that is no caller: that span's module calls, from outside this trace.
+      const theirs = linkedCall(i);
+      if (theirs >= 0) sink.call(theirs, mine);
     }
     if (callTo[k] >= 0) sink.call(callFrom[k], callTo[k]);
   }

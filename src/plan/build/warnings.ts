@@ -1,7 +1,8 @@
 // The published hard signals and what the input lacked, as warnings beside
 // the scores: a pair (or a module) past 50,000 cross-module calls a day, 2PC
-// in more than 15% of a pair's transactions, spans skipped while reading, and
-// modules.yaml names that no span showed.
+// in more than 15% of a pair's transactions, spans skipped while reading,
+// span links to spans the input lacks, and modules.yaml names that no span
+// showed.
 import type { ModulesFile } from '../modules/schema.ts';
 import type { PlanResult, PlanWarning } from '../plan-result.ts';
 import type { ReadSummary } from '../traces/read-spans.ts';
@@ -64,6 +65,19 @@ function skippedWarning(summary: ReadSummary): PlanWarning[] {
   ];
 }
 
+function unresolvedLinksWarning(unresolved: number): PlanWarning[] {
+  if (unresolved === 0) return [];
+  const spans =
+    unresolved === 1 ? 'server or consumer span links' : 'server or consumer spans link';
+  return [
+    {
+      kind: 'links-unresolved',
+      message: `${unresolved} ${spans} to a span the traces do not hold (another export, or sampled out); those calls are not counted`,
+      modules: [],
+    },
+  ];
+}
+
 /** Names modules.yaml uses in shared / twoPhase / cost without a `modules` section to check them against. */
 function unknownNameWarnings(
   file: ModulesFile | undefined,
@@ -91,10 +105,12 @@ export function planWarnings(
   summary: ReadSummary,
   file: ModulesFile | undefined,
   present: ReadonlySet<string>,
+  unresolvedLinks: number,
 ): PlanWarning[] {
   return [
     ...couplingWarnings(plan),
     ...skippedWarning(summary),
+    ...unresolvedLinksWarning(unresolvedLinks),
     ...unknownNameWarnings(file, present),
   ];
 }

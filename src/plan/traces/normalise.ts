@@ -2,7 +2,7 @@
 // a span was skipped. Formats: Zipkin v2 JSON (https://zipkin.io/zipkin-api/),
 // Jaeger's UI download (model/json), OTLP/JSON (trace/v1, hex ids, nanosecond
 // times as strings).
-import type { PlanSpan, SpanKind } from '../span.ts';
+import type { PlanSpan, SpanKind, SpanLink } from '../span.ts';
 
 export type SkipReason =
   | 'not an object'
@@ -48,6 +48,7 @@ function build(
     startUs: number | undefined;
     durationUs: number | undefined;
     remoteService: string | undefined;
+    link?: SpanLink | undefined;
   },
   attributes: Record<string, string>,
 ): Normalised {
@@ -56,6 +57,8 @@ function build(
   if (id === undefined) return { skipped: 'no spanId', id };
   if (fields.service === undefined) return { skipped: 'no service', id };
   if (fields.startUs === undefined) return { skipped: 'no start time', id };
+  // A link is kept only where no parent says where the span came from.
+  const link = fields.parentId === undefined ? fields.link : undefined;
   return {
     span: {
       traceId: fields.traceId.toLowerCase(),
@@ -68,6 +71,10 @@ function build(
       durationUs: fields.durationUs ?? 0,
       remoteService: fields.remoteService ?? remoteOf(attributes),
       attributes,
+      // Only when there is one, so spans without links keep the shape they had.
+      ...(link
+        ? { link: { traceId: link.traceId.toLowerCase(), spanId: link.spanId.toLowerCase() } }
+        : {}),
     },
   };
 }
@@ -120,6 +127,31 @@ function jaegerTags(tags: unknown, into: Record<string, string>): void {
   }
 }
 
+/**
+ * A reference into the span's own trace (or one naming no trace) is its parent: CHILD_OF first,
+ * else the first one (FOLLOWS_FROM). A reference to another trace is a link, not a parent.
+ */
+function jaegerReferences(
+  references: unknown,
+  traceId: string | undefined,
+): { parent: string | undefined; link: SpanLink | undefined } {
+  const refs = (Array.isArray(references) ? references : []).filter(isObject);
+  const other = (r: Json): string | undefined => {
+    const t = str(r.traceID)?.toLowerCase();
+    return t !== undefined && t !== traceId?.toLowerCase() ? t : undefined;
+  };
+  const own = refs.filter((r) => other(r) === undefined);
+  const parent = own.find((r) => r.refType === 'CHILD_OF') ?? own[0];
+  if (parent) return { parent: str(parent.spanID), link: undefined };
+  const linked = refs.find((r) => str(r.spanID) !== undefined);
+  const linkTrace = linked ? other(linked) : undefined;
+  const linkSpan = linked ? str(linked.spanID) : undefined;
+  return {
+    parent: undefined,
+    link: linkTrace && linkSpan ? { traceId: linkTrace, spanId: linkSpan } : undefined,
+  };
+}
+
 /** One Jaeger trace (an element of `data`) → its spans. */
 export function fromJaegerTrace(trace: unknown): Normalised[] {
   if (!isObject(trace) || !Array.isArray(trace.spans)) {
@@ -133,13 +165,14 @@ export function fromJaegerTrace(trace: unknown): Normalised[] {
     const kind = kindOf(attributes['span.kind']);
     delete attributes['span.kind'];
     const process = typeof s.processID === 'string' ? processes[s.processID] : s.process;
-    const refs = Array.isArray(s.references) ? s.references : [];
-    const parent = refs.find((r: unknown) => isObject(r) && r.refType === 'CHILD_OF') ?? refs[0];
+    const traceId = str(s.traceID) ?? str(trace.traceID);
+    const { parent, link } = jaegerReferences(s.references, traceId);
     return build(
       {
-        traceId: str(s.traceID) ?? str(trace.traceID),
+        traceId,
         spanId: str(s.spanID),
-        parentId: isObject(parent) ? str(parent.spanID) : undefined,
+        parentId: parent,
+        link,
         service: isObject(process) ? str(process.serviceName) : undefined,
         name: str(s.operationName),
         kind,
@@ -189,6 +222,18 @@ function nanosToMicros(v: unknown): number | undefined {
   return s.length <= 3 ? 0 : Number(s.slice(0, -3));
 }
 
+/** OTLP `links[]`: the first with both ids (a batch consumer links every message it took). */
+function otlpFirstLink(links: unknown): SpanLink | undefined {
+  if (!Array.isArray(links)) return undefined;
+  for (const l of links) {
+    if (!isObject(l)) continue;
+    const traceId = str(l.traceId);
+    const spanId = str(l.spanId);
+    if (traceId !== undefined && spanId !== undefined) return { traceId, spanId };
+  }
+  return undefined;
+}
+
 /** One OTLP resourceSpans entry → its spans. */
 export function fromOtlpResource(resourceSpans: unknown): Normalised[] {
   if (!isObject(resourceSpans)) return [{ skipped: 'not an object', id: undefined }];
@@ -228,6 +273,7 @@ export function fromOtlpResource(resourceSpans: unknown): Normalised[] {
             durationUs:
               start !== undefined && end !== undefined ? Math.max(0, end - start) : undefined,
             remoteService: undefined,
+            link: otlpFirstLink(s.links),
           },
           attributes,
         ),
