@@ -7,9 +7,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.ts';
+import {
+  sendRequests,
+  startGateway,
+  type TestGateway,
+  tempDir,
+  twoBackendYaml,
+} from '../helpers/gateway.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { BEHAVIOR_HEADER, startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { eventually } from '../helpers/wait.ts';
 import { type EventStream, openEvents } from './events-client.ts';
 
@@ -64,30 +70,10 @@ const served = (list: Point[], from: number): { requests: number; errors: number
   return { requests, errors: Math.round(errors) };
 };
 
-async function hit(gw: TestGateway, n: number, behavior = 'ok'): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const res = await request(`${gw.url}/plain/${i}`, {
-      headers: { 'x-user-id': `u${i}`, [BEHAVIOR_HEADER]: behavior },
-    });
-    await res.body.dump();
-  }
-}
-
-const yaml = (legacy: string, rewrite: string, state: string) => `listen: 127.0.0.1:0
-admin: { listen: 127.0.0.1:0, token: op-token }
-state: ${state}
-log: { access: false }
-backends:
-  legacy: { url: ${legacy} }
-  rewrite: { url: ${rewrite} }
-routes:
-  - name: plain
-    match: { path: /* }
-    legacy: legacy
-    candidate: rewrite
-    split: { stickyKey: header:x-user-id }
-    weight: 0
-`;
+const yaml = (legacy: string, rewrite: string, state: string) =>
+  twoBackendYaml(legacy, rewrite, { top: 'log: { access: false }' })
+    .replace('admin: { listen: 127.0.0.1:0 }', 'admin: { listen: 127.0.0.1:0, token: op-token }')
+    .replace('state: memory', `state: ${state}`);
 
 function fleetSuite(kind: string, state: (dir: string) => string): void {
   describe(`dashboard over a fleet of two instances (${kind})`, { timeout: 90_000 }, () => {
@@ -113,7 +99,7 @@ function fleetSuite(kind: string, state: (dir: string) => string): void {
       for (const gw of [a, b]) {
         await eventually(
           'the newest point holds both instances',
-          async () => (await points(gw, 'plain')).at(-1)?.instances === 2,
+          async () => (await points(gw, 'main')).at(-1)?.instances === 2,
           20_000,
         );
       }
@@ -128,17 +114,17 @@ function fleetSuite(kind: string, state: (dir: string) => string): void {
 
     test("each instance's series counts the requests both served, errors included", async () => {
       const from = Math.floor(Date.now() / 1000);
-      await hit(a, 30);
-      await hit(a, 6, 'status:503');
-      await hit(b, 14);
+      await sendRequests(a.url, 30);
+      await sendRequests(a.url, 6, 'status:503');
+      await sendRequests(b.url, 14);
       // 50 requests, 6 of them failed: the same on either instance, though each served only some.
       for (const gw of [a, b]) {
         await eventually('the series holds all 50 requests', async () => {
-          const s = served(await points(gw, 'plain'), from);
+          const s = served(await points(gw, 'main'), from);
           return s.requests === 50 && s.errors === 6;
         });
       }
-      const busy = (await points(b, 'plain')).filter((p) => p.t >= from && p.legacy.rps > 0);
+      const busy = (await points(b, 'main')).filter((p) => p.t >= from && p.legacy.rps > 0);
       assert.ok(busy.length > 0);
       for (const p of busy) {
         assert.equal(p.instances, 2);
@@ -147,12 +133,12 @@ function fleetSuite(kind: string, state: (dir: string) => string): void {
     });
 
     test("B's all-routes table and stream show the rate A serves", async () => {
-      const events = await openEvents(`${b.adminUrl}/api/events?route=plain`, bearer);
+      const events = await openEvents(`${b.adminUrl}/api/events?route=main`, bearer);
       streams.push(events);
       await events.next('overview');
       const from = Math.floor(Date.now() / 1000);
       // Only A serves: what B shows of the route is what it read of A.
-      await hit(a, 20);
+      await sendRequests(a.url, 20);
       // A second sent again (revised by a late payload) replaces the first sending.
       const bySecond = new Map<number, number>();
       const sum = () => [...bySecond.values()].reduce((x, y) => x + y, 0);
@@ -162,7 +148,7 @@ function fleetSuite(kind: string, state: (dir: string) => string): void {
       }
       assert.equal(sum(), 20);
       const overview = await getJson(`${b.adminUrl}/api/overview`);
-      const row = (overview.routes as Json[]).find((r) => r.name === 'plain') as Json;
+      const row = (overview.routes as Json[]).find((r) => r.name === 'main') as Json;
       assert.ok((row.legacy as Side).rps > 0, JSON.stringify(row));
       assert.equal((overview.instances as unknown[]).length, 2);
     });
@@ -171,9 +157,9 @@ function fleetSuite(kind: string, state: (dir: string) => string): void {
       const events = await openEvents(`${b.adminUrl}/api/events`, bearer);
       streams.push(events);
       await events.next('overview');
-      const set = await send(`${a.adminUrl}/api/routes/plain/weight`, 'PUT', { weight: 10 });
+      const set = await send(`${a.adminUrl}/api/routes/main/weight`, 'PUT', { weight: 10 });
       assert.equal(set.status, 200, JSON.stringify(set.json));
-      const note = await events.until('ledger', (d) => d.kind === 'note' && d.route === 'plain');
+      const note = await events.until('ledger', (d) => d.kind === 'note' && d.route === 'main');
       assert.equal(note.weight, 10);
       assert.match(String(note.reason), /weight set by hand to 10%/);
     });

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { type Running, startCutover } from '../../src/cli/run.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
 
@@ -82,4 +83,23 @@ routes:
     weight: ${extra.weight ?? 0}
 ${extra.route ?? ''}
 `;
+}
+
+/**
+ * `n` requests one after another to `path`/0…`path`/n-1 of a gateway, each
+ * as its own user, each telling the upstream how to answer (upstream.ts
+ * `x-test-behavior`: `ok`, `status:503`, `slow:MS`…); bodies read and dropped.
+ */
+export async function sendRequests(
+  gatewayUrl: string,
+  n: number,
+  behavior = 'ok',
+  path = '/r',
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const res = await request(`${gatewayUrl}${path}/${i}`, {
+      headers: { 'x-user-id': `u${i}`, 'x-test-behavior': behavior },
+    });
+    await res.body.dump();
+  }
 }
